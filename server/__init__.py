@@ -1,0 +1,1 @@
+"""Paydeck: a self-hostable payment platform with a developer dashboard."""

@@ -1,0 +1,124 @@
+"""SQL for accounts, users, memberships and invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.tables import Account, Invitation, Membership, User
+from server import db
+
+
+async def account(account_id: str) -> dict[str, Any] | None:
+    return await Account.select().where(Account.id == account_id).first()
+
+
+async def user_by_email(email: str) -> dict[str, Any] | None:
+    return await User.select().where(User.email == email.lower()).first()
+
+
+async def user(user_id: str) -> dict[str, Any] | None:
+    return await User.select().where(User.id == user_id).first()
+
+
+async def membership(account_id: str, user_id: str) -> dict[str, Any] | None:
+    return await Membership.select().where(
+        (Membership.account_id == account_id) & (Membership.user_id == user_id)
+    ).first()
+
+
+async def memberships_of_user(user_id: str) -> list[dict[str, Any]]:
+    return await db.fetch(
+        "SELECT m.account_id, m.role, a.name AS account_name FROM memberships m "
+        "JOIN accounts a ON a.id = m.account_id WHERE m.user_id = $1 ORDER BY m.created",
+        user_id,
+    )
+
+
+async def members_page(account_id: str, after: str | None, limit: int) -> list[dict[str, Any]]:
+    args: list[Any] = [account_id]
+    where = "m.account_id = $1"
+    if after:
+        args.append(after)
+        where += f" AND m.id < ${len(args)}"
+    args.append(limit + 1)
+    return await db.fetch(
+        "SELECT m.id, m.role, m.created, m.user_id, u.email, u.name, u.last_login_at "
+        f"FROM memberships m JOIN users u ON u.id = m.user_id WHERE {where} ORDER BY m.id DESC LIMIT ${len(args)}",
+        *args,
+    )
+
+
+async def member_for_update(account_id: str, membership_id: str) -> dict[str, Any] | None:
+    return await db.fetchrow(
+        "SELECT m.*, u.email FROM memberships m JOIN users u ON u.id = m.user_id "
+        "WHERE m.id = $1 AND m.account_id = $2 FOR UPDATE OF m",
+        membership_id, account_id,
+    )
+
+
+async def lock_owners(account_id: str) -> list[dict[str, Any]]:
+    """Lock the account's owner rows so two demotions cannot both pass the last-owner check."""
+    return await db.fetch(
+        "SELECT id FROM memberships WHERE account_id = $1 AND role = 'owner' ORDER BY id FOR UPDATE",
+        account_id,
+    )
+
+
+async def invitations_page(account_id: str, after: str | None, limit: int) -> list[dict[str, Any]]:
+    args: list[Any] = [account_id]
+    where = "account_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()"
+    if after:
+        args.append(after)
+        where += f" AND id < ${len(args)}"
+    args.append(limit + 1)
+    return await db.fetch(
+        f"SELECT * FROM invitations WHERE {where} ORDER BY id DESC LIMIT ${len(args)}", *args
+    )
+
+
+async def invitation_by_hash(token_hash: str) -> dict[str, Any] | None:
+    return await db.fetchrow("SELECT * FROM invitations WHERE token_hash = $1 FOR UPDATE", token_hash)
+
+
+async def invitation(account_id: str, invitation_id: str) -> dict[str, Any] | None:
+    return await Invitation.select().where(
+        (Invitation.id == invitation_id) & (Invitation.account_id == account_id)
+    ).first()
+
+
+async def insert_account(row: dict[str, Any]) -> None:
+    await Account.insert(Account(**row))
+
+
+async def insert_user(row: dict[str, Any]) -> None:
+    await User.insert(User(**row))
+
+
+async def insert_membership(row: dict[str, Any]) -> None:
+    await Membership.insert(Membership(**row))
+
+
+async def insert_invitation(row: dict[str, Any]) -> None:
+    await Invitation.insert(Invitation(**row))
+
+
+async def update_account(account_id: str, values: dict[str, Any]) -> None:
+    await Account.update(values).where(Account.id == account_id)
+
+
+async def update_membership(account_id: str, membership_id: str, values: dict[str, Any]) -> None:
+    await Membership.update(values).where(
+        (Membership.id == membership_id) & (Membership.account_id == account_id)
+    )
+
+
+async def delete_membership(account_id: str, membership_id: str) -> None:
+    await Membership.delete().where((Membership.id == membership_id) & (Membership.account_id == account_id))
+
+
+async def update_invitation(invitation_id: str, values: dict[str, Any]) -> None:
+    await Invitation.update(values).where(Invitation.id == invitation_id)
+
+
+async def set_last_login(user_id: str) -> None:
+    await db.execute("UPDATE users SET last_login_at = now() WHERE id = $1", user_id)

@@ -1,0 +1,202 @@
+"""Accounts, users, login, settings and test-data deletion."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import available_timezones
+
+from babel.numbers import get_currency_name
+
+from server import db
+from server.accounts import queries
+from server.accounts.passwords import hash_password, verify_password
+from server.audit import service as audit
+from server.context import RequestContext, Scope
+from server.errors import AuthenticationFailed, InvalidRequest, NotFound
+from server.ids import new_id
+from server.keys import service as keys
+from server.permissions import Role, read, write
+from server.ratelimit import enforce
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+# Tables whose test-mode rows survive "delete all test data".
+KEPT_ON_TEST_DATA_DELETE = {"api_keys", "audit_log"}
+
+
+@dataclass
+class NewAccount:
+    account: dict[str, Any]
+    user: dict[str, Any]
+    keys: dict[str, str]  # e.g. {"secret_test": "sk_test_…"}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def normalise_email(email: str, param: str = "email") -> str:
+    email = (email or "").strip().lower()
+    if not EMAIL.match(email) or len(email) > 320:
+        raise InvalidRequest("email must be a valid email address", param=param)
+    return email
+
+
+def check_password(password: str, param: str = "password") -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidRequest(f"password must be at least {MIN_PASSWORD} characters", param=param)
+    if len(password) > 1024:
+        raise InvalidRequest("password must be at most 1024 characters", param=param)
+
+
+async def create_account(name: str, email: str, password: str, **settings: Any) -> NewAccount:
+    """A new account with its owner and a secret and publishable key per mode."""
+    email = normalise_email(email)
+    name = (name or "").strip() or email.split("@")[0]
+    clean = validate_settings({"name": name, **settings})
+    async with db.transaction():
+        user = await queries.user_by_email(email)
+        if user is None:
+            check_password(password)
+            user = {"id": new_id("user"), "email": email, "name": "", "password_hash": hash_password(password),
+                    "created": _now()}
+            await queries.insert_user(user)
+        elif not verify_password(user["password_hash"], password):
+            raise InvalidRequest("a user with this email exists; give their password to add an account",
+                                 param="password")
+        account = {"id": new_id("acct"), "created": _now(), **clean}
+        await queries.insert_account(account)
+        await queries.insert_membership({"id": new_id("mem"), "account_id": account["id"], "user_id": user["id"],
+                                         "role": Role.OWNER.value, "created": _now()})
+        issued: dict[str, str] = {}
+        for livemode in (False, True):
+            scope = Scope(account["id"], livemode)
+            for kind in ("secret", "publishable"):
+                created = await keys.issue(scope, kind, f"Default {kind} key", created_by=user["id"])
+                issued[f"{kind}_{scope.mode}"] = created.token
+    return NewAccount(account, user, issued)
+
+
+async def login(email: str, password: str, ip: str) -> dict[str, Any]:
+    """Check a login; rate-limited per email and per IP. Returns the user row."""
+    email_key = (email or "").strip().lower()[:320]
+    from server.settings import get_settings
+
+    limit = get_settings().login_attempts_per_15min
+    msg = "too many login attempts; try again later"
+    await enforce(f"login:email:{email_key}", limit, 900, msg)
+    await enforce(f"login:ip:{ip}", limit * 5, 900, msg)
+    user = await queries.user_by_email(email_key) if email_key else None
+    if not verify_password(user["password_hash"] if user else None, password or ""):
+        raise AuthenticationFailed("incorrect email or password", code="invalid_credentials")
+    assert user is not None
+    await queries.set_last_login(user["id"])
+    return user
+
+
+async def account_for(ctx: RequestContext) -> dict[str, Any]:
+    scope = ctx.scope
+    row = await queries.account(scope.account_id)
+    if row is None:
+        raise NotFound("account not found")
+    return row
+
+
+SETTING_FIELDS = ("name", "category", "country", "default_currency", "timezone", "fee_percent_bps",
+                  "fee_fixed_minor", "log_retention_days")
+
+
+def validate_settings(values: dict[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in SETTING_FIELDS:
+            raise InvalidRequest(f"unknown setting '{key}'", param=key)
+        if value is None:
+            continue
+        if key in ("name", "category"):
+            value = str(value).strip()
+            if not 1 <= len(value) <= (200 if key == "name" else 80):
+                raise InvalidRequest(f"{key} must be 1 to {200 if key == 'name' else 80} characters", param=key)
+        elif key == "country":
+            value = str(value).upper()
+            if not re.fullmatch(r"[A-Z]{2}", value):
+                raise InvalidRequest("country must be a two-letter ISO 3166 code", param=key)
+        elif key == "default_currency":
+            value = str(value).upper()
+            if not re.fullmatch(r"[A-Z]{3}", value) or get_currency_name(value) == value:
+                raise InvalidRequest(f"unknown currency '{value}'", param=key)
+        elif key == "timezone":
+            if value not in available_timezones():
+                raise InvalidRequest(f"unknown time zone '{value}'", param=key)
+        elif key == "fee_percent_bps":
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2000:
+                raise InvalidRequest("fee_percent_bps must be an integer from 0 to 2000 (20%)", param=key)
+        elif key == "fee_fixed_minor":
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100_000:
+                raise InvalidRequest("fee_fixed_minor must be an integer from 0 to 100000", param=key)
+        elif key == "log_retention_days":
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 400:
+                raise InvalidRequest("log_retention_days must be an integer from 1 to 400", param=key)
+        clean[key] = value
+    return clean
+
+
+async def update_settings(ctx: RequestContext, values: dict[str, Any]) -> dict[str, Any]:
+    scope = ctx.require(write("settings"))
+    clean = validate_settings(values)
+    async with db.transaction():
+        before = await queries.account(scope.account_id)
+        assert before is not None
+        changed = {k: v for k, v in clean.items() if before.get(k) != v}
+        if changed:
+            await queries.update_account(scope.account_id, changed)
+            await audit.record(ctx, scope.account_id, "settings.changed", "account", scope.account_id,
+                               {k: {"from": before.get(k), "to": v} for k, v in changed.items()})
+    row = await queries.account(scope.account_id)
+    assert row is not None
+    return row
+
+
+def test_mode_tables() -> list[str]:
+    from db.piccolo_app import APP_CONFIG
+
+    names = []
+    for table in APP_CONFIG.table_classes:
+        cols = {c._meta.name for c in table._meta.columns}
+        if {"account_id", "livemode"} <= cols and table._meta.tablename not in KEPT_ON_TEST_DATA_DELETE:
+            names.append(table._meta.tablename)
+    return sorted(names)
+
+
+async def delete_test_data(ctx: RequestContext) -> dict[str, int]:
+    """Remove every test-mode object of the account (keys and the audit log stay)."""
+    scope = ctx.require(write("test_data"))
+    counts: dict[str, int] = {}
+    async with db.transaction():
+        for table in test_mode_tables():
+            rows = await db.fetch(
+                f'WITH d AS (DELETE FROM "{table}" WHERE account_id = $1 AND livemode = false RETURNING 1) '
+                "SELECT count(*) AS n FROM d",
+                scope.account_id,
+            )
+            counts[table] = rows[0]["n"]
+        await audit.record(ctx, scope.account_id, "test_data.deleted", "account", scope.account_id, counts, False)
+    return counts
+
+
+async def audit_page(ctx: RequestContext, after: str | None, limit: int) -> list[dict[str, Any]]:
+    scope = ctx.require(read("audit_log"))
+    args: list[Any] = [scope.account_id]
+    where = "a.account_id = $1"
+    if after:
+        args.append(after)
+        where += f" AND a.id < ${len(args)}"
+    args.append(limit + 1)
+    return await db.fetch(
+        "SELECT a.*, u.email AS actor_email FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id "
+        f"WHERE {where} ORDER BY a.id DESC LIMIT ${len(args)}",
+        *args,
+    )

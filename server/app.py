@@ -1,0 +1,67 @@
+"""create_app(): routes, error handling, and the lifespan that opens pools and starts workers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+
+from server import db, health, infra
+from server.accounts import pages as account_pages
+from server.accounts.rest import AccountController
+from server.gql.view import GraphQLController
+from server.keys import pages as key_pages
+from server.operations import load_all as load_operations
+from server.requestid import request_id_middleware
+from server.rest_errors import HANDLERS as ERROR_HANDLERS
+from server.settings import Settings, get_settings
+from server.workers import Workers
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+
+REST_CONTROLLERS = [AccountController]
+PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS]
+
+
+def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
+    settings = settings or get_settings()
+    workers_enabled = settings.run_workers if run_workers is None else run_workers
+    load_operations()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        assert settings.database_url and settings.redis_url, "DATABASE_URL and REDIS_URL must be set"
+        db.configure(settings.database_url)
+        await db.open_pool(settings.db_pool_min, settings.db_pool_max)
+        await infra.open_redis(settings.redis_url)
+        health.draining.clear()
+        workers = Workers(settings) if workers_enabled else None
+        if workers:
+            await workers.start()
+        try:
+            yield
+        finally:
+            health.draining.set()
+            if workers:
+                await workers.stop()
+            await infra.close_redis()
+            await db.close_pool()
+
+    return Litestar(
+        route_handlers=[
+            health.healthz, health.readyz, *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS,
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        ],
+        lifespan=[lifespan],
+        middleware=[request_id_middleware],
+        exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="Paydeck API", version="2026-11-01", path="/schema"),
+        debug=False,
+    )

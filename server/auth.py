@@ -1,0 +1,108 @@
+"""Turn a request into a RequestContext: API key or dashboard session.
+
+An `Authorization: Bearer` header decides account and mode by itself. A
+dashboard session brings the user, their role in the session's account and
+the session's mode; unsafe methods then need the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+
+from server import sessions
+from server.accounts import queries as account_queries
+from server.context import Principal, RequestContext, Scope
+from server.errors import AuthenticationFailed, PermissionDenied
+from server.keys import service as keys
+from server.permissions import Role
+from server.ratelimit import enforce
+from server.settings import get_settings
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "_csrf"
+
+
+def client_ip(connection: ASGIConnection) -> str:
+    client = connection.client
+    return client.host if client else "unknown"
+
+
+def bearer_token(connection: ASGIConnection) -> str | None:
+    header = connection.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("the Authorization header must be 'Bearer <API key>'",
+                                   code="authorization_header_invalid")
+    return token.strip()
+
+
+async def principal_for_key(token: str) -> tuple[Principal, Scope]:
+    principal, scope = await keys.authenticate(token)
+    await enforce(f"key:{principal.key_id}", get_settings().api_rate_limit_per_second, 1,
+                  "too many requests for this API key; slow down and retry after the indicated delay")
+    return principal, scope
+
+
+async def principal_for_session(session: sessions.Session) -> tuple[Principal, Scope] | None:
+    membership = await account_queries.membership(session.account_id, session.user_id)
+    if membership is None:
+        return None
+    user = await account_queries.user(session.user_id)
+    if user is None:
+        return None
+    principal = Principal(kind="user", user_id=user["id"], email=user["email"], role=Role(membership["role"]),
+                          session_id=session.id, csrf_token=session.csrf)
+    return principal, Scope(session.account_id, session.livemode)
+
+
+async def build_context(connection: ASGIConnection, *, csrf_token: str | None = None,
+                        check_csrf: bool = True) -> RequestContext:
+    """The context for REST, GraphQL over HTTP and pages.
+
+    `csrf_token` is the token a form carried, for requests whose body the
+    caller has already parsed; otherwise the X-CSRF-Token header is used.
+    """
+    ctx = RequestContext(request=connection, ip_address=client_ip(connection),
+                         request_id=connection.scope.get("state", {}).get("request_id"),
+                         idempotency_key=connection.headers.get("idempotency-key"))
+    token = bearer_token(connection)
+    if token is not None:
+        ctx.principal, ctx.scope_ = await principal_for_key(token)
+        return ctx
+    session = await sessions.load(connection.cookies.get(sessions.COOKIE))
+    if session is None:
+        return ctx
+    resolved = await principal_for_session(session)
+    if resolved is None:
+        return ctx
+    ctx.principal, ctx.scope_ = resolved
+    ctx.extra["session"] = session
+    method = connection.scope.get("method", "GET")
+    if check_csrf and method not in SAFE_METHODS:
+        given = csrf_token or connection.headers.get(CSRF_HEADER)
+        if not sessions.csrf_matches(session.csrf, given):
+            raise PermissionDenied("missing or invalid CSRF token; reload the page and try again",
+                                   code="csrf_failed", extra={"permission": "csrf"})
+    return ctx
+
+
+async def context_for_websocket(connection: ASGIConnection, init_payload: dict[str, Any] | None) -> RequestContext:
+    """Subscriptions: a key in connection_init (`Authorization` or `apiKey`), else the session cookie."""
+    ctx = RequestContext(request=connection, ip_address=client_ip(connection))
+    payload = init_payload or {}
+    raw = payload.get("Authorization") or payload.get("authorization") or payload.get("apiKey")
+    if isinstance(raw, str) and raw:
+        token = raw.split(" ", 1)[1] if raw.lower().startswith("bearer ") else raw
+        ctx.principal, ctx.scope_ = await principal_for_key(token.strip())
+        return ctx
+    session = await sessions.load(connection.cookies.get(sessions.COOKIE))
+    if session is not None:
+        resolved = await principal_for_session(session)
+        if resolved:
+            ctx.principal, ctx.scope_ = resolved
+    return ctx

@@ -1,0 +1,172 @@
+"""The `paydeck` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+
+import click
+
+from server.settings import get_settings
+
+
+def _logging() -> None:
+    logging.basicConfig(level=os.environ.get("PAYDECK_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@click.group(help="Paydeck: a self-hostable payment platform with a developer dashboard.")
+def main() -> None:
+    _logging()
+
+
+def _serve(host: str, port: int, workers: bool, demo: bool) -> None:
+    import uvicorn
+
+    from server import health
+    from server.app import create_app
+    from server.runtime import infrastructure, migrate
+
+    settings = get_settings()
+    with infrastructure(settings) as settings:
+        asyncio.run(migrate())
+        if demo:
+            from server.demo import ensure_demo
+
+            asyncio.run(ensure_demo(settings, announce=True))
+        app = create_app(settings, run_workers=workers)
+        config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="warning",
+                                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds), ws="websockets-sansio",
+                                proxy_headers=False)
+        server = DrainingServer(config, drain_seconds=float(os.environ.get("PAYDECK_DRAIN_SECONDS", "0")))
+        print(f"\n  Paydeck is running at http://{host}:{port}   (Ctrl-C stops everything)\n", flush=True)
+        server.run()
+        health.draining.set()
+
+
+def DrainingServer(config, drain_seconds: float):  # noqa: N802 - a factory that reads like a class
+    """A uvicorn server whose readiness fails before it stops accepting requests."""
+    import uvicorn
+
+    from server import health
+
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame) -> None:  # type: ignore[override]
+            health.draining.set()
+            if sig == signal.SIGTERM and drain_seconds > 0 and not self.should_exit:
+                loop = asyncio.get_event_loop()
+                loop.call_later(drain_seconds, super().handle_exit, sig, frame)
+                return
+            super().handle_exit(sig, frame)
+
+    return _Server(config)
+
+
+@main.command(help="Run everything: web and background workers, with embedded PostgreSQL and Redis "
+                   "when DATABASE_URL / REDIS_URL are unset.")
+@click.option("--host", default=None, help="Interface to listen on (default PAYDECK_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default PAYDECK_PORT or 8000).")
+@click.option("--demo/--no-demo", default=False, help="Create the demo account and print its login and keys.")
+def run(host: str | None, port: int | None, demo: bool) -> None:
+    settings = get_settings()
+    _serve(host or settings.host, port or settings.port, workers=True, demo=demo)
+
+
+@main.command(help="Run the web server only (no background workers).")
+@click.option("--host", default=None, help="Interface to listen on.")
+@click.option("--port", default=None, type=int, help="Port.")
+def web(host: str | None, port: int | None) -> None:
+    settings = get_settings()
+    _serve(host or settings.host, port or settings.port, workers=False, demo=False)
+
+
+@main.command(help="Run the background workers only (event dispatch, deliveries, retention, ...).")
+def worker() -> None:
+    from server import db, infra
+    from server.runtime import infrastructure
+    from server.workers import Workers
+
+    async def loop(settings) -> None:
+        await db.open_pool(settings.db_pool_min, settings.db_pool_max)
+        await infra.open_redis(settings.redis_url)
+        workers = Workers(settings)
+        await workers.start()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        print("  workers running (Ctrl-C stops)", flush=True)
+        await stop.wait()
+        await workers.stop()
+        await infra.close_redis()
+        await db.close_pool()
+
+    with infrastructure() as settings:
+        asyncio.run(loop(settings))
+
+
+@main.command(help="Apply database migrations.")
+def migrate() -> None:
+    from server.runtime import infrastructure
+    from server.runtime import migrate as run_migrations
+
+    with infrastructure():
+        asyncio.run(run_migrations())
+
+
+@main.group(help="Manage accounts.")
+def account() -> None:
+    pass
+
+
+@account.command("create", help="Create an account with its owner and test/live secret and publishable keys.")
+@click.option("--email", required=True, help="Owner's login email.")
+@click.option("--password", required=True, help="Owner's password (10+ characters).")
+@click.option("--name", default="", help="Account name (default: from the email).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def account_create(email: str, password: str, name: str, as_json: bool) -> None:
+    from server import db
+    from server.accounts.service import create_account
+    from server.errors import PaydeckError
+    from server.runtime import infrastructure
+    from server.runtime import migrate as run_migrations
+
+    async def go(settings):
+        await run_migrations(quiet=True)
+        await db.open_pool(1, 2)
+        try:
+            return await create_account(name, email, password)
+        finally:
+            await db.close_pool()
+
+    with infrastructure(quiet=True) as settings:
+        try:
+            created = asyncio.run(go(settings))
+        except PaydeckError as exc:
+            click.echo(f"error: {exc.message}" + (f" ({exc.param})" if exc.param else ""), err=True)
+            sys.exit(2)
+    out = {"account_id": created.account["id"], "email": created.user["email"], **{
+        f"{k}_key": v for k, v in created.keys.items()}}
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+    else:
+        for key, value in out.items():
+            click.echo(f"{key:>22}: {value}")
+
+
+@main.command(help="Create the demo account (if missing) and print its login and keys.")
+def demo() -> None:
+    from server.demo import ensure_demo
+    from server.runtime import infrastructure, migrate as run_migrations
+
+    with infrastructure() as settings:
+        asyncio.run(run_migrations())
+        asyncio.run(ensure_demo(settings, announce=True))
+
+
+if __name__ == "__main__":
+    main()

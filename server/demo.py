@@ -1,0 +1,44 @@
+"""The demo account of `make run`: created once, its login and keys kept in the data folder.
+
+Keys are stored hashed, so the demo keeps the plain keys it issued in
+`<data dir>/demo.json` (a local development convenience) to print them on
+every start.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from server import db
+from server.accounts import queries
+from server.accounts.service import create_account
+from server.settings import Settings
+
+DEMO_EMAIL = "demo@paydeck.dev"
+
+
+async def ensure_demo(settings: Settings, announce: bool = False) -> dict:
+    path = Path(settings.data_dir) / "demo.json"
+    await db.open_pool(1, 2)
+    try:
+        saved = json.loads(path.read_text()) if path.exists() else None
+        if saved and await queries.account(saved["account_id"]):
+            info = saved
+        else:
+            password = "demo-" + secrets.token_urlsafe(9)
+            created = await create_account("Demo Store", DEMO_EMAIL, password, category="retail")
+            info = {"account_id": created.account["id"], "email": DEMO_EMAIL, "password": password,
+                    **{f"{k}_key": v for k, v in created.keys.items()}}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(info, indent=2))
+            path.chmod(0o600)
+    finally:
+        await db.close_pool()
+    if announce:
+        print("\n  Demo account", info["account_id"], flush=True)
+        print(f"    login:     {info['email']} / {info['password']}")
+        print(f"    test keys: {info['secret_test_key']}  {info['publishable_test_key']}")
+        print(f"    live keys: {info['secret_live_key']}  {info['publishable_live_key']}", flush=True)
+    return info

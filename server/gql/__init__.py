@@ -1,0 +1,1 @@
+"""Shared GraphQL building blocks: connections, errors, context access."""

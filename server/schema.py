@@ -1,0 +1,94 @@
+"""The Strawberry schema, assembled from the domains."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator
+from datetime import datetime, timezone
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.types import Info
+
+from server.accounts.resolvers import AccountMutation, AccountQuery
+from server.errors import PaydeckError
+from server.gql.common import ctx_of
+from server.keys.resolvers import KeyMutation, KeyQuery
+from server.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+@strawberry.type(description="Read the account, its team, keys, settings and audit log.")
+class Query(AccountQuery, KeyQuery):
+    pass
+
+
+@strawberry.type(description="Change the account, its team, keys and settings.")
+class Mutation(AccountMutation, KeyMutation):
+    pass
+
+
+@strawberry.type(description="A heartbeat of a subscription connection, in its scope.")
+class Heartbeat:
+    at: datetime = strawberry.field(description="Server time.")
+    account_id: str = strawberry.field(description="The account the connection is scoped to.")
+    livemode: bool = strawberry.field(description="The mode the connection is scoped to.")
+
+
+@strawberry.type(description="Live streams over graphql-transport-ws.")
+class Subscription:
+    @strawberry.subscription(description="Emits every `intervalSeconds` (1–60): proves a live, scoped connection.")
+    async def heartbeat(self, info: Info, interval_seconds: int = 5) -> AsyncGenerator[Heartbeat, None]:
+        scope = ctx_of(info).scope
+        interval = min(max(interval_seconds, 1), 60)
+        while True:
+            yield Heartbeat(at=datetime.now(timezone.utc), account_id=scope.account_id, livemode=scope.livemode)
+            await asyncio.sleep(interval)
+
+
+class DomainErrors(SchemaExtension):
+    """Give domain errors a code and hide unexpected ones behind a generic message."""
+
+    def on_operation(self):  # type: ignore[override]
+        yield
+        result = self.execution_context.result
+        if not result or not getattr(result, "errors", None):
+            return
+        cleaned = []
+        for error in result.errors:
+            original = error.original_error
+            if isinstance(original, PaydeckError):
+                ext = {"code": original.code, "type": original.type, "status": original.status}
+                if original.param:
+                    ext["field"] = original.param
+                ext.update(original.extra)
+                cleaned.append(GraphQLError(original.message, error.nodes, error.source, error.positions,
+                                            error.path, original, ext))
+            elif original is not None and not isinstance(original, GraphQLError):
+                log.error("unexpected error in GraphQL", exc_info=original)
+                cleaned.append(GraphQLError("internal error", error.nodes, error.source, error.positions,
+                                            error.path, original, {"code": "internal_error"}))
+            else:
+                cleaned.append(error)
+        result.errors = cleaned
+
+
+def build_schema() -> strawberry.Schema:
+    settings = get_settings()
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[
+            QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            DomainErrors,
+        ],
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,119 @@
+"""What every dashboard page shares: the logged-in context, forms, stored operations."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.response import Redirect
+
+from server import operations, sessions
+from server.auth import build_context
+from server.context import RequestContext
+from server.errors import PaydeckError, PermissionDenied
+from server.web.render import is_htmx, render_page
+
+
+class LoginRequired(PaydeckError):
+    status = 401
+    type = "authentication_error"
+    code = "login_required"
+
+
+async def form_data(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    return {k: v for k, v in form.items()}
+
+
+async def dashboard_context(request: Request, form: dict[str, Any] | None = None) -> RequestContext:
+    """The context of a logged-in dashboard user; CSRF-checked for POSTs."""
+    ctx = await build_context(request, csrf_token=(form or {}).get("_csrf"))
+    if not ctx.principal.is_user:
+        raise LoginRequired("log in to use the dashboard")
+    return ctx
+
+
+def base_vars(ctx: RequestContext, data: dict[str, Any], active: str) -> dict[str, Any]:
+    from server.settings import get_settings
+
+    return {"viewer": data.get("viewer"), "account": data.get("account"), "csrf_token": ctx.principal.csrf_token,
+            "active": active, "public_url": get_settings().public_url.rstrip("/")}
+
+
+async def show(request: Request, ctx: RequestContext, operation: str, template: str, active: str,
+               variables: dict[str, Any] | None = None, block: str | None = None, status: int = 200,
+               **extra: Any) -> Response:
+    data = await operations.run(operation, ctx, variables)
+    return render_page(request, template, {**data, **base_vars(ctx, data, active), **extra}, block=block,
+                       status=status)
+
+
+def mutation_error(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The error member of a mutation result union, if it is one."""
+    return result if "message" in result and "code" in result else None
+
+
+def redirect(request: Request, location: str) -> Response:
+    if is_htmx(request):
+        return Response("", status_code=200, headers={"HX-Redirect": location})
+    return Redirect(location, status_code=303)
+
+
+def safe_next(value: Any) -> str:
+    text = str(value or "/")
+    return text if text.startswith("/") and not text.startswith("//") and "\\" not in text else "/"
+
+
+def login_redirect(request: Request) -> Response:
+    return redirect(request, "/login?next=" + quote(request.url.path))
+
+
+def anonymous_csrf(request: Request) -> tuple[str, Cookie | None]:
+    """Double-submit token for forms used before login (login, accepting an invitation)."""
+    token = request.cookies.get(sessions.CSRF_COOKIE)
+    if token and 20 <= len(token) <= 64:
+        return token, None
+    token = secrets.token_urlsafe(32)
+    opts = sessions.cookie_options()
+    return token, Cookie(key=sessions.CSRF_COOKIE, value=token, httponly=True, secure=opts["secure"],
+                         samesite="lax", path="/")
+
+
+def check_anonymous_csrf(request: Request, form: dict[str, Any]) -> None:
+    if not sessions.csrf_matches(request.cookies.get(sessions.CSRF_COOKIE), form.get("_csrf")):
+        raise PermissionDenied("missing or invalid CSRF token; reload the page and try again", code="csrf_failed",
+                               extra={"permission": "csrf"})
+
+
+async def error_page(request: Request, exc: PaydeckError) -> Response:
+    """A dashboard page that failed: inside the shell when we know who is asking."""
+    if isinstance(exc, LoginRequired):
+        return login_redirect(request)
+    titles = {403: "Not allowed", 404: "Not found", 429: "Slow down", 401: "Please log in"}
+    context: dict[str, Any] = {"title": titles.get(exc.status, "Something went wrong"), "message": exc.message,
+                               "request_id": request.scope.get("state", {}).get("request_id")}
+    try:
+        ctx = await build_context(request, check_csrf=False)
+        if ctx.principal.is_user:
+            data = await operations.run("LayoutPage", ctx)
+            context.update(base_vars(ctx, data, ""))
+    except PaydeckError:
+        pass
+    return render_page(request, "error.html", context, status=exc.status)
+
+
+def guarded(handler):
+    """Render domain errors of a page handler as a page (inside the shell when logged in)."""
+    import functools
+
+    @functools.wraps(handler)
+    async def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return await handler(*args, **kwargs)
+        except PaydeckError as exc:
+            return await error_page(kwargs["request"], exc)
+
+    return wrapper

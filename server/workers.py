@@ -1,0 +1,58 @@
+"""Background work that runs inside the app process (or alone, in `paydeck worker`).
+
+Each job is a coroutine run on an interval; several processes may run the
+same jobs, so every job is safe to run concurrently (row claims with
+SKIP LOCKED, idempotent deletes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    name: str
+    interval_seconds: float
+    run: Callable[[], Awaitable[None]]
+
+
+def registered_jobs(settings: Settings) -> list[Job]:
+    """Every domain's periodic work. Domains add theirs here."""
+    return []
+
+
+class Workers:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tasks: list[asyncio.Task] = []
+        self.stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        for job in registered_jobs(self.settings):
+            self.tasks.append(asyncio.create_task(self._loop(job), name=f"job:{job.name}"))
+
+    async def _loop(self, job: Job) -> None:
+        while not self.stopping.is_set():
+            try:
+                await job.run()
+            except Exception:
+                log.exception("job %s failed; retrying in %.0fs", job.name, job.interval_seconds)
+            try:
+                await asyncio.wait_for(self.stopping.wait(), job.interval_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()

@@ -1,0 +1,19 @@
+// Small behaviours of the dashboard: copy on click, "/" focuses search.
+document.addEventListener("click", (event) => {
+  const target = event.target.closest("[data-copy], [data-copy-target]");
+  if (!target) return;
+  const source = target.dataset.copyTarget ? target.parentElement.querySelector(target.dataset.copyTarget) : target;
+  const text = source && (source.dataset.copy || source.textContent);
+  if (text && navigator.clipboard) {
+    navigator.clipboard.writeText(text.trim()).then(() => {
+      target.classList.add("copied");
+      setTimeout(() => target.classList.remove("copied"), 800);
+    });
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "/" && !["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName)) {
+    const search = document.querySelector("input[type=search]");
+    if (search) { event.preventDefault(); search.focus(); }
+  }
+});
