@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
+import threading
 
 import click
 
@@ -56,6 +58,20 @@ def DrainingServer(config, drain_seconds: float):  # noqa: N802 - a factory that
     from server import health
 
     class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[override]
+            # Like uvicorn's, minus re-raising the signal afterwards: our caller
+            # still has embedded servers to stop once the app has shut down.
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
         def handle_exit(self, sig: int, frame) -> None:  # type: ignore[override]
             health.draining.set()
             if sig == signal.SIGTERM and drain_seconds > 0 and not self.should_exit:
@@ -161,7 +177,8 @@ def account_create(email: str, password: str, name: str, as_json: bool) -> None:
 @main.command(help="Create the demo account (if missing) and print its login and keys.")
 def demo() -> None:
     from server.demo import ensure_demo
-    from server.runtime import infrastructure, migrate as run_migrations
+    from server.runtime import infrastructure
+    from server.runtime import migrate as run_migrations
 
     with infrastructure() as settings:
         asyncio.run(run_migrations())

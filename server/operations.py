@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from graphql import OperationDefinitionNode, parse, validate
-
 from server.context import RequestContext
 from server.errors import PaydeckError
 

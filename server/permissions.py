@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 
 
-class Permission(str, enum.Enum):
+class Permission(enum.StrEnum):
     VIEW_PAYMENTS = "view_payments"
     MANAGE_PAYMENTS = "manage_payments"
     VIEW_CUSTOMERS = "view_customers"
@@ -27,7 +27,7 @@ class Permission(str, enum.Enum):
     ADMIN = "admin"
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     OWNER = "owner"
     ADMIN = "admin"
     DEVELOPER = "developer"
@@ -61,7 +61,7 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
 }
 
 
-class Level(str, enum.Enum):
+class Level(enum.StrEnum):
     NONE = "none"
     READ = "read"
     WRITE = "write"

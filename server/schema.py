@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.types import Info
 
+from graphql import GraphQLError
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.errors import PaydeckError
 from server.gql.common import ctx_of
@@ -45,7 +45,7 @@ class Subscription:
         scope = ctx_of(info).scope
         interval = min(max(interval_seconds, 1), 60)
         while True:
-            yield Heartbeat(at=datetime.now(timezone.utc), account_id=scope.account_id, livemode=scope.livemode)
+            yield Heartbeat(at=datetime.now(UTC), account_id=scope.account_id, livemode=scope.livemode)
             await asyncio.sleep(interval)
 
 

@@ -47,7 +47,7 @@ class Workers:
                 log.exception("job %s failed; retrying in %.0fs", job.name, job.interval_seconds)
             try:
                 await asyncio.wait_for(self.stopping.wait(), job.interval_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def stop(self) -> None:

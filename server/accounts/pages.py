@@ -13,7 +13,15 @@ from server.accounts import queries, service, team
 from server.auth import client_ip
 from server.errors import AuthenticationFailed, InvalidRequest, PaydeckError, RateLimited
 from server.web.pages import (
-    anonymous_csrf, guarded, check_anonymous_csrf, dashboard_context, form_data, mutation_error, redirect, safe_next, show,
+    anonymous_csrf,
+    check_anonymous_csrf,
+    dashboard_context,
+    form_data,
+    guarded,
+    mutation_error,
+    redirect,
+    safe_next,
+    show,
 )
 from server.web.render import render_page
 

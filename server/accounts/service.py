@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -35,7 +35,7 @@ class NewAccount:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def normalise_email(email: str, param: str = "email") -> str:
@@ -85,10 +85,10 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
     email_key = (email or "").strip().lower()[:320]
     from server.settings import get_settings
 
-    limit = get_settings().login_attempts_per_15min
+    settings = get_settings()
     msg = "too many login attempts; try again later"
-    await enforce(f"login:email:{email_key}", limit, 900, msg)
-    await enforce(f"login:ip:{ip}", limit * 5, 900, msg)
+    await enforce(f"login:email:{email_key}", settings.login_attempts_per_15min, 900, msg)
+    await enforce(f"login:ip:{ip}", settings.login_attempts_per_ip_15min, 900, msg)
     user = await queries.user_by_email(email_key) if email_key else None
     if not verify_password(user["password_hash"] if user else None, password or ""):
         raise AuthenticationFailed("incorrect email or password", code="invalid_credentials")

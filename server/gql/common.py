@@ -9,7 +9,15 @@ import strawberry
 from strawberry.types import Info
 
 from server.context import RequestContext
-from server.errors import Conflict, IdempotencyError, InvalidRequest, NotFound, PaydeckError, PaymentRequired, Unprocessable
+from server.errors import (
+    Conflict,
+    IdempotencyError,
+    InvalidRequest,
+    NotFound,
+    PaydeckError,
+    PaymentRequired,
+    Unprocessable,
+)
 from server.pagination import Page, parse_limit
 
 T = TypeVar("T")
@@ -44,7 +52,7 @@ def connection(page: Page[Any], convert: Callable[[Any], Any]) -> Any:
     from server.pagination import encode_cursor
 
     nodes = [convert(item) for item in page.items]
-    edges = [Edge(cursor=encode_cursor(item["id"]), node=node) for item, node in zip(page.items, nodes)]
+    edges = [Edge(cursor=encode_cursor(item["id"]), node=node) for item, node in zip(page.items, nodes, strict=True)]
     return Connection(edges=edges, nodes=nodes,
                       page_info=PageInfo(has_next_page=page.has_more, end_cursor=page.next_cursor))
 

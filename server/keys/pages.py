@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -10,7 +10,7 @@ from litestar import Request, Response, get, post
 from server import operations
 from server.errors import InvalidRequest
 from server.permissions import API_RESOURCES
-from server.web.pages import guarded, dashboard_context, form_data, mutation_error, show
+from server.web.pages import dashboard_context, form_data, guarded, mutation_error, show
 
 
 async def _render(request: Request, ctx, status: int = 200, **extra: Any) -> Response:
@@ -32,7 +32,7 @@ def _create_input(form: dict[str, Any]) -> dict[str, Any]:
             when = datetime.fromisoformat(raw)
         except ValueError:
             raise InvalidRequest("expires_at must be a date and time", param="expires_at") from None
-        data["expiresAt"] = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).isoformat()
+        data["expiresAt"] = (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
     if kind == "restricted":
         data["permissions"] = [{"resource": r, "level": str(form.get(f"perm_{r}", "none"))} for r in API_RESOURCES]
     return data

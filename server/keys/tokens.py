@@ -18,7 +18,7 @@ KIND_PREFIX = {"secret": "sk", "publishable": "pk", "restricted": "rk"}
 PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
 RANDOM_LEN = 32
 CHECK_LEN = 6
-PATTERN = re.compile(r"^(sk|pk|rk)_(test|live)_([0-9A-Za-z]{%d})([0-9A-Za-z]{%d})$" % (RANDOM_LEN, CHECK_LEN))
+PATTERN = re.compile(rf"^(sk|pk|rk)_(test|live)_([0-9A-Za-z]{{{RANDOM_LEN}}})([0-9A-Za-z]{{{CHECK_LEN}}})$")
 
 
 def _base62(value: int, length: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -33,7 +33,7 @@ class ApiKey:
 
     @strawberry.field(description="active, expiring (rolled, still working), expired or revoked.")
     def status(self) -> str:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if self.revoked_at is not None and self.revoked_at <= now:
             return "revoked"
         if self.expires_at is not None and self.expires_at <= now:

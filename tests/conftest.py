@@ -1,0 +1,106 @@
+"""Test harness: real PostgreSQL and Redis, the real app served over HTTP on 127.0.0.1.
+
+PostgreSQL and Redis are embedded in a temporary folder unless
+TEST_DATABASE_URL / TEST_REDIS_URL are set. One app server runs for the
+session in the test event loop; tests isolate themselves by creating their
+own accounts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+TEST_SETTINGS = {
+    "PAYDECK_API_RATE_LIMIT_PER_SECOND": "60",
+    "PAYDECK_LOGIN_ATTEMPTS_PER_15MIN": "5",
+    "PAYDECK_LOGIN_ATTEMPTS_PER_IP_15MIN": "100000",
+    "PAYDECK_PUBLIC_URL": "http://127.0.0.1",
+    "PAYDECK_SHUTDOWN_GRACE_SECONDS": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> dict[str, str]:
+    from server import embedded
+
+    tmp = Path(tempfile.mkdtemp(prefix="paydeck-test-"))
+    started = []
+    db_url = os.environ.get("TEST_DATABASE_URL")
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not db_url:
+        pg = embedded.start_postgres(tmp, fsync=False, database="paydeck_test")
+        started.append(pg)
+        db_url = pg.url
+    if not redis_url:
+        rd = embedded.start_redis(tmp / "redis", persist=False)
+        started.append(rd)
+        redis_url = rd.url
+    os.environ.update({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PAYDECK_DATA_DIR": str(tmp),
+                       **TEST_SETTINGS})
+    from server.settings import get_settings
+
+    get_settings.cache_clear()
+    yield {"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp)}
+    for proc in reversed(started):
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+async def server(infrastructure) -> AsyncIterator[str]:
+    """The app, migrated and served by uvicorn on a free port; yields its base URL."""
+    import uvicorn
+
+    from server import embedded
+    from server.app import create_app
+    from server.runtime import migrate
+    from server.settings import get_settings
+
+    settings = get_settings()
+    from server import db
+
+    db.configure(settings.database_url)
+    await migrate(quiet=True)
+    port = embedded.free_port()
+    settings.public_url = f"http://127.0.0.1:{port}"
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, lifespan="on",
+                            log_level="warning", ws="websockets-sansio")
+    uv = uvicorn.Server(config)
+    uv.capture_signals = _no_signals  # type: ignore[method-assign]
+    task = asyncio.create_task(uv.serve())
+    while not uv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield settings.public_url
+    uv.should_exit = True
+    await task
+
+
+def _no_signals():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+@pytest.fixture
+async def http(server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server, timeout=30, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def base_url(server) -> str:
+    return server
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "browser" in item.nodeid.split("/"):
+            item.add_marker(pytest.mark.browser)
