@@ -45,6 +45,7 @@ async def issue(scope: Scope, kind: str, name: str = "", *, created_by: str | No
         "id": new_id("key"), "account_id": scope.account_id, "livemode": scope.livemode, "kind": kind,
         "name": name, "display": tokens.display(token), "token_hash": tokens.hash_token(token),
         "permissions": rights or {}, "created_by": created_by, "created": _now(), "expires_at": expires_at,
+        "last_used_at": None, "revoked_at": None, "rolled_to": None,
     }
     await queries.insert(row)
     return CreatedKey(row, token)
