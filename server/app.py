@@ -14,6 +14,9 @@ from litestar.static_files import create_static_files_router
 from server import db, health, infra
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
+from server.events import hub as events_hub
+from server.events import pages as event_pages
+from server.events.rest import EventController
 from server.gql.view import GraphQLController
 from server.keys import pages as key_pages
 from server.operations import load_all as load_operations
@@ -25,8 +28,8 @@ from server.workers import Workers
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-REST_CONTROLLERS = [AccountController]
-PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS]
+REST_CONTROLLERS = [AccountController, EventController]
+PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *event_pages.HANDLERS]
 
 
 def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         db.configure(settings.database_url)
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
+        await events_hub.start_hub(settings.redis_url)
         health.draining.clear()
         workers = Workers(settings) if workers_enabled else None
         if workers:
@@ -50,6 +54,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             health.draining.set()
             if workers:
                 await workers.stop()
+            await events_hub.stop_hub()
             await infra.close_redis()
             await db.close_pool()
 

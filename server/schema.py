@@ -14,6 +14,7 @@ from strawberry.types import Info
 from graphql import GraphQLError
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.errors import PaydeckError
+from server.events.resolvers import EventQuery, EventSubscription
 from server.gql.common import ctx_of
 from server.keys.resolvers import KeyMutation, KeyQuery
 from server.settings import get_settings
@@ -21,8 +22,8 @@ from server.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-@strawberry.type(description="Read the account, its team, keys, settings and audit log.")
-class Query(AccountQuery, KeyQuery):
+@strawberry.type(description="Read the account, its team, keys, settings, audit log and events.")
+class Query(AccountQuery, KeyQuery, EventQuery):
     pass
 
 
@@ -39,7 +40,7 @@ class Heartbeat:
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription:
+class Subscription(EventSubscription):
     @strawberry.subscription(description="Emits every `intervalSeconds` (1–60): proves a live, scoped connection.")
     async def heartbeat(self, info: Info, interval_seconds: int = 5) -> AsyncGenerator[Heartbeat, None]:
         scope = ctx_of(info).scope

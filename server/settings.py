@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=5000, ge=100)
     max_page_size: int = 100
 
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    event_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
     allow_private_webhook_urls: bool = False
     run_workers: bool = True
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)

@@ -25,8 +25,17 @@ class Job:
 
 
 def registered_jobs(settings: Settings) -> list[Job]:
-    """Every domain's periodic work. Domains add theirs here."""
-    return []
+    """Every domain's periodic work. Domains add theirs here.
+
+    A job whose `run()` never returns (the event dispatcher) is long-running;
+    its interval is then the pause before it is restarted after a failure.
+    """
+    from server.events import tasks as event_tasks
+
+    return [
+        Job("event-dispatcher", 1.0, event_tasks.dispatcher_job(settings)),
+        Job("event-retention", 3600.0, event_tasks.retention_job(settings)),
+    ]
 
 
 class Workers:

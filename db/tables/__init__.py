@@ -1,7 +1,7 @@
 """Every table of the project; the Piccolo app finds them here."""
 
 from db.tables.accounts import Account, AuditLog, Invitation, Membership, User
-from db.tables.events import Event
+from db.tables.events import Event, EventDispatch
 from db.tables.keys import ApiKey
 
-__all__ = ["Account", "ApiKey", "AuditLog", "Event", "Invitation", "Membership", "User"]
+__all__ = ["Account", "ApiKey", "AuditLog", "Event", "EventDispatch", "Invitation", "Membership", "User"]

@@ -102,8 +102,12 @@ async def switch_account(request: Request) -> Response:
 @get("/", include_in_schema=False)
 @guarded
 async def home(request: Request) -> Response:
+    from server.events import service as events
+    from server.events.pages import stream_url
+
     ctx = await dashboard_context(request)
-    return await show(request, ctx, "HomePage", "accounts/home.html", "home")
+    since = await events.stream_position(ctx)  # before the page's query: the live feed continues from here
+    return await show(request, ctx, "HomePage", "accounts/home.html", "home", stream_url=stream_url([], since))
 
 
 async def _team(request: Request, ctx, status: int = 200, **extra: Any) -> Response:
@@ -269,7 +273,6 @@ PLACEHOLDERS = {
     "disputes": ("Disputes", "Disputes arrive after payments."),
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
     "logs": ("API logs", "Searchable request logs arrive with the request-log work."),
-    "events": ("Events", "The event timeline arrives with payments and events."),
     "webhooks": ("Webhooks", "Webhook endpoints and deliveries arrive with the webhooks work."),
     "analytics": ("Analytics", "Charts of volume and API traffic arrive after payments."),
     "reports": ("Reports", "Monthly usage reports and CSV exports arrive after payments."),

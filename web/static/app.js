@@ -17,3 +17,12 @@ document.addEventListener("keydown", (event) => {
     if (search) { event.preventDefault(); search.focus(); }
   }
 });
+// Live rows (server-sent events): a row already on the page is not inserted twice, e.g. after a reconnect.
+document.addEventListener("htmx:sseBeforeMessage", (event) => {
+  const id = event.detail && event.detail.lastEventId;
+  if (id && document.getElementById("evt-row-" + id)) event.preventDefault();
+});
+document.addEventListener("htmx:sseMessage", (event) => {
+  const body = event.target.closest("table") && event.target.closest("table").querySelector(".empty-row");
+  if (body) body.remove();
+});

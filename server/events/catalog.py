@@ -1,0 +1,26 @@
+"""The event types of Paydeck: `<object type>.<what happened>`, past tense, lower snake case.
+
+docs/events.md carries the same table; the dashboard offers these names in
+its type filter. A domain that emits a new type adds it here.
+"""
+
+EVENT_TYPES: dict[str, str] = {
+    "customer.created": "A customer was created.",
+    "customer.updated": "A customer's details or status changed.",
+    "customer.closed": "A customer was closed (zero balance).",
+    "credit.created": "Money was added to a customer balance (ledger credit).",
+    "transfer.created": "Money moved from one customer to another.",
+    "payment_intent.created": "A payment intent was created (requires_payment_method).",
+    "payment_intent.processing": "A confirmed payment is with the processor.",
+    "payment_intent.amount_capturable_updated": "An authorised manual-capture payment awaits capture.",
+    "payment_intent.succeeded": "A payment succeeded; the ledger holds gross, fee and net.",
+    "payment_intent.payment_failed": "A payment failed (decline code in the snapshot).",
+    "payment_intent.canceled": "A payment intent was canceled.",
+    "charge.refunded": "A payment was refunded, partly or fully.",
+    "refund.created": "A refund was created.",
+    "dispute.created": "A customer disputed a payment.",
+    "dispute.closed": "A dispute was won or lost.",
+    "review.opened": "A payment or transfer was held for review.",
+    "review.closed": "A review was approved or refused.",
+    "webhook_endpoint.disabled": "A webhook endpoint was disabled after failing for days.",
+}

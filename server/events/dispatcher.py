@@ -1,0 +1,174 @@
+"""The dispatcher: committed events → Redis channels per account and mode, at least once.
+
+Why positions and not `seq > last_seen`: `seq` (and the id) are taken when
+the row is inserted, but transactions commit in any order, so a cursor over
+them skips an event whose transaction was slow to commit. Instead the
+dispatcher gives each *committed* event a position (`events.pos`) in a
+transaction that first locks its row in `event_dispatch`; positions therefore
+grow in the order events became visible, and the positioned events always
+form a prefix 1..assigned_pos. It publishes them in position order and then
+records `published_pos`. A crash between assigning and recording only means
+the events between `published_pos` and `assigned_pos` are published again
+(at least once; consumers drop positions they have already seen).
+
+Several processes run a dispatcher; one at a time leads, chosen with a
+session advisory lock on its own connection (released by PostgreSQL when the
+process dies). That connection also LISTENs for `pg_notify` from `emit()`;
+polling every `poll_seconds` covers lost notifications and leadership
+changes. See docs/events.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+
+from server.events.queries import COLUMNS
+from server.events.service import NOTIFY_CHANNEL
+from server.events.wire import channel, to_wire
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK = 0x70617964_6576  # "paydev": the advisory lock key of the dispatcher leader
+NAME = "redis"
+
+ASSIGN_SQL = f"""
+WITH batch AS (
+    SELECT id, seq FROM events WHERE pos IS NULL ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED
+), numbered AS (
+    SELECT batch.id, $1::bigint + row_number() OVER (ORDER BY batch.seq) AS pos FROM batch
+)
+UPDATE events SET pos = numbered.pos FROM numbered WHERE events.id = numbered.id
+RETURNING {", ".join("events." + c.strip() for c in COLUMNS.split(","))}
+"""
+
+
+class Dispatcher:
+    """Moves committed events to Redis. `run()` until cancelled; `dispatch()` does one pass."""
+
+    def __init__(self, dsn: str, redis: Redis, *, poll_seconds: float = 1.0, batch: int = 500,
+                 name: str = NAME) -> None:
+        self.dsn = dsn
+        self.redis = redis
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.name = name
+        self.conn: asyncpg.Connection | None = None
+        self.leader = False
+        self.wake = asyncio.Event()
+        self.published = 0  # events this instance published (a counter for tests and logs)
+
+    async def run(self) -> None:
+        """Lead or stand by until cancelled; reconnects after failures."""
+        while True:
+            try:
+                await self._connect()
+                while True:
+                    if not self.leader:
+                        self.leader = bool(await self.conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK))
+                        if self.leader:
+                            log.info("event dispatcher leads")
+                    if self.leader:
+                        await self.dispatch()
+                    await self._sleep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("event dispatcher failed; reconnecting")
+                await asyncio.sleep(min(self.poll_seconds, 1.0))
+            finally:
+                await self.close()
+
+    async def _connect(self) -> None:
+        self.conn = await asyncpg.connect(self.dsn)
+        await self.conn.add_listener(NOTIFY_CHANNEL, self._notified)
+        self.leader = False
+
+    def _notified(self, *_: Any) -> None:
+        self.wake.set()
+
+    async def _sleep(self) -> None:
+        try:
+            await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+        except TimeoutError:
+            pass
+        self.wake.clear()
+
+    async def close(self) -> None:
+        conn, self.conn, self.leader = self.conn, None, False
+        if conn is not None and not conn.is_closed():
+            try:
+                await asyncio.shield(conn.close(timeout=2))
+            except Exception:
+                conn.terminate()
+
+    async def dispatch(self) -> int:
+        """Publish what was positioned but not published, then position and publish new events."""
+        assert self.conn is not None, "connect first"
+        total = await self._republish()
+        while True:
+            self.wake.clear()
+            rows = await self.assign()
+            if not rows:
+                return total
+            await self.publish(rows)
+            total += len(rows)
+            if len(rows) < self.batch:
+                return total
+
+    async def assign(self) -> list[dict[str, Any]]:
+        """Give the next committed events their positions (committed before anything is published)."""
+        assert self.conn is not None
+        async with self.conn.transaction():
+            # The state row's lock serialises assigners, so positions grow in commit order.
+            assigned = await self.conn.fetchval(
+                "SELECT assigned_pos FROM event_dispatch WHERE name = $1 FOR UPDATE", self.name)
+            if assigned is None:
+                return []
+            rows = [dict(r) for r in await self.conn.fetch(ASSIGN_SQL, assigned, self.batch)]
+            if rows:
+                await self.conn.execute(
+                    "UPDATE event_dispatch SET assigned_pos = $2, updated = now() WHERE name = $1",
+                    self.name, max(r["pos"] for r in rows))
+        rows.sort(key=lambda r: r["pos"])
+        return rows
+
+    async def publish(self, rows: list[dict[str, Any]]) -> None:
+        """To Redis in position order, then remember how far we got."""
+        assert self.conn is not None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for row in rows:
+                pipe.publish(channel(row["account_id"], row["livemode"]), to_wire(row))
+            await pipe.execute()
+        self.published += len(rows)
+        await self.conn.execute(
+            "UPDATE event_dispatch SET published_pos = GREATEST(published_pos, $2), updated = now() WHERE name = $1",
+            self.name, rows[-1]["pos"])
+
+    async def _republish(self) -> int:
+        assert self.conn is not None
+        total = 0
+        while True:
+            state = await self.conn.fetchrow(
+                "SELECT assigned_pos, published_pos FROM event_dispatch WHERE name = $1", self.name)
+            if state is None:
+                await self.conn.execute(
+                    "INSERT INTO event_dispatch (name, assigned_pos, published_pos, updated) "
+                    "VALUES ($1, 0, 0, now()) ON CONFLICT DO NOTHING", self.name)
+                return total
+            if state["published_pos"] >= state["assigned_pos"]:
+                return total
+            rows = [dict(r) for r in await self.conn.fetch(
+                f"SELECT {COLUMNS} FROM events WHERE pos > $1 AND pos <= $2 ORDER BY pos LIMIT $3",
+                state["published_pos"], state["assigned_pos"], self.batch)]
+            if not rows:  # the range was removed by retention meanwhile
+                await self.conn.execute("UPDATE event_dispatch SET published_pos = $2 WHERE name = $1",
+                                        self.name, state["assigned_pos"])
+                return total
+            log.info("republishing %d events after an interrupted dispatch", len(rows))
+            await self.publish(rows)
+            total += len(rows)

@@ -1,0 +1,89 @@
+"""Dashboard: the Events page (live list with filters), event detail, and the SSE stream behind live parts."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get
+from litestar.response import Stream
+
+from server import operations
+from server.errors import NotFound, PaydeckError
+from server.events import service, sse
+from server.events.catalog import EVENT_TYPES
+from server.events.wire import EventMessage
+from server.permissions import read
+from server.web.pages import LoginRequired, base_vars, dashboard_context, guarded, show
+from server.web.render import env, render_page
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def _types(raw: str | None) -> list[str]:
+    return [t.strip() for t in (raw or "").split(",") if t.strip()]
+
+
+def stream_url(types: list[str], since: int) -> str:
+    """The SSE address a page listens on; `since` is the position the page was rendered at."""
+    query: dict[str, Any] = {"since": since}
+    if types:
+        query["types"] = ",".join(types)
+    return "/events/stream?" + urlencode(query)
+
+
+@get("/events", include_in_schema=False)
+@guarded
+async def events_page(request: Request) -> Response:
+    ctx = await dashboard_context(request)
+    type_filter = request.query_params.get("type") or ""
+    types = _types(type_filter)
+    after = request.query_params.get("after")
+    since = await service.stream_position(ctx)  # read before the list: nothing falls between page and stream
+    return await show(request, ctx, "EventsPage", "events/list.html", "events",
+                      {"types": types or None, "after": after}, block="rows" if after else None,
+                      type_filter=", ".join(types), after=after, known_types=sorted(EVENT_TYPES),
+                      stream_url=stream_url(types, since))
+
+
+@get("/events/{event_id:str}", include_in_schema=False)
+@guarded
+async def event_page(request: Request, event_id: str) -> Response:
+    ctx = await dashboard_context(request)
+    data = await operations.run("EventPage", ctx, {"id": event_id})
+    if data["event"] is None:
+        raise NotFound(f"no event '{event_id}' in this account and mode", param="id")
+    return render_page(request, "events/detail.html", {**data, **base_vars(ctx, data, "events")})
+
+
+def render_row(message: EventMessage) -> str:
+    row = {"id": message.id, "type": message.type, "objectType": message.object_type,
+           "objectId": message.object_id, "created": message.created.isoformat(), "requestId": message.request_id}
+    return env.get_template("events/_row.html").render(event=row)
+
+
+@get("/events/stream", include_in_schema=False)
+async def event_stream(request: Request) -> Response:
+    """`text/event-stream` of the session's account and mode; resumes after `Last-Event-ID`."""
+    try:
+        ctx = await dashboard_context(request)
+        scope = ctx.require(read("events"))
+        types = service.parse_types(_types(request.query_params.get("types")), param="types")
+        after_pos = await service.resume_position(scope, request.headers.get("last-event-id"))
+        if after_pos is None:
+            after_pos = _since(request.query_params.get("since"))
+    except LoginRequired as exc:
+        return Response({"error": exc.to_dict()}, status_code=401)
+    except PaydeckError as exc:
+        return Response({"error": exc.to_dict()}, status_code=exc.status)
+    return Stream(sse.stream(scope, types, after_pos, render_row, "row"), media_type="text/event-stream",
+                  headers=SSE_HEADERS)
+
+
+def _since(raw: str | None) -> int | None:
+    if raw is None or not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw)
+
+
+HANDLERS = [event_stream, events_page, event_page]

@@ -1,0 +1,147 @@
+"""SQL for events. Every merchant read takes a Scope; the dispatcher's reads are the only unscoped ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from server import db
+from server.context import Scope
+from server.ids import id_floor
+
+COLUMNS = ("id, account_id, livemode, type, object_type, object_id, data, request_id, idempotency_key, "
+           "created, pos")
+
+
+@dataclass
+class TypeFilter:
+    """Event types to keep: exact names, and `prefix.*` wildcards (none: all types); optionally
+    only events about one kind of object (`object_type`) or one object (`object_id`)."""
+
+    exact: list[str] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    object_type: str | None = None
+    object_id: str | None = None
+
+    @classmethod
+    def parse(cls, types: list[str] | None) -> TypeFilter:
+        out = cls()
+        for raw in types or []:
+            name = raw.strip()
+            if not name:
+                continue
+            if name == "*":
+                return cls()
+            if name.endswith(".*"):
+                out.prefixes.append(name[:-1])  # keep the dot: "payment_intent."
+            else:
+                out.exact.append(name)
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.exact and not self.prefixes
+
+    def matches(self, event_type: str) -> bool:
+        return self.empty or event_type in self.exact or any(event_type.startswith(p) for p in self.prefixes)
+
+    def matches_message(self, message: Any) -> bool:
+        return ((self.object_type is None or message.object_type == self.object_type)
+                and (self.object_id is None or message.object_id == self.object_id)
+                and self.matches(message.type))
+
+    def sql(self, args: list[Any]) -> str:
+        """A WHERE fragment (with the leading AND) appending its parameters to `args`."""
+        out = ""
+        if self.object_type is not None:
+            args.append(self.object_type)
+            out += f" AND object_type = ${len(args)}"
+        if self.object_id is not None:
+            args.append(self.object_id)
+            out += f" AND object_id = ${len(args)}"
+        if self.empty:
+            return out
+        parts = []
+        if self.exact:
+            args.append(self.exact)
+            parts.append(f"type = ANY(${len(args)}::varchar[])")
+        for prefix in self.prefixes:
+            args.append(prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            parts.append(f"type LIKE ${len(args)}")
+        return out + " AND (" + " OR ".join(parts) + ")"
+
+
+async def insert(row: dict[str, Any]) -> None:
+    await db.execute(
+        "INSERT INTO events (id, account_id, livemode, type, object_type, object_id, data, request_id, "
+        "idempotency_key, created) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
+        row["id"], row["account_id"], row["livemode"], row["type"], row["object_type"], row["object_id"],
+        row["data"], row["request_id"], row["idempotency_key"], row["created"],
+    )
+
+
+async def get(scope: Scope, event_id: str) -> dict[str, Any] | None:
+    return await db.fetchrow(
+        f"SELECT {COLUMNS} FROM events WHERE id = $1 AND account_id = $2 AND livemode = $3",
+        event_id, scope.account_id, scope.livemode,
+    )
+
+
+async def list_page(scope: Scope, after: str | None, limit: int, types: TypeFilter,
+                    created_gte: datetime | None = None, created_lte: datetime | None = None,
+                    ) -> list[dict[str, Any]]:
+    """Newest first, keyset on id; fetches limit + 1 rows."""
+    args: list[Any] = [scope.account_id, scope.livemode]
+    sql = [f"SELECT {COLUMNS} FROM events WHERE account_id = $1 AND livemode = $2"]
+    if after:
+        args.append(after)
+        sql.append(f"AND id < ${len(args)}")
+    if created_gte is not None:
+        # ids begin with their creation millisecond, so a time bound is also an id bound (uses the index)
+        args.append(id_floor("evt", int(created_gte.timestamp() * 1000)))
+        sql.append(f"AND id >= ${len(args)}")
+        args.append(created_gte)
+        sql.append(f"AND created >= ${len(args)}")
+    if created_lte is not None:
+        args.append(id_floor("evt", int(created_lte.timestamp() * 1000) + 1))
+        sql.append(f"AND id < ${len(args)}")
+        args.append(created_lte)
+        sql.append(f"AND created <= ${len(args)}")
+    sql.append(types.sql(args))
+    args.append(limit + 1)
+    sql.append(f"ORDER BY id DESC LIMIT ${len(args)}")
+    return await db.fetch(" ".join(sql), *args)
+
+
+async def after_position(scope: Scope, pos: int, types: TypeFilter, limit: int = 500) -> list[dict[str, Any]]:
+    """Dispatched events of the scope after a position, oldest first: how a stream catches up."""
+    args: list[Any] = [scope.account_id, scope.livemode, pos]
+    where = types.sql(args)
+    args.append(limit)
+    return await db.fetch(
+        f"SELECT {COLUMNS} FROM events WHERE account_id = $1 AND livemode = $2 AND pos > $3 {where} "
+        f"ORDER BY pos LIMIT ${len(args)}",
+        *args,
+    )
+
+
+async def position_of(scope: Scope, event_id: str) -> int | None:
+    row = await db.fetchrow("SELECT pos FROM events WHERE id = $1 AND account_id = $2 AND livemode = $3",
+                            event_id, scope.account_id, scope.livemode)
+    return row["pos"] if row else None
+
+
+async def assigned_position() -> int:
+    row = await db.fetchrow("SELECT assigned_pos FROM event_dispatch WHERE name = 'redis'")
+    return int(row["assigned_pos"]) if row else 0
+
+
+async def delete_older_than(cutoff_id: str, batch: int) -> int:
+    """Retention: ids sort by creation time, so age is an id range on the primary key."""
+    rows = await db.fetch(
+        "WITH doomed AS (SELECT id FROM events WHERE id < $1 ORDER BY id LIMIT $2) "
+        "DELETE FROM events e USING doomed WHERE e.id = doomed.id RETURNING e.id",
+        cutoff_id, batch,
+    )
+    return len(rows)

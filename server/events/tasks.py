@@ -1,0 +1,48 @@
+"""Background work of events: the dispatcher (long-running) and retention."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from server import infra
+from server.events import queries
+from server.events.dispatcher import Dispatcher
+from server.ids import id_floor
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+RETENTION_BATCH = 5000
+
+
+def dispatcher_job(settings: Settings):
+    """A coroutine factory for Workers: leads or stands by until the workers stop."""
+
+    async def run() -> None:
+        assert settings.database_url
+        await Dispatcher(settings.database_url, infra.redis(), poll_seconds=settings.event_poll_seconds).run()
+
+    return run
+
+
+def retention_job(settings: Settings):
+    async def run() -> None:
+        await delete_expired(settings.event_retention_days)
+
+    return run
+
+
+async def delete_expired(days: int) -> int:
+    """Delete events older than `days` days, in batches; safe to run in several processes at once."""
+    cutoff_ms = int((time.time() - timedelta(days=days).total_seconds()) * 1000)
+    cutoff = id_floor("evt", cutoff_ms)
+    total = 0
+    while True:
+        deleted = await queries.delete_older_than(cutoff, RETENTION_BATCH)
+        total += deleted
+        if deleted < RETENTION_BATCH:
+            break
+    if total:
+        log.info("event retention removed %d events older than %d days", total, days)
+    return total
