@@ -160,3 +160,58 @@ async def _heartbeat(t: Tenants) -> None:
 
     payload = await subscribe_once(t.http.base_url, t.key("other"), "subscription { heartbeat { accountId livemode } }")
     assert payload["data"]["heartbeat"]["accountId"] == t.other.account["id"]
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+async def _owner_event(t: Tenants, type: str = "customer.created", object_type: str = "customer") -> str:
+    from tests.events.helpers import emit_event, scope_of
+
+    return await emit_event(scope_of(t.owner), type, object_type)
+
+
+@rest("GET /v1/events", "GET /v1/events/{event_id:str}")
+async def _events_rest(t: Tenants) -> None:
+    victim = await _owner_event(t)
+    for _, headers in t.intruders:
+        listed = await t.http.get("/v1/events", params={"limit": 100}, headers=headers)
+        assert listed.status_code == 200
+        assert victim not in [e["id"] for e in listed.json()["data"]]
+        one = await t.http.get(f"/v1/events/{victim}", headers=headers)
+        assert one.status_code == 404
+    mine = await t.http.get(f"/v1/events/{victim}", headers=t.key("owner"))
+    assert mine.status_code == 200
+
+
+@graphql("Query.events", "Query.event")
+async def _events_graphql(t: Tenants) -> None:
+    victim = await _owner_event(t)
+    for _, headers in t.intruders:
+        data = await t.gql(headers, "query($id: ID!) { events(first: 100) { nodes { id } } event(id: $id) { id } }",
+                           {"id": victim})
+        assert victim not in [n["id"] for n in data["data"]["events"]["nodes"]]
+        assert data["data"]["event"] is None
+    seen = await t.other_session.graphql("{ events(first: 100) { nodes { id } } }")
+    assert victim not in [n["id"] for n in seen["data"]["events"]["nodes"]]
+
+
+@graphql("Subscription.events", "Subscription.paymentUpdated")
+async def _events_subscriptions(t: Tenants) -> None:
+    from tests.events.helpers import WSClient, emit_event, scope_of, until
+
+    owner_ids: list[str] = []
+    for (name, headers), livemode in zip(t.intruders, (False, True), strict=True):
+        intruder_scope = scope_of(t.other if name == "other account" else t.owner, livemode)
+        for query in ("subscription { events { id objectId livemode } }",
+                      "subscription { paymentUpdated { id objectId livemode } }"):
+            async with WSClient(t.http.base_url, headers, query) as ws:
+                own: list[str] = []
+
+                async def nudge(ws=ws, own=own, intruder_scope=intruder_scope):
+                    owner_ids.append(await _owner_event(t, "payment_intent.succeeded", "payment_intent"))
+                    own.append(await emit_event(intruder_scope, "payment_intent.succeeded", "payment_intent"))
+
+                await until(lambda ws=ws, own=own: any(i in own for i in ws.ids()), nudge)
+                assert not set(ws.ids()) & set(owner_ids), f"{name} saw the owner's test-mode events"
+                assert all(e["livemode"] is livemode for e in ws.received)

@@ -145,9 +145,11 @@ class Dispatcher:
                 pipe.publish(channel(row["account_id"], row["livemode"]), to_wire(row))
             await pipe.execute()
         self.published += len(rows)
+        # Advance only over a contiguous range: published_pos means "everything up to here went out".
         await self.conn.execute(
-            "UPDATE event_dispatch SET published_pos = GREATEST(published_pos, $2), updated = now() WHERE name = $1",
-            self.name, rows[-1]["pos"])
+            "UPDATE event_dispatch SET published_pos = $3, updated = now() "
+            "WHERE name = $1 AND published_pos >= $2 - 1 AND published_pos < $3",
+            self.name, rows[0]["pos"], rows[-1]["pos"])
 
     async def _republish(self) -> int:
         assert self.conn is not None
