@@ -85,5 +85,7 @@ class TestCommitOrder:
             release.set()
             await task
             await until(lambda: slow[0] in ws.ids())
-            assert slow[0] < fast
+            seqs = {r["id"]: r["seq"] for r in await db.fetch(
+                "SELECT id, seq FROM events WHERE id = ANY($1::varchar[])", [slow[0], fast])}
+            assert seqs[slow[0]] < seqs[fast]
         assert len(ws.ids()) == len(set(ws.ids()))
