@@ -43,8 +43,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         db.configure(settings.database_url)
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
-        await events_hub.start_hub(settings.redis_url)
         health.draining.clear()
+        await events_hub.start_hub(settings.redis_url)
         workers = Workers(settings) if workers_enabled else None
         if workers:
             await workers.start()

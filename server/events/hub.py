@@ -106,20 +106,34 @@ class Hub:
         self.received = 0
         self.ready = asyncio.Event()
         self.task: asyncio.Task | None = None
+        self.drain_task: asyncio.Task | None = None
 
     async def start(self, ready_within: float = 10.0) -> None:
         self.redis = Redis.from_url(self.redis_url, decode_responses=True, health_check_interval=30)
         self.task = asyncio.create_task(self._run(), name="events-hub")
+        self.drain_task = asyncio.create_task(self._close_on_drain(), name="events-hub-drain")
         await asyncio.wait_for(self.ready.wait(), ready_within)
 
-    async def stop(self) -> None:
+    async def _close_on_drain(self) -> None:
+        """When the process starts shutting down, end every live stream so connections close promptly
+        (browsers reconnect elsewhere and resume with Last-Event-ID)."""
+        from server import health
+
+        await health.draining.wait()
+        self.close_all()
+
+    def close_all(self) -> None:
         for subs in list(self.subscribers.values()):
             for sub in list(subs):
                 sub.close()
-        if self.task:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+
+    async def stop(self) -> None:
+        self.close_all()
+        for task in (self.task, self.drain_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self.redis is not None:
             await self.redis.aclose()
 

@@ -48,7 +48,8 @@ class TestList:
             return sorted(ids, reverse=True)
 
         assert await ids({"type": "customer.created"}) == [created]
-        assert await ids([("type", "customer.created"), ("type", "payment_intent.succeeded")]) == newest_first(paid, created)
+        repeated = [("type", "customer.created"), ("type", "payment_intent.succeeded")]
+        assert await ids(repeated) == newest_first(paid, created)
         assert await ids({"type": "customer.created,payment_intent.payment_failed"}) == newest_first(failed, created)
         assert await ids({"type": "payment_intent.*"}) == newest_first(failed, paid)
         assert await ids({"types[]": "payment_intent.succeeded"}) == [paid]
