@@ -9,11 +9,16 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
+import time
+from pathlib import Path
 
 import click
 
 from server.settings import get_settings
+
+HEARTBEAT = Path(tempfile.gettempdir()) / "paydeck-worker-heartbeat"
 
 
 def _logging() -> None:
@@ -116,13 +121,25 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         print("  workers running (Ctrl-C stops)", flush=True)
-        await stop.wait()
+        while not stop.is_set():
+            HEARTBEAT.write_text(str(time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10)
         await workers.stop()
         await infra.close_redis()
         await db.close_pool()
 
     with infrastructure() as settings:
         asyncio.run(loop(settings))
+
+
+@main.command("worker-health", help="Exit 0 if a worker on this machine beat in the last minute (for health checks).")
+def worker_health() -> None:
+    try:
+        age = time.time() - float(HEARTBEAT.read_text())
+    except (OSError, ValueError):
+        sys.exit(1)
+    sys.exit(0 if age < 60 else 1)
 
 
 @main.command(help="Apply database migrations.")
