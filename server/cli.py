@@ -50,7 +50,7 @@ def _serve(host: str, port: int, workers: bool, demo: bool) -> None:
         config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="warning",
                                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds), ws="websockets-sansio",
                                 proxy_headers=False)
-        server = DrainingServer(config, drain_seconds=float(os.environ.get("PAYDECK_DRAIN_SECONDS", "0")))
+        server = DrainingServer(config, drain_seconds=settings.drain_seconds)
         print(f"\n  Paydeck is running at http://{host}:{port}   (Ctrl-C stops everything)\n", flush=True)
         server.run()
         health.draining.set()

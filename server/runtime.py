@@ -50,9 +50,8 @@ async def migrate(quiet: bool = False) -> None:
     import io
     from contextlib import redirect_stdout
 
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
     import asyncpg
+    from piccolo.apps.migrations.commands.forwards import run_forwards
 
     from server import db
 
