@@ -99,6 +99,20 @@ def _run_as() -> str | None:
     return PG_USER
 
 
+def _as_user(user: str | None) -> dict:
+    """Popen arguments that drop root entirely: user, its group, no supplementary groups.
+
+    Keeping root's groups would make the kernel check group bits (often ---)
+    instead of the 'other' bits we open up.
+    """
+    if user is None:
+        return {}
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 def _traversable(path: Path) -> None:
     """Let other users pass through every folder above `path` (o+x), as PostgreSQL's user must."""
     for parent in reversed(path.resolve().parents):
@@ -167,7 +181,7 @@ def start_postgres(
         subprocess.run(
             [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
              "--encoding=UTF8", "--no-locale"],
-            check=True, capture_output=True, user=user,
+            check=True, capture_output=True, **_as_user(user),
         )
     _stop_stale_postmaster(pgdata)
     port = port or free_port()
@@ -183,7 +197,7 @@ def start_postgres(
         "-c", f"full_page_writes={'on' if fsync else 'off'}",
     ]
     proc = subprocess.Popen(
-        args, stdout=logf, stderr=subprocess.STDOUT, user=user,
+        args, stdout=logf, stderr=subprocess.STDOUT, **_as_user(user),
         preexec_fn=_die_with_parent(signal.SIGQUIT), start_new_session=True,
     )
     _wait_for_port(port, proc, 60, "PostgreSQL", log)
