@@ -7,7 +7,7 @@ import pytest
 from server.app import create_app
 from tests.factories import login, new_account
 
-SKIP = {"/login", "/graphql"}
+SKIP = {"/login", "/graphql", "/events/stream"}  # the stream never ends; tests/events/test_live.py covers it
 
 
 def page_paths() -> list[str]:
