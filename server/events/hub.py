@@ -104,6 +104,7 @@ class Hub:
         self.subscribers: dict[tuple[str, bool], set[Subscriber]] = {}
         self.max_pos = 0
         self.received = 0
+        self.resubscribed = 0  # times the subscription was re-established (each makes subscribers re-read)
         self.ready = asyncio.Event()
         self.task: asyncio.Task | None = None
         self.drain_task: asyncio.Task | None = None
@@ -185,6 +186,7 @@ class Hub:
             self.max_pos = max(self.max_pos, await queries.assigned_position())
             self.ready.set()
             return
+        self.resubscribed += 1
         for subs in list(self.subscribers.values()):  # we may have missed messages: everyone re-reads
             for sub in list(subs):
                 sub.resync()

@@ -1,0 +1,56 @@
+"""The in-process fan-out: a slow subscriber and a lost Redis connection cost no event and no duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from server.events import hub as hub_module
+from server.events.queries import TypeFilter
+from tests.events.helpers import emit_event, scope_of, until
+from tests.factories import new_account
+
+
+async def drain(subscriber, count: int) -> list[str]:
+    got: list[str] = []
+    while len(got) < count:
+        async with asyncio.timeout(20):
+            got.append((await anext(subscriber)).id)
+    return got
+
+
+class TestSlowSubscriber:
+    async def test_an_overflowing_queue_is_refilled_from_the_table(self, server):
+        account = await new_account()
+        scope = scope_of(account)
+        hub = hub_module.hub()
+        async with hub.subscribe(scope, TypeFilter()) as subscriber:
+            # given a subscriber that reads nothing while more events arrive than its queue holds
+            emitted = [await emit_event(scope) for _ in range(hub_module.QUEUE_SIZE + 20)]
+            await until(lambda: subscriber.catch_up)
+            # when it reads again, then it gets every event once, in commit order
+            got = await drain(subscriber, len(emitted))
+        assert sorted(got) == sorted(emitted) and len(set(got)) == len(got)
+
+
+class TestRedisReconnect:
+    async def test_subscribers_catch_up_after_the_hub_resubscribes(self, infrastructure, server):
+        account = await new_account()
+        scope = scope_of(account)
+        hub = hub_module.hub()
+        async with hub.subscribe(scope, TypeFilter()) as subscriber:
+            before = await emit_event(scope)
+            assert await drain(subscriber, 1) == [before]
+            resubscribed = hub.resubscribed
+            # when Redis drops the hub's subscription and events are published meanwhile
+            admin = Redis.from_url(infrastructure["redis_url"], decode_responses=True)
+            try:
+                await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            finally:
+                await admin.aclose()
+            during = [await emit_event(scope) for _ in range(5)]
+            await until(lambda: hub.resubscribed > resubscribed)
+            # then the subscriber still gets each of them exactly once
+            got = await drain(subscriber, len(during))
+        assert sorted(got) == sorted(during)
