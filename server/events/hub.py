@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,7 +44,7 @@ class Subscriber:
         self.last_pos = hub.max_pos if after_pos is None else after_pos
         self.catch_up = after_pos is not None
         self.queue: asyncio.Queue[EventMessage | None] = asyncio.Queue(QUEUE_SIZE)
-        self.backlog: list[EventMessage] = []
+        self.backlog: deque[EventMessage] = deque()
         self.closed = False
 
     def offer(self, message: EventMessage) -> None:
@@ -73,7 +74,7 @@ class Subscriber:
             if self.closed:
                 raise StopAsyncIteration
             if self.backlog:
-                message = self.backlog.pop(0)
+                message = self.backlog.popleft()
             elif self.catch_up:
                 self.catch_up = False  # a resync() during the read sets it again
                 try:
@@ -81,7 +82,7 @@ class Subscriber:
                 except BaseException:
                     self.catch_up = True  # cancelled or failed: read again next time
                     raise
-                self.backlog = [EventMessage.from_row(r) for r in rows]
+                self.backlog = deque(EventMessage.from_row(r) for r in rows)
                 if len(rows) == CATCH_UP_BATCH:
                     self.catch_up = True
                 continue
