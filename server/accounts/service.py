@@ -98,7 +98,7 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
 
 
 async def account_for(ctx: RequestContext) -> dict[str, Any]:
-    scope = ctx.scope
+    scope = ctx.require(read("account"))
     row = await queries.account(scope.account_id)
     if row is None:
         raise NotFound("account not found")
