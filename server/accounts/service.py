@@ -171,9 +171,15 @@ def test_mode_tables() -> list[str]:
     return sorted(names)
 
 
-async def delete_test_data(ctx: RequestContext) -> dict[str, int]:
-    """Remove every test-mode object of the account (keys and the audit log stay)."""
+async def delete_test_data(ctx: RequestContext, confirm: str) -> dict[str, int]:
+    """Remove every test-mode object of the account (keys and the audit log stay).
+
+    `confirm` must be `DELETE`; it is checked after the permission, so a user
+    without it learns nothing from the confirmation step.
+    """
     scope = ctx.require(write("test_data"))
+    if confirm != "DELETE":
+        raise InvalidRequest("type DELETE to confirm", param="confirm")
     counts: dict[str, int] = {}
     async with db.transaction():
         for table in test_mode_tables():
