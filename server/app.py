@@ -9,6 +9,7 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from server import db, health, infra
@@ -62,6 +63,9 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         middleware=[request_id_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="Paydeck API", version="2026-11-01", path="/schema"),
+        # JSON only: Litestar's Swagger/Redoc pages load scripts and fonts from CDNs, and nothing we
+        # serve may reach outside the machine. /schema and /schema/openapi.json both answer it.
+        openapi_config=OpenAPIConfig(title="Paydeck API", version="2026-11-01", path="/schema",
+                                     render_plugins=[JsonRenderPlugin()]),
         debug=False,
     )

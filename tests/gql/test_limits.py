@@ -5,13 +5,21 @@ from __future__ import annotations
 import pytest
 
 from server.settings import get_settings
-from tests.factories import bearer, new_account
+from tests.factories import bearer, login, new_account
 
 
 @pytest.fixture(scope="module")
 async def key(server):
     account = await new_account(name="Limits Co")
     return bearer(account.keys["secret_test"])
+
+
+@pytest.fixture(scope="module")
+async def owner(server):
+    account = await new_account(name="Limits Owner")
+    session = await login(server, account.user["email"])
+    yield session
+    await session.client.aclose()
 
 
 async def _post(http, key, query: str, variables: dict | None = None):
@@ -78,15 +86,8 @@ async def test_too_many_tokens_is_refused(http, key):
     ("first: 0", "first must be an integer between 1 and 100"),
     ('after: "not-a-cursor"', "invalid pagination cursor"),
 ])
-async def test_page_size_and_cursor_are_validated(http, base_url, args, message):
-    from tests.factories import login
-
-    account = await new_account()
-    owner = await login(base_url, account.user["email"])
-    try:
-        result = await owner.graphql(f"{{ apiKeys({args}) {{ nodes {{ id }} }} }}")
-    finally:
-        await owner.client.aclose()
+async def test_page_size_and_cursor_are_validated(owner, args, message):
+    result = await owner.graphql(f"{{ apiKeys({args}) {{ nodes {{ id }} }} }}")
     assert result["errors"][0]["message"] == message
     assert result["errors"][0]["extensions"]["code"] == "invalid_request"
 
