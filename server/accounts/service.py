@@ -61,10 +61,10 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
         user = await queries.user_by_email(email)
         if user is None:
             check_password(password)
-            user = {"id": new_id("user"), "email": email, "name": "", "password_hash": hash_password(password),
+            user = {"id": new_id("user"), "email": email, "name": "", "password_hash": await hash_password(password),
                     "created": _now()}
             await queries.insert_user(user)
-        elif not verify_password(user["password_hash"], password):
+        elif not await verify_password(user["password_hash"], password):
             raise InvalidRequest("a user with this email exists; give their password to add an account",
                                  param="password")
         account = {"id": new_id("acct"), "created": _now(), **clean}
@@ -90,7 +90,7 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
     await enforce(f"login:email:{email_key}", settings.login_attempts_per_15min, 900, msg)
     await enforce(f"login:ip:{ip}", settings.login_attempts_per_ip_15min, 900, msg)
     user = await queries.user_by_email(email_key) if email_key else None
-    if not verify_password(user["password_hash"] if user else None, password or ""):
+    if not await verify_password(user["password_hash"] if user else None, password or ""):
         raise AuthenticationFailed("incorrect email or password", code="invalid_credentials")
     assert user is not None
     await queries.set_last_login(user["id"])
