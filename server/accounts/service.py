@@ -71,6 +71,8 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
         await queries.insert_account(account)
         await queries.insert_membership({"id": new_id("mem"), "account_id": account["id"], "user_id": user["id"],
                                          "role": Role.OWNER.value, "created": _now()})
+        await audit.record(None, account["id"], "account.created", "account", account["id"],
+                           {"owner": email, "name": name})
         issued: dict[str, str] = {}
         for livemode in (False, True):
             scope = Scope(account["id"], livemode)
