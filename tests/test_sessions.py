@@ -223,6 +223,7 @@ async def test_login_attempts_are_rate_limited(base_url, account):
         limited = await _login_response(client, account.user["email"], "wrong password!")
         assert limited.status_code == 429
         assert "too many login attempts" in limited.text
+        assert 1 <= int(limited.headers["retry-after"]) <= 900
         # Even the right password waits now: guessing cannot go on.
         right = await _login_response(client, account.user["email"])
         assert right.status_code == 429
