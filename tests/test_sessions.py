@@ -158,6 +158,20 @@ class TestCsrf:
         finally:
             await browser.client.aclose()
 
+    async def test_a_non_ascii_token_is_refused_not_a_crash(self, base_url, account):
+        browser = await login(base_url, account.user["email"])
+        try:
+            form = await browser.client.post("/settings", data={"_csrf": "jeton-é", "name": "x"})
+            header = await browser.client.post("/graphql", json={"query": "{ viewer { kind } }"},
+                                               headers={"X-CSRF-Token": "jeton-é".encode("latin-1")})
+            anonymous = await browser.client.post("/login", data={"_csrf": "jeton-é", "email": "a@b.cd",
+                                                                  "password": "whatever"})
+            as_file = await browser.client.post("/settings", data={"name": "x"}, files={"_csrf": ("t", b"x")})
+        finally:
+            await browser.client.aclose()
+        assert (form.status_code, header.status_code, anonymous.status_code) == (403, 403, 403)
+        assert as_file.status_code == 403
+
     async def test_login_form_needs_the_token(self, base_url, account):
         async with httpx.AsyncClient(base_url=base_url) as client:
             await client.get("/login")

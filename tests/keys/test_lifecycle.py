@@ -83,6 +83,11 @@ class TestCreateAndUse:
             "{ __typename ... on Error { field } } }")
         assert result["data"]["createApiKey"] == {"__typename": "ValidationError", "field": "expires_at"}
 
+    async def test_an_expiry_without_a_time_zone_is_taken_as_utc(self, owner):
+        key = await create_key(owner, "secret", expiresAt="2100-01-01T00:00:00")
+        assert key["expiresAt"].startswith("2100-01-01T00:00:00")
+        assert key["expiresAt"].endswith(("+00:00", "Z"))
+
     async def test_a_key_stops_at_its_own_expiry(self, http, owner):
         key = await create_key(owner, "secret", expiresAt="2100-01-01T00:00:00Z")
         assert (await _status(http, key["secret"]))[0] == 200
