@@ -244,3 +244,21 @@ class TestRestrictedKey:
         payload = result["data"]["createApiKey"]
         assert payload["__typename"] == "ValidationError"
         assert payload["field"] == field
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+async def test_every_page_renders_or_refuses_for_every_role(team, role: Role):
+    from tests.accounts.test_modes import dashboard_pages
+
+    refused = set()
+    for path in dashboard_pages():
+        resp = await team[role].get(path)
+        assert resp.status_code in (200, 403), (path, resp.status_code)
+        if resp.status_code == 403:
+            refused.add(path)
+    expected = set()
+    if P.MANAGE_API_KEYS not in ROLE_PERMISSIONS[role]:
+        expected.add("/apikeys")
+    if P.ADMIN not in ROLE_PERMISSIONS[role]:
+        expected.add("/audit")
+    assert refused == expected
