@@ -31,6 +31,7 @@ STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 REST_CONTROLLERS = [AccountController, EventController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *event_pages.HANDLERS]
+STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 
 def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
 
     return Litestar(
         route_handlers=[
-            health.healthz, health.readyz, *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS,
+            health.healthz, health.readyz, *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],

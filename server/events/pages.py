@@ -86,4 +86,5 @@ def _since(raw: str | None) -> int | None:
     return int(raw)
 
 
-HANDLERS = [event_stream, events_page, event_page]
+HANDLERS = [events_page, event_page]
+STREAM_HANDLERS = [event_stream]  # not pages: a stream never ends, so page walkers must not GET it
