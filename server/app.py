@@ -14,7 +14,9 @@ from litestar.static_files import create_static_files_router
 from server import db, health, infra
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
+from server.customers.rest import CustomerController, TransferController
 from server.gql.view import GraphQLController
+from server.idempotency.middleware import idempotency_middleware
 from server.keys import pages as key_pages
 from server.operations import load_all as load_operations
 from server.requestid import request_id_middleware
@@ -25,7 +27,7 @@ from server.workers import Workers
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-REST_CONTROLLERS = [AccountController]
+REST_CONTROLLERS = [AccountController, CustomerController, TransferController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS]
 
 
@@ -59,7 +61,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, idempotency_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Paydeck API", version="2026-11-01", path="/schema"),
