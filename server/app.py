@@ -14,10 +14,12 @@ from litestar.static_files import create_static_files_router
 from server import db, health, infra
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
+from server.customers import pages as customer_pages
 from server.customers.rest import CustomerController, TransferController
 from server.gql.view import GraphQLController
 from server.idempotency.middleware import idempotency_middleware
 from server.keys import pages as key_pages
+from server.ledger import pages as ledger_pages
 from server.operations import load_all as load_operations
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController]
-PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS]
+PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS]
 
 
 def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:

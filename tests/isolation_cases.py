@@ -272,3 +272,13 @@ async def _fx_rates(t: Tenants) -> None:
     assert live["data"]["fxRates"] == []
     mine = await t.owner_session.graphql("{ fxRates { rate } }")
     assert mine["data"]["fxRates"] == [{"rate": "0.9"}]
+
+
+@graphql("Query.ledgerBalances")
+async def _ledger_balances(t: Tenants) -> None:
+    await _owner_customer_with_money(t)
+    mine = await t.gql(t.key("owner"), "{ ledgerBalances { purpose amount } }")
+    assert {"purpose": "funding", "amount": -500} in mine["data"]["ledgerBalances"]
+    for _, headers in t.intruders:
+        theirs = await t.gql(headers, "{ ledgerBalances { purpose amount } }")
+        assert theirs["data"]["ledgerBalances"] == []

@@ -13,6 +13,13 @@ from server.ledger import types as t
 
 @strawberry.type
 class LedgerQuery:
+    @strawberry.field(description="The merchant's own ledger accounts in this mode (needs view_payments).")
+    async def ledger_balances(self, info: Info) -> list[t.LedgerBalance]:
+        from server.ledger import service
+
+        rows = await service.merchant_balances(ctx_of(info))
+        return [t.LedgerBalance(purpose=r["purpose"], currency=r["currency"], amount=r["balance"]) for r in rows]
+
     @strawberry.field(description="FX rates of this account and mode, used by cross-currency transfers.")
     async def fx_rates(self, info: Info) -> list[t.FxRate]:
         return [t.FxRate.from_row(r) for r in await fx.list_rates(ctx_of(info))]

@@ -19,10 +19,11 @@ from typing import Any
 import asyncpg
 
 from server import db
-from server.context import Scope
+from server.context import RequestContext, Scope
 from server.errors import PaymentRequired
 from server.ids import new_id
 from server.ledger import queries
+from server.permissions import read
 
 # purpose -> may the balance go below zero?
 PURPOSES: dict[str, bool] = {
@@ -157,3 +158,9 @@ async def history(scope: Scope, owner_id: str, purpose: str, after: str | None, 
     if not accounts:
         return []
     return await queries.history(scope, [a["id"] for a in accounts], after, limit, gte, lte)
+
+
+async def merchant_balances(ctx: RequestContext) -> list[dict[str, Any]]:
+    """The account's own ledger accounts (balance, fees, clearing, funding, fx) for the Balance page."""
+    scope = ctx.require(read("balance"))
+    return await queries.accounts_of_owner(scope, scope.account_id)

@@ -29,6 +29,13 @@ class Money:
     currency: str = strawberry.field(description="ISO 4217 code, upper case.")
 
 
+@strawberry.type(description="One of the merchant's ledger accounts: its purpose, currency and balance.")
+class LedgerBalance:
+    purpose: str = strawberry.field(description="merchant_balance, fees, processor_clearing, funding, fx, …")
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    amount: Long = strawberry.field(description="Balance in minor units.")  # type: ignore[valid-type]
+
+
 @strawberry.type(description="A conversion rate the account's admins set; transfers use it less the spread.")
 class FxRate:
     base: str = strawberry.field(description="Currency converted from.")
