@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class Settings(BaseSettings):
@@ -31,7 +34,6 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: str = "dev-insecure-change-me"
     public_url: str = "http://127.0.0.1:8000"
     db_pool_min: int = 2
     db_pool_max: int = 20
@@ -47,18 +49,19 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=5000, ge=100)
-    max_page_size: int = 100
 
     allow_private_webhook_urls: bool = False
     run_workers: bool = True
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    drain_seconds: float = Field(default=0.0, ge=0)
 
     @property
     def secure_cookies(self) -> bool:
         """Secure cookies unless explicitly relaxed or serving plain-http localhost."""
         if self.cookie_secure is not None:
             return self.cookie_secure
-        return not self.public_url.startswith(("http://127.0.0.1", "http://localhost"))
+        url = urlsplit(self.public_url)
+        return not (url.scheme == "http" and url.hostname in LOCAL_HOSTS)
 
 
 @lru_cache
