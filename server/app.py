@@ -14,6 +14,10 @@ from litestar.static_files import create_static_files_router
 from server import db, health, infra
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
+from server.apilogs import pages as apilog_pages
+from server.apilogs import writer as apilog_writer
+from server.apilogs.capture import apilog_middleware
+from server.apilogs.rest import RequestLogController
 from server.gql.view import GraphQLController
 from server.keys import pages as key_pages
 from server.operations import load_all as load_operations
@@ -25,8 +29,8 @@ from server.workers import Workers
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-REST_CONTROLLERS = [AccountController]
-PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS]
+REST_CONTROLLERS = [AccountController, RequestLogController]
+PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *apilog_pages.HANDLERS]
 
 
 def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
@@ -41,6 +45,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
         health.draining.clear()
+        log_writer = await apilog_writer.start_for(settings)
         workers = Workers(settings) if workers_enabled else None
         if workers:
             await workers.start()
@@ -48,6 +53,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             yield
         finally:
             health.draining.set()
+            if log_writer:  # the server has stopped taking requests: flush every captured one
+                await log_writer.stop()
             if workers:
                 await workers.stop()
             await infra.close_redis()
@@ -59,7 +66,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, apilog_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Paydeck API", version="2026-11-01", path="/schema"),

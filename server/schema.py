@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from graphql import GraphQLError
 from server.accounts.resolvers import AccountMutation, AccountQuery
+from server.apilogs.resolvers import ApiLogQuery
 from server.errors import PaydeckError
 from server.gql.common import ctx_of
 from server.keys.resolvers import KeyMutation, KeyQuery
@@ -21,8 +22,8 @@ from server.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-@strawberry.type(description="Read the account, its team, keys, settings and audit log.")
-class Query(AccountQuery, KeyQuery):
+@strawberry.type(description="Read the account, its team, keys, settings, audit log and API request logs.")
+class Query(AccountQuery, KeyQuery, ApiLogQuery):
     pass
 
 

@@ -26,7 +26,9 @@ class Job:
 
 def registered_jobs(settings: Settings) -> list[Job]:
     """Every domain's periodic work. Domains add theirs here."""
-    return []
+    from server.apilogs import tasks as apilog_tasks
+
+    return [*apilog_tasks.jobs(settings)]
 
 
 class Workers:
