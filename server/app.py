@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
     settings = settings or get_settings()
     workers_enabled = settings.run_workers if run_workers is None else run_workers
     load_operations()
+    log_writer = apilog_writer.LogWriter(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -45,7 +46,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
         health.draining.clear()
-        log_writer = await apilog_writer.start_for(settings)
+        if settings.apilog_enabled:
+            await log_writer.start()
         workers = Workers(settings) if workers_enabled else None
         if workers:
             await workers.start()
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             yield
         finally:
             health.draining.set()
-            if log_writer:  # the server has stopped taking requests: flush every captured one
+            if log_writer.running:  # the server has stopped taking requests: flush every captured one
                 await log_writer.stop()
             if workers:
                 await workers.stop()
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
-        middleware=[request_id_middleware, apilog_middleware],
+        middleware=[request_id_middleware, apilog_middleware(log_writer, settings)],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Paydeck API", version="2026-11-01", path="/schema"),

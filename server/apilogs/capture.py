@@ -61,15 +61,19 @@ def _decode_headers(raw: Any) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw or []]
 
 
-def apilog_middleware(app: ASGIApp) -> ASGIApp:
-    from server.apilogs import writer
-    from server.settings import get_settings
-
-    settings = get_settings()
+def apilog_middleware(writer: Any, settings: Any):
+    """A middleware factory feeding `writer` (one per app: create_app makes both)."""
     capture_limit = settings.apilog_body_max_bytes + 1024
 
+    def factory(app: ASGIApp) -> ASGIApp:
+        return _middleware(app, writer, settings.apilog_enabled, capture_limit)
+
+    return factory
+
+
+def _middleware(app: ASGIApp, writer: Any, enabled: bool, capture_limit: int) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or not settings.apilog_enabled or writer.current() is None
+        if (scope["type"] != "http" or not enabled or not writer.running
                 or not is_candidate(scope["method"], scope["path"])):
             await app(scope, receive, send)
             return
@@ -108,10 +112,9 @@ def apilog_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             state = scope.get("state", {})
             auth = state.get(STATE_KEY)
-            current = writer.current()
-            if auth is not None and current is not None:
+            if auth is not None:
                 client = scope.get("client")
-                current.add(RawCapture(
+                writer.add(RawCapture(
                     request_id=state.get("request_id", ""), started=started,
                     duration_ms=(time.perf_counter() - t0) * 1000.0, method=scope["method"], path=scope["path"],
                     query_string=scope.get("query_string", b""), request_headers=_decode_headers(scope.get("headers")),

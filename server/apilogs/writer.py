@@ -27,11 +27,12 @@ log = logging.getLogger(__name__)
 TAIL_CHANNEL = "apilogs:tail:{account_id}:{mode}"
 BUILD_SLICE = 250  # records turned into rows between yields to the event loop
 
-_current: LogWriter | None = None
+_running: list[LogWriter] = []
 
 
-def current() -> LogWriter | None:
-    return _current
+async def flush_all() -> int:
+    """Flush every running writer of this process (tests, `paydeck seed-logs`)."""
+    return sum([await w.flush() for w in list(_running)])
 
 
 class LogWriter:
@@ -44,6 +45,7 @@ class LogWriter:
         self.task: asyncio.Task | None = None
         self.written = 0
         self.dropped = 0
+        self.running = False
 
     def add(self, raw: RawCapture) -> None:
         if len(self.pending) >= self.settings.apilog_buffer_max:
@@ -56,8 +58,11 @@ class LogWriter:
             self.wake.set()
 
     async def start(self) -> None:
-        global _current
-        _current = self
+        """Open today's partitions and start flushing (from the app's lifespan)."""
+        await partitions.ensure_ahead(self.settings.apilog_partitions_ahead_days)
+        self.stopping = False
+        self.running = True
+        _running.append(self)
         self.task = asyncio.create_task(self._run(), name="apilogs:writer")
 
     async def _run(self) -> None:
@@ -134,7 +139,7 @@ class LogWriter:
 
     async def stop(self) -> None:
         """Stop the loop and flush what is left (graceful shutdown)."""
-        global _current
+        self.running = False
         self.stopping = True
         self.wake.set()
         if self.task:  # let a flush in progress finish rather than cancel it halfway
@@ -143,15 +148,6 @@ class LogWriter:
         try:
             await self.flush()
         finally:
-            if _current is self:
-                _current = None
+            if self in _running:
+                _running.remove(self)
 
-
-async def start_for(settings: Settings) -> LogWriter | None:
-    """Open today's partitions and start the writer (from the app's lifespan)."""
-    if not settings.apilog_enabled:
-        return None
-    await partitions.ensure_ahead(settings.apilog_partitions_ahead_days)
-    writer = LogWriter(settings)
-    await writer.start()
-    return writer
