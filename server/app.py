@@ -9,6 +9,7 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from server import db, health, infra
@@ -71,6 +72,11 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         middleware=[request_id_middleware, apilog_middleware(log_writer, settings)],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="Paydeck API", version="2026-11-01", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Paydeck API", version="2026-11-01", path="/schema",
+            # Served from web/static/vendor: no page of ours loads anything from a CDN.
+            render_plugins=[RedocRenderPlugin(js_url="/static/vendor/redoc-2.5.4.standalone.js", google_fonts=False,
+                                              path="/", favicon="")],
+        ),
         debug=False,
     )

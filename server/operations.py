@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from graphql import OperationDefinitionNode, parse, validate
+
 from server.context import RequestContext
 from server.errors import PaydeckError
 

@@ -50,11 +50,20 @@ async def migrate(quiet: bool = False) -> None:
     import io
     from contextlib import redirect_stdout
 
+    import asyncpg
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    buffer = io.StringIO()
-    with redirect_stdout(buffer):
-        response = await run_forwards(app_name="all", migration_id="all", fake=False)
+    from server import db
+
+    # Several processes may start at once (compose scales web): one migrates, the others wait.
+    lock = await asyncpg.connect(db.engine().config["dsn"])
+    try:
+        await lock.execute("SELECT pg_advisory_lock(4242001)")
+        buffer = io.StringIO()
+        with redirect_stdout(buffer):
+            response = await run_forwards(app_name="all", migration_id="all", fake=False)
+    finally:
+        await lock.close()
     if not response.success:
         raise RuntimeError(f"migrations failed: {response.message}\n{buffer.getvalue()}")
     if not quiet:

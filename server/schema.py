@@ -8,10 +8,10 @@ from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.types import Info
 
-from graphql import GraphQLError
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.apilogs.resolvers import ApiLogQuery
 from server.errors import PaydeckError

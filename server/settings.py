@@ -32,7 +32,6 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: str = "dev-insecure-change-me"
     public_url: str = "http://127.0.0.1:8000"
     db_pool_min: int = 2
     db_pool_max: int = 20
@@ -48,11 +47,11 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=5000, ge=100)
-    max_page_size: int = 100
 
     allow_private_webhook_urls: bool = False
     run_workers: bool = True
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    drain_seconds: float = Field(default=0.0, ge=0)
 
     # API request log (docs/apilogs.md lists these).
     apilog_enabled: bool = True

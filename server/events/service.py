@@ -9,7 +9,7 @@ committed rows.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from server import db
@@ -36,7 +36,7 @@ async def emit(ctx: RequestContext | None, scope: Scope, type: str, object_type:
         "idempotency_key, created) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
         event_id, scope.account_id, scope.livemode, type, object_type, object_id,
         json.dumps(data, default=_json_default), ctx.request_id if ctx else None,
-        ctx.idempotency_key if ctx else None, datetime.now(timezone.utc),
+        ctx.idempotency_key if ctx else None, datetime.now(UTC),
     )
     await db.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, event_id)
     return event_id
