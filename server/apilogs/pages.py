@@ -62,6 +62,10 @@ def _query_string(raw: dict[str, str], **extra: str) -> str:
 @get("/logs", include_in_schema=False)
 @guarded
 async def logs_page(request: Request) -> Response:
+    return await _logs(request, request.query_params.get("tail") == "1")
+
+
+async def _logs(request: Request, tail: bool) -> Response:
     ctx = await dashboard_context(request)
     flt, query, since, until, raw = parse_filters(request.query_params)
     after = request.query_params.get("after")
@@ -70,7 +74,6 @@ async def logs_page(request: Request) -> Response:
         body = render_block(env, "apilogs/logs.html", "rows", request=request, apiRequests=data["apiRequests"],
                             qs=_query_string(raw), raw=raw)
         return Response(body, media_type="text/html")
-    tail = request.query_params.get("tail") == "1"
     return await show(request, ctx, "LogsPage", "apilogs/logs.html", "logs",
                       {"filter": flt, "query": query, "since": since.isoformat(), "until": until.isoformat()},
                       block="results", raw=raw, qs=_query_string(raw), tail=tail,
@@ -108,7 +111,12 @@ def _matches(item: dict[str, Any], raw: dict[str, str]) -> bool:
 @get("/logs/tail", include_in_schema=False)
 @guarded
 async def logs_tail(request: Request) -> Response:
-    """Server-sent events: one `log` event (a table row) per new record of this account and mode."""
+    """Server-sent events: one `log` event (a table row) per new record of this account and mode.
+
+    Opened as a page rather than by an EventSource, it shows the logs page with the tail on.
+    """
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        return await _logs(request, tail=True)
     ctx = await dashboard_context(request)
     scope = ctx.require(read("request_logs"))
     _, _, _, _, raw = parse_filters(request.query_params)
