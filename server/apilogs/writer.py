@@ -143,7 +143,7 @@ class LogWriter:
         self.stopping = True
         self.wake.set()
         if self.task:  # let a flush in progress finish rather than cancel it halfway
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self.task, timeout=30)
         try:
             await self.flush()
