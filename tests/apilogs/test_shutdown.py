@@ -26,7 +26,7 @@ async def test_shutdown_flushes_everything_captured(server):
                                        lifespan="on", log_level="warning"))
     uv.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(uv.serve())
-    while not uv.started:
+    while not uv.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.02)
     (log_writer,) = [w for w in writer_module._running if w not in before]
 
