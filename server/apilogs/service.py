@@ -22,7 +22,7 @@ from server.permissions import read
 
 log = logging.getLogger(__name__)
 RESOURCE = "request_logs"
-MAX_BUCKETS = 1_440
+MAX_BUCKETS = 1_500  # a day (plus the current minute) per minute
 BUCKETS = (60, 300, 900, 3_600, 6 * 3_600, 86_400)
 DELETE_BATCH = 5_000
 CURL_KEY = "$PAYDECK_SECRET_KEY"
@@ -55,7 +55,7 @@ class Series:
 
 async def series(ctx: RequestContext, flt: LogFilter, query: str | None, since: datetime | None,
                  until: datetime | None) -> Series:
-    """Requests and errors per bucket (a minute unless the range needs more than 1,440 of them)."""
+    """Requests and errors per bucket (a minute unless the range needs more than 1,500 of them)."""
     scope = ctx.require(read(RESOURCE))
     until = until or datetime.now(UTC)
     since = since or until - timedelta(hours=1)
