@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -74,6 +75,7 @@ def error_of(status: int, body_text: str, is_graphql: bool) -> tuple[str | None,
     return None, None, None
 
 
+@functools.lru_cache(maxsize=4096)
 def _ip(value: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address(value)) if value else None

@@ -25,7 +25,7 @@ from server.settings import Settings
 
 log = logging.getLogger(__name__)
 TAIL_CHANNEL = "apilogs:tail:{account_id}:{mode}"
-BUILD_SLICE = 250  # records turned into rows between yields to the event loop
+BUILD_SLICE = 32  # records turned into rows between yields to the event loop (~2 ms of work)
 
 _running: list[LogWriter] = []
 
