@@ -159,7 +159,6 @@ async def bench_search(rows: int, engine_name: str, repeats: int) -> tuple[dict,
 
 
 async def bench_retention(account: str, rows: int, seeded_at: datetime) -> dict:
-    from server import db
     from server.apilogs import queries
     from server.apilogs.seed import seed
     from server.apilogs.service import apply_retention
