@@ -81,6 +81,8 @@ def scrub_text(text: str) -> str:
     """
     if not text:
         return text
+    if "\x00" in text:  # PostgreSQL text and jsonb cannot hold NUL
+        text = text.replace("\x00", "\ufffd")
     if "_test_" in text or "_live_" in text:
         text = KEY_RE.sub(lambda m: m.group(1) + MASK, text)
     if "whsec_" in text:
@@ -134,7 +136,7 @@ def body(raw: bytes, content_type: str, limit: int) -> str:
     """Redacted and truncated text of a request or response body."""
     if not raw:
         return ""
-    text = raw.decode("utf-8", errors="replace")
+    text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     kind = content_type.split(";", 1)[0].strip().lower()
     redacted: str | None = None
     if kind.endswith("json") or text.lstrip()[:1] in ("{", "["):

@@ -19,6 +19,8 @@ import logging
 from collections import deque
 from datetime import date
 
+import asyncpg
+
 from server.apilogs import partitions, queries, records
 from server.apilogs.capture import RawCapture
 from server.settings import Settings
@@ -76,22 +78,61 @@ class LogWriter:
                 log.exception("API log flush failed; the records stay buffered and are retried")
 
     async def flush(self) -> int:
-        """Write everything buffered so far; returns the number of rows written."""
+        """Write everything buffered so far; returns the number of rows written.
+
+        Batches are pipelined: the next batch is redacted (Python) while the
+        previous one is being copied (PostgreSQL), so the two use both cores.
+        A batch goes back into the buffer unless its COPY finished.
+        """
         async with self.lock:
             total = 0
-            while self.pending:
-                batch = [self.pending.popleft() for _ in range(min(len(self.pending), self.settings.apilog_batch_size))]
-                try:
-                    rows = await self._rows(batch)
-                    await self._ensure_partitions(rows)
-                    await queries.copy_rows(rows)
-                except BaseException:
-                    self.pending.extendleft(reversed(batch))
-                    raise
-                total += len(rows)
-                self.written += len(rows)
-                await self._publish(rows)
+            copy: asyncio.Task | None = None
+            copying: tuple[list[RawCapture], list[tuple]] = ([], [])
+            batch: list[RawCapture] = []
+            try:
+                while self.pending or copy is not None:
+                    size = min(len(self.pending), self.settings.apilog_batch_size)
+                    batch = [self.pending.popleft() for _ in range(size)]
+                    rows = await self._rows(batch) if batch else []
+                    if copy is not None:
+                        await copy
+                        copy = None
+                        total += len(copying[1])
+                        self.written += len(copying[1])
+                        await self._publish(copying[1])
+                    if rows:
+                        await self._ensure_partitions(rows)
+                        copy = asyncio.create_task(self._copy(rows))
+                        copying = (batch, rows)
+                    batch = []
+            except BaseException:
+                unwritten = list(batch)
+                if copy is not None:
+                    if not copy.done():
+                        copy.cancel()
+                        with contextlib.suppress(BaseException):
+                            await copy
+                    if copy.cancelled() or copy.exception() is not None:
+                        unwritten = copying[0] + unwritten
+                self.pending.extendleft(reversed(unwritten))
+                raise
             return total
+
+    async def _copy(self, rows: list[tuple]) -> None:
+        """COPY a batch; a row PostgreSQL refuses is dropped (logged) rather than blocking the buffer."""
+        try:
+            await queries.copy_rows(rows)
+        except (asyncpg.DataError, OverflowError, ValueError, TypeError):  # the data, not the connection
+            if len(rows) == 1:
+                log.error("dropped a log record PostgreSQL refused: %s", rows[0][0], exc_info=True)
+                rows.clear()
+                return
+            kept = []
+            for row in rows:
+                one = [row]
+                await self._copy(one)
+                kept += one
+            rows[:] = kept
 
     async def _rows(self, batch: list[RawCapture]) -> list[tuple]:
         rows = []

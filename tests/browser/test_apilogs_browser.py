@@ -44,12 +44,12 @@ async def test_find_a_request_by_id_open_it_and_tail(page, base_url, http):
     await screenshot(page, "apilogs-detail")
 
     # Live tail: a new call appears without a reload.
+    await page.add_init_script("document.addEventListener('htmx:sseOpen', () => { window.sseOpen = true; })")
     await page.goto(f"{base_url}/logs")
     await page.click("[data-testid=tail-toggle]")
-    await page.wait_for_selector("#log-rows[sse-connect]")
-    await page.wait_for_timeout(500)  # let the EventSource connect before the call is made
+    await page.wait_for_function("window.sseOpen === true", timeout=15_000)
     fresh = await http.get("/v1/account", headers=headers)
     await flush_all()
-    await page.locator(f"tr[data-log-id='{fresh.headers['Request-Id']}']").wait_for(timeout=10_000)
+    await page.locator(f"tr[data-log-id='{fresh.headers['Request-Id']}']").wait_for(timeout=15_000)
     await screenshot(page, "apilogs-live-tail")
     assert page.off_host_requests == []  # type: ignore[attr-defined]
