@@ -7,7 +7,7 @@ import contextlib
 
 import httpx
 
-from server import db, embedded, infra
+from server import db, embedded, health, infra
 from server.apilogs import writer as writer_module
 from server.app import create_app
 from server.settings import get_settings
@@ -39,9 +39,10 @@ async def test_shutdown_flushes_everything_captured(server):
     uv.should_exit = True
     try:
         await task
-    finally:  # pools are process-wide: the session's server needs them back
+    finally:  # pools and the draining flag are process-wide: the session's server needs them back
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
+        health.draining.clear()
 
     # then: all of them were written by the shutdown flush
     rows = await db.fetch("SELECT id FROM api_request_logs WHERE id = ANY($1::text[])", ids)
