@@ -52,7 +52,7 @@ SQL = [
     ) PARTITION BY RANGE (started_at)
     """,
     "CREATE INDEX api_request_logs_scope_id ON api_request_logs (account_id, livemode, id DESC)",
-    "CREATE INDEX api_request_logs_id ON api_request_logs (id)",
+    "CREATE INDEX api_request_logs_account_started ON api_request_logs (account_id, started_at)",
     "CREATE INDEX api_request_logs_scope_status ON api_request_logs (account_id, livemode, status_code, id DESC)",
     "CREATE INDEX api_request_logs_scope_path ON api_request_logs (account_id, livemode, path, id DESC)",
     "CREATE INDEX api_request_logs_scope_key ON api_request_logs (account_id, livemode, api_key_id, id DESC)",

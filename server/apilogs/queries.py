@@ -125,11 +125,6 @@ async def retention_days() -> list[dict[str, Any]]:
     return await db.fetch("SELECT id, log_retention_days FROM accounts")
 
 
-async def accounts_with_rows_before(cutoff: datetime) -> list[str]:
-    rows = await db.fetch("SELECT DISTINCT account_id FROM api_request_logs WHERE started_at < $1", cutoff)
-    return [r["account_id"] for r in rows]
-
-
 async def delete_batch(account_id: str, cutoff: datetime, batch: int) -> int:
     rows = await db.fetch(
         "WITH doomed AS (SELECT id, started_at FROM api_request_logs WHERE account_id = $1 AND started_at < $2 "

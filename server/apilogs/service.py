@@ -105,9 +105,10 @@ async def apply_retention(now: datetime | None = None, ahead_days: int = 3) -> d
 
     One `now` for the whole run: a record that started before `now - days` is
     removed, one at or after it is kept. Whole days older than the longest
-    retention in use go by dropping their partition; accounts with a shorter
-    retention lose their older rows in batches. The search index forgets the
-    same records.
+    retention in use go by dropping their partition; then every account loses
+    its remaining rows older than its own cutoff, in batches (an index on
+    (account_id, started_at) keeps each probe short). The search index forgets
+    the same records.
     """
     now = now or datetime.now(UTC)
     await partitions.ensure_ahead(ahead_days, now.date())
@@ -117,17 +118,18 @@ async def apply_retention(now: datetime | None = None, ahead_days: int = 3) -> d
     if dropped:
         await _forget(None, now - timedelta(days=longest))
     deleted = 0
-    # The oldest remaining partition bounds which accounts can have expired rows.
-    shortest = min(retention.values(), default=longest)
-    for account_id in await queries.accounts_with_rows_before(now - timedelta(days=shortest)):
-        days = retention.get(account_id, longest)
+    # Every account, the longest retention included: the day holding its cutoff is only partly expired.
+    for account_id, days in retention.items():
         cutoff = now - timedelta(days=days)
+        removed_here = 0
         while True:
             removed = await queries.delete_batch(account_id, cutoff, DELETE_BATCH)
-            deleted += removed
+            removed_here += removed
             if removed < DELETE_BATCH:
                 break
-        await _forget(account_id, cutoff)
+        if removed_here:
+            deleted += removed_here
+            await _forget(account_id, cutoff)
     return {"partitions_dropped": len(dropped), "rows_deleted": deleted}
 
 

@@ -64,3 +64,18 @@ async def test_partitions_older_than_every_retention_are_dropped_whole(server):
     # and partitions exist ahead of time
     upcoming = {day for _, day in await partitions.existing()}
     assert {now.date() + timedelta(days=d) for d in range(0, 4)} <= upcoming
+
+
+async def test_the_longest_retention_is_exact_inside_a_partly_expired_day(server):
+    # given: an account at the default 30 days with records either side of its cutoff, same day
+    account = await new_account(name="Boundary Day Co")
+    account_id = account.account["id"]
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    cutoff = now - timedelta(days=30)
+    expired = await store(capture(account_id, at=cutoff - timedelta(hours=1)))
+    kept = await store(capture(account_id, at=cutoff + timedelta(hours=1)))
+
+    await apply_retention(now=now)
+
+    assert await stored_ids(account_id) == set(kept)
+    assert not set(expired) & await stored_ids(account_id)
