@@ -98,6 +98,8 @@ def _matches(item: dict[str, Any], raw: dict[str, str]) -> bool:
         return False
     if raw.get("source") and item["source"] != raw["source"]:
         return False
+    if raw.get("key") and item.get("api_key_id") != raw["key"]:
+        return False
     if raw.get("error_type") and item.get("error_type") != raw["error_type"]:
         return False
     if raw.get("status"):

@@ -167,7 +167,8 @@ class LogWriter:
             channel = TAIL_CHANNEL.format(account_id=item["account_id"], mode="live" if item["livemode"] else "test")
             grouped.setdefault(channel, []).append({
                 "id": item["id"], "method": item["method"], "path": item["path"], "status": item["status_code"],
-                "source": item["source"], "started_at": item["started_at"].isoformat(),
+                "source": item["source"], "api_key_id": item["api_key_id"],
+                "started_at": item["started_at"].isoformat(),
                 "duration_ms": item["duration_ms"], "operation_name": item["operation_name"],
                 "error_type": item["error_type"]})
         try:
