@@ -13,6 +13,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.types import Info
 
 from server.accounts.resolvers import AccountMutation, AccountQuery
+from server.apilogs.resolvers import ApiLogQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import PaydeckError
 from server.gql.common import ctx_of
@@ -23,8 +24,9 @@ from server.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-@strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers and FX rates.")
-class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery):
+@strawberry.type(description="Read the account, team, keys, settings, audit log, API request logs, customers, "
+                             "transfers and FX rates.")
+class Query(AccountQuery, KeyQuery, ApiLogQuery, CustomerQuery, LedgerQuery):
     pass
 
 
