@@ -13,22 +13,26 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.types import Info
 
 from server.accounts.resolvers import AccountMutation, AccountQuery
+from server.apilogs.resolvers import ApiLogQuery
+from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import PaydeckError
 from server.events.resolvers import EventQuery, EventSubscription
 from server.gql.common import ctx_of
 from server.keys.resolvers import KeyMutation, KeyQuery
+from server.ledger.resolvers import LedgerMutation, LedgerQuery
 from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
-@strawberry.type(description="Read the account, its team, keys, settings, audit log and events.")
-class Query(AccountQuery, KeyQuery, EventQuery):
+@strawberry.type(description="Read the account, team, keys, settings, audit log, API request logs, customers, "
+                             "transfers, FX rates and events.")
+class Query(AccountQuery, KeyQuery, ApiLogQuery, CustomerQuery, LedgerQuery, EventQuery):
     pass
 
 
-@strawberry.type(description="Change the account, its team, keys and settings.")
-class Mutation(AccountMutation, KeyMutation):
+@strawberry.type(description="Change the account, its team, keys, settings, customers, balances and FX rates.")
+class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation):
     pass
 
 

@@ -30,9 +30,13 @@ def registered_jobs(settings: Settings) -> list[Job]:
     A job whose `run()` never returns (the event dispatcher) is long-running;
     its interval is then the pause before it is restarted after a failure.
     """
+    from server.apilogs import tasks as apilog_tasks
     from server.events import tasks as event_tasks
+    from server.idempotency.middleware import purge_job
 
     return [
+        *apilog_tasks.jobs(settings),
+        Job("idempotency-purge", 3600, purge_job),
         Job("event-dispatcher", 1.0, event_tasks.dispatcher_job(settings)),
         Job("event-retention", 3600.0, event_tasks.retention_job(settings)),
     ]

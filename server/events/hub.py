@@ -121,8 +121,12 @@ class Hub:
         (browsers reconnect elsewhere and resume with Last-Event-ID)."""
         from server import health
 
-        await health.draining.wait()
-        self.close_all()
+        while True:
+            await health.draining.wait()
+            self.close_all()
+            # another app in this process may clear it again (tests do); an Event cannot await being cleared
+            while health.draining.is_set():  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
 
     def close_all(self) -> None:
         for subs in list(self.subscribers.values()):
@@ -207,6 +211,7 @@ class Hub:
 
 
 _hub: Hub | None = None
+_users = 0  # apps in this process using the hub (tests run more than one)
 
 
 def hub() -> Hub:
@@ -216,7 +221,9 @@ def hub() -> Hub:
 
 
 async def start_hub(redis_url: str) -> Hub:
-    global _hub
+    """The process's hub, started by the first app's lifespan; later apps share it."""
+    global _hub, _users
+    _users += 1
     if _hub is None:
         _hub = Hub(redis_url)
         await _hub.start()
@@ -224,7 +231,9 @@ async def start_hub(redis_url: str) -> Hub:
 
 
 async def stop_hub() -> None:
-    global _hub
-    if _hub is not None:
+    """Stopped when the last app using it shuts down."""
+    global _hub, _users
+    _users = max(0, _users - 1)
+    if _hub is not None and _users == 0:
         current, _hub = _hub, None
         await current.stop()
