@@ -15,8 +15,12 @@ from litestar.static_files import create_static_files_router
 from server import db, health, infra
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
+from server.customers import pages as customer_pages
+from server.customers.rest import CustomerController, TransferController
 from server.gql.view import GraphQLController
+from server.idempotency.middleware import idempotency_middleware
 from server.keys import pages as key_pages
+from server.ledger import pages as ledger_pages
 from server.operations import load_all as load_operations
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
@@ -26,8 +30,8 @@ from server.workers import Workers
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-REST_CONTROLLERS = [AccountController]
-PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS]
+REST_CONTROLLERS = [AccountController, CustomerController, TransferController]
+PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS]
 
 
 def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
@@ -60,7 +64,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, idempotency_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

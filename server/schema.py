@@ -13,21 +13,23 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.types import Info
 
 from server.accounts.resolvers import AccountMutation, AccountQuery
+from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import PaydeckError
 from server.gql.common import ctx_of
 from server.keys.resolvers import KeyMutation, KeyQuery
+from server.ledger.resolvers import LedgerMutation, LedgerQuery
 from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
-@strawberry.type(description="Read the account, its team, keys, settings and audit log.")
-class Query(AccountQuery, KeyQuery):
+@strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers and FX rates.")
+class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery):
     pass
 
 
-@strawberry.type(description="Change the account, its team, keys and settings.")
-class Mutation(AccountMutation, KeyMutation):
+@strawberry.type(description="Change the account, its team, keys, settings, customers, balances and FX rates.")
+class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation):
     pass
 
 

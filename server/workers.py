@@ -26,7 +26,9 @@ class Job:
 
 def registered_jobs(settings: Settings) -> list[Job]:
     """Every domain's periodic work. Domains add theirs here."""
-    return []
+    from server.idempotency.middleware import purge_job
+
+    return [Job("idempotency-purge", 3600, purge_job)]
 
 
 class Workers:

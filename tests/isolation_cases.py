@@ -160,3 +160,125 @@ async def _heartbeat(t: Tenants) -> None:
 
     payload = await subscribe_once(t.http.base_url, t.key("other"), "subscription { heartbeat { accountId livemode } }")
     assert payload["data"]["heartbeat"]["accountId"] == t.other.account["id"]
+
+
+# --- customers, credits, balances, transfers, FX rates -------------------------------------
+
+
+async def _owner_customer_with_money(t: Tenants) -> dict[str, Any]:
+    if "customer" not in t.objects:
+        headers = t.key("owner")
+        c = (await t.http.post("/v1/customers", json={"name": "Victim", "email": "v@example.com"},
+                               headers=headers)).json()
+        d = (await t.http.post("/v1/customers", json={"name": "Peer"}, headers=headers)).json()
+        await t.http.post(f"/v1/customers/{c['id']}/credits",
+                          json={"amount": 500, "currency": "USD", "transaction_id": "iso_seed"}, headers=headers)
+        tr = (await t.http.post("/v1/transfers", json={"from_customer": c["id"], "to_customer": d["id"],
+                                                       "amount": 100, "currency": "USD"}, headers=headers)).json()
+        t.objects.update(customer=c, peer=d, transfer=tr)
+    return t.objects
+
+
+async def _owner_unchanged(t: Tenants) -> None:
+    objs = t.objects
+    c = (await t.http.get(f"/v1/customers/{objs['customer']['id']}", headers=t.key("owner"))).json()
+    assert c["name"] == "Victim" and c["status"] == "active"
+    bal = (await t.http.get(f"/v1/customers/{objs['customer']['id']}/balance", headers=t.key("owner"))).json()
+    assert bal["available"] == [{"amount": 400, "currency": "USD"}]
+
+
+@rest("GET /v1/customers/{customer_id:str}", "POST /v1/customers/{customer_id:str}",
+      "DELETE /v1/customers/{customer_id:str}", "POST /v1/customers/{customer_id:str}/credits",
+      "GET /v1/customers/{customer_id:str}/balance", "GET /v1/customers/{customer_id:str}/history")
+async def _customer_routes(t: Tenants) -> None:
+    objs = await _owner_customer_with_money(t)
+    cid = objs["customer"]["id"]
+    for _, headers in t.intruders:
+        for method, path, body in (("GET", f"/v1/customers/{cid}", None),
+                                   ("POST", f"/v1/customers/{cid}", {"name": "Hacked"}),
+                                   ("DELETE", f"/v1/customers/{cid}", None),
+                                   ("POST", f"/v1/customers/{cid}/credits",
+                                    {"amount": 1, "currency": "USD", "transaction_id": "iso_x"}),
+                                   ("GET", f"/v1/customers/{cid}/balance", None),
+                                   ("GET", f"/v1/customers/{cid}/history", None)):
+            resp = await t.http.request(method, path, json=body, headers=headers)
+            assert resp.status_code == 404, (method, path, resp.text)
+    await _owner_unchanged(t)
+
+
+@rest("GET /v1/customers", "POST /v1/customers")
+async def _customer_list(t: Tenants) -> None:
+    objs = await _owner_customer_with_money(t)
+    for _, headers in t.intruders:
+        made = (await t.http.post("/v1/customers", json={"name": "Mine"}, headers=headers)).json()
+        listed = (await t.http.get("/v1/customers", params={"limit": 100}, headers=headers)).json()
+        ids = [c["id"] for c in listed["data"]]
+        assert objs["customer"]["id"] not in ids and made["id"] in ids
+    owner = (await t.http.get("/v1/customers", params={"limit": 100}, headers=t.key("owner"))).json()
+    assert {c["name"] for c in owner["data"]} == {"Victim", "Peer"}
+
+
+@rest("GET /v1/transfers", "GET /v1/transfers/{transfer_id:str}", "POST /v1/transfers")
+async def _transfer_routes(t: Tenants) -> None:
+    objs = await _owner_customer_with_money(t)
+    for _, headers in t.intruders:
+        assert (await t.http.get(f"/v1/transfers/{objs['transfer']['id']}", headers=headers)).status_code == 404
+        listed = (await t.http.get("/v1/transfers", headers=headers)).json()
+        assert objs["transfer"]["id"] not in [x["id"] for x in listed["data"]]
+        stolen = await t.http.post("/v1/transfers", json={"from_customer": objs["customer"]["id"],
+                                                          "to_customer": objs["peer"]["id"], "amount": 1,
+                                                          "currency": "USD"}, headers=headers)
+        assert stolen.status_code == 404
+    await _owner_unchanged(t)
+
+
+@graphql("Query.customers", "Query.customer", "Query.transfers", "Query.transfer", "Mutation.createCustomer",
+         "Mutation.updateCustomer", "Mutation.closeCustomer", "Mutation.creditCustomer", "Mutation.createTransfer")
+async def _customer_fields(t: Tenants) -> None:
+    objs = await _owner_customer_with_money(t)
+    cid, tid = objs["customer"]["id"], objs["transfer"]["id"]
+    for _, headers in t.intruders:
+        seen = await t.gql(headers, "query($c: ID!, $t: ID!) { customer(id: $c) { id } transfer(id: $t) { id } "
+                                    "customers(first: 100) { nodes { id } } transfers(first: 100) { nodes { id } } }",
+                           {"c": cid, "t": tid})
+        data = seen["data"]
+        assert data["customer"] is None and data["transfer"] is None
+        assert cid not in [n["id"] for n in data["customers"]["nodes"]]
+        assert tid not in [n["id"] for n in data["transfers"]["nodes"]]
+        for mutation in ('updateCustomer(id: $c, input: {name: "Hacked"})', "closeCustomer(id: $c)",
+                         'creditCustomer(input: {customerId: $c, amount: 1, currency: "USD", transactionId: "iso_g"})',
+                         'createTransfer(input: {fromCustomer: $c, toCustomer: $c, amount: 1, currency: "USD", '
+                         'toCurrency: "EUR"})'):
+            result = await t.gql(headers, f"mutation($c: String!) {{ r: {mutation} {{ __typename }} }}"
+                                 if "input: {customerId" in mutation or "fromCustomer" in mutation else
+                                 f"mutation($c: ID!) {{ r: {mutation} {{ __typename }} }}", {"c": cid})
+            assert result["data"]["r"]["__typename"] in ("NotFoundError", "ValidationError"), result
+        made = await t.gql(headers, 'mutation { createCustomer(input: {name: "Mine"}) '
+                                    '{ ... on CustomerPayload { customer { id } } } }')
+        assert made["data"]["createCustomer"]["customer"]["id"] != cid
+    await _owner_unchanged(t)
+
+
+@graphql("Query.fxRates", "Mutation.setFxRate", "Mutation.deleteFxRate")
+async def _fx_rates(t: Tenants) -> None:
+    set_rate = 'mutation { setFxRate(input: {base: "USD", quote: "EUR", rate: "0.9"}) { __typename } }'
+    assert (await t.owner_session.graphql(set_rate))["data"]["setFxRate"]["__typename"] == "FxRatePayload"
+    other = await t.other_session.graphql("{ fxRates { base quote } }")
+    assert other["data"]["fxRates"] == []
+    gone = await t.other_session.graphql('mutation { deleteFxRate(base: "USD", quote: "EUR") { __typename } }')
+    assert gone["data"]["deleteFxRate"]["__typename"] == "NotFoundError"
+    await t.other_session.graphql(set_rate.replace("0.9", "5"))
+    live = await t.gql(t.key("owner", "live"), "{ fxRates { base } }")
+    assert live["data"]["fxRates"] == []
+    mine = await t.owner_session.graphql("{ fxRates { rate } }")
+    assert mine["data"]["fxRates"] == [{"rate": "0.9"}]
+
+
+@graphql("Query.ledgerBalances")
+async def _ledger_balances(t: Tenants) -> None:
+    await _owner_customer_with_money(t)
+    mine = await t.gql(t.key("owner"), "{ ledgerBalances { purpose amount } }")
+    assert {"purpose": "funding", "amount": -500} in mine["data"]["ledgerBalances"]
+    for _, headers in t.intruders:
+        theirs = await t.gql(headers, "{ ledgerBalances { purpose amount } }")
+        assert theirs["data"]["ledgerBalances"] == []
