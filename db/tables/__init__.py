@@ -6,6 +6,7 @@ from db.tables.events import Event
 from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
 from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
+from db.tables.payments import PaymentIntent, Receipt, Refund
 
 __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "FxRate", "IdempotencyKey", "Invitation",
-           "JournalEntry", "LedgerAccount", "Membership", "Posting", "Transfer", "User"]
+           "JournalEntry", "LedgerAccount", "Membership", "PaymentIntent", "Posting", "Receipt", "Refund", "Transfer", "User"]
