@@ -9,4 +9,5 @@ from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
 from db.tables.payments import PaymentIntent, Receipt, Refund
 
 __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "FxRate", "IdempotencyKey", "Invitation",
-           "JournalEntry", "LedgerAccount", "Membership", "PaymentIntent", "Posting", "Receipt", "Refund", "Transfer", "User"]
+           "JournalEntry", "LedgerAccount", "Membership", "PaymentIntent", "Posting", "Receipt", "Refund", "Transfer",
+           "User"]
