@@ -18,18 +18,19 @@ from server.errors import PaydeckError
 from server.gql.common import ctx_of
 from server.keys.resolvers import KeyMutation, KeyQuery
 from server.ledger.resolvers import LedgerMutation, LedgerQuery
+from server.payments.resolvers import PaymentMutation, PaymentQuery
 from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers and FX rates.")
-class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery):
+class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery):
     pass
 
 
 @strawberry.type(description="Change the account, its team, keys, settings, customers, balances and FX rates.")
-class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation):
+class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation):
     pass
 
 
