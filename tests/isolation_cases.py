@@ -367,7 +367,8 @@ async def _payments_graphql(t: Tenants) -> None:
         assert data["paymentIntent"] is None and data["refund"] is None and data["receipt"] is None
         assert data["balance"] == [] and p["paid"] not in [n["id"] for n in data["paymentIntents"]["nodes"]]
         for mutation, pi_id in ((f"confirmPaymentIntent(id: $p, card: {card})", p["fresh"]),
-                                ("capturePaymentIntent(id: $p)", p["held"]), ("cancelPaymentIntent(id: $p)", p["fresh"]),
+                                ("capturePaymentIntent(id: $p)", p["held"]),
+                                ("cancelPaymentIntent(id: $p)", p["fresh"]),
                                 ("createRefund(input: {paymentIntent: $p})", p["paid"])):
             var = "String!" if "input" in mutation else "ID!"
             result = await t.gql(headers, f"mutation($p: {var}) {{ r: {mutation} {{ __typename }} }}", {"p": pi_id})

@@ -263,7 +263,6 @@ async def audit_page(request: Request) -> Response:
 
 
 PLACEHOLDERS = {
-    "payments": ("Payments", "Payment intents, refunds and receipts arrive with the payments work."),
     "disputes": ("Disputes", "Disputes arrive after payments."),
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
     "logs": ("API logs", "Searchable request logs arrive with the request-log work."),
