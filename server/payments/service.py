@@ -206,7 +206,7 @@ async def _succeed(ctx: RequestContext | None, scope: Scope, pi: dict[str, Any],
     await receipts.create(scope, pi["id"])
     await _emit(ctx, scope, "payment_intent.succeeded", pi)
     if pi["disputed"]:
-        await _emit(ctx, scope, "charge.dispute.created", pi)
+        await _emit(ctx, scope, "dispute.created", pi)
     return pi
 
 

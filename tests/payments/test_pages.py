@@ -49,6 +49,8 @@ async def test_detail_timeline_refund_and_capture_actions(http, base_url):
         assert captured.status_code == 200 and "Payment captured" in captured.text
         assert (await m.get(f"/v1/payment_intents/{held['id']}")).json()["amount_received"] == 300
         assert (await b.get("/payments/pi_nope")).status_code == 404
+        balance = await b.get("/balance")
+        assert balance.status_code == 200 and "From payments" in balance.text and f"/payments/{pi['id']}" in balance.text
     finally:
         await b.client.aclose()
 
