@@ -61,16 +61,18 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
         user = await queries.user_by_email(email)
         if user is None:
             check_password(password)
-            user = {"id": new_id("user"), "email": email, "name": "", "password_hash": hash_password(password),
+            user = {"id": new_id("user"), "email": email, "name": "", "password_hash": await hash_password(password),
                     "created": _now()}
             await queries.insert_user(user)
-        elif not verify_password(user["password_hash"], password):
+        elif not await verify_password(user["password_hash"], password):
             raise InvalidRequest("a user with this email exists; give their password to add an account",
                                  param="password")
         account = {"id": new_id("acct"), "created": _now(), **clean}
         await queries.insert_account(account)
         await queries.insert_membership({"id": new_id("mem"), "account_id": account["id"], "user_id": user["id"],
                                          "role": Role.OWNER.value, "created": _now()})
+        await audit.record(None, account["id"], "account.created", "account", account["id"],
+                           {"owner": email, "name": name})
         issued: dict[str, str] = {}
         for livemode in (False, True):
             scope = Scope(account["id"], livemode)
@@ -90,7 +92,7 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
     await enforce(f"login:email:{email_key}", settings.login_attempts_per_15min, 900, msg)
     await enforce(f"login:ip:{ip}", settings.login_attempts_per_ip_15min, 900, msg)
     user = await queries.user_by_email(email_key) if email_key else None
-    if not verify_password(user["password_hash"] if user else None, password or ""):
+    if not await verify_password(user["password_hash"] if user else None, password or ""):
         raise AuthenticationFailed("incorrect email or password", code="invalid_credentials")
     assert user is not None
     await queries.set_last_login(user["id"])
@@ -98,7 +100,7 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
 
 
 async def account_for(ctx: RequestContext) -> dict[str, Any]:
-    scope = ctx.scope
+    scope = ctx.require(read("account"))
     row = await queries.account(scope.account_id)
     if row is None:
         raise NotFound("account not found")
@@ -171,9 +173,15 @@ def test_mode_tables() -> list[str]:
     return sorted(names)
 
 
-async def delete_test_data(ctx: RequestContext) -> dict[str, int]:
-    """Remove every test-mode object of the account (keys and the audit log stay)."""
+async def delete_test_data(ctx: RequestContext, confirm: str) -> dict[str, int]:
+    """Remove every test-mode object of the account (keys and the audit log stay).
+
+    `confirm` must be `DELETE`; it is checked after the permission, so a user
+    without it learns nothing from the confirmation step.
+    """
     scope = ctx.require(write("test_data"))
+    if confirm != "DELETE":
+        raise InvalidRequest("type DELETE to confirm", param="confirm")
     counts: dict[str, int] = {}
     async with db.transaction():
         for table in test_mode_tables():
