@@ -180,9 +180,10 @@ class TestSecretKey:
 
 
 class TestPublishableKey:
-    async def test_has_no_right(self, http, keyed):
+    async def test_has_only_the_right_to_confirm_with_a_client_secret(self, http, keyed):
         account, _ = keyed
-        assert await _viewer_permissions(http, account.keys["publishable_test"]) == set()
+        granted = await _viewer_permissions(http, account.keys["publishable_test"])
+        assert granted == {"payment_intent_confirmation:write"}
 
     async def test_cannot_read_the_account(self, http, keyed):
         account, _ = keyed

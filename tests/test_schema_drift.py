@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import graphql as graphql_library
+
 from server.schema import schema
 
 ROOT = Path(__file__).resolve().parent.parent
