@@ -1,6 +1,6 @@
 """Payments benchmark: confirmed payments per second over HTTP, and latency at a fixed rate.
 
-    .venv/bin/python -m bench.payments.run [--seconds 5] [--clients 2,4,8,16,32,64] [--rate 200]
+    .venv/bin/python -m bench.payments.run [--seconds 5] [--clients 2,4,8,16,32,64] [--rates 50,200]
 
 Starts its own embedded PostgreSQL, Redis and processor simulator, and the app
 as a separate `paydeck web` process (one worker, no background jobs), all on
@@ -137,7 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", default="2,4,8,16,32,64")
-    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--rates", default="50,200", help="open-loop rates (payments/s) to measure latency at")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
 
@@ -173,11 +173,12 @@ def main() -> None:
             trivial = asyncio.run(closed_loop(base, key, n, args.seconds, healthz))
             raw = asyncio.run(raw_db(pg.url, min(n, 32), args.seconds))
             print(f"{n:>8} {payments:>11.0f} {trivial:>10.0f} {raw:>15.0f}", flush=True)
-        latencies, started = asyncio.run(open_loop(base, key, args.rate, max(args.seconds, 10)))
-        wall = statistics.fmean(latencies) * 1000
-        print(f"open loop at {args.rate:g}/s for {max(args.seconds, 10):g} s: {len(latencies)}/{started} confirmed; "
-              f"create+confirm p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, "
-              f"mean {wall:.1f} ms")
+        for rate in [float(r) for r in args.rates.split(",")]:
+            latencies, started = asyncio.run(open_loop(base, key, rate, max(args.seconds, 10)))
+            wall = statistics.fmean(latencies) * 1000
+            print(f"open loop at {rate:g}/s for {max(args.seconds, 10):g} s: {len(latencies)}/{started} confirmed; "
+                  f"create+confirm p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, "
+                  f"mean {wall:.1f} ms", flush=True)
     finally:
         app.terminate()
         app.wait(30)

@@ -30,12 +30,13 @@ def _number() -> str:
 
 
 async def create(scope: Scope, pi_id: str, refund_id: str | None = None) -> dict[str, Any]:
-    """Issue a receipt inside the caller's transaction, and drop cached copies of the payment's receipts."""
+    """Issue a receipt inside the caller's transaction; a refund's also drops cached copies of the payment's."""
     row = await queries.insert_receipt({
         "id": new_id("rcpt"), "account_id": scope.account_id, "livemode": scope.livemode,
         "payment_intent_id": pi_id, "refund_id": refund_id, "number": _number(),
         "token": secrets.token_urlsafe(24), "created": clock.now()})
-    await invalidate(pi_id)
+    if refund_id is not None:  # a payment's first receipt has no cached copies yet
+        await invalidate(pi_id)
     return row
 
 
