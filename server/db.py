@@ -81,6 +81,13 @@ async def transaction() -> AsyncIterator[Any]:
     try:
         async with db.transaction() as txn:
             yield txn
+            try:
+                await txn.commit()
+            except BaseException:
+                # A failed COMMIT (a deferred ledger check) ends the transaction on the server;
+                # mark it so Piccolo releases the connection instead of trying to roll back.
+                txn._rolled_back = True
+                raise
     finally:
         _pending.reset(token)
         _txn_locks.pop(id(txn), None)

@@ -53,6 +53,13 @@ PROBES: dict[Permission, list[Probe]] = {
         Probe("mutation($email: String!) { r: inviteMember(email: $email, role: VIEW_ONLY) { __typename } }",
               _email, page=("POST", "/team/invite", lambda: {**_email(), "role": "VIEW_ONLY"})),
     ],
+    P.VIEW_CUSTOMERS: [
+        Probe("{ r: customers(first: 1) { nodes { id } } }", page=("GET", "/customers", None)),
+    ],
+    P.MANAGE_CUSTOMERS: [
+        Probe('mutation { r: createCustomer(input: {name: "matrix"}) { __typename } }',
+              page=("POST", "/customers", lambda: {"name": "matrix"})),
+    ],
     P.ADMIN: [
         Probe("{ r: auditLog(first: 1) { nodes { id } } }", page=("GET", "/audit", None)),
         Probe('mutation { r: updateAccountSettings(input: {category: "matrix"}) { __typename } }',
@@ -64,8 +71,7 @@ PROBES: dict[Permission, list[Probe]] = {
 # Permissions no GraphQL field or page needs yet; their cells are checked through
 # `viewer.permissions`, which is computed by the same check that enforces them.
 # Move a permission to PROBES as soon as an operation needs it.
-NOT_EXPOSED_YET = {P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS, P.VIEW_CUSTOMERS, P.MANAGE_CUSTOMERS, P.VIEW_API_LOGS,
-                   P.MANAGE_WEBHOOKS, P.VIEW_ANALYTICS}
+NOT_EXPOSED_YET = {P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS, P.VIEW_API_LOGS, P.MANAGE_WEBHOOKS, P.VIEW_ANALYTICS}
 
 CELLS = [(role, perm) for role in Role for perm in Permission]
 

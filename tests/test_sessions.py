@@ -228,6 +228,12 @@ class TestTimeouts:
             await browser.client.aclose()
 
 
+async def test_successful_logins_do_not_count_against_the_limit(base_url, account):
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        statuses = [(await _login_response(client, account.user["email"])).status_code for _ in range(7)]
+    assert statuses == [303] * 7
+
+
 async def test_login_attempts_are_rate_limited(base_url, account):
     """Tests run with PAYDECK_LOGIN_ATTEMPTS_PER_15MIN=5 (per email)."""
     async with httpx.AsyncClient(base_url=base_url) as client:
@@ -236,7 +242,7 @@ async def test_login_attempts_are_rate_limited(base_url, account):
         assert statuses == [401] * 5
         limited = await _login_response(client, account.user["email"], "wrong password!")
         assert limited.status_code == 429
-        assert "too many login attempts" in limited.text
+        assert "too many failed login attempts" in limited.text
         assert 1 <= int(limited.headers["retry-after"]) <= 900
         # Even the right password waits now: guessing cannot go on.
         right = await _login_response(client, account.user["email"])

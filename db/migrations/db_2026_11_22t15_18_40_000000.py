@@ -70,7 +70,8 @@ END $$""",
 CREATE FUNCTION ledger_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE bad text;
 BEGIN
-    SELECT currency INTO bad FROM postings WHERE entry_id = NEW.entry_id
+    SELECT currency INTO bad FROM postings
+     WHERE account_id = NEW.account_id AND livemode = NEW.livemode AND entry_id = NEW.entry_id
      GROUP BY currency HAVING sum(amount) <> 0 LIMIT 1;
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'journal entry % does not balance in %', NEW.entry_id, bad

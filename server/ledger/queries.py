@@ -114,3 +114,10 @@ async def delete_fx_rate(scope: Scope, base: str, quote: str) -> bool:
         "DELETE FROM fx_rates WHERE account_id = $1 AND livemode = $2 AND base = $3 AND quote = $4 RETURNING id",
         scope.account_id, scope.livemode, base, quote)
     return bool(rows)
+
+
+async def lock_accounts(scope: Scope, ledger_account_ids: list[str]) -> None:
+    """Lock ledger accounts in id order; a caller posting several entries in one transaction locks
+    every account it will touch first, so batches cannot deadlock each other."""
+    await db.fetch("SELECT 1 FROM ledger_accounts WHERE id = ANY($1) AND account_id = $2 AND livemode = $3 "
+                   "ORDER BY id FOR UPDATE", sorted(set(ledger_account_ids)), scope.account_id, scope.livemode)
