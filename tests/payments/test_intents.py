@@ -141,3 +141,38 @@ async def test_list_filters_and_keyset_pages(http):
     assert {p["amount"] for p in ranged} == {200, 5000}
     bad = await m.get("/v1/payment_intents", status="nope")
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "status"
+
+
+async def test_graphql_flow_with_publishable_confirmation(http):
+    m = await merchant(http)
+    await m.paid(50_000)
+
+    async def gql(headers, query, variables=None):
+        resp = await http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        return resp.json()
+
+    made = await gql(m.headers, 'mutation { createPaymentIntent(input: {amount: 1500, currency: "eur", '
+                                'description: "via graphql"}) { ... on PaymentIntentPayload '
+                                '{ clientSecret paymentIntent { id status } } } }')
+    payload = made["data"]["createPaymentIntent"]
+    pi_id, secret = payload["paymentIntent"]["id"], payload["clientSecret"]
+    confirm = ('mutation($id: ID!, $s: String) { confirmPaymentIntent(id: $id, clientSecret: $s, card: {number: '
+               '"5555555555554444", expMonth: 1, expYear: 2033, cvc: "999"}) { __typename '
+               '... on PaymentIntentPayload { paymentIntent { status card { brand last4 } } } ... on Error { code } } }')
+    wrong = await gql(m.pk_headers, confirm, {"id": pi_id, "s": "nope"})
+    assert wrong["data"]["confirmPaymentIntent"] == {"__typename": "ValidationError", "code": "client_secret_invalid"}
+    ok = await gql(m.pk_headers, confirm, {"id": pi_id, "s": secret})
+    intent = ok["data"]["confirmPaymentIntent"]["paymentIntent"]
+    assert intent["status"] == "succeeded" and intent["card"] == {"brand": "mastercard", "last4": "4444"}
+    again = await gql(m.headers, confirm, {"id": pi_id, "s": None})
+    assert again["data"]["confirmPaymentIntent"]["__typename"] == "ConflictError"
+    refund = await gql(m.headers, 'mutation($p: String!) { createRefund(input: {paymentIntent: $p, amount: 500}) '
+                                  '{ __typename ... on RefundPayload { refund { amount status } } } }', {"p": pi_id})
+    assert refund["data"]["createRefund"]["refund"] == {"amount": 500, "status": "succeeded"}
+    read = await gql(m.headers, 'query($id: ID!) { paymentIntent(id: $id) { amountRefunded receipt { number } '
+                                'refunds { amount } timeline { type } } balance { amount currency } }', {"id": pi_id})
+    data = read["data"]
+    assert data["paymentIntent"]["amountRefunded"] == 500 and data["paymentIntent"]["receipt"]["number"]
+    assert [e["type"] for e in data["paymentIntent"]["timeline"]] == [
+        "payment_intent.created", "payment_intent.processing", "payment_intent.succeeded", "charge.refunded"]
+    assert {"amount": 1500 - 74 - 500, "currency": "EUR"} in data["balance"]
