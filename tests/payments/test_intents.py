@@ -158,7 +158,8 @@ async def test_graphql_flow_with_publishable_confirmation(http):
     pi_id, secret = payload["paymentIntent"]["id"], payload["clientSecret"]
     confirm = ('mutation($id: ID!, $s: String) { confirmPaymentIntent(id: $id, clientSecret: $s, card: {number: '
                '"5555555555554444", expMonth: 1, expYear: 2033, cvc: "999"}) { __typename '
-               '... on PaymentIntentPayload { paymentIntent { status card { brand last4 } } } ... on Error { code } } }')
+               '... on PaymentIntentPayload { paymentIntent { status card { brand last4 } } } '
+               '... on Error { code } } }')
     wrong = await gql(m.pk_headers, confirm, {"id": pi_id, "s": "nope"})
     assert wrong["data"]["confirmPaymentIntent"] == {"__typename": "ValidationError", "code": "client_secret_invalid"}
     ok = await gql(m.pk_headers, confirm, {"id": pi_id, "s": secret})
