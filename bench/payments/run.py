@@ -63,17 +63,23 @@ async def closed_loop(base: str, key: str, clients: int, seconds: float, op) -> 
         return done / (time.monotonic() - start)
 
 
-async def open_loop(base: str, key: str, rate: float, seconds: float) -> tuple[list[float], int]:
-    """Start a payment every 1/rate s regardless of completions; latency of each create+confirm."""
+async def open_loop(base: str, key: str, rate: float, seconds: float) -> tuple[list[float], int, int]:
+    """Start a payment every 1/rate s regardless of completions; latency of each create+confirm, and failures."""
     latencies: list[float] = []
+    failures = 0
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits,
                                  timeout=60) as client:
         await pay(client)
 
         async def one() -> None:
+            nonlocal failures
             t0 = time.monotonic()
-            await pay(client)
+            try:
+                await pay(client)
+            except (httpx.HTTPError, AssertionError, ValueError, KeyError):
+                failures += 1
+                return
             latencies.append(time.monotonic() - t0)
 
         tasks = []
@@ -85,7 +91,7 @@ async def open_loop(base: str, key: str, rate: float, seconds: float) -> tuple[l
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one()))
         await asyncio.gather(*tasks)
-        return latencies, n
+        return latencies, n, failures
 
 
 async def raw_db(url: str, clients: int, seconds: float) -> float:
@@ -174,9 +180,10 @@ def main() -> None:
             raw = asyncio.run(raw_db(pg.url, min(n, 32), args.seconds))
             print(f"{n:>8} {payments:>11.0f} {trivial:>10.0f} {raw:>15.0f}", flush=True)
         for rate in [float(r) for r in args.rates.split(",")]:
-            latencies, started = asyncio.run(open_loop(base, key, rate, max(args.seconds, 10)))
-            wall = statistics.fmean(latencies) * 1000
-            print(f"open loop at {rate:g}/s for {max(args.seconds, 10):g} s: {len(latencies)}/{started} confirmed; "
+            latencies, started, failed = asyncio.run(open_loop(base, key, rate, max(args.seconds, 10)))
+            wall = statistics.fmean(latencies) * 1000 if latencies else float("nan")
+            print(f"open loop at {rate:g}/s for {max(args.seconds, 10):g} s: {len(latencies)}/{started} confirmed, "
+                  f"{failed} failed; "
                   f"create+confirm p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, "
                   f"mean {wall:.1f} ms", flush=True)
     finally:
