@@ -15,6 +15,10 @@ from litestar.static_files import create_static_files_router
 from server import db, health, infra
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
+from server.apilogs import pages as apilog_pages
+from server.apilogs import writer as apilog_writer
+from server.apilogs.capture import apilog_middleware
+from server.apilogs.rest import RequestLogController
 from server.customers import pages as customer_pages
 from server.customers.rest import CustomerController, TransferController
 from server.gql.view import GraphQLController
@@ -32,15 +36,17 @@ from server.workers import Workers
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS]
+REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
+                    RequestLogController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
-                 *payment_pages.HANDLERS]
+                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS]
 
 
 def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
     settings = settings or get_settings()
     workers_enabled = settings.run_workers if run_workers is None else run_workers
     load_operations()
+    log_writer = apilog_writer.LogWriter(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -49,6 +55,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
         health.draining.clear()
+        if settings.apilog_enabled:
+            await log_writer.start()
         workers = Workers(settings) if workers_enabled else None
         if workers:
             await workers.start()
@@ -56,6 +64,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             yield
         finally:
             health.draining.set()
+            if log_writer.running:  # the server has stopped taking requests: flush every captured one
+                await log_writer.stop()
             if workers:
                 await workers.stop()
             await infra.close_redis()
@@ -67,7 +77,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
-        middleware=[request_id_middleware, idempotency_middleware],
+        middleware=[request_id_middleware, apilog_middleware(log_writer, settings), idempotency_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -238,5 +238,65 @@ def simulate(rate: float, duration: float | None, url: str | None, key: str | No
     click.echo(json.dumps(counts, indent=2, sort_keys=True))
 
 
+@main.command("seed-logs", help="Write N realistic API request log records (for demos and benchmarks).")
+@click.option("--rows", "count", required=True, type=click.IntRange(1), help="How many records.")
+@click.option("--account", "account_id", default=None, help="Account id (default: the demo account).")
+@click.option("--days", default=7.0, type=click.FloatRange(0.001, 400), help="Spread over the last N days.")
+@click.option("--live", is_flag=True, help="Live-mode records (default: test mode).")
+def seed_logs(count: int, account_id: str | None, days: float, live: bool) -> None:
+    import time
+
+    from server import db
+    from server.apilogs.seed import seed
+    from server.runtime import infrastructure
+    from server.runtime import migrate as run_migrations
+
+    async def go(settings) -> tuple[int, float]:
+        await run_migrations(quiet=True)
+        target = account_id
+        if target is None:
+            from server.demo import ensure_demo
+
+            target = (await ensure_demo(settings))["account_id"]
+        await db.open_pool(1, 4)
+        try:
+            started = time.perf_counter()
+            written = await seed(target, count, days=days, livemode=live)
+            return written, time.perf_counter() - started
+        finally:
+            await db.close_pool()
+
+    with infrastructure(quiet=True) as settings:
+        written, seconds = asyncio.run(go(settings))
+    click.echo(f"wrote {written} log records in {seconds:.1f}s ({written / max(seconds, 1e-9):,.0f} rows/s)")
+
+
+@main.group(help="The API-log search index.")
+def search() -> None:
+    pass
+
+
+@search.command("rebuild", help="Rebuild the search index from PostgreSQL (Meilisearch; a no-op on PostgreSQL).")
+def search_rebuild() -> None:
+    from server import db
+    from server.apilogs.search import engine
+    from server.runtime import infrastructure
+    from server.runtime import migrate as run_migrations
+
+    async def go() -> tuple[str, int]:
+        await run_migrations(quiet=True)
+        await db.open_pool(1, 4)
+        try:
+            current = engine()
+            return current.name, await current.rebuild()
+        finally:
+            await db.close_pool()
+
+    with infrastructure(quiet=True):
+        name, count = asyncio.run(go())
+    click.echo(f"{name}: {count} records indexed" if name != "postgres"
+               else "postgres: the log table is its own index; nothing to rebuild")
+
+
 if __name__ == "__main__":
     main()

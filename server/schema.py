@@ -13,6 +13,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.types import Info
 
 from server.accounts.resolvers import AccountMutation, AccountQuery
+from server.apilogs.resolvers import ApiLogQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import PaydeckError
 from server.gql.common import ctx_of
@@ -24,8 +25,9 @@ from server.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-@strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers and FX rates.")
-class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery):
+@strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
+                             "payments and API request logs.")
+class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery):
     pass
 
 

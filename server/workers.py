@@ -26,10 +26,11 @@ class Job:
 
 def registered_jobs(settings: Settings) -> list[Job]:
     """Every domain's periodic work. Domains add theirs here."""
+    from server.apilogs import tasks as apilog_tasks
     from server.idempotency.middleware import purge_job
     from server.payments import reconcile
 
-    return [Job("idempotency-purge", 3600, purge_job),
+    return [*apilog_tasks.jobs(settings), Job("idempotency-purge", 3600, purge_job),
             Job("payments-reconcile", reconcile.interval_seconds(), reconcile.reconcile_once)]
 
 

@@ -48,6 +48,10 @@ PROBES: dict[Permission, list[Probe]] = {
         Probe('mutation { r: createApiKey(input: {kind: "publishable", name: "matrix"}) { __typename } }',
               page=("POST", "/apikeys", lambda: {"kind": "publishable", "name": "matrix"})),
     ],
+    P.VIEW_API_LOGS: [
+        Probe("{ r: apiRequests(first: 1) { nodes { id } } }", page=("GET", "/logs", None)),
+        Probe("{ r: apiRequestSeries { bucketSeconds } }"),
+    ],
     P.MANAGE_TEAM: [
         Probe("{ r: invitations(first: 1) { nodes { id } } }"),
         Probe("mutation($email: String!) { r: inviteMember(email: $email, role: VIEW_ONLY) { __typename } }",
@@ -71,7 +75,7 @@ PROBES: dict[Permission, list[Probe]] = {
 # Permissions no GraphQL field or page needs yet; their cells are checked through
 # `viewer.permissions`, which is computed by the same check that enforces them.
 # Move a permission to PROBES as soon as an operation needs it.
-NOT_EXPOSED_YET = {P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS, P.VIEW_API_LOGS, P.MANAGE_WEBHOOKS, P.VIEW_ANALYTICS}
+NOT_EXPOSED_YET = {P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS, P.MANAGE_WEBHOOKS, P.VIEW_ANALYTICS}
 
 CELLS = [(role, perm) for role in Role for perm in Permission]
 
@@ -268,4 +272,6 @@ async def test_every_page_renders_or_refuses_for_every_role(team, role: Role):
         expected.add("/apikeys")
     if P.ADMIN not in ROLE_PERMISSIONS[role]:
         expected.add("/audit")
+    if P.VIEW_API_LOGS not in ROLE_PERMISSIONS[role]:
+        expected |= {"/logs", "/logs/tail"}
     assert refused == expected

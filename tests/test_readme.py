@@ -1,4 +1,4 @@
-"""README.md documents every setting and every `paydeck` command."""
+"""README.md (or a page of docs/ it links) documents every setting and every `paydeck` command."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 from server.cli import main
 from server.settings import Settings
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 
 
 def test_every_setting_is_documented():

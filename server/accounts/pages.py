@@ -266,7 +266,6 @@ async def audit_page(request: Request) -> Response:
 PLACEHOLDERS = {
     "disputes": ("Disputes", "Disputes arrive after payments."),
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
-    "logs": ("API logs", "Searchable request logs arrive with the request-log work."),
     "events": ("Events", "The event timeline arrives with payments and events."),
     "webhooks": ("Webhooks", "Webhook endpoints and deliveries arrive with the webhooks work."),
     "analytics": ("Analytics", "Charts of volume and API traffic arrive after payments."),
