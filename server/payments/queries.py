@@ -122,7 +122,7 @@ async def account_pricing(account_id: str) -> dict[str, Any]:
     return row
 
 
-async def events_of(scope: Scope, object_id: str, limit: int = 100) -> list[dict[str, Any]]:
+async def events_of(scope: Scope, object_ids: list[str], limit: int = 200) -> list[dict[str, Any]]:
     return await db.fetch(
-        "SELECT id, type, created, data FROM events WHERE account_id = $1 AND livemode = $2 AND object_id = $3 "
-        "ORDER BY id LIMIT $4", scope.account_id, scope.livemode, object_id, limit)
+        "SELECT id, type, object_id, created FROM events WHERE account_id = $1 AND livemode = $2 "
+        "AND object_id = ANY($3) ORDER BY seq LIMIT $4", scope.account_id, scope.livemode, object_ids, limit)

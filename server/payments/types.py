@@ -65,6 +65,7 @@ class Refund:
 class TimelineEvent:
     id: str = strawberry.field(description="`evt_…`")
     type: str = strawberry.field(description="e.g. payment_intent.succeeded")
+    object_id: str = strawberry.field(description="The payment intent, or one of its refunds.")
     created: datetime = strawberry.field(description="When it happened.")
 
 
@@ -107,13 +108,14 @@ class PaymentIntent:
         row = await queries.payment_receipt(self.id)
         return Receipt.from_row(row) if row else None
 
-    @strawberry.field(description="Its events, oldest first: the timeline of the payment.")
+    @strawberry.field(description="Its events and its refunds' events, oldest first: the timeline of the payment.")
     async def timeline(self, info: Info) -> list[TimelineEvent]:
         from server.payments import queries
 
         scope = ctx_of(info).scope
-        return [TimelineEvent(id=r["id"], type=r["type"], created=r["created"])
-                for r in await queries.events_of(scope, self.id)]
+        ids = [self.id, *(r["id"] for r in await queries.refunds_of(scope, self.id))]
+        return [TimelineEvent(id=r["id"], type=r["type"], object_id=r["object_id"], created=r["created"])
+                for r in await queries.events_of(scope, ids)]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> PaymentIntent:

@@ -175,5 +175,6 @@ async def test_graphql_flow_with_publishable_confirmation(http):
     data = read["data"]
     assert data["paymentIntent"]["amountRefunded"] == 500 and data["paymentIntent"]["receipt"]["number"]
     assert [e["type"] for e in data["paymentIntent"]["timeline"]] == [
-        "payment_intent.created", "payment_intent.processing", "payment_intent.succeeded", "charge.refunded"]
+        "payment_intent.created", "payment_intent.processing", "payment_intent.succeeded", "refund.created",
+        "charge.refunded", "refund.updated"]
     assert {"amount": 1500 - 74 - 500, "currency": "EUR"} in data["balance"]
