@@ -162,6 +162,68 @@ async def _heartbeat(t: Tenants) -> None:
     assert payload["data"]["heartbeat"]["accountId"] == t.other.account["id"]
 
 
+# --- API request logs ----------------------------------------------------------------------
+
+
+async def _logged_owner_request(t: Tenants) -> str:
+    """A request made with the owner's test key, flushed to the log; returns its request id."""
+    from server.apilogs import writer
+
+    resp = await t.http.get("/v1/account", headers=t.key("owner"), params={"marker": "isolation-probe"})
+    assert resp.status_code == 200
+    assert await writer.flush_all() >= 1
+    return resp.headers["Request-Id"]
+
+
+@rest("GET /v1/request_logs", "GET /v1/request_logs/{log_id:str}")
+async def _request_logs_rest(t: Tenants) -> None:
+    request_id = await _logged_owner_request(t)
+    mine = await t.http.get(f"/v1/request_logs/{request_id}", headers=t.key("owner"))
+    assert mine.status_code == 200 and mine.json()["id"] == request_id
+    for _, headers in t.intruders:
+        one = await t.http.get(f"/v1/request_logs/{request_id}", headers=headers)
+        assert one.status_code == 404, one.text
+        for query in (request_id, "isolation probe", "' OR 1=1 --", "*", ""):
+            listed = await t.http.get("/v1/request_logs", headers=headers, params={"query": query, "limit": 100})
+            assert listed.status_code == 200, listed.text
+            assert request_id not in [r["id"] for r in listed.json()["data"]]
+        crafted = await t.http.get("/v1/request_logs", headers=headers,
+                                   params={"path": "/v1/account", "object_id": t.owner.account["id"]})
+        assert request_id not in [r["id"] for r in crafted.json()["data"]]
+
+
+@graphql("Query.apiRequests", "Query.apiRequest", "Query.apiRequestSeries", "Query.apiRequestSearchStatus")
+async def _request_logs_graphql(t: Tenants) -> None:
+    request_id = await _logged_owner_request(t)
+    query = """query($id: ID!, $q: String) {
+      apiRequest(id: $id) { id }
+      apiRequests(query: $q, first: 100) { nodes { id } }
+      apiRequestSeries { points { requests } }
+      apiRequestSearchStatus { engine }
+    }"""
+    mine = await t.gql(t.key("owner"), query, {"id": request_id, "q": request_id})
+    assert mine["data"]["apiRequest"]["id"] == request_id
+    assert sum(p["requests"] for p in mine["data"]["apiRequestSeries"]["points"]) >= 1
+    for _, headers in t.intruders:
+        for q in (request_id, "isolation probe", "account_id", None):
+            theirs = await t.gql(headers, query, {"id": request_id, "q": q})
+            assert theirs["data"]["apiRequest"] is None
+            assert request_id not in [n["id"] for n in theirs["data"]["apiRequests"]["nodes"]]
+    other = await t.other_session.graphql("query($id: ID!) { apiRequest(id: $id) { id } "
+                                          "apiRequests(first: 100) { nodes { id } } }", {"id": request_id})
+    assert other["data"]["apiRequest"] is None
+    assert request_id not in [n["id"] for n in other["data"]["apiRequests"]["nodes"]]
+    # The series counts only the caller's own account and mode: as many as its own list holds.
+    from server.apilogs import writer
+
+    await writer.flush_all()
+    live = await t.gql(t.key("owner", "live"), "{ apiRequestSeries { points { requests } } "
+                                               "apiRequests(first: 100) { nodes { id livemode } } }")
+    nodes = live["data"]["apiRequests"]["nodes"]
+    assert all(n["livemode"] for n in nodes)
+    assert sum(p["requests"] for p in live["data"]["apiRequestSeries"]["points"]) == len(nodes)
+
+
 # --- customers, credits, balances, transfers, FX rates -------------------------------------
 
 
@@ -378,64 +440,3 @@ async def _payments_graphql(t: Tenants) -> None:
         assert made["data"]["createPaymentIntent"]["paymentIntent"]["id"]
     await _owner_payments_unchanged(t, p)
 
-
-# --- API request logs ----------------------------------------------------------------------
-
-
-async def _logged_owner_request(t: Tenants) -> str:
-    """A request made with the owner's test key, flushed to the log; returns its request id."""
-    from server.apilogs import writer
-
-    resp = await t.http.get("/v1/account", headers=t.key("owner"), params={"marker": "isolation-probe"})
-    assert resp.status_code == 200
-    assert await writer.flush_all() >= 1
-    return resp.headers["Request-Id"]
-
-
-@rest("GET /v1/request_logs", "GET /v1/request_logs/{log_id:str}")
-async def _request_logs_rest(t: Tenants) -> None:
-    request_id = await _logged_owner_request(t)
-    mine = await t.http.get(f"/v1/request_logs/{request_id}", headers=t.key("owner"))
-    assert mine.status_code == 200 and mine.json()["id"] == request_id
-    for _, headers in t.intruders:
-        one = await t.http.get(f"/v1/request_logs/{request_id}", headers=headers)
-        assert one.status_code == 404, one.text
-        for query in (request_id, "isolation probe", "' OR 1=1 --", "*", ""):
-            listed = await t.http.get("/v1/request_logs", headers=headers, params={"query": query, "limit": 100})
-            assert listed.status_code == 200, listed.text
-            assert request_id not in [r["id"] for r in listed.json()["data"]]
-        crafted = await t.http.get("/v1/request_logs", headers=headers,
-                                   params={"path": "/v1/account", "object_id": t.owner.account["id"]})
-        assert request_id not in [r["id"] for r in crafted.json()["data"]]
-
-
-@graphql("Query.apiRequests", "Query.apiRequest", "Query.apiRequestSeries", "Query.apiRequestSearchStatus")
-async def _request_logs_graphql(t: Tenants) -> None:
-    request_id = await _logged_owner_request(t)
-    query = """query($id: ID!, $q: String) {
-      apiRequest(id: $id) { id }
-      apiRequests(query: $q, first: 100) { nodes { id } }
-      apiRequestSeries { points { requests } }
-      apiRequestSearchStatus { engine }
-    }"""
-    mine = await t.gql(t.key("owner"), query, {"id": request_id, "q": request_id})
-    assert mine["data"]["apiRequest"]["id"] == request_id
-    assert sum(p["requests"] for p in mine["data"]["apiRequestSeries"]["points"]) >= 1
-    for _, headers in t.intruders:
-        for q in (request_id, "isolation probe", "account_id", None):
-            theirs = await t.gql(headers, query, {"id": request_id, "q": q})
-            assert theirs["data"]["apiRequest"] is None
-            assert request_id not in [n["id"] for n in theirs["data"]["apiRequests"]["nodes"]]
-    other = await t.other_session.graphql("query($id: ID!) { apiRequest(id: $id) { id } "
-                                          "apiRequests(first: 100) { nodes { id } } }", {"id": request_id})
-    assert other["data"]["apiRequest"] is None
-    assert request_id not in [n["id"] for n in other["data"]["apiRequests"]["nodes"]]
-    # The series counts only the caller's own account and mode: as many as its own list holds.
-    from server.apilogs import writer
-
-    await writer.flush_all()
-    live = await t.gql(t.key("owner", "live"), "{ apiRequestSeries { points { requests } } "
-                                               "apiRequests(first: 100) { nodes { id livemode } } }")
-    nodes = live["data"]["apiRequests"]["nodes"]
-    assert all(n["livemode"] for n in nodes)
-    assert sum(p["requests"] for p in live["data"]["apiRequestSeries"]["points"]) == len(nodes)

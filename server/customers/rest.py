@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
@@ -72,7 +72,7 @@ class CustomerController(Controller):
         return customer_data(await service.create(ctx, data.email, data.name, data.metadata))
 
     @get("/", summary="List customers, newest first")
-    async def list_(self, ctx: RequestContext, request: Request, limit: str | None = None,
+    async def list_(self, ctx: RequestContext, limit: str | None = None,
                     cursor: str | None = None, email: str | None = None,
                     status: str | None = None) -> dict[str, Any]:
         page = await service.list_customers(ctx, parse_limit(limit), cursor, email=email, status=status)
@@ -135,4 +135,4 @@ class TransferController(Controller):
         return transfer_data(await wallet.get_transfer(ctx, transfer_id))
 
 
-__all__ = ["CustomerController", "Response", "TransferController"]
+__all__ = ["CustomerController", "TransferController"]
