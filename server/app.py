@@ -29,6 +29,8 @@ from server.idempotency.middleware import idempotency_middleware
 from server.keys import pages as key_pages
 from server.ledger import pages as ledger_pages
 from server.operations import load_all as load_operations
+from server.payments import pages as payment_pages
+from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
 from server.settings import Settings, get_settings
@@ -37,10 +39,10 @@ from server.workers import Workers
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-REST_CONTROLLERS = [AccountController, RequestLogController, CustomerController, TransferController,
-                    EventController]
-PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *apilog_pages.HANDLERS, *customer_pages.HANDLERS,
-                 *ledger_pages.HANDLERS, *event_pages.HANDLERS]
+REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
+                    RequestLogController, EventController]
+PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
+                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

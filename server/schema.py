@@ -20,19 +20,20 @@ from server.events.resolvers import EventQuery, EventSubscription
 from server.gql.common import ctx_of
 from server.keys.resolvers import KeyMutation, KeyQuery
 from server.ledger.resolvers import LedgerMutation, LedgerQuery
+from server.payments.resolvers import PaymentMutation, PaymentQuery
 from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
-@strawberry.type(description="Read the account, team, keys, settings, audit log, API request logs, customers, "
-                             "transfers, FX rates and events.")
-class Query(AccountQuery, KeyQuery, ApiLogQuery, CustomerQuery, LedgerQuery, EventQuery):
+@strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
+                             "payments, API request logs and events.")
+class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery):
     pass
 
 
 @strawberry.type(description="Change the account, its team, keys, settings, customers, balances and FX rates.")
-class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation):
+class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation):
     pass
 
 

@@ -33,10 +33,12 @@ def registered_jobs(settings: Settings) -> list[Job]:
     from server.apilogs import tasks as apilog_tasks
     from server.events import tasks as event_tasks
     from server.idempotency.middleware import purge_job
+    from server.payments import reconcile
 
     return [
         *apilog_tasks.jobs(settings),
         Job("idempotency-purge", 3600, purge_job),
+        Job("payments-reconcile", reconcile.interval_seconds(), reconcile.reconcile_once),
         Job("event-dispatcher", 1.0, event_tasks.dispatcher_job(settings)),
         Job("event-retention", 3600.0, event_tasks.retention_job(settings)),
     ]

@@ -344,6 +344,103 @@ async def _ledger_balances(t: Tenants) -> None:
     for _, headers in t.intruders:
         theirs = await t.gql(headers, "{ ledgerBalances { purpose amount } }")
         assert theirs["data"]["ledgerBalances"] == []
+
+
+# --- payments ------------------------------------------------------------------------------
+
+PAY_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+
+
+async def _owner_payments(t: Tenants) -> dict[str, Any]:
+    """A paid intent (with a refund and receipt), an authorized one and a new one, in the owner's test mode."""
+    if "payments" in t.objects:
+        return t.objects["payments"]
+    h = t.key("owner")
+
+    async def intent(**body: Any) -> dict[str, Any]:
+        resp = await t.http.post("/v1/payment_intents", json={"amount": 10_000, "currency": "usd", **body}, headers=h)
+        return resp.json()
+
+    paid = await intent()
+    paid = (await t.http.post(f"/v1/payment_intents/{paid['id']}/confirm", json={"card": PAY_CARD}, headers=h)).json()
+    held = await intent(capture_method="manual")
+    await t.http.post(f"/v1/payment_intents/{held['id']}/confirm", json={"card": PAY_CARD}, headers=h)
+    fresh = await intent()
+    refund = (await t.http.post("/v1/refunds", json={"payment_intent": paid["id"], "amount": 100}, headers=h)).json()
+    t.objects["payments"] = {"paid": paid["id"], "held": held["id"], "fresh": fresh["id"], "refund": refund["id"],
+                             "receipt": paid["receipt"]["id"]}
+    return t.objects["payments"]
+
+
+async def _owner_payments_unchanged(t: Tenants, p: dict[str, Any]) -> None:
+    h = t.key("owner")
+    expected = {"paid": ("succeeded", 100), "held": ("requires_capture", 0), "fresh": ("requires_payment_method", 0)}
+    for name, (status, refunded) in expected.items():
+        body = (await t.http.get(f"/v1/payment_intents/{p[name]}", headers=h)).json()
+        assert (body["status"], body["amount_refunded"]) == (status, refunded), body
+
+
+@rest("GET /v1/payment_intents", "GET /v1/payment_intents/{pi_id:str}", "POST /v1/payment_intents",
+      "POST /v1/payment_intents/{pi_id:str}/confirm", "POST /v1/payment_intents/{pi_id:str}/capture",
+      "POST /v1/payment_intents/{pi_id:str}/cancel", "POST /v1/refunds", "GET /v1/refunds/{refund_id:str}",
+      "GET /v1/receipts/{receipt_id:str}")
+async def _payments_rest(t: Tenants) -> None:
+    p = await _owner_payments(t)
+    for _, headers in t.intruders:
+        listed = (await t.http.get("/v1/payment_intents", params={"limit": 100}, headers=headers)).json()
+        assert not {p["paid"], p["held"], p["fresh"]} & {x["id"] for x in listed["data"]}
+        for pi_id in (p["paid"], p["held"], p["fresh"]):
+            assert (await t.http.get(f"/v1/payment_intents/{pi_id}", headers=headers)).status_code == 404
+        for action, pi_id, body in (("confirm", p["fresh"], {"card": PAY_CARD}), ("capture", p["held"], {}),
+                                    ("cancel", p["fresh"], {}), ("cancel", p["held"], {})):
+            resp = await t.http.post(f"/v1/payment_intents/{pi_id}/{action}", json=body, headers=headers)
+            assert resp.status_code == 404, resp.text
+        refund = await t.http.post("/v1/refunds", json={"payment_intent": p["paid"]}, headers=headers)
+        assert refund.status_code == 404
+        assert (await t.http.get(f"/v1/refunds/{p['refund']}", headers=headers)).status_code == 404
+        assert (await t.http.get(f"/v1/receipts/{p['receipt']}", headers=headers)).status_code == 404
+        made = await t.http.post("/v1/payment_intents", json={"amount": 5, "currency": "usd"}, headers=headers)
+        assert made.status_code == 200
+        mine = (await t.http.get("/v1/payment_intents", params={"limit": 100}, headers=t.key("owner"))).json()
+        assert made.json()["id"] not in {x["id"] for x in mine["data"]}
+    await _owner_payments_unchanged(t, p)
+
+
+@rest("GET /v1/balance")
+async def _balance_rest(t: Tenants) -> None:
+    await _owner_payments(t)
+    mine = (await t.http.get("/v1/balance", headers=t.key("owner"))).json()
+    assert mine["available"] == [{"amount": 10_000 - 320 - 100, "currency": "USD"}]
+    for _, headers in t.intruders:
+        assert (await t.http.get("/v1/balance", headers=headers)).json()["available"] == []
+
+
+@graphql("Query.paymentIntents", "Query.paymentIntent", "Query.refund", "Query.receipt", "Query.balance",
+         "Mutation.createPaymentIntent", "Mutation.confirmPaymentIntent", "Mutation.capturePaymentIntent",
+         "Mutation.cancelPaymentIntent", "Mutation.createRefund")
+async def _payments_graphql(t: Tenants) -> None:
+    p = await _owner_payments(t)
+    card = "{number: \"4242424242424242\", expMonth: 12, expYear: 2034, cvc: \"123\"}"
+    for _, headers in t.intruders:
+        data = (await t.gql(headers, "query($p: ID!, $r: ID!, $c: ID!) { paymentIntent(id: $p) { id } "
+                                     "refund(id: $r) { id } receipt(id: $c) { id } balance { amount } "
+                                     "paymentIntents(first: 100) { nodes { id } } }",
+                            {"p": p["paid"], "r": p["refund"], "c": p["receipt"]}))["data"]
+        assert data["paymentIntent"] is None and data["refund"] is None and data["receipt"] is None
+        assert data["balance"] == [] and p["paid"] not in [n["id"] for n in data["paymentIntents"]["nodes"]]
+        for mutation, pi_id in ((f"confirmPaymentIntent(id: $p, card: {card})", p["fresh"]),
+                                ("capturePaymentIntent(id: $p)", p["held"]),
+                                ("cancelPaymentIntent(id: $p)", p["fresh"]),
+                                ("createRefund(input: {paymentIntent: $p})", p["paid"])):
+            var = "String!" if "input" in mutation else "ID!"
+            result = await t.gql(headers, f"mutation($p: {var}) {{ r: {mutation} {{ __typename }} }}", {"p": pi_id})
+            assert result["data"]["r"]["__typename"] == "NotFoundError", result
+        made = await t.gql(headers, 'mutation { createPaymentIntent(input: {amount: 5, currency: "usd"}) '
+                                    '{ ... on PaymentIntentPayload { paymentIntent { id } } } }')
+        assert made["data"]["createPaymentIntent"]["paymentIntent"]["id"]
+    await _owner_payments_unchanged(t, p)
+
+
 # --- events --------------------------------------------------------------------------------
 
 

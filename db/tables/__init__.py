@@ -6,6 +6,8 @@ from db.tables.events import Event, EventDispatch
 from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
 from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
+from db.tables.payments import PaymentIntent, Receipt, Refund
 
 __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "EventDispatch", "FxRate", "IdempotencyKey",
-           "Invitation", "JournalEntry", "LedgerAccount", "Membership", "Posting", "Transfer", "User"]
+           "Invitation", "JournalEntry", "LedgerAccount", "Membership", "PaymentIntent", "Posting", "Receipt", "Refund",
+           "Transfer", "User"]

@@ -268,7 +268,6 @@ async def audit_page(request: Request) -> Response:
 
 
 PLACEHOLDERS = {
-    "payments": ("Payments", "Payment intents, refunds and receipts arrive with the payments work."),
     "disputes": ("Disputes", "Disputes arrive after payments."),
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
     "webhooks": ("Webhooks", "Webhook endpoints and deliveries arrive with the webhooks work."),
