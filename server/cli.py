@@ -33,7 +33,7 @@ def main() -> None:
 
 
 def _serve(host: str, port: int, workers: bool, demo: bool) -> None:
-    demo_rate = float(os.environ.get("PAYDECK_DEMO_RATE", "0.5"))
+    demo_rate = get_settings().demo_rate
     import uvicorn
 
     from server import health

@@ -34,7 +34,7 @@ def infrastructure(settings: Settings | None = None, *, quiet: bool = False) -> 
             settings.redis_url = rd.url
             if not quiet:
                 print(f"  embedded Redis on 127.0.0.1:{rd.port}", flush=True)
-        if not os.environ.get("PAYDECK_PROCESSOR_URL"):
+        if not settings.processor_url:
             from server.payments.processor import start_simulator
 
             sim = start_simulator(data_dir)

@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     search_engine: Literal["auto", "postgres", "meilisearch"] = "auto"
     meili_index: str = "api_request_logs"
 
+    # Payments and the card processor (docs/payments.md).
+    processor_url: str | None = None  # unset: `paydeck run` starts the built-in simulator
+    processor_timeout_seconds: float = Field(default=10.0, gt=0)
+    processor_timeout_delay: float = Field(default=30.0, ge=0)  # how late the simulator's timeout card answers
+    processor_latency_ms: float = Field(default=0.0, ge=0)
+    reconcile_after_seconds: float = Field(default=30.0, ge=0)
+    authorization_days: int = Field(default=7, ge=1)
+    demo_rate: float = Field(default=0.5, ge=0)  # actions/s of `paydeck run --demo` demo traffic
+
     @property
     def secure_cookies(self) -> bool:
         """Secure cookies unless explicitly relaxed or serving plain-http localhost."""

@@ -47,17 +47,16 @@ def infrastructure() -> dict[str, str]:
         redis_url = rd.url
     os.environ.update({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PAYDECK_DATA_DIR": str(tmp),
                        **TEST_SETTINGS})
-    from server.payments.config import payment_settings
     from server.settings import get_settings
 
     get_settings.cache_clear()
-    payment_settings.cache_clear()
     if not os.environ.get("TEST_PROCESSOR_URL"):
         from server.payments.processor import start_simulator
 
         started.append(start_simulator(tmp / "processor"))
     else:
         os.environ["PAYDECK_PROCESSOR_URL"] = os.environ["TEST_PROCESSOR_URL"]
+        get_settings().processor_url = os.environ["TEST_PROCESSOR_URL"]
     yield {"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp)}
     for proc in reversed(started):
         proc.stop()

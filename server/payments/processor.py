@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from server.payments.config import payment_settings
+from server.settings import get_settings
 
 
 class ProcessorTimeout(Exception):
@@ -95,8 +95,8 @@ _processor: HttpProcessor | None = None
 
 def processor() -> HttpProcessor:
     global _processor
-    settings = payment_settings()
-    url = os.environ.get("PAYDECK_PROCESSOR_URL") or settings.processor_url
+    settings = get_settings()
+    url = settings.processor_url
     if not url:
         raise RuntimeError("PAYDECK_PROCESSOR_URL is not set and no simulator was started")
     if _processor is None or _processor.base_url != url.rstrip("/"):
@@ -110,7 +110,7 @@ def start_simulator(data_dir: Path):
 
     from server import embedded
 
-    settings = payment_settings()
+    settings = get_settings()
     data_dir.mkdir(parents=True, exist_ok=True)
     secret_file = data_dir / "processor.secret"
     if not secret_file.exists():
@@ -126,5 +126,6 @@ def start_simulator(data_dir: Path):
             stdout=out, stderr=out, preexec_fn=embedded._die_with_parent(signal.SIGTERM), start_new_session=True)
     embedded._wait_for_port(port, proc, 30, "processor simulator", log)
     url = f"http://127.0.0.1:{port}"
-    os.environ["PAYDECK_PROCESSOR_URL"] = url
+    os.environ["PAYDECK_PROCESSOR_URL"] = url  # for child processes
+    settings.processor_url = url
     return embedded.EmbeddedProcess("processor", proc, url, port, stop_signal=signal.SIGTERM)

@@ -16,14 +16,14 @@ from datetime import timedelta
 
 from server.context import Scope
 from server.payments import clock, queries, refunds, service
-from server.payments.config import payment_settings
 from server.payments.processor import ProcessorError, ProcessorTimeout, processor
+from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
 def stale_after() -> timedelta:
-    settings = payment_settings()
+    settings = get_settings()
     return timedelta(seconds=settings.processor_timeout_seconds + settings.reconcile_after_seconds)
 
 
@@ -56,4 +56,4 @@ async def reconcile_once() -> int:
 
 
 def interval_seconds() -> float:
-    return min(max(payment_settings().reconcile_after_seconds / 2, 0.25), 10.0)
+    return min(max(get_settings().reconcile_after_seconds / 2, 0.25), 10.0)

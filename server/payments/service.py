@@ -32,10 +32,10 @@ from server.ledger.money import currency_code
 from server.pagination import Page
 from server.payments import accounting, clock, queries, receipts
 from server.payments.cards import DECLINE_MESSAGES, clean_card
-from server.payments.config import payment_settings
 from server.payments.processor import ProcessorError, ProcessorTimeout, processor
 from server.payments.serial import intent_json
 from server.permissions import CONFIRM_WITH_CLIENT_SECRET, read, write
+from server.settings import get_settings
 
 MAX_AMOUNT = 99_999_999_999
 ACTIONS = {  # action -> (statuses it may start from, the status it leads to)
@@ -183,7 +183,7 @@ async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key
             pi = await _succeed(ctx, scope, pi, charge, changes)
         elif charge["status"] == "authorized":
             changes.update(status="requires_capture", amount_capturable=pi["amount"],
-                           capture_before=now + timedelta(days=payment_settings().authorization_days))
+                           capture_before=now + timedelta(days=get_settings().authorization_days))
             pi = await queries.update(pi_id, changes)
             await _emit(ctx, scope, "payment_intent.amount_capturable_updated", pi)
         else:
