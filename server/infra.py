@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 _redis: Redis | None = None
 
@@ -10,7 +10,10 @@ _redis: Redis | None = None
 async def open_redis(url: str) -> Redis:
     global _redis
     if _redis is None:
-        _redis = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        # A blocking pool: a burst beyond its size waits for a connection instead of failing.
+        pool = BlockingConnectionPool.from_url(url, decode_responses=True, health_check_interval=30,
+                                               max_connections=200, timeout=10)
+        _redis = Redis(connection_pool=pool)
         await _redis.ping()
     return _redis
 

@@ -9,7 +9,7 @@ from litestar import Request, Response, get
 from litestar.response import Stream
 
 from server import operations
-from server.errors import NotFound, PaydeckError
+from server.errors import InvalidRequest, NotFound, PaydeckError
 from server.events import service, sse
 from server.events.catalog import EVENT_TYPES
 from server.events.wire import EventMessage
@@ -24,11 +24,18 @@ def _types(raw: str | None) -> list[str]:
     return [t.strip() for t in (raw or "").split(",") if t.strip()]
 
 
-def stream_url(types: list[str], since: int) -> str:
-    """The SSE address a page listens on; `since` is the position the page was rendered at."""
+def stream_url(types: list[str], since: int, view: str = "events") -> str:
+    """The SSE address a page listens on; `since` is the position the page was rendered at.
+
+    `view` picks what each message renders: an event row, or (`payments`) a row
+    that loads the payment it is about, so the Payments list shows new and
+    changed payments at the top.
+    """
     query: dict[str, Any] = {"since": since}
     if types:
         query["types"] = ",".join(types)
+    if view != "events":
+        query["view"] = view
     return "/events/stream?" + urlencode(query)
 
 
@@ -62,6 +69,14 @@ def render_row(message: EventMessage) -> str:
     return env.get_template("events/_row.html").render(event=row)
 
 
+def render_payment_row(message: EventMessage) -> str:
+    """A placeholder row that fetches the payment's current row (permission-checked) as it lands."""
+    return env.get_template("payments/_live_row.html").render(payment_id=message.object_id)
+
+
+RENDERERS = {"events": render_row, "payments": render_payment_row}
+
+
 @get("/events/stream", include_in_schema=False)
 async def event_stream(request: Request) -> Response:
     """`text/event-stream` of the session's account and mode; resumes after `Last-Event-ID`."""
@@ -69,6 +84,9 @@ async def event_stream(request: Request) -> Response:
         ctx = await dashboard_context(request)
         scope = ctx.require(read("events"))
         types = service.parse_types(_types(request.query_params.get("types")), param="types")
+        renderer = RENDERERS.get(request.query_params.get("view") or "events")
+        if renderer is None:
+            raise InvalidRequest(f"view must be one of {', '.join(RENDERERS)}", param="view")
         after_pos = await service.resume_position(scope, request.headers.get("last-event-id"))
         if after_pos is None:
             after_pos = _since(request.query_params.get("since"))
@@ -76,7 +94,7 @@ async def event_stream(request: Request) -> Response:
         return Response({"error": exc.to_dict()}, status_code=401)
     except PaydeckError as exc:
         return Response({"error": exc.to_dict()}, status_code=exc.status)
-    return Stream(sse.stream(scope, types, after_pos, render_row, "row"), media_type="text/event-stream",
+    return Stream(sse.stream(scope, types, after_pos, renderer, "row"), media_type="text/event-stream",
                   headers=SSE_HEADERS)
 
 

@@ -15,6 +15,8 @@ from litestar import Request, Response, get, post
 
 from server import operations
 from server.errors import InvalidRequest, NotFound, PaydeckError
+from server.events import service as events
+from server.events.pages import stream_url
 from server.payments import receipts
 from server.permissions import write
 from server.web.pages import dashboard_context, form_data, guarded, mutation_error, show
@@ -63,6 +65,10 @@ async def payments_page(request: Request) -> Response:
     params = request.query_params
     f = {k: str(params.get(k) or "").strip() for k in FILTERS}
     extra: dict[str, Any] = {}
+    if not any(f.values()) and not params.get("after"):
+        # Read before the page's query, so the live rows continue exactly from what is shown.
+        since = await events.stream_position(ctx)
+        extra["live_url"] = stream_url(["payment_intent.*", "charge.*"], since, view="payments")
     try:
         variables = {"after": params.get("after") or None, "status": f["status"] or None,
                      "customer": f["customer"] or None, "amountGte": _int(f["amount_gte"], "amount_gte"),

@@ -125,4 +125,5 @@ async def account_pricing(account_id: str) -> dict[str, Any]:
 async def events_of(scope: Scope, object_ids: list[str], limit: int = 200) -> list[dict[str, Any]]:
     return await db.fetch(
         "SELECT id, type, object_id, created FROM events WHERE account_id = $1 AND livemode = $2 "
-        "AND object_id = ANY($3) ORDER BY seq LIMIT $4", scope.account_id, scope.livemode, object_ids, limit)
+        "AND object_id = ANY($3) ORDER BY pos NULLS LAST, seq LIMIT $4",  # commit order; unpublished last
+        scope.account_id, scope.livemode, object_ids, limit)

@@ -26,3 +26,13 @@ document.addEventListener("htmx:sseMessage", (event) => {
   const body = event.target.closest("table") && event.target.closest("table").querySelector(".empty-row");
   if (body) body.remove();
 });
+// Live payment rows: a newer row for the same payment replaces the older one below it.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const tbody = document.getElementById("payment-rows");
+  if (!tbody || !tbody.contains(event.detail.elt)) return;
+  const seen = new Set();
+  for (const row of tbody.querySelectorAll("tr[data-payment]")) {
+    if (seen.has(row.dataset.payment)) row.remove(); else seen.add(row.dataset.payment);
+  }
+  tbody.querySelectorAll("tr.empty-row").forEach((row) => { if (seen.size) row.remove(); });
+});
