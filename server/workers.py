@@ -26,7 +26,14 @@ class Job:
 
 def registered_jobs(settings: Settings) -> list[Job]:
     """Every domain's periodic work. Domains add theirs here."""
-    return []
+    from server.webhooks.worker import DeliveryWorker, health_sweep
+
+    webhooks = DeliveryWorker()  # reads PAYDECK_ALLOW_PRIVATE_WEBHOOK_URLS at connect time
+    return [
+        # run_forever only returns on cancellation; the interval is the pause before a restart after a crash.
+        Job("webhook-deliveries", 1.0, webhooks.run_forever),
+        Job("webhook-health", 60.0, health_sweep),
+    ]
 
 
 class Workers:

@@ -14,7 +14,7 @@ SQL = [
     "(account_id, livemode, endpoint_id, id DESC)",
     "CREATE INDEX webhook_deliveries_scope_event ON webhook_deliveries (account_id, livemode, event_id)",
     # Claiming: only pending rows are in this index, so it stays small however many deliveries are kept.
-    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at) WHERE status = 'pending'",
     "CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, attempt_number)",
     "CREATE INDEX webhook_attempts_scope_endpoint ON webhook_attempts (account_id, livemode, endpoint_id, created)",
     "ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_status_valid CHECK "
