@@ -21,13 +21,15 @@ from server.operations import load_all as load_operations
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
 from server.settings import Settings, get_settings
+from server.webhooks import pages as webhook_pages
+from server.webhooks.rest import WebhookEndpointController
 from server.workers import Workers
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-REST_CONTROLLERS = [AccountController]
-PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS]
+REST_CONTROLLERS = [AccountController, WebhookEndpointController]
+PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *webhook_pages.HANDLERS]
 
 
 def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:

@@ -17,17 +17,18 @@ from server.errors import PaydeckError
 from server.gql.common import ctx_of
 from server.keys.resolvers import KeyMutation, KeyQuery
 from server.settings import get_settings
+from server.webhooks.resolvers import WebhookMutation, WebhookQuery
 
 log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, its team, keys, settings and audit log.")
-class Query(AccountQuery, KeyQuery):
+class Query(AccountQuery, KeyQuery, WebhookQuery):
     pass
 
 
 @strawberry.type(description="Change the account, its team, keys and settings.")
-class Mutation(AccountMutation, KeyMutation):
+class Mutation(AccountMutation, KeyMutation, WebhookMutation):
     pass
 
 

@@ -270,7 +270,6 @@ PLACEHOLDERS = {
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
     "logs": ("API logs", "Searchable request logs arrive with the request-log work."),
     "events": ("Events", "The event timeline arrives with payments and events."),
-    "webhooks": ("Webhooks", "Webhook endpoints and deliveries arrive with the webhooks work."),
     "analytics": ("Analytics", "Charts of volume and API traffic arrive after payments."),
     "reports": ("Reports", "Monthly usage reports and CSV exports arrive after payments."),
     "benchmarks": ("Benchmarks", "Privacy-safe peer benchmarks arrive after analytics."),
