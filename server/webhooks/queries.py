@@ -165,6 +165,13 @@ async def requeue(scope: Scope, ids: list[str], at: datetime, auto_retry: bool) 
     return len(rows)
 
 
+async def skip_pending(scope: Scope, endpoint_id: str) -> None:
+    """A disabled endpoint's queued deliveries become skipped: kept, and recoverable once it is enabled."""
+    await db.execute(
+        "UPDATE webhook_deliveries SET status = 'skipped', next_attempt_at = NULL WHERE endpoint_id = $1 "
+        "AND account_id = $2 AND livemode = $3 AND status = 'pending'", endpoint_id, scope.account_id, scope.livemode)
+
+
 async def recoverable(scope: Scope, endpoint_id: str, since: datetime) -> list[str]:
     """Failed or skipped deliveries since `since`, minus events that reached the endpoint in another delivery."""
     rows = await db.fetch(

@@ -120,6 +120,7 @@ async def update_endpoint(ctx: RequestContext, endpoint_id: str, changes: Endpoi
             values.update(status="enabled", disabled_reason=None, disabled_at=None, failing_since=None)
         elif changes.status == "disabled" and row["status"] != "disabled":
             values.update(status="disabled", disabled_reason="disabled by a user", disabled_at=now)
+            await queries.skip_pending(scope, endpoint_id)
         if values:
             values["updated"] = now
             await queries.update_endpoint(scope, endpoint_id, values)
@@ -182,6 +183,7 @@ async def disable(scope: Scope, endpoint_id: str, reason: str, now: datetime) ->
         return False
     await queries.update_endpoint(scope, endpoint_id, {"status": "disabled", "disabled_reason": reason[:200],
                                                        "disabled_at": now, "updated": now})
+    await queries.skip_pending(scope, endpoint_id)
     await events.emit(None, scope, "webhook_endpoint.disabled", "webhook_endpoint", endpoint_id, {
         "id": endpoint_id, "object": "webhook_endpoint", "url": row["url"], "status": "disabled",
         "disabled_reason": reason[:200], "livemode": scope.livemode})

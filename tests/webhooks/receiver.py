@@ -50,14 +50,6 @@ async def receiver(path: str = "/hooks") -> AsyncIterator[Receiver]:
     rec = Receiver(url=f"http://127.0.0.1:{port}{path}")
 
     async def app(scope: dict[str, Any], receive, send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
         body = b""
         while True:
             message = await receive()
@@ -76,7 +68,7 @@ async def receiver(path: str = "/hooks") -> AsyncIterator[Receiver]:
                     "headers": [(k.encode(), v.encode()) for k, v in all_headers.items()]})
         await send({"type": "http.response.body", "body": text.encode()})
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on",
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off",
                                            timeout_graceful_shutdown=1))
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
