@@ -32,6 +32,8 @@ class Receiver:
     reply: Callable[[Received], Reply] = lambda r: (200, {}, "ok")
     delay: float = 0.0  # seconds before answering (a slow or hanging receiver)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    active: int = 0  # requests being answered right now
+    max_active: int = 0
 
     async def wait_for(self, count: int, within: float = 20.0) -> list[Received]:
         deadline = time.monotonic() + within
@@ -60,8 +62,13 @@ async def receiver(path: str = "/hooks") -> AsyncIterator[Receiver]:
                        time.monotonic())
         rec.requests.append(got)
         rec.arrived.set()
-        if rec.delay:
-            await asyncio.sleep(rec.delay)
+        rec.active += 1
+        rec.max_active = max(rec.max_active, rec.active)
+        try:
+            if rec.delay:
+                await asyncio.sleep(rec.delay)
+        finally:
+            rec.active -= 1
         status, headers, text = rec.reply(got)
         all_headers = {"content-type": "text/plain", **headers}
         await send({"type": "http.response.start", "status": status,
