@@ -10,7 +10,7 @@ from litestar import Request, Response, get, post
 
 from server import operations
 from server.errors import InvalidRequest, NotFound
-from server.web.pages import dashboard_context, form_data, guarded, mutation_error, show
+from server.web.pages import dashboard_context, form_data, guarded, mutation_error, redirect, show
 
 FILTERS = ("status", "eventType", "eventId")
 ERROR_STATUS = {"resource_missing": 404, "conflict": 409}
@@ -68,19 +68,31 @@ async def webhooks_create(request: Request) -> Response:
 @guarded
 async def endpoint_page(request: Request, endpoint_id: str) -> Response:
     ctx = await dashboard_context(request)
-    return await _detail(request, ctx, endpoint_id, block="deliveries" if request.query_params.get("partial") else None)
+    return await _detail(request, ctx, endpoint_id, block="deliveries" if request.query_params.get("partial") else None,
+                         notice=_done_notice(request.query_params.get("done")))
 
 
-async def _mutate(request: Request, endpoint_id: str, operation: str, variables: dict[str, Any],
-                  notice: Any) -> Response:
+def _done_notice(done: str | None) -> str | None:
+    """The notice after a redirect (post/redirect/get, so a reload never repeats the action)."""
+    kind, _, value = (done or "").partition(":")
+    if kind == "test" and value.startswith("msg_") and value[4:].isalnum():
+        return f"Test event queued as delivery {value}."
+    if kind == "recovered" and value.isdigit():
+        return f"{value} deliveries queued again."
+    return {"enabled": "Endpoint enabled.", "disabled": "Endpoint disabled."}.get(kind)
+
+
+async def _mutate(request: Request, endpoint_id: str, operation: str, variables: Any, notice: Any = None,
+                  done: Any = None) -> Response:
     form = await form_data(request)
     ctx = await dashboard_context(request, form)
     field = operation[0].lower() + operation[1:]
     result = (await operations.run(operation, ctx, variables(form) if callable(variables) else variables))[field]
     if error := mutation_error(result):
         return await _detail(request, ctx, endpoint_id, status=ERROR_STATUS.get(error["code"], 400), error=error)
-    return await _detail(request, ctx, endpoint_id, notice=notice(result) if callable(notice) else notice,
-                         result=result)
+    if done is not None:
+        return redirect(request, f"/webhooks/{endpoint_id}?done={done(result)}")
+    return await _detail(request, ctx, endpoint_id, notice=notice, result=result)
 
 
 @post("/webhooks/{endpoint_id:str}/test", include_in_schema=False)
@@ -88,7 +100,7 @@ async def _mutate(request: Request, endpoint_id: str, operation: str, variables:
 async def endpoint_test(request: Request, endpoint_id: str) -> Response:
     return await _mutate(request, endpoint_id, "SendTestWebhookEvent",
                          lambda f: {"endpointId": endpoint_id, "eventType": str(f.get("event_type", ""))},
-                         lambda r: f"Test event queued as delivery {r['webhookDelivery']['id']}.")
+                         done=lambda r: f"test:{r['webhookDelivery']['id']}")
 
 
 @post("/webhooks/{endpoint_id:str}/rotate", include_in_schema=False)
@@ -116,7 +128,7 @@ async def endpoint_reveal(request: Request, endpoint_id: str) -> Response:
 async def endpoint_status(request: Request, endpoint_id: str) -> Response:
     return await _mutate(request, endpoint_id, "UpdateWebhookEndpoint",
                          lambda f: {"id": endpoint_id, "input": {"status": str(f.get("status", ""))}},
-                         lambda r: f"Endpoint {r['webhookEndpoint']['status']}.")
+                         done=lambda r: r["webhookEndpoint"]["status"])
 
 
 @post("/webhooks/{endpoint_id:str}/recover", include_in_schema=False)
@@ -127,7 +139,7 @@ async def endpoint_recover(request: Request, endpoint_id: str) -> Response:
         return {"endpointId": endpoint_id, "since": since}
 
     return await _mutate(request, endpoint_id, "RecoverWebhookDeliveries", variables,
-                         lambda r: f"{r['count']} deliveries queued again.")
+                         done=lambda r: f"recovered:{r['count']}")
 
 
 @post("/webhooks/{endpoint_id:str}/delete", include_in_schema=False)
@@ -157,7 +169,9 @@ async def _delivery(request: Request, ctx, delivery_id: str, status: int = 200, 
 @get("/webhooks/deliveries/{delivery_id:str}", include_in_schema=False)
 @guarded
 async def delivery_page(request: Request, delivery_id: str) -> Response:
-    return await _delivery(request, await dashboard_context(request), delivery_id)
+    notice = ("Queued: it will be sent again with the same webhook-id."
+              if request.query_params.get("done") == "resent" else None)
+    return await _delivery(request, await dashboard_context(request), delivery_id, notice=notice)
 
 
 @post("/webhooks/deliveries/{delivery_id:str}/resend", include_in_schema=False)
@@ -168,7 +182,7 @@ async def delivery_resend(request: Request, delivery_id: str) -> Response:
     result = (await operations.run("ResendWebhookDelivery", ctx, {"id": delivery_id}))["resendWebhookDelivery"]
     if error := mutation_error(result):
         return await _delivery(request, ctx, delivery_id, status=ERROR_STATUS.get(error["code"], 400), error=error)
-    return await _delivery(request, ctx, delivery_id, notice="Queued: it will be sent again with the same webhook-id.")
+    return redirect(request, f"/webhooks/deliveries/{delivery_id}?done=resent")
 
 
 HANDLERS = [webhooks_page, webhooks_create, delivery_page, delivery_resend, endpoint_page, endpoint_test,

@@ -1,24 +1,3 @@
-"""Fixtures of the webhook tests: private targets allowed (receivers live on 127.0.0.1), an account."""
+from tests.webhooks.fixtures import allow_private, shop
 
-from __future__ import annotations
-
-import pytest
-
-from server.settings import get_settings
-from tests.factories import new_account, user_ctx
-
-
-@pytest.fixture
-def allow_private(server):
-    settings = get_settings()
-    before = settings.allow_private_webhook_urls
-    settings.allow_private_webhook_urls = True
-    yield
-    settings.allow_private_webhook_urls = before
-
-
-@pytest.fixture
-async def shop(server):
-    account = await new_account(name="Hook Shop")
-    account.ctx = user_ctx(account.account["id"], account.user["id"])  # type: ignore[attr-defined]
-    return account
+__all__ = ["allow_private", "shop"]
