@@ -136,8 +136,12 @@ async def _record(row: dict[str, Any], ep: dict[str, Any], headers: dict[str, st
             ep["url"], json.dumps(headers), code, json.dumps(result["headers"]), result["body"], duration_ms,
             result["error"], "succeeded" if ok else "failed", now)
         await db.execute(
-            "UPDATE webhook_deliveries SET status = $2, attempt_count = $3, next_attempt_at = $4, locked_until = NULL, "
-            "last_attempt_at = $5, last_status_code = $6, last_error = $7 WHERE id = $1",
+            # A delivery skipped meanwhile (its endpoint was disabled during the attempt) stays skipped.
+            "UPDATE webhook_deliveries SET status = CASE WHEN status = 'skipped' AND $2 <> 'succeeded' THEN "
+            "'skipped' ELSE $2 END, "
+            "next_attempt_at = CASE WHEN status = 'skipped' THEN NULL ELSE $4::timestamptz END, "
+            "attempt_count = $3, locked_until = NULL, last_attempt_at = $5, last_status_code = $6, last_error = $7 "
+            "WHERE id = $1",
             row["id"], status, attempt_number, next_at, now, code, result["error"])
         if ok:
             if ep["failing_since"] is not None:
