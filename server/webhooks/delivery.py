@@ -59,6 +59,23 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 async def claim(limit: int, now: datetime | None = None) -> list[dict[str, Any]]:
     """Lease up to `limit` due deliveries, at most PER_ENDPOINT in flight per endpoint (worker read: unscoped)."""
     now = now or clock.now()
+    async with db.transaction():
+        await relaxed_commit()
+        return await _claim(now, limit)
+
+
+async def relaxed_commit() -> None:
+    """Webhook bookkeeping commits without waiting for the WAL flush.
+
+    A crash can lose the last moments of it, never corrupt it: a lost lease or
+    attempt record means the delivery is sent again with the same webhook-id
+    (at-least-once, which receivers handle by that id), and a lost fan-out loses
+    marker and deliveries together, so the committed event is fanned out again.
+    """
+    await db.execute("SET LOCAL synchronous_commit = off")
+
+
+async def _claim(now: datetime, limit: int) -> list[dict[str, Any]]:
     return await db.fetch(
         "WITH eps AS (SELECT endpoint_id, count(*) FILTER (WHERE locked_until > $1) AS busy "
         "  FROM webhook_deliveries WHERE status = 'pending' AND (next_attempt_at <= $1 OR locked_until > $1) "
@@ -128,6 +145,7 @@ async def _record(row: dict[str, Any], ep: dict[str, Any], headers: dict[str, st
                 delay = max(delay, parse_retry_after(result["headers"].get("retry-after"), now) or 0.0)
             next_at, status = now + timedelta(seconds=delay), "pending"
     async with db.transaction():
+        await relaxed_commit()
         await db.execute(
             "INSERT INTO webhook_attempts (id, account_id, livemode, delivery_id, endpoint_id, attempt_number, url, "
             "request_headers, response_status, response_headers, response_body, duration_ms, error, outcome, created) "

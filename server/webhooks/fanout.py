@@ -35,8 +35,17 @@ async def _low_id() -> str:
     return id_floor("evt", time.time_ns() // 1_000_000 - 24 * 3600 * 1000)
 
 
+_low_written_ms = 0
+
+
 async def _advance_low() -> None:
-    low = id_floor("evt", time.time_ns() // 1_000_000 - int(SETTLE.total_seconds() * 1000))
+    """Move the low-water mark up to now - SETTLE; written at most once a minute per process."""
+    global _low_written_ms
+    low_ms = time.time_ns() // 1_000_000 - int(SETTLE.total_seconds() * 1000)
+    if low_ms - _low_written_ms < 60_000:
+        return
+    _low_written_ms = low_ms
+    low = id_floor("evt", low_ms)
     await db.execute(
         "INSERT INTO webhook_fanout_state (name, low_id) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE "
         "SET low_id = greatest(webhook_fanout_state.low_id COLLATE \"C\", excluded.low_id COLLATE \"C\")", STATE, low)
@@ -52,7 +61,10 @@ async def run_once(batch: int = BATCH) -> int:
         await _advance_low()
         return 0
     now = clock.now()
+    from server.webhooks.delivery import relaxed_commit
+
     async with db.transaction():
+        await relaxed_commit()
         claimed = await db.fetch(
             "INSERT INTO webhook_fanouts (event_id, created) SELECT unnest($1::varchar[]), $2 "
             "ON CONFLICT DO NOTHING RETURNING event_id", [c["id"] for c in candidates], now)

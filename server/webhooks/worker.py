@@ -36,12 +36,15 @@ class DeliveryWorker:
         self.max_in_flight = max_in_flight
         self.in_flight: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
+        self._events_committed = True  # fan out on start, then on NOTIFY or every POLL_SECONDS
+        self._last_fanout = 0.0
         self.paused = False  # tests pause the in-process worker to let another process claim work
 
     def wake(self) -> None:
         self._wake.set()
 
     def _notified(self, *_: Any) -> None:
+        self._events_committed = True
         self._wake.set()
 
     async def run_forever(self) -> None:
@@ -74,8 +77,12 @@ class DeliveryWorker:
                     await conn.close()
 
     async def step(self, client) -> None:
-        while await fanout.run_once():
-            pass
+        loop = asyncio.get_running_loop()
+        if self._events_committed or loop.time() - self._last_fanout >= POLL_SECONDS:
+            self._events_committed = False
+            self._last_fanout = loop.time()
+            while await fanout.run_once() >= fanout.BATCH:
+                pass  # a full batch: there may be more
         room = self.max_in_flight - len(self.in_flight)
         if room <= 0:
             return
