@@ -11,10 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from graphql import OperationDefinitionNode, parse, validate
+from graphql import GraphQLError, OperationDefinitionNode, parse, validate
 
 from server.context import RequestContext
-from server.errors import PaydeckError
+from server.errors import InvalidRequest, PaydeckError
 
 ROOT = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
@@ -56,6 +56,10 @@ async def run(name: str, ctx: RequestContext, variables: dict[str, Any] | None =
             original = error.original_error
             if isinstance(original, PaydeckError):
                 raise original
+        if result.data is None and all(isinstance(e.original_error, GraphQLError | None) for e in result.errors):
+            # Stored operations are validated at start-up, so what is left is a variable the
+            # form supplied that the schema refuses (e.g. an unknown enum value): bad input.
+            raise InvalidRequest(result.errors[0].message)
         raise OperationFailed(list(result.errors))
     assert result.data is not None
     return result.data

@@ -22,6 +22,16 @@ async def hit(bucket: str, limit: int, window_seconds: int) -> int | None:
     return None
 
 
+async def blocked(bucket: str, limit: int, window_seconds: int) -> int | None:
+    """Seconds to wait if `bucket` already reached its limit in this window, without counting."""
+    now = time.time()
+    window = int(now // window_seconds)
+    count = int(await redis().get(f"rl:{bucket}:{window}") or 0)
+    if count >= limit:
+        return max(1, int((window + 1) * window_seconds - now + 0.999))
+    return None
+
+
 async def enforce(bucket: str, limit: int, window_seconds: int, message: str) -> None:
     wait = await hit(bucket, limit, window_seconds)
     if wait is not None:

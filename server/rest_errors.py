@@ -10,6 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from server.errors import PaydeckError, RateLimited
+from server.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,12 @@ HTTP_TYPES = {401: "authentication_error", 403: "permission_error", 404: "invali
 
 def error_response(request: Request, status: int, body: dict[str, Any],
                    headers: dict[str, str] | None = None) -> Response:
-    body["request_id"] = request.scope.get("state", {}).get("request_id")
-    return Response({"error": body}, status_code=status, headers=headers, media_type="application/json")
+    # Routing failures (404, 405) happen before the request-id middleware runs: give them one here.
+    state = request.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    request_id = state.setdefault("request_id", new_id("req"))
+    body["request_id"] = request_id
+    return Response({"error": body}, status_code=status, headers={**(headers or {}), "Request-Id": request_id},
+                    media_type="application/json")
 
 
 def paydeck_error(request: Request, exc: PaydeckError) -> Response:

@@ -89,5 +89,9 @@ async def destroy(session_id: str) -> None:
     await redis().delete(_key(session_id))
 
 
-def csrf_matches(expected: str | None, given: str | None) -> bool:
-    return bool(expected and given and secrets.compare_digest(expected, given))
+def csrf_matches(expected: str | None, given: object) -> bool:
+    # Compared as bytes: compare_digest refuses non-ASCII str, and a forged token may be anything
+    # (even a file part of a multipart form).
+    if not (expected and isinstance(given, str) and given):
+        return False
+    return secrets.compare_digest(expected.encode(), given.encode())

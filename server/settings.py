@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class Settings(BaseSettings):
@@ -57,7 +60,8 @@ class Settings(BaseSettings):
         """Secure cookies unless explicitly relaxed or serving plain-http localhost."""
         if self.cookie_secure is not None:
             return self.cookie_secure
-        return not self.public_url.startswith(("http://127.0.0.1", "http://localhost"))
+        url = urlsplit(self.public_url)
+        return not (url.scheme == "http" and url.hostname in LOCAL_HOSTS)
 
 
 @lru_cache

@@ -76,3 +76,33 @@ async def add_member(account: NewAccount, role: Role, email: str | None = None) 
     membership = await queries.membership(account.account["id"], user["id"])
     assert membership
     return email, membership["id"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def gql(client: httpx.AsyncClient, query: str, variables: dict | None = None,
+              headers: dict[str, str] | None = None) -> dict:
+    """POST a GraphQL document; the HTTP status must be 200 (errors live in the body)."""
+    resp = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def error_code(result: dict) -> str | None:
+    """extensions.code of the first top-level GraphQL error, if any."""
+    errors = result.get("errors") or []
+    return errors[0].get("extensions", {}).get("code") if errors else None
+
+
+async def create_key(session: Browser, kind: str = "secret", **extra) -> dict:
+    """A key created through GraphQL by a dashboard session: {"id", "secret", ...}."""
+    fields = {"kind": kind, **extra}
+    result = await session.graphql(
+        "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename "
+        "... on ApiKeySecretPayload { secret apiKey { id kind display expiresAt } } ... on Error { message } } }",
+        {"input": fields})
+    payload = result["data"]["createApiKey"]
+    assert payload["__typename"] == "ApiKeySecretPayload", result
+    return {**payload["apiKey"], "secret": payload["secret"]}

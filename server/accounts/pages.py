@@ -59,7 +59,8 @@ async def login_submit(request: Request) -> Response:
         token, _ = anonymous_csrf(request)
         return render_page(request, "accounts/login.html",
                            {"csrf_token": token, "error": exc.message, "email": email, "next": next_url},
-                           status=exc.status)
+                           status=exc.status,
+                           headers={"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None)
     session = await sessions.create(user["id"], memberships[0]["account_id"], livemode=False,
                                     replaces=request.cookies.get(sessions.COOKIE))
     resp = Redirect(next_url, status_code=303)

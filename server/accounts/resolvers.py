@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from server.accounts import queries, service, team
 from server.accounts import types as t
-from server.errors import InvalidRequest, PaydeckError
+from server.errors import PaydeckError
 from server.gql.common import Connection, connection, ctx_of, error_member, first_arg
 from server.pagination import Page, decode_cursor
 from server.permissions import RESOURCES, Access, Level
@@ -116,9 +116,7 @@ class AccountMutation:
     @strawberry.mutation(description="Delete every test-mode object of the account. `confirm` must be `DELETE`.")
     async def delete_test_data(self, info: Info, confirm: str) -> t.DeleteTestDataResult:
         try:
-            if confirm != "DELETE":
-                raise InvalidRequest("type DELETE to confirm", param="confirm")
-            counts = await service.delete_test_data(ctx_of(info))
+            counts = await service.delete_test_data(ctx_of(info), confirm)
         except PaydeckError as exc:
             return error_member(exc)
         return t.DeleteTestDataPayload(deleted=counts)

@@ -15,11 +15,11 @@ from server.accounts import queries
 from server.accounts.passwords import hash_password, verify_password
 from server.audit import service as audit
 from server.context import RequestContext, Scope
-from server.errors import AuthenticationFailed, InvalidRequest, NotFound
+from server.errors import AuthenticationFailed, InvalidRequest, NotFound, RateLimited
 from server.ids import new_id
 from server.keys import service as keys
 from server.permissions import Role, read, write
-from server.ratelimit import enforce
+from server.ratelimit import blocked, hit
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
@@ -61,16 +61,18 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
         user = await queries.user_by_email(email)
         if user is None:
             check_password(password)
-            user = {"id": new_id("user"), "email": email, "name": "", "password_hash": hash_password(password),
+            user = {"id": new_id("user"), "email": email, "name": "", "password_hash": await hash_password(password),
                     "created": _now()}
             await queries.insert_user(user)
-        elif not verify_password(user["password_hash"], password):
+        elif not await verify_password(user["password_hash"], password):
             raise InvalidRequest("a user with this email exists; give their password to add an account",
                                  param="password")
         account = {"id": new_id("acct"), "created": _now(), **clean}
         await queries.insert_account(account)
         await queries.insert_membership({"id": new_id("mem"), "account_id": account["id"], "user_id": user["id"],
                                          "role": Role.OWNER.value, "created": _now()})
+        await audit.record(None, account["id"], "account.created", "account", account["id"],
+                           {"owner": email, "name": name})
         issued: dict[str, str] = {}
         for livemode in (False, True):
             scope = Scope(account["id"], livemode)
@@ -81,16 +83,21 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
 
 
 async def login(email: str, password: str, ip: str) -> dict[str, Any]:
-    """Check a login; rate-limited per email and per IP. Returns the user row."""
+    """Check a login. Failed attempts are limited per email and per IP; successes don't count,
+    so a busy office behind one address is not locked out by its own logins."""
     email_key = (email or "").strip().lower()[:320]
     from server.settings import get_settings
 
     settings = get_settings()
-    msg = "too many login attempts; try again later"
-    await enforce(f"login:email:{email_key}", settings.login_attempts_per_15min, 900, msg)
-    await enforce(f"login:ip:{ip}", settings.login_attempts_per_ip_15min, 900, msg)
+    limits = [(f"login:email:{email_key}", settings.login_attempts_per_15min),
+              (f"login:ip:{ip}", settings.login_attempts_per_ip_15min)]
+    for bucket, limit in limits:
+        if (wait := await blocked(bucket, limit, 900)) is not None:
+            raise RateLimited("too many failed login attempts; try again later", retry_after=wait)
     user = await queries.user_by_email(email_key) if email_key else None
-    if not verify_password(user["password_hash"] if user else None, password or ""):
+    if not await verify_password(user["password_hash"] if user else None, password or ""):
+        for bucket, limit in limits:
+            await hit(bucket, limit, 900)
         raise AuthenticationFailed("incorrect email or password", code="invalid_credentials")
     assert user is not None
     await queries.set_last_login(user["id"])
@@ -98,7 +105,7 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
 
 
 async def account_for(ctx: RequestContext) -> dict[str, Any]:
-    scope = ctx.scope
+    scope = ctx.require(read("account"))
     row = await queries.account(scope.account_id)
     if row is None:
         raise NotFound("account not found")
@@ -171,9 +178,15 @@ def test_mode_tables() -> list[str]:
     return sorted(names)
 
 
-async def delete_test_data(ctx: RequestContext) -> dict[str, int]:
-    """Remove every test-mode object of the account (keys and the audit log stay)."""
+async def delete_test_data(ctx: RequestContext, confirm: str) -> dict[str, int]:
+    """Remove every test-mode object of the account (keys and the audit log stay).
+
+    `confirm` must be `DELETE`; it is checked after the permission, so a user
+    without it learns nothing from the confirmation step.
+    """
     scope = ctx.require(write("test_data"))
+    if confirm != "DELETE":
+        raise InvalidRequest("type DELETE to confirm", param="confirm")
     counts: dict[str, int] = {}
     async with db.transaction():
         for table in test_mode_tables():

@@ -111,9 +111,9 @@ async def accept(token: str, password: str, name: str = "") -> tuple[dict[str, A
         if user is None:
             check_password(password)
             user = {"id": new_id("user"), "email": inv["email"], "name": (name or "").strip()[:200],
-                    "password_hash": hash_password(password), "created": _now()}
+                    "password_hash": await hash_password(password), "created": _now()}
             await queries.insert_user(user)
-        elif not verify_password(user["password_hash"], password):
+        elif not await verify_password(user["password_hash"], password):
             raise AuthenticationFailed("incorrect password for this email", code="invalid_credentials")
         if await queries.membership(inv["account_id"], user["id"]) is None:
             await queries.insert_membership({"id": new_id("mem"), "account_id": inv["account_id"],

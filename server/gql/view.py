@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import HTTPException
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.types import Scope as ASGIScope
@@ -38,6 +39,13 @@ _Base = make_graphql_controller(schema, path="/graphql", context_getter=graphql_
 
 
 class GraphQLController(_Base):  # type: ignore[misc,valid-type]
+    def parse_json(self, data: str | bytes) -> Any:
+        # Strawberry assumes an object (or a batch list); a JSON scalar would crash it with a 500.
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "the request body must be a JSON object with a \"query\" string")
+        return parsed
+
     async def render_graphql_ide(self, request: Request[Any, Any, Any]) -> Response[str]:
         session = await sessions.load(request.cookies.get(sessions.COOKIE))
         return render_page(request, "graphiql.html", {"csrf_token": session.csrf if session else ""})

@@ -59,6 +59,8 @@ async def create(ctx: RequestContext, kind: str, name: str, expires_at: datetime
     name = (name or "").strip()
     if len(name) > 120:
         raise InvalidRequest("name must be at most 120 characters", param="name")
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)  # as the dashboard form does: no zone means UTC
     if expires_at is not None and expires_at <= _now():
         raise InvalidRequest("expires_at must be in the future", param="expires_at")
     clean_rights = validate_rights(rights or {}) if kind == "restricted" else {}

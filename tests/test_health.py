@@ -1,0 +1,30 @@
+"""Liveness and readiness; readiness fails first while draining."""
+
+from __future__ import annotations
+
+from server import health
+
+
+async def test_healthz(http):
+    resp = await http.get("/healthz")
+    assert resp.status_code == 200 and resp.json() == {"status": "ok"}
+
+
+async def test_readyz_checks_postgres_and_redis(http):
+    resp = await http.get("/readyz")
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok"}}
+
+
+async def test_readyz_is_503_while_draining_and_liveness_stays(http):
+    health.draining.set()
+    try:
+        resp = await http.get("/readyz")
+        alive = await http.get("/healthz")
+    finally:
+        health.draining.clear()
+    assert resp.status_code == 503
+    assert resp.json()["status"] == "unavailable"
+    assert resp.json()["checks"]["shutdown"] == "draining"
+    assert alive.status_code == 200
+    assert (await http.get("/readyz")).status_code == 200
