@@ -53,6 +53,14 @@ PROBES: dict[Permission, list[Probe]] = {
         Probe("mutation($email: String!) { r: inviteMember(email: $email, role: VIEW_ONLY) { __typename } }",
               _email, page=("POST", "/team/invite", lambda: {**_email(), "role": "VIEW_ONLY"})),
     ],
+    P.MANAGE_WEBHOOKS: [
+        Probe("{ r: webhookEndpoints(first: 1) { nodes { id } } }", page=("GET", "/webhooks", None)),
+        # A public literal address: accepted without any lookup, and nothing is ever sent to it here.
+        Probe('mutation { r: createWebhookEndpoint(input: {url: "https://93.184.215.14/matrix", '
+              'enabledEvents: ["customer.created"]}) { __typename } }',
+              page=("POST", "/webhooks", lambda: {"url": "https://93.184.215.14/matrix",
+                                                  "enabled_events": "customer.created"})),
+    ],
     P.ADMIN: [
         Probe("{ r: auditLog(first: 1) { nodes { id } } }", page=("GET", "/audit", None)),
         Probe('mutation { r: updateAccountSettings(input: {category: "matrix"}) { __typename } }',
@@ -65,7 +73,7 @@ PROBES: dict[Permission, list[Probe]] = {
 # `viewer.permissions`, which is computed by the same check that enforces them.
 # Move a permission to PROBES as soon as an operation needs it.
 NOT_EXPOSED_YET = {P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS, P.VIEW_CUSTOMERS, P.MANAGE_CUSTOMERS, P.VIEW_API_LOGS,
-                   P.MANAGE_WEBHOOKS, P.VIEW_ANALYTICS}
+                   P.VIEW_ANALYTICS}
 
 CELLS = [(role, perm) for role in Role for perm in Permission]
 
@@ -261,4 +269,6 @@ async def test_every_page_renders_or_refuses_for_every_role(team, role: Role):
         expected.add("/apikeys")
     if P.ADMIN not in ROLE_PERMISSIONS[role]:
         expected.add("/audit")
+    if P.MANAGE_WEBHOOKS not in ROLE_PERMISSIONS[role]:
+        expected.add("/webhooks")
     assert refused == expected
