@@ -1,6 +1,6 @@
 """Webhook endpoints, the fan-out markers of events, deliveries and their attempts."""
 
-from piccolo.columns import JSONB, Boolean, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigSerial, Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -12,6 +12,7 @@ class WebhookEndpoint(Table, tablename="webhook_endpoints"):
     description = Varchar(length=500, default="")
     enabled_events = JSONB(default=[])
     status = Varchar(length=20, default="enabled")  # enabled | disabled
+    ordered = Boolean(default=False)  # one delivery at a time, in event order
     disabled_reason = Varchar(length=200, null=True, default=None)
     disabled_at = Timestamptz(null=True, default=None)
     secret = Varchar(length=100)
@@ -40,6 +41,7 @@ class WebhookDelivery(Table, tablename="webhook_deliveries"):
     """One event (or test event) to one endpoint; its id is the `webhook-id` header on every attempt."""
 
     id = Varchar(length=40, primary_key=True)
+    seq = BigSerial()  # creation order: an ordered endpoint receives its deliveries in this order
     account_id = Varchar(length=40)
     livemode = Boolean()
     endpoint_id = Varchar(length=40)

@@ -77,13 +77,18 @@ async def relaxed_commit() -> None:
 
 async def _claim(now: datetime, limit: int) -> list[dict[str, Any]]:
     return await db.fetch(
-        "WITH eps AS (SELECT endpoint_id, count(*) FILTER (WHERE locked_until > $1) AS busy "
-        "  FROM webhook_deliveries WHERE status = 'pending' AND (next_attempt_at <= $1 OR locked_until > $1) "
-        "  GROUP BY endpoint_id) "
+        "WITH eps AS (SELECT d.endpoint_id, count(*) FILTER (WHERE d.locked_until > $1) AS busy, "
+        "  bool_or(e.ordered) AS ordered FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id "
+        "  WHERE d.status = 'pending' AND (d.next_attempt_at <= $1 OR d.locked_until > $1) GROUP BY d.endpoint_id) "
         "UPDATE webhook_deliveries SET locked_until = $3 WHERE id IN ("
         "  SELECT d.id FROM eps, LATERAL (SELECT id FROM webhook_deliveries d WHERE d.endpoint_id = eps.endpoint_id "
         "    AND d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.locked_until IS NULL OR d.locked_until <= $1) "
-        "    ORDER BY d.next_attempt_at, d.id LIMIT greatest($4 - eps.busy, 0) FOR UPDATE SKIP LOCKED) d LIMIT $2) "
+        # An ordered endpoint gets only its oldest pending delivery, and only when nothing else is in flight.
+        "    AND NOT (eps.ordered AND EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.endpoint_id = d.endpoint_id "
+        "      AND o.status = 'pending' AND o.seq < d.seq)) "
+        "    ORDER BY d.next_attempt_at, d.id "
+        "    LIMIT greatest(CASE WHEN eps.ordered THEN 1 ELSE $4 END - eps.busy, 0) FOR UPDATE SKIP LOCKED) d "
+        "  LIMIT $2) "
         "RETURNING id, account_id, livemode, endpoint_id, event_id, payload, attempt_count, auto_retry",
         now, limit, now + LEASE, PER_ENDPOINT)
 

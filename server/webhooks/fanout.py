@@ -72,7 +72,7 @@ async def run_once(batch: int = BATCH) -> int:
         if ids:
             rows = await db.fetch(
                 "SELECT id, account_id, livemode, type, data, created, request_id, idempotency_key FROM events "
-                "WHERE id = ANY($1::varchar[]) ORDER BY id", ids)
+                "WHERE id = ANY($1::varchar[]) ORDER BY seq", ids)
             await _insert_deliveries(rows, now)
     if len(candidates) < batch:
         await _advance_low()

@@ -57,7 +57,7 @@ async def webhooks_create(request: Request) -> Response:
     ctx = await dashboard_context(request, form)
     events = [e.strip() for e in str(form.get("enabled_events", "")).replace("\n", ",").split(",") if e.strip()]
     variables = {"input": {"url": str(form.get("url", "")), "enabledEvents": events,
-                           "description": str(form.get("description", ""))}}
+                           "description": str(form.get("description", "")), "ordered": form.get("ordered") == "on"}}
     result = (await operations.run("CreateWebhookEndpoint", ctx, variables))["createWebhookEndpoint"]
     if error := mutation_error(result):
         return await _list(request, ctx, status=400, error=error, form=form)

@@ -9,7 +9,7 @@ from typing import Any
 from server import db
 from server.context import Scope
 
-ENDPOINT_COLUMNS = ("id, account_id, livemode, url, description, enabled_events, status, disabled_reason, "
+ENDPOINT_COLUMNS = ("id, account_id, livemode, url, description, enabled_events, status, ordered, disabled_reason, "
                     "disabled_at, failing_since, previous_secret_expires_at, created, updated")
 DELIVERY_COLUMNS = ("id, account_id, livemode, endpoint_id, event_id, event_type, status, is_test, auto_retry, "
                     "attempt_count, next_attempt_at, last_attempt_at, last_status_code, last_error, created")
@@ -27,9 +27,9 @@ def _events(row: dict[str, Any] | None) -> dict[str, Any] | None:
 async def insert_endpoint(row: dict[str, Any]) -> None:
     await db.execute(
         "INSERT INTO webhook_endpoints (id, account_id, livemode, url, description, enabled_events, status, secret, "
-        "created, updated) VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'enabled', $7, $8, $8)",
+        "ordered, created, updated) VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'enabled', $7, $8, $9, $9)",
         row["id"], row["account_id"], row["livemode"], row["url"], row["description"],
-        json.dumps(row["enabled_events"]), row["secret"], row["created"])
+        json.dumps(row["enabled_events"]), row["secret"], row["ordered"], row["created"])
 
 
 async def endpoint(scope: Scope, endpoint_id: str, *, for_update: bool = False,

@@ -63,7 +63,8 @@ class WebhookMutation:
     async def create_webhook_endpoint(self, info: Info,
                                       input: t.CreateWebhookEndpointInput) -> t.CreateWebhookEndpointResult:
         try:
-            row = await service.create_endpoint(ctx_of(info), input.url, input.enabled_events, input.description)
+            row = await service.create_endpoint(ctx_of(info), input.url, input.enabled_events, input.description,
+                                                input.ordered)
         except PaydeckError as exc:
             return error_member(exc)
         return t.WebhookEndpointSecretPayload(webhook_endpoint=t.WebhookEndpoint.from_row(row), secret=row["secret"])
@@ -72,7 +73,8 @@ class WebhookMutation:
     async def update_webhook_endpoint(self, info: Info, id: strawberry.ID,
                                       input: t.UpdateWebhookEndpointInput) -> t.WebhookEndpointResult:
         changes = service.EndpointChanges(url=input.url, description=input.description,
-                                          enabled_events=input.enabled_events, status=input.status)
+                                          enabled_events=input.enabled_events, status=input.status,
+                                          ordered=input.ordered)
         try:
             row = await service.update_endpoint(ctx_of(info), str(id), changes)
         except PaydeckError as exc:

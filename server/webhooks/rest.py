@@ -21,6 +21,7 @@ class EndpointCreate(msgspec.Struct, forbid_unknown_fields=True):
     url: Any = None
     enabled_events: Any = None
     description: Any = ""
+    ordered: Any = False
 
 
 class EndpointUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -28,6 +29,15 @@ class EndpointUpdate(msgspec.Struct, forbid_unknown_fields=True):
     enabled_events: Any = UNSET
     description: Any = UNSET
     status: Any = UNSET
+    ordered: Any = UNSET
+
+
+def _flag(value: Any) -> bool | None:
+    if value is UNSET or value is None:
+        return None
+    if not isinstance(value, bool):
+        raise InvalidRequest("ordered must be true or false", param="ordered")
+    return value
 
 
 def endpoint_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +45,7 @@ def endpoint_json(row: dict[str, Any]) -> dict[str, Any]:
         return int(value.timestamp()) if value is not None else None
 
     body = {"id": row["id"], "object": "webhook_endpoint", "url": row["url"], "description": row["description"],
-            "enabled_events": list(row["enabled_events"]), "status": row["status"],
+            "enabled_events": list(row["enabled_events"]), "status": row["status"], "ordered": row["ordered"],
             "disabled_reason": row["disabled_reason"], "disabled_at": ts(row["disabled_at"]),
             "livemode": row["livemode"], "created": ts(row["created"])}
     if "secret" in row:
@@ -72,7 +82,8 @@ class WebhookEndpointController(Controller):
         events = _events(data.enabled_events)
         if events is None:
             raise InvalidRequest("enabled_events is required, e.g. [\"*\"]", param="enabled_events")
-        row = await service.create_endpoint(ctx, url, events, _text(data.description, "description") or "")
+        row = await service.create_endpoint(ctx, url, events, _text(data.description, "description") or "",
+                                            bool(_flag(data.ordered)))
         return endpoint_json(row)
 
     @get("/", summary="List webhook endpoints, newest first")
@@ -91,7 +102,7 @@ class WebhookEndpointController(Controller):
         changes = service.EndpointChanges(url=_text(data.url, "url"),
                                           description=_text(data.description, "description"),
                                           enabled_events=_events(data.enabled_events),
-                                          status=_text(data.status, "status"))
+                                          status=_text(data.status, "status"), ordered=_flag(data.ordered))
         return endpoint_json(await service.update_endpoint(ctx, endpoint_id, changes))
 
     @delete("/{endpoint_id:str}", summary="Delete a webhook endpoint", status_code=200)

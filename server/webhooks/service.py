@@ -34,6 +34,7 @@ class EndpointChanges:
     description: str | None = None
     enabled_events: list[str] | None = None
     status: str | None = None  # enabled | disabled
+    ordered: bool | None = None
 
 
 def _clean_events(events_: list[str] | None) -> list[str]:
@@ -60,12 +61,13 @@ async def _url(url: str, scope: Scope) -> str:
 
 
 async def create_endpoint(ctx: RequestContext, url: str, enabled_events: list[str],
-                          description: str = "") -> dict[str, Any]:
-    """Create an endpoint; the returned row includes its secret."""
+                          description: str = "", ordered: bool = False) -> dict[str, Any]:
+    """Create an endpoint; the returned row includes its secret. `ordered`: one delivery at a time, in order."""
     scope = ctx.require(write(RESOURCE))
     row = {"id": new_id("we"), "account_id": scope.account_id, "livemode": scope.livemode,
            "url": await _url(url, scope), "description": _clean_description(description),
-           "enabled_events": _clean_events(enabled_events), "secret": signing.new_secret(), "created": clock.now()}
+           "enabled_events": _clean_events(enabled_events), "secret": signing.new_secret(), "ordered": bool(ordered),
+           "created": clock.now()}
     async with db.transaction():
         await queries.insert_endpoint(row)
         await audit.record(ctx, scope.account_id, "webhook_endpoint.created", "webhook_endpoint", row["id"],
@@ -109,6 +111,8 @@ async def update_endpoint(ctx: RequestContext, endpoint_id: str, changes: Endpoi
         values["description"] = _clean_description(changes.description)
     if changes.enabled_events is not None:
         values["enabled_events"] = _clean_events(changes.enabled_events)
+    if changes.ordered is not None:
+        values["ordered"] = bool(changes.ordered)
     if changes.status is not None and changes.status not in ("enabled", "disabled"):
         raise InvalidRequest("status must be enabled or disabled", param="status")
     async with db.transaction():

@@ -36,6 +36,8 @@ class WebhookEndpoint:
     enabled_events: list[str] = strawberry.field(
         description="Event types sent, exact or wildcards (`*`, `customer.*`).")
     status: str = strawberry.field(description="enabled or disabled.")
+    ordered: bool = strawberry.field(description="One delivery at a time, in event order (a failing one holds "
+                                                 "back the rest until it succeeds or gives up).")
     disabled_reason: str | None = strawberry.field(description="Why it was disabled (410, five days failing, a user).")
     disabled_at: datetime | None = strawberry.field(description="When it was disabled.")
     failing_since: datetime | None = strawberry.field(description="First failure since the last success.")
@@ -71,7 +73,7 @@ class WebhookEndpoint:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> WebhookEndpoint:
         return cls(id=row["id"], url=row["url"], description=row["description"],
-                   enabled_events=list(row["enabled_events"]), status=row["status"],
+                   enabled_events=list(row["enabled_events"]), status=row["status"], ordered=row["ordered"],
                    disabled_reason=row["disabled_reason"], disabled_at=row["disabled_at"],
                    failing_since=row["failing_since"], previous_secret_expires_at=row["previous_secret_expires_at"],
                    livemode=row["livemode"], created=row["created"])
@@ -153,6 +155,7 @@ class CreateWebhookEndpointInput:
     url: str = strawberry.field(description="https URL (http allowed in test mode).")
     enabled_events: list[str] = strawberry.field(description="Event types, exact or wildcards; `*` for all.")
     description: str = strawberry.field(default="", description="A note.")
+    ordered: bool = strawberry.field(default=False, description="Deliver one at a time, in event order.")
 
 
 @strawberry.input(description="Changes to a webhook endpoint; omitted fields stay as they are.")
@@ -161,6 +164,7 @@ class UpdateWebhookEndpointInput:
     enabled_events: list[str] | None = strawberry.field(default=None, description="New event types.")
     description: str | None = strawberry.field(default=None, description="New note.")
     status: str | None = strawberry.field(default=None, description="enabled or disabled.")
+    ordered: bool | None = strawberry.field(default=None, description="Deliver one at a time, in event order.")
 
 
 @strawberry.type(description="The endpoint and its signing secret.")

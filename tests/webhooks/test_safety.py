@@ -118,3 +118,14 @@ async def _done(endpoint_id: str):
     rows = await deliveries(endpoint_id)
     return rows if rows and all(r["status"] == "succeeded" for r in rows) else None
 
+
+
+class TestOrdering:
+    async def test_an_ordered_endpoint_gets_one_delivery_at_a_time_in_event_order(self, shop, allow_private):
+        async with receiver() as rec:
+            rec.delay = 0.05
+            await service.create_endpoint(shop.ctx, rec.url, ["*"], ordered=True)
+            sent = [await emit(shop) for _ in range(6)]
+            got = await rec.wait_for(6)
+            assert [r.body.split('"id":"')[1].split('"')[0] for r in got] == sent
+            assert rec.max_active == 1
