@@ -90,8 +90,17 @@ async def insert_account(row: dict[str, Any]) -> None:
     await Account.insert(Account(**row))
 
 
-async def insert_user(row: dict[str, Any]) -> None:
-    await User.insert(User(**row))
+async def insert_user_if_absent(row: dict[str, Any]) -> dict[str, Any]:
+    """Insert the user unless the email exists (also when another transaction just added it);
+    returns the row that now holds the email."""
+    await db.execute(
+        "INSERT INTO users (id, email, name, password_hash, created) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (email) DO NOTHING",
+        row["id"], row["email"], row["name"], row["password_hash"], row["created"],
+    )
+    user = await user_by_email(row["email"])
+    assert user is not None
+    return user
 
 
 async def insert_membership(row: dict[str, Any]) -> None:

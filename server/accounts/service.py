@@ -58,15 +58,8 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
     name = (name or "").strip() or email.split("@")[0]
     clean = validate_settings({"name": name, **settings})
     async with db.transaction():
-        user = await queries.user_by_email(email)
-        if user is None:
-            check_password(password)
-            user = {"id": new_id("user"), "email": email, "name": "", "password_hash": await hash_password(password),
-                    "created": _now()}
-            await queries.insert_user(user)
-        elif not await verify_password(user["password_hash"], password):
-            raise InvalidRequest("a user with this email exists; give their password to add an account",
-                                 param="password")
+        user = await existing_or_new_user(email, password, "", InvalidRequest(
+            "a user with this email exists; give their password to add an account", param="password"))
         account = {"id": new_id("acct"), "created": _now(), **clean}
         await queries.insert_account(account)
         await queries.insert_membership({"id": new_id("mem"), "account_id": account["id"], "user_id": user["id"],
@@ -80,6 +73,21 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
                 created = await keys.issue(scope, kind, f"Default {kind} key", created_by=user["id"])
                 issued[f"{kind}_{scope.mode}"] = created.token
     return NewAccount(account, user, issued)
+
+
+async def existing_or_new_user(email: str, password: str, name: str, wrong_password: Exception) -> dict[str, Any]:
+    """The user with `email`, created with `password` if there is none; else the password must match."""
+    user = await queries.user_by_email(email)
+    if user is None:
+        check_password(password)
+        candidate = {"id": new_id("user"), "email": email, "name": name.strip()[:200],
+                     "password_hash": await hash_password(password), "created": _now()}
+        user = await queries.insert_user_if_absent(candidate)
+        if user["id"] == candidate["id"]:
+            return user
+    if not await verify_password(user["password_hash"], password):
+        raise wrong_password
+    return user
 
 
 async def login(email: str, password: str, ip: str) -> dict[str, Any]:

@@ -9,8 +9,7 @@ from typing import Any
 
 from server import db
 from server.accounts import queries
-from server.accounts.passwords import hash_password, verify_password
-from server.accounts.service import check_password, normalise_email
+from server.accounts.service import existing_or_new_user, normalise_email
 from server.audit import service as audit
 from server.context import RequestContext
 from server.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound, PermissionDenied
@@ -107,14 +106,8 @@ async def accept(token: str, password: str, name: str = "") -> tuple[dict[str, A
         inv = await queries.invitation_by_hash(_hash(token or ""))
         if inv is None or inv["accepted_at"] or inv["revoked_at"] or inv["expires_at"] <= _now():
             raise NotFound("this invitation link is invalid, expired or already used", param="token")
-        user = await queries.user_by_email(inv["email"])
-        if user is None:
-            check_password(password)
-            user = {"id": new_id("user"), "email": inv["email"], "name": (name or "").strip()[:200],
-                    "password_hash": await hash_password(password), "created": _now()}
-            await queries.insert_user(user)
-        elif not await verify_password(user["password_hash"], password):
-            raise AuthenticationFailed("incorrect password for this email", code="invalid_credentials")
+        user = await existing_or_new_user(inv["email"], password, name or "", AuthenticationFailed(
+            "incorrect password for this email", code="invalid_credentials"))
         if await queries.membership(inv["account_id"], user["id"]) is None:
             await queries.insert_membership({"id": new_id("mem"), "account_id": inv["account_id"],
                                              "user_id": user["id"], "role": inv["role"], "created": _now()})

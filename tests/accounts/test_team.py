@@ -283,3 +283,22 @@ async def test_team_changes_are_in_the_audit_log_for_admins_not_developers(base_
     finally:
         await admin.client.aclose()
         await dev.client.aclose()
+
+
+async def test_one_new_user_accepting_two_invitations_at_once_gets_one_user(server):
+    import asyncio
+
+    from server.accounts import queries, team
+    from tests.factories import PASSWORD, new_account, user_ctx
+
+    first, second = await new_account(), await new_account()
+    email = "twice-invited@example.com"
+    tokens = []
+    for account in (first, second):
+        _, token = await team.invite(user_ctx(account.account["id"], account.user["id"]), email, "developer")
+        tokens.append(token)
+    results = await asyncio.gather(*(team.accept(t, PASSWORD) for t in tokens))
+    assert results[0][0]["id"] == results[1][0]["id"]
+    user = await queries.user_by_email(email)
+    for account in (first, second):
+        assert await queries.membership(account.account["id"], user["id"])
