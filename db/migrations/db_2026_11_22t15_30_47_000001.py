@@ -1,6 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-ID = "2026-11-22T15:30:40:000000"
+ID = "2026-11-22T15:30:47:000001"
 VERSION = "1.38.0"
 DESCRIPTION = "webhooks: scoped indexes, byte-wise ids, the claim index"
 
