@@ -80,7 +80,8 @@ async def _claim(now: datetime, limit: int) -> list[dict[str, Any]]:
         "WITH eps AS (SELECT d.endpoint_id, count(*) FILTER (WHERE d.locked_until > $1) AS busy, "
         "  bool_or(e.ordered) AS ordered FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id "
         "  WHERE d.status = 'pending' AND (d.next_attempt_at <= $1 OR d.locked_until > $1) GROUP BY d.endpoint_id) "
-        "UPDATE webhook_deliveries SET locked_until = $3 WHERE id IN ("
+        "UPDATE webhook_deliveries w SET locked_until = $3 FROM webhook_endpoints e "
+        "WHERE e.id = w.endpoint_id AND w.id IN ("
         "  SELECT d.id FROM eps, LATERAL (SELECT id FROM webhook_deliveries d WHERE d.endpoint_id = eps.endpoint_id "
         "    AND d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.locked_until IS NULL OR d.locked_until <= $1) "
         # An ordered endpoint gets only its oldest pending delivery, and only when nothing else is in flight.
@@ -89,21 +90,19 @@ async def _claim(now: datetime, limit: int) -> list[dict[str, Any]]:
         "    ORDER BY d.next_attempt_at, d.id "
         "    LIMIT greatest(CASE WHEN eps.ordered THEN 1 ELSE $4 END - eps.busy, 0) FOR UPDATE SKIP LOCKED) d "
         "  LIMIT $2) "
-        "RETURNING id, account_id, livemode, endpoint_id, event_id, payload, attempt_count, auto_retry",
+        # The endpoint comes with the claim: one query less per delivery.
+        "RETURNING w.id, w.account_id, w.livemode, w.endpoint_id, w.event_id, w.payload, w.attempt_count, "
+        "w.auto_retry, e.url, e.status AS endpoint_status, e.secret, e.previous_secret, "
+        "e.previous_secret_expires_at, e.failing_since",
         now, limit, now + LEASE, PER_ENDPOINT)
-
-
-async def _endpoint(row: dict[str, Any]) -> dict[str, Any] | None:
-    return await db.fetchrow(
-        "SELECT id, url, status, secret, previous_secret, previous_secret_expires_at, failing_since "
-        "FROM webhook_endpoints WHERE id = $1 AND account_id = $2 AND livemode = $3",
-        row["endpoint_id"], row["account_id"], row["livemode"])
 
 
 async def send(client: httpx.AsyncClient, row: dict[str, Any]) -> str:
     """Make one attempt of a claimed delivery and record it; returns the delivery's new status."""
-    ep = await _endpoint(row)
-    if ep is None or ep["status"] != "enabled":
+    ep = {"id": row["endpoint_id"], "url": row["url"], "status": row["endpoint_status"], "secret": row["secret"],
+          "previous_secret": row["previous_secret"], "failing_since": row["failing_since"],
+          "previous_secret_expires_at": row["previous_secret_expires_at"]}
+    if ep["status"] != "enabled":
         await db.execute("UPDATE webhook_deliveries SET status = 'skipped', locked_until = NULL, "
                          "next_attempt_at = NULL WHERE id = $1", row["id"])
         return "skipped"
@@ -151,10 +150,21 @@ async def _record(row: dict[str, Any], ep: dict[str, Any], headers: dict[str, st
             next_at, status = now + timedelta(seconds=delay), "pending"
     async with db.transaction():
         await relaxed_commit()
+        if not ok or ep["failing_since"] is not None:
+            # Lock order everywhere: the endpoint, then its deliveries (disable() skips them all); concurrent
+            # attempts of one endpoint thus queue here instead of deadlocking.
+            current = await db.fetchrow("SELECT failing_since FROM webhook_endpoints WHERE id = $1 FOR UPDATE",
+                                        ep["id"])
+            if current is None:
+                return status
+            ep["failing_since"] = current["failing_since"]
         await db.execute(
             "INSERT INTO webhook_attempts (id, account_id, livemode, delivery_id, endpoint_id, attempt_number, url, "
             "request_headers, response_status, response_headers, response_body, duration_ms, error, outcome, created) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, $11, $12, $13, $14, $15)",
+            "SELECT $1::varchar, $2::varchar, $3::bool, $4::varchar, $5::varchar, $6::int, $7::varchar, $8::jsonb, "
+            "$9::int, $10::jsonb, $11::text, $12::int, $13::varchar, $14::varchar, $15::timestamptz "
+            # no attempt row for a delivery deleted (with its endpoint) meanwhile
+            "WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $4::varchar)",
             new_id("wha"), row["account_id"], row["livemode"], row["id"], row["endpoint_id"], attempt_number,
             ep["url"], json.dumps(headers), code, json.dumps(result["headers"]), result["body"], duration_ms,
             result["error"], "succeeded" if ok else "failed", now)
