@@ -15,9 +15,19 @@ from litestar.static_files import create_static_files_router
 from server import db, health, infra
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
+from server.apilogs import pages as apilog_pages
+from server.apilogs import writer as apilog_writer
+from server.apilogs.capture import apilog_middleware
+from server.apilogs.rest import RequestLogController
+from server.customers import pages as customer_pages
+from server.customers.rest import CustomerController, TransferController
 from server.gql.view import GraphQLController
+from server.idempotency.middleware import idempotency_middleware
 from server.keys import pages as key_pages
+from server.ledger import pages as ledger_pages
 from server.operations import load_all as load_operations
+from server.payments import pages as payment_pages
+from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
 from server.settings import Settings, get_settings
@@ -28,14 +38,17 @@ from server.workers import Workers
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-REST_CONTROLLERS = [AccountController, WebhookEndpointController]
-PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *webhook_pages.HANDLERS]
+REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
+                    RequestLogController, WebhookEndpointController]
+PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
+                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *webhook_pages.HANDLERS]
 
 
 def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
     settings = settings or get_settings()
     workers_enabled = settings.run_workers if run_workers is None else run_workers
     load_operations()
+    log_writer = apilog_writer.LogWriter(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -44,6 +57,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
         health.draining.clear()
+        if settings.apilog_enabled:
+            await log_writer.start()
         workers = Workers(settings) if workers_enabled else None
         if workers:
             await workers.start()
@@ -51,6 +66,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             yield
         finally:
             health.draining.set()
+            if log_writer.running:  # the server has stopped taking requests: flush every captured one
+                await log_writer.stop()
             if workers:
                 await workers.stop()
             await infra.close_redis()
@@ -62,7 +79,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, apilog_middleware(log_writer, settings), idempotency_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -13,6 +13,7 @@ from litestar.connection import ASGIConnection
 
 from server import sessions
 from server.accounts import queries as account_queries
+from server.apilogs.capture import auth_state
 from server.context import Principal, RequestContext, Scope
 from server.errors import AuthenticationFailed, PermissionDenied
 from server.keys import service as keys
@@ -41,8 +42,10 @@ def bearer_token(connection: ASGIConnection) -> str | None:
     return token.strip()
 
 
-async def principal_for_key(token: str) -> tuple[Principal, Scope]:
+async def principal_for_key(token: str, connection: ASGIConnection | None = None) -> tuple[Principal, Scope]:
     principal, scope = await keys.authenticate(token)
+    if connection is not None:  # known before the rate limit, so a 429 is logged too
+        auth_state(connection, principal, scope)
     await enforce(f"key:{principal.key_id}", get_settings().api_rate_limit_per_second, 1,
                   "too many requests for this API key; slow down and retry after the indicated delay")
     return principal, scope
@@ -72,7 +75,7 @@ async def build_context(connection: ASGIConnection, *, csrf_token: str | None = 
                          idempotency_key=connection.headers.get("idempotency-key"))
     token = bearer_token(connection)
     if token is not None:
-        ctx.principal, ctx.scope_ = await principal_for_key(token)
+        ctx.principal, ctx.scope_ = await principal_for_key(token, connection)
         return ctx
     session = await sessions.load(connection.cookies.get(sessions.COOKIE))
     if session is None:
@@ -82,6 +85,7 @@ async def build_context(connection: ASGIConnection, *, csrf_token: str | None = 
         return ctx
     ctx.principal, ctx.scope_ = resolved
     ctx.extra["session"] = session
+    auth_state(connection, ctx.principal, ctx.scope_)
     method = connection.scope.get("method", "GET")
     if check_csrf and method not in SAFE_METHODS:
         given = csrf_token or connection.headers.get(CSRF_HEADER)

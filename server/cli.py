@@ -33,6 +33,7 @@ def main() -> None:
 
 
 def _serve(host: str, port: int, workers: bool, demo: bool) -> None:
+    demo_rate = get_settings().demo_rate
     import uvicorn
 
     from server import health
@@ -44,8 +45,13 @@ def _serve(host: str, port: int, workers: bool, demo: bool) -> None:
         asyncio.run(migrate())
         if demo:
             from server.demo import ensure_demo
+            from server.payments.simulate import start_in_background
 
-            asyncio.run(ensure_demo(settings, announce=True))
+            info = asyncio.run(ensure_demo(settings, announce=True))
+            if demo_rate > 0:
+                start_in_background(f"http://127.0.0.1:{port}", info["secret_test_key"], demo_rate)
+                print(f"  demo traffic: about {demo_rate:g} test-mode actions per second "
+                      "(PAYDECK_DEMO_RATE=0 turns it off)", flush=True)
         app = create_app(settings, run_workers=workers)
         config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="warning",
                                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds), ws="websockets-sansio",
@@ -223,6 +229,96 @@ def demo() -> None:
     with infrastructure() as settings:
         asyncio.run(run_migrations())
         asyncio.run(ensure_demo(settings, announce=True))
+
+
+@main.command(help="Send demo traffic to a running Paydeck: test-mode customers, payments with mixed outcomes, "
+                   "captures and refunds.")
+@click.option("--rate", default=2.0, type=float, show_default=True, help="Actions per second.")
+@click.option("--duration", default=None, type=float, help="Stop after this many seconds (default: run until Ctrl-C).")
+@click.option("--url", default=None, help="Base URL of the app (default PAYDECK_PUBLIC_URL).")
+@click.option("--key", default=None, help="A test-mode secret key (default: the demo account's, from the data folder).")
+def simulate(rate: float, duration: float | None, url: str | None, key: str | None) -> None:
+    from server.payments.simulate import run as run_traffic
+
+    settings = get_settings()
+    if key is None:
+        saved = Path(settings.data_dir) / "demo.json"
+        if not saved.exists():
+            click.echo("error: no --key given and no demo account yet; run `paydeck run --demo` first", err=True)
+            sys.exit(2)
+        key = json.loads(saved.read_text())["secret_test_key"]
+    if not key.startswith("sk_test_"):
+        click.echo("error: simulate only uses test-mode secret keys (sk_test_…)", err=True)
+        sys.exit(2)
+    if rate <= 0:
+        click.echo("error: --rate must be positive", err=True)
+        sys.exit(2)
+    click.echo(f"  sending about {rate:g} actions/s to {url or settings.public_url} (Ctrl-C stops)")
+    try:
+        counts = asyncio.run(run_traffic(url or settings.public_url, key, rate, duration))
+    except KeyboardInterrupt:
+        return
+    click.echo(json.dumps(counts, indent=2, sort_keys=True))
+
+
+@main.command("seed-logs", help="Write N realistic API request log records (for demos and benchmarks).")
+@click.option("--rows", "count", required=True, type=click.IntRange(1), help="How many records.")
+@click.option("--account", "account_id", default=None, help="Account id (default: the demo account).")
+@click.option("--days", default=7.0, type=click.FloatRange(0.001, 400), help="Spread over the last N days.")
+@click.option("--live", is_flag=True, help="Live-mode records (default: test mode).")
+def seed_logs(count: int, account_id: str | None, days: float, live: bool) -> None:
+    import time
+
+    from server import db
+    from server.apilogs.seed import seed
+    from server.runtime import infrastructure
+    from server.runtime import migrate as run_migrations
+
+    async def go(settings) -> tuple[int, float]:
+        await run_migrations(quiet=True)
+        target = account_id
+        if target is None:
+            from server.demo import ensure_demo
+
+            target = (await ensure_demo(settings))["account_id"]
+        await db.open_pool(1, 4)
+        try:
+            started = time.perf_counter()
+            written = await seed(target, count, days=days, livemode=live)
+            return written, time.perf_counter() - started
+        finally:
+            await db.close_pool()
+
+    with infrastructure(quiet=True) as settings:
+        written, seconds = asyncio.run(go(settings))
+    click.echo(f"wrote {written} log records in {seconds:.1f}s ({written / max(seconds, 1e-9):,.0f} rows/s)")
+
+
+@main.group(help="The API-log search index.")
+def search() -> None:
+    pass
+
+
+@search.command("rebuild", help="Rebuild the search index from PostgreSQL (Meilisearch; a no-op on PostgreSQL).")
+def search_rebuild() -> None:
+    from server import db
+    from server.apilogs.search import engine
+    from server.runtime import infrastructure
+    from server.runtime import migrate as run_migrations
+
+    async def go() -> tuple[str, int]:
+        await run_migrations(quiet=True)
+        await db.open_pool(1, 4)
+        try:
+            current = engine()
+            return current.name, await current.rebuild()
+        finally:
+            await db.close_pool()
+
+    with infrastructure(quiet=True):
+        name, count = asyncio.run(go())
+    click.echo(f"{name}: {count} records indexed" if name != "postgres"
+               else "postgres: the log table is its own index; nothing to rebuild")
 
 
 if __name__ == "__main__":

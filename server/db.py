@@ -8,6 +8,7 @@ rollback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import logging
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 _pending: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
     "paydeck_after_commit", default=None
 )
+
+
+_txn_locks: dict[int, tuple[Any, asyncio.Lock]] = {}
 
 
 def engine() -> PaydeckEngine:
@@ -51,19 +55,42 @@ async def close_pool() -> None:
 async def transaction() -> AsyncIterator[Any]:
     """A transaction whose after-commit hooks run once it has committed.
 
-    Nested calls join the outer transaction and its hooks.
+    Nested calls join the outer transaction and its hooks inside a savepoint:
+    an error in the nested block undoes only what that block wrote, so the
+    outer transaction (an idempotent request, a caller's larger write) can
+    still record the failure and commit.
     """
     db = engine()
-    if db.current_transaction.get() is not None:
-        yield db.current_transaction.get()
+    outer = db.current_transaction.get()
+    if outer is not None:
+        hooks_before = len(_pending.get() or [])
+        savepoint = await outer.savepoint()
+        try:
+            yield outer
+        except BaseException:
+            await savepoint.rollback_to()
+            pending = _pending.get()
+            if pending is not None:
+                del pending[hooks_before:]
+            raise
+        await savepoint.release()
         return
     hooks: list[Callable[[], Awaitable[None]]] = []
     token = _pending.set(hooks)
+    txn = None
     try:
         async with db.transaction() as txn:
             yield txn
+            try:
+                await txn.commit()
+            except BaseException:
+                # A failed COMMIT (a deferred ledger check) ends the transaction on the server;
+                # mark it so Piccolo releases the connection instead of trying to roll back.
+                txn._rolled_back = True
+                raise
     finally:
         _pending.reset(token)
+        _txn_locks.pop(id(txn), None)
     for hook in hooks:
         try:
             await hook()
@@ -83,7 +110,13 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     db = engine()
     txn = db.current_transaction.get()
     if txn is not None:
-        rows = await txn.connection.fetch(sql, *args)
+        # GraphQL may resolve sibling fields concurrently inside one transaction (an
+        # idempotent mutation runs in one): queries on its connection take turns.
+        lock = _txn_locks.get(id(txn))
+        if lock is None or lock[0] is not txn:
+            lock = _txn_locks[id(txn)] = (txn, asyncio.Lock())
+        async with lock[1]:
+            rows = await txn.connection.fetch(sql, *args)
     elif db.pool is not None:
         async with db.pool.acquire() as conn:
             rows = await conn.fetch(sql, *args)

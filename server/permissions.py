@@ -98,6 +98,8 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in [
     Resource("audit_log", P.ADMIN, P.ADMIN, api=False),
     Resource("settings", None, P.ADMIN, api=False),
     Resource("test_data", P.ADMIN, P.ADMIN, api=False),
+    # The one thing a publishable key may do: confirm a payment intent, proving the client secret.
+    Resource("payment_intent_confirmation", P.MANAGE_PAYMENTS, P.MANAGE_PAYMENTS, api=False),
 ]}
 
 API_RESOURCES = [name for name, r in RESOURCES.items() if r.api]
@@ -134,8 +136,13 @@ def role_allows(role: Role, access: Access) -> bool:
     return needed is None or needed in ROLE_PERMISSIONS[role]
 
 
+CONFIRM_WITH_CLIENT_SECRET = Access("payment_intent_confirmation", Level.WRITE)
+
+
 def key_allows(kind: str, rights: dict[str, str], access: Access) -> bool:
     res = RESOURCES[access.resource]
+    if kind == "publishable":
+        return access == CONFIRM_WITH_CLIENT_SECRET
     if not res.api:
         return False
     if kind == "secret":

@@ -13,8 +13,11 @@ from server.pagination import Page
 
 
 async def api_context(request: Request) -> RequestContext:
-    """/v1 is for API keys: `Authorization: Bearer sk_…`."""
-    ctx = await build_context(request)
+    """/v1 is for API keys: `Authorization: Bearer sk_…`.
+
+    The idempotency middleware may already have resolved the context; it is reused.
+    """
+    ctx = request.scope.get("state", {}).get("paydeck_ctx") or await build_context(request)
     if not ctx.principal.is_key:
         raise AuthenticationFailed(
             "no API key given: send 'Authorization: Bearer <secret key>' (keys are on the dashboard's API keys page)",

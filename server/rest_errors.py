@@ -34,14 +34,15 @@ def paydeck_error(request: Request, exc: PaydeckError) -> Response:
 
 
 def _param_of(detail: dict[str, Any]) -> str | None:
-    key = detail.get("key")
-    if key:
-        return str(key)
+    # A body field named in the message beats the key "data" (the whole body).
     match = re.search(r"at `\$\.([\w.\[\]]+)`", str(detail.get("message", "")))
     if match:
         return match.group(1)
     match = re.search(r"unknown field `([^`]+)`", str(detail.get("message", "")), re.IGNORECASE)
-    return match.group(1) if match else None
+    if match:
+        return match.group(1)
+    key = detail.get("key")
+    return str(key) if key else None
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response:

@@ -34,6 +34,13 @@ def infrastructure(settings: Settings | None = None, *, quiet: bool = False) -> 
             settings.redis_url = rd.url
             if not quiet:
                 print(f"  embedded Redis on 127.0.0.1:{rd.port}", flush=True)
+        if not settings.processor_url:
+            from server.payments.processor import start_simulator
+
+            sim = start_simulator(data_dir)
+            started.append(sim)
+            if not quiet:
+                print(f"  card-processor simulator on 127.0.0.1:{sim.port}", flush=True)
         os.environ["DATABASE_URL"] = settings.database_url
         os.environ["REDIS_URL"] = settings.redis_url
         from server import db

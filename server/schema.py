@@ -13,22 +13,28 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.types import Info
 
 from server.accounts.resolvers import AccountMutation, AccountQuery
+from server.apilogs.resolvers import ApiLogQuery
+from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import PaydeckError
 from server.gql.common import ctx_of
 from server.keys.resolvers import KeyMutation, KeyQuery
+from server.ledger.resolvers import LedgerMutation, LedgerQuery
+from server.payments.resolvers import PaymentMutation, PaymentQuery
 from server.settings import get_settings
 from server.webhooks.resolvers import WebhookMutation, WebhookQuery
 
 log = logging.getLogger(__name__)
 
 
-@strawberry.type(description="Read the account, its team, keys, settings and audit log.")
-class Query(AccountQuery, KeyQuery, WebhookQuery):
+@strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
+                             "payments, API request logs and webhooks.")
+class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, WebhookQuery):
     pass
 
 
-@strawberry.type(description="Change the account, its team, keys and settings.")
-class Mutation(AccountMutation, KeyMutation, WebhookMutation):
+@strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates and "
+                             "webhook endpoints.")
+class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation):
     pass
 
 

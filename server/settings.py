@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field
@@ -54,6 +55,27 @@ class Settings(BaseSettings):
     run_workers: bool = True
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     drain_seconds: float = Field(default=0.0, ge=0)
+
+    # API request log (docs/apilogs.md lists these).
+    apilog_enabled: bool = True
+    apilog_body_max_bytes: int = Field(default=16_384, ge=256)
+    apilog_flush_interval_seconds: float = Field(default=0.5, gt=0, le=1.0)
+    apilog_batch_size: int = Field(default=5_000, ge=1)
+    apilog_buffer_max: int = Field(default=200_000, ge=100)
+    apilog_partitions_ahead_days: int = Field(default=3, ge=1, le=60)
+    apilog_retention_interval_seconds: float = Field(default=300.0, gt=0)
+    apilog_index_interval_seconds: float = Field(default=1.0, gt=0)
+    search_engine: Literal["auto", "postgres", "meilisearch"] = "auto"
+    meili_index: str = "api_request_logs"
+
+    # Payments and the card processor (docs/payments.md).
+    processor_url: str | None = None  # unset: `paydeck run` starts the built-in simulator
+    processor_timeout_seconds: float = Field(default=10.0, gt=0)
+    processor_timeout_delay: float = Field(default=30.0, ge=0)  # how late the simulator's timeout card answers
+    processor_latency_ms: float = Field(default=0.0, ge=0)
+    reconcile_after_seconds: float = Field(default=30.0, ge=0)
+    authorization_days: int = Field(default=7, ge=1)
+    demo_rate: float = Field(default=0.5, ge=0)  # actions/s of `paydeck run --demo` demo traffic
 
     @property
     def secure_cookies(self) -> bool:

@@ -26,14 +26,16 @@ class Job:
 
 def registered_jobs(settings: Settings) -> list[Job]:
     """Every domain's periodic work. Domains add theirs here."""
+    from server.apilogs import tasks as apilog_tasks
+    from server.idempotency.middleware import purge_job
+    from server.payments import reconcile
     from server.webhooks.worker import DeliveryWorker, health_sweep
 
     webhooks = DeliveryWorker()  # reads PAYDECK_ALLOW_PRIVATE_WEBHOOK_URLS at connect time
-    return [
-        # run_forever only returns on cancellation; the interval is the pause before a restart after a crash.
-        Job("webhook-deliveries", 1.0, webhooks.run_forever),
-        Job("webhook-health", 60.0, health_sweep),
-    ]
+    return [*apilog_tasks.jobs(settings), Job("idempotency-purge", 3600, purge_job),
+            Job("payments-reconcile", reconcile.interval_seconds(), reconcile.reconcile_once),
+            # run_forever only returns on cancellation; the interval is the pause before a restart after a crash.
+            Job("webhook-deliveries", 1.0, webhooks.run_forever), Job("webhook-health", 60.0, health_sweep)]
 
 
 class Workers:

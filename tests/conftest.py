@@ -23,6 +23,9 @@ TEST_SETTINGS = {
     "PAYDECK_LOGIN_ATTEMPTS_PER_IP_15MIN": "100000",
     "PAYDECK_PUBLIC_URL": "http://127.0.0.1",
     "PAYDECK_SHUTDOWN_GRACE_SECONDS": "2",
+    "PAYDECK_PROCESSOR_TIMEOUT_SECONDS": "1",
+    "PAYDECK_PROCESSOR_TIMEOUT_DELAY": "2",
+    "PAYDECK_RECONCILE_AFTER_SECONDS": "0.5",
 }
 
 
@@ -47,6 +50,13 @@ def infrastructure() -> dict[str, str]:
     from server.settings import get_settings
 
     get_settings.cache_clear()
+    if not os.environ.get("TEST_PROCESSOR_URL"):
+        from server.payments.processor import start_simulator
+
+        started.append(start_simulator(tmp / "processor"))
+    else:
+        os.environ["PAYDECK_PROCESSOR_URL"] = os.environ["TEST_PROCESSOR_URL"]
+        get_settings().processor_url = os.environ["TEST_PROCESSOR_URL"]
     yield {"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp)}
     for proc in reversed(started):
         proc.stop()

@@ -251,3 +251,281 @@ async def _webhooks_graphql_case(t: Tenants) -> None:
         assert created["data"]["createWebhookEndpoint"]["__typename"] == "WebhookEndpointSecretPayload"
     mine = await t.gql(t.key(), "{ webhookEndpoints { nodes { id description } } }")
     assert mine["data"]["webhookEndpoints"]["nodes"] == [{"id": endpoint["id"], "description": ""}]
+# --- API request logs ----------------------------------------------------------------------
+
+
+async def _logged_owner_request(t: Tenants) -> str:
+    """A request made with the owner's test key, flushed to the log; returns its request id."""
+    from server.apilogs import writer
+
+    resp = await t.http.get("/v1/account", headers=t.key("owner"), params={"marker": "isolation-probe"})
+    assert resp.status_code == 200
+    assert await writer.flush_all() >= 1
+    return resp.headers["Request-Id"]
+
+
+@rest("GET /v1/request_logs", "GET /v1/request_logs/{log_id:str}")
+async def _request_logs_rest(t: Tenants) -> None:
+    request_id = await _logged_owner_request(t)
+    mine = await t.http.get(f"/v1/request_logs/{request_id}", headers=t.key("owner"))
+    assert mine.status_code == 200 and mine.json()["id"] == request_id
+    for _, headers in t.intruders:
+        one = await t.http.get(f"/v1/request_logs/{request_id}", headers=headers)
+        assert one.status_code == 404, one.text
+        for query in (request_id, "isolation probe", "' OR 1=1 --", "*", ""):
+            listed = await t.http.get("/v1/request_logs", headers=headers, params={"query": query, "limit": 100})
+            assert listed.status_code == 200, listed.text
+            assert request_id not in [r["id"] for r in listed.json()["data"]]
+        crafted = await t.http.get("/v1/request_logs", headers=headers,
+                                   params={"path": "/v1/account", "object_id": t.owner.account["id"]})
+        assert request_id not in [r["id"] for r in crafted.json()["data"]]
+
+
+@graphql("Query.apiRequests", "Query.apiRequest", "Query.apiRequestSeries", "Query.apiRequestSearchStatus")
+async def _request_logs_graphql(t: Tenants) -> None:
+    request_id = await _logged_owner_request(t)
+    query = """query($id: ID!, $q: String) {
+      apiRequest(id: $id) { id }
+      apiRequests(query: $q, first: 100) { nodes { id } }
+      apiRequestSeries { points { requests } }
+      apiRequestSearchStatus { engine }
+    }"""
+    mine = await t.gql(t.key("owner"), query, {"id": request_id, "q": request_id})
+    assert mine["data"]["apiRequest"]["id"] == request_id
+    assert sum(p["requests"] for p in mine["data"]["apiRequestSeries"]["points"]) >= 1
+    for _, headers in t.intruders:
+        for q in (request_id, "isolation probe", "account_id", None):
+            theirs = await t.gql(headers, query, {"id": request_id, "q": q})
+            assert theirs["data"]["apiRequest"] is None
+            assert request_id not in [n["id"] for n in theirs["data"]["apiRequests"]["nodes"]]
+    other = await t.other_session.graphql("query($id: ID!) { apiRequest(id: $id) { id } "
+                                          "apiRequests(first: 100) { nodes { id } } }", {"id": request_id})
+    assert other["data"]["apiRequest"] is None
+    assert request_id not in [n["id"] for n in other["data"]["apiRequests"]["nodes"]]
+    # The series counts only the caller's own account and mode: as many as its own list holds.
+    from server.apilogs import writer
+
+    await writer.flush_all()
+    live = await t.gql(t.key("owner", "live"), "{ apiRequestSeries { points { requests } } "
+                                               "apiRequests(first: 100) { nodes { id livemode } } }")
+    nodes = live["data"]["apiRequests"]["nodes"]
+    assert all(n["livemode"] for n in nodes)
+    assert sum(p["requests"] for p in live["data"]["apiRequestSeries"]["points"]) == len(nodes)
+
+
+# --- customers, credits, balances, transfers, FX rates -------------------------------------
+
+
+async def _owner_customer_with_money(t: Tenants) -> dict[str, Any]:
+    if "customer" not in t.objects:
+        headers = t.key("owner")
+        c = (await t.http.post("/v1/customers", json={"name": "Victim", "email": "v@example.com"},
+                               headers=headers)).json()
+        d = (await t.http.post("/v1/customers", json={"name": "Peer"}, headers=headers)).json()
+        await t.http.post(f"/v1/customers/{c['id']}/credits",
+                          json={"amount": 500, "currency": "USD", "transaction_id": "iso_seed"}, headers=headers)
+        tr = (await t.http.post("/v1/transfers", json={"from_customer": c["id"], "to_customer": d["id"],
+                                                       "amount": 100, "currency": "USD"}, headers=headers)).json()
+        t.objects.update(customer=c, peer=d, transfer=tr)
+    return t.objects
+
+
+async def _owner_unchanged(t: Tenants) -> None:
+    objs = t.objects
+    c = (await t.http.get(f"/v1/customers/{objs['customer']['id']}", headers=t.key("owner"))).json()
+    assert c["name"] == "Victim" and c["status"] == "active"
+    bal = (await t.http.get(f"/v1/customers/{objs['customer']['id']}/balance", headers=t.key("owner"))).json()
+    assert bal["available"] == [{"amount": 400, "currency": "USD"}]
+
+
+@rest("GET /v1/customers/{customer_id:str}", "POST /v1/customers/{customer_id:str}",
+      "DELETE /v1/customers/{customer_id:str}", "POST /v1/customers/{customer_id:str}/credits",
+      "GET /v1/customers/{customer_id:str}/balance", "GET /v1/customers/{customer_id:str}/history")
+async def _customer_routes(t: Tenants) -> None:
+    objs = await _owner_customer_with_money(t)
+    cid = objs["customer"]["id"]
+    for _, headers in t.intruders:
+        for method, path, body in (("GET", f"/v1/customers/{cid}", None),
+                                   ("POST", f"/v1/customers/{cid}", {"name": "Hacked"}),
+                                   ("DELETE", f"/v1/customers/{cid}", None),
+                                   ("POST", f"/v1/customers/{cid}/credits",
+                                    {"amount": 1, "currency": "USD", "transaction_id": "iso_x"}),
+                                   ("GET", f"/v1/customers/{cid}/balance", None),
+                                   ("GET", f"/v1/customers/{cid}/history", None)):
+            resp = await t.http.request(method, path, json=body, headers=headers)
+            assert resp.status_code == 404, (method, path, resp.text)
+    await _owner_unchanged(t)
+
+
+@rest("GET /v1/customers", "POST /v1/customers")
+async def _customer_list(t: Tenants) -> None:
+    objs = await _owner_customer_with_money(t)
+    for _, headers in t.intruders:
+        made = (await t.http.post("/v1/customers", json={"name": "Mine"}, headers=headers)).json()
+        listed = (await t.http.get("/v1/customers", params={"limit": 100}, headers=headers)).json()
+        ids = [c["id"] for c in listed["data"]]
+        assert objs["customer"]["id"] not in ids and made["id"] in ids
+    owner = (await t.http.get("/v1/customers", params={"limit": 100}, headers=t.key("owner"))).json()
+    assert {c["name"] for c in owner["data"]} == {"Victim", "Peer"}
+
+
+@rest("GET /v1/transfers", "GET /v1/transfers/{transfer_id:str}", "POST /v1/transfers")
+async def _transfer_routes(t: Tenants) -> None:
+    objs = await _owner_customer_with_money(t)
+    for _, headers in t.intruders:
+        assert (await t.http.get(f"/v1/transfers/{objs['transfer']['id']}", headers=headers)).status_code == 404
+        listed = (await t.http.get("/v1/transfers", headers=headers)).json()
+        assert objs["transfer"]["id"] not in [x["id"] for x in listed["data"]]
+        stolen = await t.http.post("/v1/transfers", json={"from_customer": objs["customer"]["id"],
+                                                          "to_customer": objs["peer"]["id"], "amount": 1,
+                                                          "currency": "USD"}, headers=headers)
+        assert stolen.status_code == 404
+    await _owner_unchanged(t)
+
+
+@graphql("Query.customers", "Query.customer", "Query.transfers", "Query.transfer", "Mutation.createCustomer",
+         "Mutation.updateCustomer", "Mutation.closeCustomer", "Mutation.creditCustomer", "Mutation.createTransfer")
+async def _customer_fields(t: Tenants) -> None:
+    objs = await _owner_customer_with_money(t)
+    cid, tid = objs["customer"]["id"], objs["transfer"]["id"]
+    for _, headers in t.intruders:
+        seen = await t.gql(headers, "query($c: ID!, $t: ID!) { customer(id: $c) { id } transfer(id: $t) { id } "
+                                    "customers(first: 100) { nodes { id } } transfers(first: 100) { nodes { id } } }",
+                           {"c": cid, "t": tid})
+        data = seen["data"]
+        assert data["customer"] is None and data["transfer"] is None
+        assert cid not in [n["id"] for n in data["customers"]["nodes"]]
+        assert tid not in [n["id"] for n in data["transfers"]["nodes"]]
+        for mutation in ('updateCustomer(id: $c, input: {name: "Hacked"})', "closeCustomer(id: $c)",
+                         'creditCustomer(input: {customerId: $c, amount: 1, currency: "USD", transactionId: "iso_g"})',
+                         'createTransfer(input: {fromCustomer: $c, toCustomer: $c, amount: 1, currency: "USD", '
+                         'toCurrency: "EUR"})'):
+            result = await t.gql(headers, f"mutation($c: String!) {{ r: {mutation} {{ __typename }} }}"
+                                 if "input: {customerId" in mutation or "fromCustomer" in mutation else
+                                 f"mutation($c: ID!) {{ r: {mutation} {{ __typename }} }}", {"c": cid})
+            assert result["data"]["r"]["__typename"] in ("NotFoundError", "ValidationError"), result
+        made = await t.gql(headers, 'mutation { createCustomer(input: {name: "Mine"}) '
+                                    '{ ... on CustomerPayload { customer { id } } } }')
+        assert made["data"]["createCustomer"]["customer"]["id"] != cid
+    await _owner_unchanged(t)
+
+
+@graphql("Query.fxRates", "Mutation.setFxRate", "Mutation.deleteFxRate")
+async def _fx_rates(t: Tenants) -> None:
+    set_rate = 'mutation { setFxRate(input: {base: "USD", quote: "EUR", rate: "0.9"}) { __typename } }'
+    assert (await t.owner_session.graphql(set_rate))["data"]["setFxRate"]["__typename"] == "FxRatePayload"
+    other = await t.other_session.graphql("{ fxRates { base quote } }")
+    assert other["data"]["fxRates"] == []
+    gone = await t.other_session.graphql('mutation { deleteFxRate(base: "USD", quote: "EUR") { __typename } }')
+    assert gone["data"]["deleteFxRate"]["__typename"] == "NotFoundError"
+    await t.other_session.graphql(set_rate.replace("0.9", "5"))
+    live = await t.gql(t.key("owner", "live"), "{ fxRates { base } }")
+    assert live["data"]["fxRates"] == []
+    mine = await t.owner_session.graphql("{ fxRates { rate } }")
+    assert mine["data"]["fxRates"] == [{"rate": "0.9"}]
+
+
+@graphql("Query.ledgerBalances")
+async def _ledger_balances(t: Tenants) -> None:
+    await _owner_customer_with_money(t)
+    mine = await t.gql(t.key("owner"), "{ ledgerBalances { purpose amount } }")
+    assert {"purpose": "funding", "amount": -500} in mine["data"]["ledgerBalances"]
+    for _, headers in t.intruders:
+        theirs = await t.gql(headers, "{ ledgerBalances { purpose amount } }")
+        assert theirs["data"]["ledgerBalances"] == []
+
+
+# --- payments ------------------------------------------------------------------------------
+
+PAY_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+
+
+async def _owner_payments(t: Tenants) -> dict[str, Any]:
+    """A paid intent (with a refund and receipt), an authorized one and a new one, in the owner's test mode."""
+    if "payments" in t.objects:
+        return t.objects["payments"]
+    h = t.key("owner")
+
+    async def intent(**body: Any) -> dict[str, Any]:
+        resp = await t.http.post("/v1/payment_intents", json={"amount": 10_000, "currency": "usd", **body}, headers=h)
+        return resp.json()
+
+    paid = await intent()
+    paid = (await t.http.post(f"/v1/payment_intents/{paid['id']}/confirm", json={"card": PAY_CARD}, headers=h)).json()
+    held = await intent(capture_method="manual")
+    await t.http.post(f"/v1/payment_intents/{held['id']}/confirm", json={"card": PAY_CARD}, headers=h)
+    fresh = await intent()
+    refund = (await t.http.post("/v1/refunds", json={"payment_intent": paid["id"], "amount": 100}, headers=h)).json()
+    t.objects["payments"] = {"paid": paid["id"], "held": held["id"], "fresh": fresh["id"], "refund": refund["id"],
+                             "receipt": paid["receipt"]["id"]}
+    return t.objects["payments"]
+
+
+async def _owner_payments_unchanged(t: Tenants, p: dict[str, Any]) -> None:
+    h = t.key("owner")
+    expected = {"paid": ("succeeded", 100), "held": ("requires_capture", 0), "fresh": ("requires_payment_method", 0)}
+    for name, (status, refunded) in expected.items():
+        body = (await t.http.get(f"/v1/payment_intents/{p[name]}", headers=h)).json()
+        assert (body["status"], body["amount_refunded"]) == (status, refunded), body
+
+
+@rest("GET /v1/payment_intents", "GET /v1/payment_intents/{pi_id:str}", "POST /v1/payment_intents",
+      "POST /v1/payment_intents/{pi_id:str}/confirm", "POST /v1/payment_intents/{pi_id:str}/capture",
+      "POST /v1/payment_intents/{pi_id:str}/cancel", "POST /v1/refunds", "GET /v1/refunds/{refund_id:str}",
+      "GET /v1/receipts/{receipt_id:str}")
+async def _payments_rest(t: Tenants) -> None:
+    p = await _owner_payments(t)
+    for _, headers in t.intruders:
+        listed = (await t.http.get("/v1/payment_intents", params={"limit": 100}, headers=headers)).json()
+        assert not {p["paid"], p["held"], p["fresh"]} & {x["id"] for x in listed["data"]}
+        for pi_id in (p["paid"], p["held"], p["fresh"]):
+            assert (await t.http.get(f"/v1/payment_intents/{pi_id}", headers=headers)).status_code == 404
+        for action, pi_id, body in (("confirm", p["fresh"], {"card": PAY_CARD}), ("capture", p["held"], {}),
+                                    ("cancel", p["fresh"], {}), ("cancel", p["held"], {})):
+            resp = await t.http.post(f"/v1/payment_intents/{pi_id}/{action}", json=body, headers=headers)
+            assert resp.status_code == 404, resp.text
+        refund = await t.http.post("/v1/refunds", json={"payment_intent": p["paid"]}, headers=headers)
+        assert refund.status_code == 404
+        assert (await t.http.get(f"/v1/refunds/{p['refund']}", headers=headers)).status_code == 404
+        assert (await t.http.get(f"/v1/receipts/{p['receipt']}", headers=headers)).status_code == 404
+        made = await t.http.post("/v1/payment_intents", json={"amount": 5, "currency": "usd"}, headers=headers)
+        assert made.status_code == 200
+        mine = (await t.http.get("/v1/payment_intents", params={"limit": 100}, headers=t.key("owner"))).json()
+        assert made.json()["id"] not in {x["id"] for x in mine["data"]}
+    await _owner_payments_unchanged(t, p)
+
+
+@rest("GET /v1/balance")
+async def _balance_rest(t: Tenants) -> None:
+    await _owner_payments(t)
+    mine = (await t.http.get("/v1/balance", headers=t.key("owner"))).json()
+    assert mine["available"] == [{"amount": 10_000 - 320 - 100, "currency": "USD"}]
+    for _, headers in t.intruders:
+        assert (await t.http.get("/v1/balance", headers=headers)).json()["available"] == []
+
+
+@graphql("Query.paymentIntents", "Query.paymentIntent", "Query.refund", "Query.receipt", "Query.balance",
+         "Mutation.createPaymentIntent", "Mutation.confirmPaymentIntent", "Mutation.capturePaymentIntent",
+         "Mutation.cancelPaymentIntent", "Mutation.createRefund")
+async def _payments_graphql(t: Tenants) -> None:
+    p = await _owner_payments(t)
+    card = "{number: \"4242424242424242\", expMonth: 12, expYear: 2034, cvc: \"123\"}"
+    for _, headers in t.intruders:
+        data = (await t.gql(headers, "query($p: ID!, $r: ID!, $c: ID!) { paymentIntent(id: $p) { id } "
+                                     "refund(id: $r) { id } receipt(id: $c) { id } balance { amount } "
+                                     "paymentIntents(first: 100) { nodes { id } } }",
+                            {"p": p["paid"], "r": p["refund"], "c": p["receipt"]}))["data"]
+        assert data["paymentIntent"] is None and data["refund"] is None and data["receipt"] is None
+        assert data["balance"] == [] and p["paid"] not in [n["id"] for n in data["paymentIntents"]["nodes"]]
+        for mutation, pi_id in ((f"confirmPaymentIntent(id: $p, card: {card})", p["fresh"]),
+                                ("capturePaymentIntent(id: $p)", p["held"]),
+                                ("cancelPaymentIntent(id: $p)", p["fresh"]),
+                                ("createRefund(input: {paymentIntent: $p})", p["paid"])):
+            var = "String!" if "input" in mutation else "ID!"
+            result = await t.gql(headers, f"mutation($p: {var}) {{ r: {mutation} {{ __typename }} }}", {"p": pi_id})
+            assert result["data"]["r"]["__typename"] == "NotFoundError", result
+        made = await t.gql(headers, 'mutation { createPaymentIntent(input: {amount: 5, currency: "usd"}) '
+                                    '{ ... on PaymentIntentPayload { paymentIntent { id } } } }')
+        assert made["data"]["createPaymentIntent"]["paymentIntent"]["id"]
+    await _owner_payments_unchanged(t, p)
+

@@ -13,7 +13,11 @@ async def test_healthz(http):
 async def test_readyz_checks_postgres_and_redis(http):
     resp = await http.get("/readyz")
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok"}}
+    body = resp.json()
+    assert body["status"] == "ok"
+    assert {k: body["checks"][k] for k in ("postgres", "redis")} == {"postgres": "ok", "redis": "ok"}
+    # Other parts add details (the API-log search engine reports its indexing lag).
+    assert set(body["checks"]) <= {"postgres", "redis", "search"}
 
 
 async def test_readyz_is_503_while_draining_and_liveness_stays(http):

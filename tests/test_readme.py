@@ -7,7 +7,8 @@ from pathlib import Path
 from server.cli import main
 from server.settings import Settings
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 
 
 def test_every_setting_is_documented():

@@ -1,9 +1,14 @@
 """Every table of the project; the Piccolo app finds them here."""
 
 from db.tables.accounts import Account, AuditLog, Invitation, Membership, User
+from db.tables.customers import Credit, Customer, Transfer
 from db.tables.events import Event
+from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
+from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
+from db.tables.payments import PaymentIntent, Receipt, Refund
 from db.tables.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookFanout, WebhookFanoutState
 
-__all__ = ["Account", "ApiKey", "AuditLog", "Event", "Invitation", "Membership", "User", "WebhookAttempt",
-           "WebhookDelivery", "WebhookEndpoint", "WebhookFanout", "WebhookFanoutState"]
+__all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "FxRate", "IdempotencyKey", "Invitation",
+           "JournalEntry", "LedgerAccount", "Membership", "PaymentIntent", "Posting", "Receipt", "Refund", "Transfer",
+           "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookFanout", "WebhookFanoutState"]

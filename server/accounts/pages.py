@@ -264,12 +264,8 @@ async def audit_page(request: Request) -> Response:
 
 
 PLACEHOLDERS = {
-    "payments": ("Payments", "Payment intents, refunds and receipts arrive with the payments work."),
-    "customers": ("Customers", "Customers, balances and transfers arrive with the ledger work."),
-    "balance": ("Balance", "The merchant balance arrives with the ledger and payments work."),
     "disputes": ("Disputes", "Disputes arrive after payments."),
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
-    "logs": ("API logs", "Searchable request logs arrive with the request-log work."),
     "events": ("Events", "The event timeline arrives with payments and events."),
     "analytics": ("Analytics", "Charts of volume and API traffic arrive after payments."),
     "reports": ("Reports", "Monthly usage reports and CSV exports arrive after payments."),

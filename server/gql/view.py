@@ -31,7 +31,8 @@ async def graphql_context(scope: ASGIScope) -> GraphQLContext:
     connection: ASGIConnection = ASGIConnection(scope)
     if scope["type"] == "websocket":
         return GraphQLContext(ctx=RequestContext(request=connection))
-    return GraphQLContext(ctx=await build_context(connection))
+    resolved = scope.get("state", {}).get("paydeck_ctx")  # set by the idempotency middleware
+    return GraphQLContext(ctx=resolved or await build_context(connection))
 
 
 _Base = make_graphql_controller(schema, path="/graphql", context_getter=graphql_context,

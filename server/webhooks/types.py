@@ -11,14 +11,14 @@ from strawberry.types import Info
 from server.gql.common import ConflictError, NotFoundError, ValidationError, ctx_of
 
 
-@strawberry.type(description="One HTTP header.")
-class Header:
+@strawberry.type(description="One HTTP header of a webhook attempt.")
+class WebhookHeader:
     name: str = strawberry.field(description="Header name, lower case.")
     value: str = strawberry.field(description="Header value.")
 
 
-def _headers(value: dict[str, str] | None) -> list[Header]:
-    return [Header(name=k, value=v) for k, v in sorted((value or {}).items())]
+def _headers(value: dict[str, str] | None) -> list[WebhookHeader]:
+    return [WebhookHeader(name=k, value=v) for k, v in sorted((value or {}).items())]
 
 
 @strawberry.type(description="Deliveries attempted in one time bucket: the endpoint's delivery-rate chart.")
@@ -100,9 +100,9 @@ class WebhookAttempt:
     id: str = strawberry.field(description="`wha_…`")
     attempt_number: int = strawberry.field(description="1 for the first attempt.")
     url: str = strawberry.field(description="The URL called.")
-    request_headers: list[Header] = strawberry.field(description="Headers sent, signature included.")
+    request_headers: list[WebhookHeader] = strawberry.field(description="Headers sent, signature included.")
     response_status: int | None = strawberry.field(description="HTTP status, if a response came.")
-    response_headers: list[Header] = strawberry.field(description="Headers received.")
+    response_headers: list[WebhookHeader] = strawberry.field(description="Headers received.")
     response_body: str = strawberry.field(description="First 2 KiB of the response body.")
     duration_ms: int = strawberry.field(description="Time to the response or the error.")
     error: str | None = strawberry.field(description="Timeout, connection error, refusal or non-2xx status.")

@@ -1,0 +1,154 @@
+"""bench/ledger: ledger transfers per second and latency, as ratios to pgbench TPC-B on the same server.
+
+    .venv/bin/python -m bench.ledger [--seconds 5] [--clients 2,8,32,64]
+
+Starts its own embedded PostgreSQL (fsync and synchronous_commit on: every
+transfer is durably committed before it is acknowledged) and Redis in a
+temporary folder. For each client count it measures, on 10 hot accounts and
+on 10,000 accounts:
+
+  pgbench   pgbench's built-in TPC-B script (the reference)
+  sql       one call of the ledger_post_entry SQL function per transaction (no Python service)
+  sql-x10   ten transfers per transaction (batching many transfers per commit)
+  service   server.customers.wallet.transfer in this process (what REST and GraphQL call)
+  http      POST /v1/transfers to a `paydeck web` subprocess
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.ledger.setup import Fixture, prepare
+from server.ids import new_id
+
+MODES = ("sql", "sql-x10", "service", "http")
+
+
+def pgbench_tps(url: str, clients: int, seconds: int) -> float:
+    from server import embedded
+
+    out = subprocess.run([str(embedded.pgbench_path()), "-c", str(clients), "-j", str(min(clients, 4)), "-T",
+                          str(seconds), "-M", "prepared", "-n", url], capture_output=True, text=True, check=True)
+    match = re.search(r"tps = ([\d.]+)", out.stdout)
+    assert match, out.stdout + out.stderr
+    return float(match.group(1))
+
+
+def pgbench_init(base_url: str) -> str:
+    from server import embedded
+
+    embedded._ensure_database(base_url, "pgbench")
+    subprocess.run([str(embedded.pgbench_path()), "-i", "-s", "10", "-q", f"{base_url}/pgbench"],
+                   capture_output=True, check=True)
+    return f"{base_url}/pgbench"
+
+
+async def run_clients(clients: int, seconds: float, one) -> tuple[float, list[float]]:
+    """Run `one(rng)` in `clients` concurrent loops for `seconds`; returns (ops/s, latencies in ms)."""
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+    done = 0
+
+    async def loop(seed: int) -> None:
+        nonlocal done
+        rng = random.Random(seed)
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            n = await one(rng)  # not `done += await …`: that reads `done` before awaiting and loses counts
+            done += n
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    began = time.perf_counter()
+    await asyncio.gather(*[loop(i) for i in range(clients)])
+    return done / (time.perf_counter() - began), latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def measure(fx: Fixture, mode: str, customers: list[str], clients: int, seconds: float):
+    from server.customers import wallet
+    from server.ledger import queries
+
+    pairs = lambda rng: rng.sample(customers, 2)  # noqa: E731
+
+    if mode == "service":
+        async def one(rng):
+            src, dst = pairs(rng)
+            await wallet.transfer(fx.ctx, src, dst, rng.randint(1, 100), "USD")
+            return 1
+    elif mode in ("sql", "sql-x10"):
+        batch = 10 if mode == "sql-x10" else 1
+
+        async def one(rng):
+            from server import db
+
+            moves = [(fx.wallets[a], fx.wallets[b], rng.randint(1, 100)) for a, b in (pairs(rng) for _ in range(batch))]
+            async with db.transaction():
+                if batch > 1:  # several entries per commit: lock everything first, in id order
+                    await queries.lock_accounts(fx.scope, [w for a, b, _ in moves for w in (a, b)])
+                for a, b, amount in moves:
+                    await queries.post_entry(fx.scope, new_id("je"), "transfer", None, "", {}, _legs(a, b, amount))
+            return batch
+    else:
+        async def one(rng):
+            src, dst = pairs(rng)
+            resp = await fx.http.post("/v1/transfers", json={"from_customer": src, "to_customer": dst,
+                                                             "amount": rng.randint(1, 100), "currency": "USD"})
+            assert resp.status_code == 200, resp.text
+            return 1
+    return await run_clients(clients, seconds, one)
+
+
+def _legs(a: str, b: str, amount: int) -> list[tuple[str, str, int]]:
+    return [(a, "USD", -amount), (b, "USD", amount)]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--clients", default="2,8,32,64")
+    parser.add_argument("--modes", default=",".join(MODES))
+    args = parser.parse_args()
+    client_counts = [int(c) for c in args.clients.split(",")]
+    modes = args.modes.split(",")
+    tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-"))
+    async with prepare(tmp, max(client_counts)) as fx:
+        pg_url = pgbench_init(fx.base_url)
+        rows = []
+        print(f"{'clients':>7} {'accounts':>8} {'mode':>8} {'tps':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7}")
+        for clients in client_counts:
+            ref = pgbench_tps(pg_url, clients, int(max(args.seconds, 1)))
+            print(f"{clients:>7} {'-':>8} {'pgbench':>8} {ref:>9.0f} {1:>6.2f}", flush=True)
+            rows.append((clients, "-", "pgbench", ref, 1.0, None, None))
+            for label, customers in (("10", fx.hot), ("10000", fx.wide)):
+                for mode in modes:
+                    await measure(fx, mode, customers, clients, 1.0)  # warm up: connections, plans
+                    tps, lat = await measure(fx, mode, customers, clients, args.seconds)
+                    p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
+                    rows.append((clients, label, mode, tps, tps / ref, p50, p99))
+                    print(f"{clients:>7} {label:>8} {mode:>8} {tps:>9.0f} {tps / ref:>6.2f} {p50:>7.1f} {p99:>7.1f}",
+                          flush=True)
+        print("\nMarkdown:\n\n| clients | accounts | mode | transfers/s | × pgbench | p50 ms | p99 ms |")
+        print("|---|---|---|---|---|---|---|")
+        for c, label, mode, tps, ratio, p50, p99 in rows:
+            lat = f"{p50:.1f} | {p99:.1f}" if p50 is not None else "– | –"
+            print(f"| {c} | {label} | {mode} | {tps:.0f} | {ratio:.2f} | {lat} |")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PAYDECK_LOG_LEVEL", "WARNING")
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,198 @@
+"""Payments benchmark: confirmed payments per second over HTTP, and latency at a fixed rate.
+
+    .venv/bin/python -m bench.payments.run [--seconds 5] [--clients 2,4,8,16,32,64] [--rates 50,200]
+
+Starts its own embedded PostgreSQL, Redis and processor simulator, and the app
+as a separate `paydeck web` process (one worker, no background jobs), all on
+this machine. A "confirmed payment" is the two calls a merchant makes: create
+the intent, then confirm it with a card that succeeds (which includes the
+processor round trip and the ledger postings). For reference, the same run
+measures a trivial endpoint (GET /healthz) through the same HTTP stack and
+client, and the database alone (raw asyncpg: the same INSERT + UPDATE pair).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 if ordered else float("nan")
+
+
+async def pay(client: httpx.AsyncClient) -> None:
+    pi = await client.post("/v1/payment_intents", json={"amount": 1999, "currency": "usd"})
+    done = await client.post(f"/v1/payment_intents/{pi.json()['id']}/confirm", json={"card": CARD})
+    assert done.json()["status"] == "succeeded", done.text
+
+
+async def healthz(client: httpx.AsyncClient) -> None:
+    (await client.get("/healthz")).raise_for_status()
+
+
+async def closed_loop(base: str, key: str, clients: int, seconds: float, op) -> float:
+    """`clients` loops doing `op` back to back; returns completed ops per second."""
+    done = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits,
+                                 timeout=60) as client:
+        await op(client)  # warm the connection pool
+        end = time.monotonic() + seconds
+
+        async def loop() -> None:
+            nonlocal done
+            while time.monotonic() < end:
+                await op(client)
+                done += 1
+
+        start = time.monotonic()
+        await asyncio.gather(*[loop() for _ in range(clients)])
+        return done / (time.monotonic() - start)
+
+
+async def open_loop(base: str, key: str, rate: float, seconds: float) -> tuple[list[float], int, int]:
+    """Start a payment every 1/rate s regardless of completions; latency of each create+confirm, and failures."""
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits,
+                                 timeout=60) as client:
+        await pay(client)
+
+        async def one() -> None:
+            nonlocal failures
+            t0 = time.monotonic()
+            try:
+                await pay(client)
+            except (httpx.HTTPError, AssertionError, ValueError, KeyError):
+                failures += 1
+                return
+            latencies.append(time.monotonic() - t0)
+
+        tasks = []
+        start = time.monotonic()
+        n = int(rate * seconds)
+        for i in range(n):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+        return latencies, n, failures
+
+
+async def raw_db(url: str, clients: int, seconds: float) -> float:
+    """The database alone: one INSERT and one UPDATE of a payment_intents row per iteration."""
+    import asyncpg
+
+    from server.ids import new_id
+
+    pool = await asyncpg.create_pool(url, min_size=clients, max_size=clients)
+    done = 0
+    end = time.monotonic() + seconds
+
+    async def loop() -> None:
+        nonlocal done
+        async with pool.acquire() as conn:
+            while time.monotonic() < end:
+                pid = new_id("pi")
+                await conn.execute(
+                    "INSERT INTO payment_intents (id, account_id, livemode, status, amount, currency, capture_method, "
+                    "amount_capturable, amount_received, amount_refunded, fee, description, metadata, client_secret, "
+                    "disputed, created, updated) VALUES ($1, 'acct_bench_raw', false, 'requires_payment_method', "
+                    "1999, 'USD', 'automatic', 0, 0, 0, 0, '', '{}', 's', false, now(), now())", pid)
+                await conn.execute("UPDATE payment_intents SET status = 'succeeded', amount_received = 1999 "
+                                   "WHERE id = $1", pid)
+                done += 1
+
+    start = time.monotonic()
+    await asyncio.gather(*[loop() for _ in range(clients)])
+    rate = done / (time.monotonic() - start)
+    await pool.close()
+    return rate
+
+
+async def setup_account(db_url: str) -> str:
+    from server import db
+    from server.accounts.service import create_account
+
+    db.configure(db_url)
+    await db.open_pool(1, 2)
+    try:
+        created = await create_account("Bench Shop", f"bench-{os.getpid()}-{time.time_ns()}@example.com",
+                                       "bench password 123")
+    finally:
+        await db.close_pool()
+    return created.keys["secret_test"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--clients", default="2,4,8,16,32,64")
+    parser.add_argument("--rates", default="50,200", help="open-loop rates (payments/s) to measure latency at")
+    args = parser.parse_args()
+    clients = [int(c) for c in args.clients.split(",")]
+
+    from server import embedded
+    from server.payments.processor import start_simulator
+
+    tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-"))
+    pg = embedded.start_postgres(tmp, fsync=True, database="bench")
+    rd = embedded.start_redis(tmp / "redis", persist=False)
+    sim = start_simulator(tmp / "processor")
+    port = embedded.free_port()
+    env = {**os.environ, "DATABASE_URL": pg.url, "REDIS_URL": rd.url, "PAYDECK_PROCESSOR_URL": sim.url,
+           "PAYDECK_API_RATE_LIMIT_PER_SECOND": "1000000", "PAYDECK_DB_POOL_MAX": "40",
+           "PAYDECK_DATA_DIR": str(tmp), "PAYDECK_LOG_LEVEL": "WARNING"}
+    app = subprocess.Popen([sys.executable, "-m", "server.cli", "web", "--port", str(port)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and app.poll() is None, "app did not start"
+            time.sleep(0.2)
+        key = asyncio.run(setup_account(pg.url))
+        print(f"payments benchmark: {os.cpu_count()} CPUs, {args.seconds:g} s per step, one app process")
+        print(f"{'clients':>8} {'payments/s':>11} {'healthz/s':>10} {'raw db pairs/s':>15}")
+        for n in clients:
+            payments = asyncio.run(closed_loop(base, key, n, args.seconds, pay))
+            trivial = asyncio.run(closed_loop(base, key, n, args.seconds, healthz))
+            raw = asyncio.run(raw_db(pg.url, min(n, 32), args.seconds))
+            print(f"{n:>8} {payments:>11.0f} {trivial:>10.0f} {raw:>15.0f}", flush=True)
+        for rate in [float(r) for r in args.rates.split(",")]:
+            latencies, started, failed = asyncio.run(open_loop(base, key, rate, max(args.seconds, 10)))
+            wall = statistics.fmean(latencies) * 1000 if latencies else float("nan")
+            print(f"open loop at {rate:g}/s for {max(args.seconds, 10):g} s: {len(latencies)}/{started} confirmed, "
+                  f"{failed} failed; "
+                  f"create+confirm p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, "
+                  f"mean {wall:.1f} ms", flush=True)
+    finally:
+        app.terminate()
+        app.wait(30)
+        sim.stop()
+        rd.stop()
+        pg.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""The API logs page: search and filters in the URL, infinite scroll, detail, live tail (SSE), chart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2_fragments import render_block
+from litestar import Request, Response, get
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from server import operations
+from server.apilogs.writer import TAIL_CHANNEL
+from server.errors import InvalidRequest
+from server.permissions import read
+from server.web.pages import dashboard_context, guarded, show
+from server.web.render import env
+
+PRESETS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(hours=24),
+           "7d": timedelta(days=7), "30d": timedelta(days=30)}
+FILTER_PARAMS = ("q", "status", "method", "path", "key", "error_type", "idempotency_key", "source", "object",
+                 "range", "from", "to")
+
+
+def _when(raw: str, name: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidRequest(f"{name} must be a date and time", param=name) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_filters(params: Any) -> tuple[dict[str, Any], str | None, datetime, datetime, dict[str, str]]:
+    """GraphQL filter, search text, chart range and the raw values (to refill the form and build links)."""
+    raw = {k: str(params.get(k) or "").strip() for k in FILTER_PARAMS}
+    raw["range"] = raw["range"] or "24h"
+    now = datetime.now(UTC)
+    if raw["range"] == "custom":
+        since = _when(raw["from"], "from") if raw["from"] else now - PRESETS["24h"]
+        until = _when(raw["to"], "to") if raw["to"] else now
+    else:
+        since, until = now - PRESETS.get(raw["range"], PRESETS["24h"]), now + timedelta(minutes=1)
+    flt: dict[str, Any] = {"createdGte": since.isoformat(), "createdLt": until.isoformat()}
+    if raw["status"]:
+        flt["status"] = [s.strip() for s in raw["status"].split(",") if s.strip()]
+    for form_name, gql_name in (("method", "method"), ("path", "pathPrefix"), ("key", "apiKeyId"),
+                                ("error_type", "errorType"), ("idempotency_key", "idempotencyKey"),
+                                ("source", "source"), ("object", "objectId")):
+        if raw[form_name]:
+            flt[gql_name] = raw[form_name].upper() if form_name == "method" else raw[form_name]
+    return flt, raw["q"] or None, since, until, {k: v for k, v in raw.items() if v}
+
+
+def _query_string(raw: dict[str, str], **extra: str) -> str:
+    return urlencode({**raw, **extra})
+
+
+@get("/logs", include_in_schema=False)
+@guarded
+async def logs_page(request: Request) -> Response:
+    return await _logs(request, request.query_params.get("tail") == "1")
+
+
+async def _logs(request: Request, tail: bool) -> Response:
+    ctx = await dashboard_context(request)
+    flt, query, since, until, raw = parse_filters(request.query_params)
+    after = request.query_params.get("after")
+    if after:  # infinite scroll: the next rows only
+        data = await operations.run("LogsRows", ctx, {"filter": flt, "query": query, "after": after})
+        body = render_block(env, "apilogs/logs.html", "rows", request=request, apiRequests=data["apiRequests"],
+                            qs=_query_string(raw), raw=raw)
+        return Response(body, media_type="text/html")
+    return await show(request, ctx, "LogsPage", "apilogs/logs.html", "logs",
+                      {"filter": flt, "query": query, "since": since.isoformat(), "until": until.isoformat()},
+                      block="results", raw=raw, qs=_query_string(raw), tail=tail,
+                      tail_qs=_query_string(raw, tail="1"), presets=list(PRESETS))
+
+
+@get("/logs/{log_id:str}", include_in_schema=False)
+@guarded
+async def log_detail(request: Request, log_id: str) -> Response:
+    ctx = await dashboard_context(request)
+    data = await operations.run("ApiRequestDetail", ctx, {"id": log_id})
+    status = 200 if data["apiRequest"] else 404
+    return await show(request, ctx, "ApiRequestDetail", "apilogs/detail.html", "logs", {"id": log_id},
+                      block="detail", status=status)
+
+
+def _matches(item: dict[str, Any], raw: dict[str, str]) -> bool:
+    """The live tail applies the structured filters (not the search text) to each new record."""
+    if raw.get("method") and item["method"] != raw["method"].upper():
+        return False
+    if raw.get("path") and not item["path"].startswith(raw["path"]):
+        return False
+    if raw.get("source") and item["source"] != raw["source"]:
+        return False
+    if raw.get("key") and item.get("api_key_id") != raw["key"]:
+        return False
+    if raw.get("error_type") and item.get("error_type") != raw["error_type"]:
+        return False
+    if raw.get("status"):
+        wanted = [s.strip().lower() for s in raw["status"].split(",")]
+        code = str(item["status"])
+        if not any(w == code or (w.endswith("xx") and w[0] == code[0]) for w in wanted):
+            return False
+    return True
+
+
+@get("/logs/tail", include_in_schema=False)
+@guarded
+async def logs_tail(request: Request) -> Response:
+    """Server-sent events: one `log` event (a table row) per new record of this account and mode.
+
+    Opened as a page rather than by an EventSource, it shows the logs page with the tail on.
+    """
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        return await _logs(request, tail=True)
+    ctx = await dashboard_context(request)
+    scope = ctx.require(read("request_logs"))
+    _, _, _, _, raw = parse_filters(request.query_params)
+    channel = TAIL_CHANNEL.format(account_id=scope.account_id, mode=scope.mode)
+    row_template = env.get_template("apilogs/row.html")
+
+    async def events() -> AsyncGenerator[ServerSentEventMessage, None]:
+        from server.health import draining
+        from server.infra import redis
+
+        pubsub = redis().pubsub()
+        await pubsub.subscribe(channel)
+        try:
+            yield ServerSentEventMessage(comment="tail started")
+            while not draining.is_set():
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                if message is None:
+                    yield ServerSentEventMessage(comment="keep-alive")
+                    continue
+                for item in json.loads(message["data"]):
+                    if _matches(item, raw):
+                        html = row_template.render(r={**item, "startedAt": item["started_at"],
+                                                      "durationMs": item["duration_ms"],
+                                                      "operationName": item["operation_name"],
+                                                      "errorType": item["error_type"]}, live=True)
+                        yield ServerSentEventMessage(event="log", data=html.replace("\n", " "))
+        except asyncio.CancelledError:
+            raise
+        finally:
+            await pubsub.unsubscribe(channel)
+            await pubsub.aclose()
+
+    return ServerSentEvent(events())
+
+
+HANDLERS = [logs_tail, logs_page, log_detail]

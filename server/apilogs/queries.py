@@ -1,0 +1,166 @@
+"""Every SQL statement over api_request_logs (raw SQL: the table is partitioned, see the migration)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from server import db
+from server.apilogs.records import COLUMNS
+from server.apilogs.search import REQUEST_ID_RE, LogFilter, words
+from server.context import Scope
+
+DETAIL_COLUMNS = (
+    "id, account_id, livemode, source, user_id, api_key_id, api_key_type, method, path, operation_name, "
+    "operation_type, query_params, request_headers, request_body, status_code, response_headers, response_body, "
+    "error_type, error_code, error_message, started_at, duration_ms, api_version, idempotency_key, "
+    "idempotent_replayed, host(ip_address) AS ip_address, object_ids"
+)
+SUBSTRING_EXPR = "(path || ' ' || coalesce(error_message, '') || ' ' || coalesce(operation_name, ''))"
+
+
+async def copy_rows(rows: list[tuple[Any, ...]]) -> None:
+    """One COPY of many rows (the fastest way into PostgreSQL)."""
+    if not rows:
+        return
+    pool = db.engine().pool
+    assert pool is not None, "the connection pool is not open"
+    async with pool.acquire() as conn:
+        await conn.copy_records_to_table("api_request_logs", records=rows, columns=list(COLUMNS))
+
+
+def where(scope: Scope, flt: LogFilter, query: str, args: list[Any]) -> str:
+    """The WHERE clause of a scoped, filtered search; appends its parameters to `args`."""
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    parts = [f"account_id = {arg(scope.account_id)}", f"livemode = {arg(scope.livemode)}"]
+    codes, classes = flt.status_codes_and_classes()
+    status_parts = []
+    if codes:
+        status_parts.append(f"status_code = ANY({arg(codes)}::int[])")
+    for cls in classes:
+        status_parts.append(f"(status_code >= {arg(cls * 100)} AND status_code < {arg(cls * 100 + 100)})")
+    if status_parts:
+        parts.append("(" + " OR ".join(status_parts) + ")")
+    if flt.method:
+        parts.append(f"method = {arg(flt.method.upper())}")
+    if flt.path_prefix:
+        prefix = flt.path_prefix
+        parts.append(f"path >= {arg(prefix)} AND path < {arg(prefix + chr(0x10FFFF))}")
+    if flt.api_key_id:
+        parts.append(f"api_key_id = {arg(flt.api_key_id)}")
+    if flt.error_type:
+        parts.append(f"error_type = {arg(flt.error_type)}")
+    if flt.since:
+        parts.append(f"started_at >= {arg(flt.since)}")
+    if flt.until:
+        parts.append(f"started_at < {arg(flt.until)}")
+    if flt.idempotency_key:
+        parts.append(f"idempotency_key = {arg(flt.idempotency_key)}")
+    if flt.source:
+        parts.append(f"source = {arg(flt.source)}")
+    if flt.object_id:
+        parts.append(f"object_ids @> ARRAY[{arg(flt.object_id)}]::text[]")
+    if query:
+        if REQUEST_ID_RE.match(query):
+            parts.append(f"id = {arg(query)}")
+        else:
+            terms = words(query)
+            tsquery = " & ".join(f"{w}:*" for w in terms)
+            text_parts = []
+            if tsquery:
+                text_parts.append(f"search @@ to_tsquery('simple', {arg(tsquery)})")
+            if len(query) >= 3:
+                escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                text_parts.append(f"{SUBSTRING_EXPR} ILIKE {arg('%' + escaped + '%')}")
+            parts.append("(" + " OR ".join(text_parts) + ")" if text_parts else "false")
+    return " AND ".join(parts)
+
+
+async def search_ids(scope: Scope, flt: LogFilter, query: str, limit: int, after: str | None) -> list[str]:
+    args: list[Any] = []
+    clause = where(scope, flt, query, args)
+    if after:
+        args.append(after)
+        clause += f" AND id < ${len(args)}"
+    args.append(limit)
+    rows = await db.fetch(f"SELECT id FROM api_request_logs WHERE {clause} ORDER BY id DESC LIMIT ${len(args)}",
+                          *args)
+    return [r["id"] for r in rows]
+
+
+async def by_ids(scope: Scope, ids: list[str], columns: str = DETAIL_COLUMNS) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    rows = await db.fetch(f"SELECT {columns} FROM api_request_logs WHERE account_id = $1 AND livemode = $2 "
+                          "AND id = ANY($3::text[]) ORDER BY id DESC", scope.account_id, scope.livemode, ids)
+    return rows
+
+
+async def get(scope: Scope, log_id: str) -> dict[str, Any] | None:
+    rows = await by_ids(scope, [log_id])
+    return rows[0] if rows else None
+
+
+async def stats(scope: Scope, flt: LogFilter, query: str, since: datetime, until: datetime,
+                bucket_seconds: int) -> list[dict[str, Any]]:
+    """Requests and errors per bucket in [since, until)."""
+    args: list[Any] = []
+    clause = where(scope, LogFilter(**{**flt.__dict__, "since": since, "until": until}), query, args)
+    args += [bucket_seconds, since]
+    n = len(args)
+    return await db.fetch(
+        f"SELECT date_bin(make_interval(secs => ${n - 1}), started_at, ${n}) AS bucket, count(*) AS requests, "
+        f"count(*) FILTER (WHERE status_code >= 400) AS errors FROM api_request_logs WHERE {clause} "
+        "GROUP BY 1 ORDER BY 1", *args)
+
+
+# --- retention --------------------------------------------------------------------------------
+
+
+async def retention_days() -> list[dict[str, Any]]:
+    return await db.fetch("SELECT id, log_retention_days FROM accounts")
+
+
+async def delete_batch(account_id: str, cutoff: datetime, batch: int) -> int:
+    rows = await db.fetch(
+        "WITH doomed AS (SELECT id, started_at FROM api_request_logs WHERE account_id = $1 AND started_at < $2 "
+        "LIMIT $3) DELETE FROM api_request_logs l USING doomed d WHERE l.id = d.id AND l.started_at = d.started_at "
+        "AND l.account_id = $1 RETURNING 1", account_id, cutoff, batch)
+    return len(rows)
+
+
+# --- indexer feed -----------------------------------------------------------------------------
+
+
+async def position(name: str) -> int:
+    row = await db.fetchrow("SELECT position FROM search_index_positions WHERE name = $1", name)
+    return int(row["position"]) if row else 0
+
+
+async def set_position(name: str, value: int) -> None:
+    await db.execute(
+        "INSERT INTO search_index_positions (name, position, updated_at) VALUES ($1, $2, now()) "
+        "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()", name, value)
+
+
+async def rows_after(seq: int, limit: int, settle_seconds: float) -> list[dict[str, Any]]:
+    """Rows past a position, in seq order, once they are `settle_seconds` old.
+
+    Writers commit each COPY in one short transaction; waiting a moment before
+    reading past a position keeps a slower transaction's lower seq from being
+    skipped.
+    """
+    return await db.fetch(
+        "SELECT seq, id, account_id, livemode, source, api_key_id, method, path, operation_name, status_code, "
+        "error_type, error_message, started_at, idempotency_key, request_body, response_body, object_ids "
+        "FROM api_request_logs WHERE seq > $1 AND ingested_at < now() - make_interval(secs => $2) "
+        "ORDER BY seq LIMIT $3", seq, settle_seconds, limit)
+
+
+async def max_seq() -> int:
+    row = await db.fetchrow("SELECT coalesce(max(seq), 0) AS m FROM api_request_logs")
+    return int(row["m"]) if row else 0

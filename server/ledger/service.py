@@ -1,0 +1,166 @@
+"""The ledger's internal API: the one place money moves.
+
+Other domains (customers, payments, refunds, disputes) call these functions
+inside their own `db.transaction()`; see docs/ledger.md. Amounts are signed
+integers in minor units: a positive posting raises the ledger account's
+balance, a negative one lowers it, and the postings of an entry sum to zero
+per currency. Accounts that may not go negative (customer wallets, the
+merchant balance, dispute holds) make an entry that would overdraw them fail
+with `PaymentRequired` (402, `insufficient_funds`) and change nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from server import db
+from server.context import RequestContext, Scope
+from server.errors import PaymentRequired
+from server.ids import new_id
+from server.ledger import queries
+from server.permissions import read
+
+# purpose -> may the balance go below zero?
+PURPOSES: dict[str, bool] = {
+    "customer_wallet": False,     # a customer's stored balance
+    "merchant_balance": False,    # what the merchant may pay out
+    "dispute_hold": False,        # money held while a dispute is open
+    "fees": True,                 # fees charged to the merchant
+    "processor_clearing": True,   # money the card processor owes us
+    "funding": True,              # money that entered from outside (credits)
+    "fx": True,                   # one per currency: the other side of every conversion
+}
+CUSTOMER, MERCHANT = "customer", "merchant"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One posting to make: `amount` (signed, minor units) on a ledger account."""
+
+    ledger_account_id: str
+    currency: str
+    amount: int
+
+
+@dataclass
+class Entry:
+    id: str
+    kind: str
+    reference: str | None
+    postings: list[dict[str, Any]] = field(default_factory=list)
+
+    def balance_after(self, ledger_account_id: str) -> int:
+        return next(p["balance_after"] for p in self.postings if p["ledger_account_id"] == ledger_account_id)
+
+
+async def ledger_account(scope: Scope, owner_type: str, owner_id: str, purpose: str, currency: str) -> dict[str, Any]:
+    """The ledger account of (owner, purpose, currency), created on first use."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown ledger purpose {purpose!r}")
+    return await queries.ensure_account(scope, owner_type, owner_id, purpose, currency, PURPOSES[purpose])
+
+
+async def wallet(scope: Scope, customer_id: str, currency: str) -> dict[str, Any]:
+    return await ledger_account(scope, CUSTOMER, customer_id, "customer_wallet", currency)
+
+
+async def merchant_account(scope: Scope, purpose: str, currency: str) -> dict[str, Any]:
+    """An account-level ledger account (merchant balance, fees, clearing, funding, fx) of this mode."""
+    return await ledger_account(scope, MERCHANT, scope.account_id, purpose, currency)
+
+
+def check_legs(legs: list[Leg]) -> None:
+    if len(legs) < 2:
+        raise ValueError("an entry needs at least two postings")
+    totals: dict[str, int] = defaultdict(int)
+    for leg in legs:
+        if isinstance(leg.amount, bool) or not isinstance(leg.amount, int) or leg.amount == 0:
+            raise ValueError(f"posting amounts are non-zero integers, not {leg.amount!r}")
+        totals[leg.currency] += leg.amount
+    unbalanced = {c: t for c, t in totals.items() if t != 0}
+    if unbalanced:
+        raise ValueError(f"postings do not sum to zero per currency: {unbalanced}")
+
+
+async def post(scope: Scope, kind: str, legs: list[Leg], *, reference: str | None = None, description: str = "",
+               metadata: dict[str, Any] | None = None, entry_id: str | None = None) -> Entry:
+    """Record one journal entry atomically. Joins the caller's transaction (or opens one).
+
+    Ledger accounts are locked in id order, so concurrent entries never
+    deadlock. Raises PaymentRequired if a non-negative account would go below
+    zero; nothing is written then.
+    """
+    check_legs(legs)
+    entry_id = entry_id or new_id("je")
+    raw_legs = [(leg.ledger_account_id, leg.currency, leg.amount) for leg in legs]
+    try:
+        if db.engine().current_transaction.get() is not None:  # the caller's block undoes it on error
+            rows = await queries.post_entry(scope, entry_id, kind, reference, description, metadata or {}, raw_legs)
+        else:
+            async with db.transaction():
+                rows = await queries.post_entry(scope, entry_id, kind, reference, description, metadata or {},
+                                                raw_legs)
+    except asyncpg.CheckViolationError as exc:
+        if exc.constraint_name == "ledger_accounts_non_negative":
+            raise PaymentRequired("insufficient funds: the balance is too low for this amount",
+                                  code="insufficient_funds", param="amount") from None
+        raise
+    return Entry(entry_id, kind, reference, rows)
+
+
+async def transfer(scope: Scope, kind: str, source: dict[str, Any], target: dict[str, Any], amount: int, *,
+                   reference: str | None = None, description: str = "") -> Entry:
+    """Move `amount` between two ledger accounts of the same currency."""
+    assert source["currency"] == target["currency"], "use convert legs for cross-currency moves"
+    return await post(scope, kind, [Leg(source["id"], source["currency"], -amount),
+                                    Leg(target["id"], target["currency"], amount)],
+                      reference=reference, description=description)
+
+
+async def record_payment(scope: Scope, payment_id: str, gross: int, fee: int, currency: str) -> Entry:
+    """A succeeded payment: the processor owes `gross`; the merchant gets gross - fee; `fee` is ours."""
+    clearing = await merchant_account(scope, "processor_clearing", currency)
+    balance = await merchant_account(scope, "merchant_balance", currency)
+    fees = await merchant_account(scope, "fees", currency)
+    legs = [Leg(clearing["id"], currency, -gross), Leg(balance["id"], currency, gross - fee)]
+    if fee:
+        legs.append(Leg(fees["id"], currency, fee))
+    return await post(scope, "payment", [leg for leg in legs if leg.amount], reference=payment_id)
+
+
+async def record_refund(scope: Scope, refund_id: str, amount: int, currency: str) -> Entry:
+    """A refund leaves the merchant balance back to the processor; 402 if the balance is too low."""
+    clearing = await merchant_account(scope, "processor_clearing", currency)
+    balance = await merchant_account(scope, "merchant_balance", currency)
+    return await transfer(scope, "refund", balance, clearing, amount, reference=refund_id)
+
+
+async def balances(scope: Scope, owner_id: str, purpose: str, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Balance per currency of an owner's ledger accounts of one purpose, now or at `at`."""
+    accounts = await queries.accounts_of_owner(scope, owner_id, purpose)
+    if at is not None:
+        then = await queries.balances_at(scope, [a["id"] for a in accounts], at)
+        return [{"currency": a["currency"], "available": then.get(a["id"], 0), "pending": 0,
+                 "ledger_account_id": a["id"]} for a in accounts if a["created"] <= at]
+    return [{"currency": a["currency"], "available": a["balance"], "pending": 0, "ledger_account_id": a["id"]}
+            for a in accounts]
+
+
+async def history(scope: Scope, owner_id: str, purpose: str, after: str | None, limit: int,
+                  gte: datetime | None = None, lte: datetime | None = None) -> list[dict[str, Any]]:
+    """Postings on an owner's ledger accounts, newest first, `limit + 1` rows for keyset paging."""
+    accounts = await queries.accounts_of_owner(scope, owner_id, purpose)
+    if not accounts:
+        return []
+    return await queries.history(scope, [a["id"] for a in accounts], after, limit, gte, lte)
+
+
+async def merchant_balances(ctx: RequestContext) -> list[dict[str, Any]]:
+    """The account's own ledger accounts (balance, fees, clearing, funding, fx) for the Balance page."""
+    scope = ctx.require(read("balance"))
+    return await queries.accounts_of_owner(scope, scope.account_id)

@@ -1,0 +1,131 @@
+"""The processor adapter: the interface payments use, and its HTTP implementation.
+
+Every call carries an idempotency key, so a retried call never charges,
+captures or refunds twice. A call that times out raises `ProcessorTimeout`;
+the caller leaves its object pending and the reconciler asks later.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from server.settings import get_settings
+
+
+class ProcessorTimeout(Exception):
+    """No answer in time: the outcome is unknown, not a failure."""
+
+
+class ProcessorError(Exception):
+    """The processor refused the call (4xx) or is unreachable before sending it."""
+
+
+class Processor(Protocol):
+    async def charge(self, key: str, *, amount: int, currency: str, card: dict[str, Any], capture: bool,
+                     reference: str) -> dict[str, Any]: ...
+
+    async def resolve(self, key: str) -> dict[str, Any]: ...
+
+    async def capture(self, key: str, charge_id: str, amount: int) -> dict[str, Any]: ...
+
+    async def cancel(self, key: str, charge_id: str) -> dict[str, Any]: ...
+
+    async def refund(self, key: str, charge_id: str, amount: int) -> dict[str, Any]: ...
+
+
+class HttpProcessor:
+    """Talks to the simulator (or anything speaking its small API) over HTTP."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None or self._client.is_closed:
+            self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
+                                             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+        return self._client
+
+    async def _post(self, path: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            resp = await self.client().post(path, json=body, headers={"Idempotency-Key": key})
+        except httpx.TimeoutException as exc:
+            raise ProcessorTimeout(str(exc) or "timed out") from None
+        except httpx.TransportError as exc:
+            raise ProcessorTimeout(f"processor unreachable: {exc}") from None
+        if resp.status_code >= 500:
+            raise ProcessorTimeout(f"processor answered {resp.status_code}")
+        if resp.status_code >= 400:
+            raise ProcessorError(resp.text[:300])
+        return resp.json()
+
+    async def charge(self, key: str, *, amount: int, currency: str, card: dict[str, Any], capture: bool,
+                     reference: str) -> dict[str, Any]:
+        return await self._post("/v1/charges", key, {"amount": amount, "currency": currency, "card": card,
+                                                     "capture": capture, "reference": reference})
+
+    async def resolve(self, key: str) -> dict[str, Any]:
+        return await self._post(f"/v1/charges/by-key/{key}/resolve", key, {})
+
+    async def capture(self, key: str, charge_id: str, amount: int) -> dict[str, Any]:
+        return await self._post(f"/v1/charges/{charge_id}/capture", key, {"amount": amount})
+
+    async def cancel(self, key: str, charge_id: str) -> dict[str, Any]:
+        return await self._post(f"/v1/charges/{charge_id}/cancel", key, {})
+
+    async def refund(self, key: str, charge_id: str, amount: int) -> dict[str, Any]:
+        return await self._post("/v1/refunds", key, {"charge": charge_id, "amount": amount})
+
+    async def charges_for(self, reference: str) -> list[dict[str, Any]]:
+        resp = await self.client().get("/v1/charges", params={"reference": reference})
+        resp.raise_for_status()
+        return resp.json()
+
+
+_processor: HttpProcessor | None = None
+
+
+def processor() -> HttpProcessor:
+    global _processor
+    settings = get_settings()
+    url = settings.processor_url
+    if not url:
+        raise RuntimeError("PAYDECK_PROCESSOR_URL is not set and no simulator was started")
+    if _processor is None or _processor.base_url != url.rstrip("/"):
+        _processor = HttpProcessor(url, settings.processor_timeout_seconds)
+    return _processor
+
+
+def start_simulator(data_dir: Path):
+    """Start the simulator as its own process on a free port; returns an EmbeddedProcess."""
+    import signal
+
+    from server import embedded
+
+    settings = get_settings()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret_file = data_dir / "processor.secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_hex(16))
+        secret_file.chmod(0o600)
+    port = embedded.free_port()
+    log = data_dir / "processor.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server.payments.simulator", "--port", str(port),
+             "--secret", secret_file.read_text().strip(), "--timeout-delay", str(settings.processor_timeout_delay),
+             "--latency-ms", str(settings.processor_latency_ms)],
+            stdout=out, stderr=out, preexec_fn=embedded._die_with_parent(signal.SIGTERM), start_new_session=True)
+    embedded._wait_for_port(port, proc, 30, "processor simulator", log)
+    url = f"http://127.0.0.1:{port}"
+    os.environ["PAYDECK_PROCESSOR_URL"] = url  # for child processes
+    settings.processor_url = url
+    return embedded.EmbeddedProcess("processor", proc, url, port, stop_signal=signal.SIGTERM)

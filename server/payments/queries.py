@@ -1,0 +1,128 @@
+"""SQL of payments. Every merchant read takes a Scope."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from server import db
+from server.context import Scope
+
+PI_COLUMNS = "*"
+
+
+async def get(scope: Scope, pi_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+    return await db.fetchrow(
+        "SELECT * FROM payment_intents WHERE account_id = $1 AND livemode = $2 AND id = $3"
+        + (" FOR UPDATE" if lock else ""), scope.account_id, scope.livemode, pi_id)
+
+
+async def insert(row: dict[str, Any]) -> dict[str, Any]:
+    cols = list(row)
+    values = [json.dumps(v) if c == "metadata" else v for c, v in row.items()]
+    sql = (f"INSERT INTO payment_intents ({', '.join(cols)}) VALUES "
+           f"({', '.join(f'${i + 1}' + ('::jsonb' if c == 'metadata' else '') for i, c in enumerate(cols))}) "
+           "RETURNING *")
+    return (await db.fetch(sql, *values))[0]
+
+
+async def update(pi_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    cols = list(changes)
+    sets = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(cols))
+    rows = await db.fetch(f"UPDATE payment_intents SET {sets} WHERE id = $1 RETURNING *", pi_id,
+                          *[changes[c] for c in cols])
+    return rows[0]
+
+
+async def list_intents(scope: Scope, limit: int, after: str | None, *, status: str | None = None,
+                       customer: str | None = None, created_gte: datetime | None = None,
+                       created_lte: datetime | None = None, amount_gte: int | None = None,
+                       amount_lte: int | None = None) -> list[dict[str, Any]]:
+    args: list[Any] = [scope.account_id, scope.livemode]
+    where = ["account_id = $1", "livemode = $2"]
+    for clause, value in (("id < ${}", after), ("status = ${}", status), ("customer_id = ${}", customer),
+                          ("created >= ${}", created_gte), ("created <= ${}", created_lte),
+                          ("amount >= ${}", amount_gte), ("amount <= ${}", amount_lte)):
+        if value is not None:
+            args.append(value)
+            where.append(clause.format(len(args)))
+    args.append(limit + 1)
+    return await db.fetch(f"SELECT * FROM payment_intents WHERE {' AND '.join(where)} ORDER BY id DESC "
+                          f"LIMIT ${len(args)}", *args)
+
+
+async def stuck_processing(older_than: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    return await db.fetch(
+        "SELECT id, account_id, livemode, processor_key FROM payment_intents WHERE status = 'processing' "
+        "AND processing_since < $1 ORDER BY processing_since LIMIT $2", older_than, limit)
+
+
+async def expired_authorizations(now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    return await db.fetch(
+        "SELECT id, account_id, livemode FROM payment_intents WHERE status = 'requires_capture' "
+        "AND capture_before <= $1 ORDER BY capture_before LIMIT $2", now, limit)
+
+
+async def refunds_of(scope: Scope, pi_id: str) -> list[dict[str, Any]]:
+    return await db.fetch(
+        "SELECT * FROM refunds WHERE account_id = $1 AND livemode = $2 AND payment_intent_id = $3 ORDER BY id",
+        scope.account_id, scope.livemode, pi_id)
+
+
+async def get_refund(scope: Scope, refund_id: str) -> dict[str, Any] | None:
+    return await db.fetchrow("SELECT * FROM refunds WHERE account_id = $1 AND livemode = $2 AND id = $3",
+                             scope.account_id, scope.livemode, refund_id)
+
+
+async def insert_refund(row: dict[str, Any]) -> dict[str, Any]:
+    cols = list(row)
+    return (await db.fetch(f"INSERT INTO refunds ({', '.join(cols)}) VALUES "
+                           f"({', '.join(f'${i + 1}' for i in range(len(cols)))}) RETURNING *",
+                           *row.values()))[0]
+
+
+async def update_refund(refund_id: str, status: str, processor_refund_id: str | None) -> dict[str, Any]:
+    return (await db.fetch("UPDATE refunds SET status = $2, processor_refund_id = $3 WHERE id = $1 RETURNING *",
+                           refund_id, status, processor_refund_id))[0]
+
+
+async def pending_refunds(older_than: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    return await db.fetch("SELECT * FROM refunds WHERE status = 'pending' AND created < $1 ORDER BY created LIMIT $2",
+                          older_than, limit)
+
+
+async def insert_receipt(row: dict[str, Any]) -> dict[str, Any]:
+    cols = list(row)
+    return (await db.fetch(f"INSERT INTO receipts ({', '.join(cols)}) VALUES "
+                           f"({', '.join(f'${i + 1}' for i in range(len(cols)))}) RETURNING *",
+                           *row.values()))[0]
+
+
+async def receipts_of(pi_id: str) -> list[dict[str, Any]]:
+    return await db.fetch("SELECT * FROM receipts WHERE payment_intent_id = $1 ORDER BY id", pi_id)
+
+
+async def receipt(scope: Scope, receipt_id: str) -> dict[str, Any] | None:
+    return await db.fetchrow("SELECT * FROM receipts WHERE account_id = $1 AND livemode = $2 AND id = $3",
+                             scope.account_id, scope.livemode, receipt_id)
+
+
+async def receipt_by_token(token: str) -> dict[str, Any] | None:
+    return await db.fetchrow("SELECT * FROM receipts WHERE token = $1", token)
+
+
+async def payment_receipt(pi_id: str) -> dict[str, Any] | None:
+    return await db.fetchrow("SELECT * FROM receipts WHERE payment_intent_id = $1 AND refund_id IS NULL", pi_id)
+
+
+async def account_pricing(account_id: str) -> dict[str, Any]:
+    row = await db.fetchrow("SELECT name, fee_percent_bps, fee_fixed_minor FROM accounts WHERE id = $1", account_id)
+    assert row is not None
+    return row
+
+
+async def events_of(scope: Scope, object_ids: list[str], limit: int = 200) -> list[dict[str, Any]]:
+    return await db.fetch(
+        "SELECT id, type, object_id, created FROM events WHERE account_id = $1 AND livemode = $2 "
+        "AND object_id = ANY($3) ORDER BY seq LIMIT $4", scope.account_id, scope.livemode, object_ids, limit)

@@ -1,0 +1,59 @@
+"""The reconciler: payments stuck in `processing`, refunds stuck in `pending`, expired authorizations.
+
+A payment in `processing` for longer than the processor's timeout (plus
+PAYDECK_RECONCILE_AFTER_SECONDS) is settled by asking the processor about its
+idempotency key: the processor returns the charge it made, or, if it never
+received the request, voids the key so that a late request cannot charge.
+Either answer is applied once (only while the payment is still processing
+with that key). Refunds are re-sent with their own key, which the processor
+de-duplicates. Safe to run in several processes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from server.context import Scope
+from server.payments import clock, queries, refunds, service
+from server.payments.processor import ProcessorError, ProcessorTimeout, processor
+from server.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def stale_after() -> timedelta:
+    settings = get_settings()
+    return timedelta(seconds=settings.processor_timeout_seconds + settings.reconcile_after_seconds)
+
+
+async def reconcile_once() -> int:
+    """One pass; returns how many objects it settled."""
+    settled = 0
+    cutoff = clock.now() - stale_after()
+    for row in await queries.stuck_processing(cutoff):
+        try:
+            charge = await processor().resolve(row["processor_key"])
+        except (ProcessorTimeout, ProcessorError) as exc:
+            log.warning("reconcile %s: processor not answering (%s)", row["id"], exc)
+            continue
+        scope = Scope(row["account_id"], row["livemode"])
+        pi = await service.apply_charge(None, scope, row["id"], row["processor_key"], charge)
+        settled += pi["status"] != "processing"
+    for refund in await queries.pending_refunds(cutoff):
+        scope = Scope(refund["account_id"], refund["livemode"])
+        pi = await queries.get(scope, refund["payment_intent_id"])
+        if pi is None:
+            continue
+        done = await refunds.send(None, scope, refund, pi["processor_charge_id"])
+        settled += done["status"] != "pending"
+    for row in await queries.expired_authorizations(clock.now()):
+        try:
+            settled += await service.expire_if_due(Scope(row["account_id"], row["livemode"]), row["id"])
+        except Exception:
+            log.exception("expiring %s failed", row["id"])
+    return settled
+
+
+def interval_seconds() -> float:
+    return min(max(get_settings().reconcile_after_seconds / 2, 0.25), 10.0)

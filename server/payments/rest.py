@@ -1,0 +1,171 @@
+"""REST: /v1/payment_intents, /v1/refunds, /v1/receipts, /v1/balance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from server.context import RequestContext
+from server.errors import InvalidRequest
+from server.pagination import decode_cursor, parse_limit
+from server.payments import accounting, queries, receipts, refunds, service
+from server.payments.serial import intent_json, refund_json
+from server.permissions import read
+from server.rest import api_context, list_body
+
+
+class IntentCreate(msgspec.Struct, forbid_unknown_fields=True):
+    amount: int
+    currency: str
+    customer: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    capture_method: str | None = None
+
+
+class CardInput(msgspec.Struct, forbid_unknown_fields=True):
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+
+class IntentConfirm(msgspec.Struct, forbid_unknown_fields=True):
+    card: CardInput
+    client_secret: str | None = None
+
+
+class IntentCapture(msgspec.Struct, forbid_unknown_fields=True):
+    amount_to_capture: int | None = None
+
+
+class IntentCancel(msgspec.Struct, forbid_unknown_fields=True):
+    cancellation_reason: str | None = None
+
+
+class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
+    payment_intent: str
+    amount: int | None = None
+    reason: str | None = None
+
+
+def parse_time(value: str | None, param: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        if value.isdigit():
+            return datetime.fromtimestamp(int(value), UTC)
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidRequest(f"{param} must be a Unix timestamp or an ISO 8601 time", param=param) from None
+
+
+def parse_amount(value: str | None, param: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise InvalidRequest(f"{param} must be a non-negative integer", param=param)
+    return int(value)
+
+
+def _card(card: CardInput) -> dict[str, Any]:
+    return {"number": card.number, "exp_month": card.exp_month, "exp_year": card.exp_year, "cvc": card.cvc}
+
+
+async def intent_body(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
+    body = intent_json(row, with_secret=not (ctx.principal.key_kind == "publishable"))
+    receipt = await queries.payment_receipt(row["id"]) if row["status"] == "succeeded" else None
+    body["receipt"] = ({"id": receipt["id"], "number": receipt["number"], "url": receipts.url_of(receipt["token"])}
+                       if receipt else None)
+    return body
+
+
+class PaymentIntentController(Controller):
+    path = "/v1/payment_intents"
+    tags = ["payment intents"]
+    dependencies = {"ctx": Provide(api_context)}
+
+    @post("/", status_code=200, summary="Create a payment intent")
+    async def create(self, ctx: RequestContext, data: IntentCreate) -> dict[str, Any]:
+        row = await service.create(ctx, data.amount, data.currency, customer=data.customer,
+                                   description=data.description, metadata=data.metadata,
+                                   capture_method=data.capture_method)
+        return await intent_body(ctx, row)
+
+    @get("/", summary="List payment intents, newest first")
+    async def list_(self, ctx: RequestContext, limit: str | None = None, cursor: str | None = None,
+                    status: str | None = None, customer: str | None = None,
+                    created_gte: str | None = Parameter(query="created[gte]", default=None, required=False),
+                    created_lte: str | None = Parameter(query="created[lte]", default=None, required=False),
+                    amount_gte: str | None = Parameter(query="amount[gte]", default=None, required=False),
+                    amount_lte: str | None = Parameter(query="amount[lte]", default=None, required=False),
+                    ) -> dict[str, Any]:
+        page = await service.list_intents(
+            ctx, parse_limit(limit), decode_cursor(cursor), status=status, customer=customer,
+            created_gte=parse_time(created_gte, "created[gte]"), created_lte=parse_time(created_lte, "created[lte]"),
+            amount_gte=parse_amount(amount_gte, "amount[gte]"), amount_lte=parse_amount(amount_lte, "amount[lte]"))
+        return list_body(page, intent_json, "/v1/payment_intents")
+
+    @get("/{pi_id:str}", summary="Retrieve a payment intent")
+    async def retrieve(self, ctx: RequestContext, pi_id: str) -> dict[str, Any]:
+        return await intent_body(ctx, await service.get(ctx, pi_id))
+
+    @post("/{pi_id:str}/confirm", status_code=200,
+          summary="Confirm with card details (secret key, or publishable key + client_secret)")
+    async def confirm(self, ctx: RequestContext, pi_id: str, data: IntentConfirm) -> dict[str, Any]:
+        return await intent_body(ctx, await service.confirm(ctx, pi_id, _card(data.card), data.client_secret))
+
+    @post("/{pi_id:str}/capture", status_code=200, summary="Capture an authorized payment, fully or partly")
+    async def capture(self, ctx: RequestContext, pi_id: str, data: IntentCapture | None = None) -> dict[str, Any]:
+        amount = data.amount_to_capture if data else None
+        return await intent_body(ctx, await service.capture(ctx, pi_id, amount))
+
+    @post("/{pi_id:str}/cancel", status_code=200, summary="Cancel a payment intent")
+    async def cancel(self, ctx: RequestContext, pi_id: str, data: IntentCancel | None = None) -> dict[str, Any]:
+        return await intent_body(ctx, await service.cancel(ctx, pi_id, data.cancellation_reason if data else None))
+
+
+class RefundController(Controller):
+    path = "/v1/refunds"
+    tags = ["refunds"]
+    dependencies = {"ctx": Provide(api_context)}
+
+    @post("/", status_code=200, summary="Refund a payment, fully or partly")
+    async def create(self, ctx: RequestContext, data: RefundCreate) -> dict[str, Any]:
+        return refund_json(await refunds.create(ctx, data.payment_intent, data.amount, data.reason))
+
+    @get("/{refund_id:str}", summary="Retrieve a refund")
+    async def retrieve(self, ctx: RequestContext, refund_id: str) -> dict[str, Any]:
+        return refund_json(await refunds.get(ctx, refund_id))
+
+
+class ReceiptController(Controller):
+    path = "/v1/receipts"
+    tags = ["receipts"]
+    dependencies = {"ctx": Provide(api_context)}
+
+    @get("/{receipt_id:str}", summary="Retrieve a receipt (served from a cache)")
+    async def retrieve(self, ctx: RequestContext, request: Request, receipt_id: str) -> dict[str, Any]:
+        data, _ = await receipts.get(ctx, receipt_id)
+        return data
+
+
+class BalanceController(Controller):
+    path = "/v1/balance"
+    tags = ["balance"]
+    dependencies = {"ctx": Provide(api_context)}
+
+    @get("/", summary="The merchant's available balance per currency")
+    async def retrieve(self, ctx: RequestContext) -> dict[str, Any]:
+        scope = ctx.require(read("balance"))
+        return {"object": "balance", "available": await accounting.merchant_balance(scope), "pending": [],
+                "livemode": scope.livemode}
+
+
+CONTROLLERS = [PaymentIntentController, RefundController, ReceiptController, BalanceController]

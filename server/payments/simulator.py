@@ -1,0 +1,185 @@
+"""The built-in card-processor simulator: a separate local HTTP service, the "third party".
+
+Run alone with `python -m server.payments.simulator --port 8101`; `paydeck run`
+and the tests start it for you. It keeps charges in memory, honours an
+`Idempotency-Key` on every call (the same key returns the first answer and
+never charges again), and behaves per the test cards in `server.payments.cards`
+(docs/payments.md lists them). Card numbers are used to decide the outcome and
+to compute a fingerprint (HMAC with the simulator's secret); they are not kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Litestar, Request, get, post
+from litestar.exceptions import HTTPException
+
+from server.payments.cards import BY_NUMBER, brand, luhn_ok
+
+STATE: dict[str, Any] = {"secret": b"simulator", "timeout_delay": 30.0, "latency": 0.0}
+CHARGES: dict[str, dict[str, Any]] = {}   # by charge id
+BY_KEY: dict[str, str] = {}               # charge idempotency key -> charge id
+REPLIES: dict[str, dict[str, Any]] = {}   # idempotency key of captures/cancels/refunds -> first answer
+REFUNDS: dict[str, dict[str, Any]] = {}
+
+
+def _key(request: Request) -> str:
+    key = request.headers.get("idempotency-key", "")
+    if not 1 <= len(key) <= 200:
+        raise HTTPException(status_code=400, detail="every call needs an Idempotency-Key header")
+    return key
+
+
+def _card_facts(card: dict[str, Any]) -> dict[str, Any]:
+    number = str(card.get("number", ""))
+    fingerprint = hmac.new(STATE["secret"], number.encode(), hashlib.sha256).hexdigest()[:16]
+    return {"brand": brand(number), "last4": number[-4:], "exp_month": card.get("exp_month"),
+            "exp_year": card.get("exp_year"), "country": "US", "fingerprint": fingerprint}
+
+
+def _decide(card: dict[str, Any]) -> tuple[str, str | None]:
+    number = str(card.get("number", ""))
+    if not number.isdigit() or not luhn_ok(number):
+        return "declined", "incorrect_number"
+    known = BY_NUMBER.get(number)
+    if known and known.outcome == "declined":
+        return "declined", known.decline_code
+    now = datetime.now(UTC)
+    if (int(card.get("exp_year", 0)), int(card.get("exp_month", 0))) < (now.year, now.month):
+        return "declined", "expired_card"
+    return "succeeded", None
+
+
+@post("/v1/charges", status_code=200)
+async def create_charge(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    key = _key(request)
+    if key in BY_KEY:
+        return CHARGES[BY_KEY[key]]
+    card = data.get("card") or {}
+    outcome, decline = _decide(card)
+    capture = bool(data.get("capture", True))
+    amount = int(data["amount"])
+    status = "declined" if outcome == "declined" else ("succeeded" if capture else "authorized")
+    known = BY_NUMBER.get(str(card.get("number", "")))
+    charge = {
+        "id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": data.get("reference"),
+        "status": status, "amount": amount, "currency": data.get("currency"),
+        "amount_captured": amount if status == "succeeded" else 0, "amount_refunded": 0,
+        "decline_code": decline, "card": _card_facts(card),
+        "disputed": bool(known and known.outcome == "dispute" and status == "succeeded"),
+        "created": int(datetime.now(UTC).timestamp()),
+    }
+    CHARGES[charge["id"]] = charge  # recorded before any await: a duplicate request sees it
+    BY_KEY[key] = charge["id"]
+    if STATE["latency"]:
+        await asyncio.sleep(STATE["latency"])
+    if known and known.outcome == "timeout":
+        await asyncio.sleep(STATE["timeout_delay"])  # the charge is made; the answer is late
+    return charge
+
+
+@get("/v1/charges")
+async def list_charges(reference: str) -> list[dict[str, Any]]:
+    return [c for c in CHARGES.values() if c["reference"] == reference]
+
+
+@get("/v1/charges/by-key/{key:str}")
+async def charge_by_key(key: str) -> dict[str, Any]:
+    if key not in BY_KEY:
+        raise HTTPException(status_code=404, detail="no charge with this idempotency key")
+    return CHARGES[BY_KEY[key]]
+
+
+@post("/v1/charges/by-key/{key:str}/resolve", status_code=200)
+async def resolve(key: str) -> dict[str, Any]:
+    """The charge made with this key; if none was made, void the key so a late request cannot charge."""
+    if key not in BY_KEY:
+        charge = {"id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": None, "status": "void",
+                  "amount": 0, "currency": None, "amount_captured": 0, "amount_refunded": 0,
+                  "decline_code": "processing_error", "card": None, "disputed": False}
+        CHARGES[charge["id"]] = charge
+        BY_KEY[key] = charge["id"]
+    return CHARGES[BY_KEY[key]]
+
+
+def _charge(charge_id: str) -> dict[str, Any]:
+    if charge_id not in CHARGES:
+        raise HTTPException(status_code=404, detail="no such charge")
+    return CHARGES[charge_id]
+
+
+@post("/v1/charges/{charge_id:str}/capture", status_code=200)
+async def capture(request: Request, charge_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    key = _key(request)
+    if key in REPLIES:
+        return REPLIES[key]
+    charge = _charge(charge_id)
+    amount = int(data.get("amount") or charge["amount"])
+    if charge["status"] != "authorized" or not 0 < amount <= charge["amount"]:
+        raise HTTPException(status_code=409, detail=f"cannot capture a {charge['status']} charge for {amount}")
+    charge.update(status="succeeded", amount_captured=amount)
+    REPLIES[key] = dict(charge)
+    return REPLIES[key]
+
+
+@post("/v1/charges/{charge_id:str}/cancel", status_code=200)
+async def cancel(request: Request, charge_id: str) -> dict[str, Any]:
+    key = _key(request)
+    if key in REPLIES:
+        return REPLIES[key]
+    charge = _charge(charge_id)
+    if charge["status"] != "authorized":
+        raise HTTPException(status_code=409, detail=f"cannot cancel a {charge['status']} charge")
+    charge["status"] = "canceled"
+    REPLIES[key] = dict(charge)
+    return REPLIES[key]
+
+
+@post("/v1/refunds", status_code=200)
+async def refund(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    key = _key(request)
+    if key in REPLIES:
+        return REPLIES[key]
+    charge = _charge(str(data.get("charge")))
+    amount = int(data["amount"])
+    if charge["status"] != "succeeded" or amount <= 0 or charge["amount_refunded"] + amount > charge["amount_captured"]:
+        raise HTTPException(status_code=409, detail="refund exceeds what remains of the charge")
+    charge["amount_refunded"] += amount
+    made = {"id": "re_" + secrets.token_hex(12), "charge": charge["id"], "amount": amount, "status": "succeeded"}
+    REFUNDS[made["id"]] = made
+    REPLIES[key] = made
+    return made
+
+
+@get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+app = Litestar([create_charge, list_charges, charge_by_key, resolve, capture, cancel, refund, healthz], debug=False)
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="Paydeck's card-processor simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument("--secret", default="", help="secret for card fingerprints (random if empty)")
+    parser.add_argument("--timeout-delay", type=float, default=30.0, help="seconds the timeout card waits")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added latency of every charge")
+    args = parser.parse_args()
+    STATE.update(secret=(args.secret or secrets.token_hex(16)).encode(), timeout_delay=args.timeout_delay,
+                 latency=args.latency_ms / 1000)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
