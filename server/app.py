@@ -34,15 +34,17 @@ from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
 from server.settings import Settings, get_settings
+from server.webhooks import pages as webhook_pages
+from server.webhooks.rest import WebhookEndpointController
 from server.workers import Workers
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
-                    RequestLogController, EventController]
+                    RequestLogController, EventController, WebhookEndpointController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
-                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS]
+                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

@@ -148,6 +148,29 @@ def worker_health() -> None:
     sys.exit(0 if age < 60 else 1)
 
 
+@main.command(help="Receive the account's events and forward them, signed (Standard Webhooks), to a local URL.")
+@click.option("--forward-to", required=True, help="Local URL, e.g. http://localhost:3000/hooks.")
+@click.option("--api-key", envvar="PAYDECK_API_KEY", required=True, help="Secret key (or PAYDECK_API_KEY).")
+@click.option("--api-url", default=None, help="Paydeck's URL (default PAYDECK_PUBLIC_URL).")
+@click.option("--events", "types", default="*", help="Comma-separated event types; wildcards allowed.")
+@click.option("--secret", default=None, help="Signing secret to use (default: a new one, printed).")
+def listen(forward_to: str, api_key: str, api_url: str | None, types: str, secret: str | None) -> None:
+    from server.webhooks.listen import Listener
+
+    async def go() -> None:
+        listener = Listener(api_url or get_settings().public_url, api_key, forward_to, secret=secret,
+                            types=[t.strip() for t in types.split(",") if t.strip()])
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        try:
+            await listener.run(stop)
+        finally:
+            await listener.aclose()
+
+    asyncio.run(go())
+
+
 @main.command(help="Apply database migrations.")
 def migrate() -> None:
     from server.runtime import infrastructure

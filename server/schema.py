@@ -22,18 +22,20 @@ from server.keys.resolvers import KeyMutation, KeyQuery
 from server.ledger.resolvers import LedgerMutation, LedgerQuery
 from server.payments.resolvers import PaymentMutation, PaymentQuery
 from server.settings import get_settings
+from server.webhooks.resolvers import WebhookMutation, WebhookQuery
 
 log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
-                             "payments, API request logs and events.")
-class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery):
+                             "payments, API request logs, events and webhooks.")
+class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery):
     pass
 
 
-@strawberry.type(description="Change the account, its team, keys, settings, customers, balances and FX rates.")
-class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation):
+@strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates and "
+                             "webhook endpoints.")
+class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation):
     pass
 
 

@@ -34,13 +34,18 @@ def registered_jobs(settings: Settings) -> list[Job]:
     from server.events import tasks as event_tasks
     from server.idempotency.middleware import purge_job
     from server.payments import reconcile
+    from server.webhooks.worker import DeliveryWorker, health_sweep
 
+    webhooks = DeliveryWorker()  # reads PAYDECK_ALLOW_PRIVATE_WEBHOOK_URLS at connect time
     return [
         *apilog_tasks.jobs(settings),
         Job("idempotency-purge", 3600, purge_job),
         Job("payments-reconcile", reconcile.interval_seconds(), reconcile.reconcile_once),
         Job("event-dispatcher", 1.0, event_tasks.dispatcher_job(settings)),
         Job("event-retention", 3600.0, event_tasks.retention_job(settings)),
+        # run_forever only returns on cancellation; the interval is the pause before a restart after a crash.
+        Job("webhook-deliveries", 1.0, webhooks.run_forever),
+        Job("webhook-health", 60.0, health_sweep),
     ]
 
 

@@ -10,6 +10,7 @@ that nothing changed for the owner.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,6 +163,94 @@ async def _heartbeat(t: Tenants) -> None:
     assert payload["data"]["heartbeat"]["accountId"] == t.other.account["id"]
 
 
+# --- webhooks ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _private_targets():
+    """Webhook URLs on 127.0.0.1 (port 9, discard: nothing listens) are allowed while the case runs."""
+    from server.settings import get_settings
+
+    settings = get_settings()
+    before, settings.allow_private_webhook_urls = settings.allow_private_webhook_urls, True
+    try:
+        yield
+    finally:
+        settings.allow_private_webhook_urls = before
+
+
+async def _owner_endpoint(t: Tenants) -> dict:
+    """An endpoint of the owner (test mode) with one test delivery."""
+    resp = await t.http.post("/v1/webhook_endpoints", headers=t.key(),
+                             json={"url": "http://127.0.0.1:9/hooks", "enabled_events": ["*"]})
+    assert resp.status_code == 200, resp.text
+    endpoint = resp.json()
+    sent = await t.gql(t.key(), 'mutation($id: ID!) { sendTestWebhookEvent(endpointId: $id, '
+                       'eventType: "customer.created") { ... on WebhookDeliveryPayload { webhookDelivery { id } } } }',
+                       {"id": endpoint["id"]})
+    endpoint["delivery_id"] = sent["data"]["sendTestWebhookEvent"]["webhookDelivery"]["id"]
+    return endpoint
+
+
+@rest("GET /v1/webhook_endpoints", "POST /v1/webhook_endpoints", "GET /v1/webhook_endpoints/{endpoint_id:str}",
+      "POST /v1/webhook_endpoints/{endpoint_id:str}", "DELETE /v1/webhook_endpoints/{endpoint_id:str}")
+async def _webhook_endpoints_rest(t: Tenants) -> None:
+    with _private_targets():
+        await _webhook_endpoints_rest_case(t)
+
+
+async def _webhook_endpoints_rest_case(t: Tenants) -> None:
+    endpoint = await _owner_endpoint(t)
+    path = f"/v1/webhook_endpoints/{endpoint['id']}"
+    for _, headers in t.intruders:
+        listed = await t.http.get("/v1/webhook_endpoints?limit=100", headers=headers)
+        assert endpoint["id"] not in [e["id"] for e in listed.json()["data"]]
+        assert (await t.http.get(path, headers=headers)).status_code == 404
+        assert (await t.http.post(path, headers=headers, json={"description": "x"})).status_code == 404
+        assert (await t.http.delete(path, headers=headers)).status_code == 404
+        created = await t.http.post("/v1/webhook_endpoints", headers=headers,
+                                    json={"url": "https://127.0.0.1:9/theirs", "enabled_events": ["*"]})
+        assert created.status_code == 200, created.text
+    mine = await t.http.get(path, headers=t.key())
+    assert mine.status_code == 200 and mine.json()["description"] == ""
+    listed = await t.http.get("/v1/webhook_endpoints", headers=t.key())
+    assert [e["id"] for e in listed.json()["data"]] == [endpoint["id"]]
+
+
+@graphql("Query.webhookEndpoints", "Query.webhookEndpoint", "Query.webhookDeliveries", "Query.webhookDelivery",
+         "Query.webhookEventTypes", "Mutation.createWebhookEndpoint", "Mutation.updateWebhookEndpoint",
+         "Mutation.deleteWebhookEndpoint", "Mutation.revealWebhookEndpointSecret",
+         "Mutation.rotateWebhookEndpointSecret", "Mutation.resendWebhookDelivery", "Mutation.sendTestWebhookEvent",
+         "Mutation.recoverWebhookDeliveries")
+async def _webhooks_graphql(t: Tenants) -> None:
+    with _private_targets():
+        await _webhooks_graphql_case(t)
+
+
+async def _webhooks_graphql_case(t: Tenants) -> None:
+    endpoint = await _owner_endpoint(t)
+    ids = {"id": endpoint["id"], "d": endpoint["delivery_id"]}
+    for _, headers in t.intruders:
+        seen = await t.gql(headers, "query($id: ID!, $d: ID!) { webhookEndpoints(first: 100) { nodes { id } } "
+                           "webhookEndpoint(id: $id) { id } webhookDelivery(id: $d) { id } "
+                           "webhookDeliveries(first: 100) { nodes { id } } webhookEventTypes }", ids)
+        assert endpoint["id"] not in [n["id"] for n in seen["data"]["webhookEndpoints"]["nodes"]]
+        assert seen["data"]["webhookEndpoint"] is None and seen["data"]["webhookDelivery"] is None
+        assert ids["d"] not in [n["id"] for n in seen["data"]["webhookDeliveries"]["nodes"]]
+        for mutation in ('updateWebhookEndpoint(id: $id, input: {description: "x"})', "deleteWebhookEndpoint(id: $id)",
+                         "revealWebhookEndpointSecret(id: $id)", "rotateWebhookEndpointSecret(id: $id)",
+                         "resendWebhookDelivery(id: $d)",
+                         'sendTestWebhookEvent(endpointId: $id, eventType: "customer.created")',
+                         'recoverWebhookDeliveries(endpointId: $id, since: "2020-01-01T00:00:00Z")'):
+            args = ", ".join(f"${k}: ID!" for k in ids if f"${k})" in mutation or f"${k}," in mutation)
+            result = await t.gql(headers, f"mutation({args}) {{ r: {mutation} {{ __typename }} }}",
+                                 {k: v for k, v in ids.items() if f"${k}" in args})
+            assert result["data"]["r"]["__typename"] == "NotFoundError", (mutation, result)
+        created = await t.gql(headers, 'mutation { createWebhookEndpoint(input: {url: "https://127.0.0.1:9/theirs", '
+                              'enabledEvents: ["*"]}) { __typename } }')
+        assert created["data"]["createWebhookEndpoint"]["__typename"] == "WebhookEndpointSecretPayload"
+    mine = await t.gql(t.key(), "{ webhookEndpoints { nodes { id description } } }")
+    assert mine["data"]["webhookEndpoints"]["nodes"] == [{"id": endpoint["id"], "description": ""}]
 # --- API request logs ----------------------------------------------------------------------
 
 

@@ -57,6 +57,14 @@ PROBES: dict[Permission, list[Probe]] = {
         Probe("mutation($email: String!) { r: inviteMember(email: $email, role: VIEW_ONLY) { __typename } }",
               _email, page=("POST", "/team/invite", lambda: {**_email(), "role": "VIEW_ONLY"})),
     ],
+    P.MANAGE_WEBHOOKS: [
+        Probe("{ r: webhookEndpoints(first: 1) { nodes { id } } }", page=("GET", "/webhooks", None)),
+        # A public literal address: accepted without any lookup, and nothing is ever sent to it here.
+        Probe('mutation { r: createWebhookEndpoint(input: {url: "https://93.184.215.14/matrix", '
+              'enabledEvents: ["customer.created"]}) { __typename } }',
+              page=("POST", "/webhooks", lambda: {"url": "https://93.184.215.14/matrix",
+                                                  "enabled_events": "customer.created"})),
+    ],
     P.VIEW_CUSTOMERS: [
         Probe("{ r: customers(first: 1) { nodes { id } } }", page=("GET", "/customers", None)),
     ],
@@ -81,7 +89,7 @@ PROBES: dict[Permission, list[Probe]] = {
 # Permissions no GraphQL field or page needs yet; their cells are checked through
 # `viewer.permissions`, which is computed by the same check that enforces them.
 # Move a permission to PROBES as soon as an operation needs it.
-NOT_EXPOSED_YET = {P.MANAGE_WEBHOOKS, P.VIEW_ANALYTICS}
+NOT_EXPOSED_YET = {P.VIEW_ANALYTICS}
 
 CELLS = [(role, perm) for role in Role for perm in Permission]
 
@@ -278,6 +286,8 @@ async def test_every_page_renders_or_refuses_for_every_role(team, role: Role):
         expected.add("/apikeys")
     if P.ADMIN not in ROLE_PERMISSIONS[role]:
         expected.add("/audit")
+    if P.MANAGE_WEBHOOKS not in ROLE_PERMISSIONS[role]:
+        expected.add("/webhooks")
     if P.VIEW_API_LOGS not in ROLE_PERMISSIONS[role]:
         expected |= {"/logs", "/logs/tail"}
     assert refused == expected

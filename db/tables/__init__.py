@@ -7,7 +7,9 @@ from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
 from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
 from db.tables.payments import PaymentIntent, Receipt, Refund
+from db.tables.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookFanout, WebhookFanoutState
 
 __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "EventDispatch", "FxRate", "IdempotencyKey",
            "Invitation", "JournalEntry", "LedgerAccount", "Membership", "PaymentIntent", "Posting", "Receipt", "Refund",
-           "Transfer", "User"]
+           "Transfer", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookFanout",
+           "WebhookFanoutState"]

@@ -270,7 +270,6 @@ async def audit_page(request: Request) -> Response:
 PLACEHOLDERS = {
     "disputes": ("Disputes", "Disputes arrive after payments."),
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
-    "webhooks": ("Webhooks", "Webhook endpoints and deliveries arrive with the webhooks work."),
     "analytics": ("Analytics", "Charts of volume and API traffic arrive after payments."),
     "reports": ("Reports", "Monthly usage reports and CSV exports arrive after payments."),
     "benchmarks": ("Benchmarks", "Privacy-safe peer benchmarks arrive after analytics."),

@@ -1,0 +1,1 @@
+"""Webhooks: endpoints, signed Standard Webhooks deliveries, retries, health and debugging tools."""

@@ -1,0 +1,103 @@
+"""Standard Webhooks signing, secrets, event types and the JSON body of a delivery.
+
+Signatures come from the `standardwebhooks` library: HMAC-SHA256 over
+`webhook-id.webhook-timestamp.body`, base64, as `v1,<sig>`. During a secret
+rotation's overlap the header carries one signature per secret, separated by
+a space, so receivers holding either secret verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from standardwebhooks import Webhook
+
+SECRET_PREFIX = "whsec_"
+USER_AGENT = "Paydeck-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
+
+# Event types a merchant can subscribe to (and send as test events). Wildcards: `*` and `<object>.*`.
+EVENT_TYPES = [
+    "payment_intent.created", "payment_intent.processing", "payment_intent.succeeded",
+    "payment_intent.payment_failed", "payment_intent.canceled", "charge.refunded", "refund.created",
+    "customer.created", "customer.updated", "customer.closed", "transfer.created", "credit.created",
+    "dispute.created", "dispute.closed", "review.opened", "review.closed", "webhook_endpoint.disabled",
+]
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def signature_header(secrets_: list[str], msg_id: str, timestamp: datetime, body: str) -> str:
+    return " ".join(Webhook(secret).sign(msg_id, timestamp, body) for secret in secrets_)
+
+
+def headers(secrets_: list[str], msg_id: str, timestamp: datetime, body: str) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": signature_header(secrets_, msg_id, timestamp, body),
+    }
+
+
+def matches(patterns: list[str], event_type: str) -> bool:
+    for pattern in patterns:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+def valid_pattern(pattern: str) -> bool:
+    if pattern == "*" or pattern in EVENT_TYPES:
+        return True
+    if pattern.endswith(".*"):
+        prefix = pattern[:-1]
+        return any(t.startswith(prefix) for t in EVENT_TYPES)
+    # Types of domains not listed here yet are allowed if well formed.
+    parts = pattern.split(".")
+    return len(parts) >= 2 and all(p and p.replace("_", "").isalnum() and p.islower() for p in parts)
+
+
+def event_body(event: dict[str, Any]) -> str:
+    """The JSON body for a committed event row (id, type, created, livemode, data, request)."""
+    data = event["data"]
+    if isinstance(data, str):
+        data = json.loads(data)
+    created: datetime = event["created"]
+    body = {
+        "id": event["id"], "object": "event", "type": event["type"],
+        "timestamp": created.isoformat().replace("+00:00", "Z"), "created": int(created.timestamp()),
+        "livemode": event["livemode"], "data": {"object": data},
+        "request": {"id": event.get("request_id"), "idempotency_key": event.get("idempotency_key")},
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def sample_object(event_type: str, livemode: bool) -> dict[str, Any]:
+    """A realistic object for a test event of `event_type`."""
+    kind = event_type.split(".")[0]
+    if kind in ("payment_intent", "charge", "refund"):
+        status = {"succeeded": "succeeded", "payment_failed": "requires_payment_method", "canceled": "canceled",
+                  "processing": "processing"}.get(event_type.split(".")[-1], "requires_payment_method")
+        return {"id": "pi_test_sample000000000000", "object": "payment_intent", "amount": 2000, "currency": "usd",
+                "status": status, "livemode": livemode, "amount_received": 2000 if status == "succeeded" else 0,
+                "payment_method": {"card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030}},
+                "metadata": {"order_id": "6735"}}
+    if kind in ("customer", "credit", "transfer"):
+        return {"id": "cus_test_sample00000000000", "object": "customer", "email": "jenny.rosen@example.com",
+                "name": "Jenny Rosen", "status": "active", "livemode": livemode, "metadata": {}}
+    if kind == "dispute":
+        return {"id": "dp_test_sample00000000000", "object": "dispute", "amount": 2000, "currency": "usd",
+                "reason": "fraudulent", "status": "needs_response", "livemode": livemode}
+    if kind == "webhook_endpoint":
+        return {"id": "we_test_sample00000000000", "object": "webhook_endpoint", "url": "https://example.com/hooks",
+                "status": "disabled", "livemode": livemode}
+    return {"id": f"{kind}_test_sample", "object": kind, "livemode": livemode}
