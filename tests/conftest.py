@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytest_plugins = ["tests.webhooks.fixtures"]  # allow_private, shop: used beyond tests/webhooks
+
 TEST_SETTINGS = {
     "PAYDECK_API_RATE_LIMIT_PER_SECOND": "60",
     "PAYDECK_LOGIN_ATTEMPTS_PER_15MIN": "5",

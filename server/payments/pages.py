@@ -18,8 +18,8 @@ from server.errors import InvalidRequest, NotFound, PaydeckError
 from server.events import service as events
 from server.events.pages import stream_url
 from server.payments import receipts
-from server.permissions import write
-from server.web.pages import dashboard_context, form_data, guarded, mutation_error, show
+from server.permissions import read, write
+from server.web.pages import base_vars, dashboard_context, form_data, guarded, mutation_error, show
 from server.web.render import render_page
 
 STATUSES = ("requires_payment_method", "processing", "requires_capture", "succeeded", "failed", "canceled")
@@ -98,12 +98,15 @@ async def payment_row(request: Request, pi_id: str) -> Response:
 
 
 async def _detail(request: Request, ctx, pi_id: str, status: int = 200, **extra: Any) -> Response:
-    data = await operations.run("PaymentPage", ctx, {"id": pi_id})
+    variables = {"id": pi_id, "objectId": pi_id, "withLogs": ctx.can(read("request_logs")),
+                 "withWebhooks": ctx.can(read("webhook_endpoints"))}
+    data = await operations.run("PaymentPage", ctx, variables)
     if data["paymentIntent"] is None:
         raise NotFound(f"no payment '{pi_id}' in this mode")
-    return await show(request, ctx, "PaymentPage", "payments/detail.html", "payments", {"id": pi_id},
-                      status=status, pi=data["paymentIntent"], can_refund=ctx.can(write("refunds")),
-                      can_capture=ctx.can(write("payment_intents")), **extra)
+    return render_page(request, "payments/detail.html",
+                       {**data, **base_vars(ctx, data, "payments"), "pi": data["paymentIntent"],
+                        "can_refund": ctx.can(write("refunds")), "can_capture": ctx.can(write("payment_intents")),
+                        **extra}, status=status)
 
 
 @get("/payments/{pi_id:str}", include_in_schema=False)

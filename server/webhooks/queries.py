@@ -124,10 +124,14 @@ async def delivery(scope: Scope, delivery_id: str, *, for_update: bool = False,
 
 async def deliveries_page(scope: Scope, after: str | None, limit: int, *, endpoint_id: str | None = None,
                           status: str | None = None, event_type: str | None = None, event_id: str | None = None,
-                          created_gte: datetime | None = None,
+                          object_id: str | None = None, created_gte: datetime | None = None,
                           created_lte: datetime | None = None) -> list[dict[str, Any]]:
     sql = [f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE account_id = $1 AND livemode = $2"]
     args: list[Any] = [scope.account_id, scope.livemode]
+    if object_id is not None:  # deliveries of the events about one object, e.g. a payment's timeline
+        args.append(object_id)
+        sql.append(f"AND event_id IN (SELECT id FROM events WHERE account_id = $1 AND livemode = $2 "
+                   f"AND object_id = ${len(args)})")
     for clause, value in (("endpoint_id = ${}", endpoint_id), ("status = ${}", status),
                           ("event_id = ${}", event_id), ("created >= ${}", created_gte),
                           ("created <= ${}", created_lte), ("id < ${}", after)):

@@ -33,14 +33,16 @@ class WebhookQuery:
             raise
 
     @strawberry.field(description="Deliveries, newest first, filtered by endpoint, status, event type "
-                                  "(wildcards allowed), event id and creation time.")
+                                  "(wildcards allowed), event id, the object the event is about (e.g. a payment "
+                                  "intent) and creation time.")
     async def webhook_deliveries(self, info: Info, endpoint_id: str | None = None, status: str | None = None,
                                  event_type: str | None = None, event_id: str | None = None,
+                                 object_id: str | None = None,
                                  created_gte: datetime | None = None, created_lte: datetime | None = None,
                                  first: int | None = None, after: str | None = None) -> Connection[t.WebhookDelivery]:
         page = await service.list_deliveries(ctx_of(info), first_arg(first), after, endpoint_id=endpoint_id,
                                              status=status, event_type=event_type, event_id=event_id,
-                                             created_gte=created_gte, created_lte=created_lte)
+                                             object_id=object_id, created_gte=created_gte, created_lte=created_lte)
         return connection(page, t.WebhookDelivery.from_row)
 
     @strawberry.field(description="One delivery with its payload and attempts.")

@@ -201,7 +201,7 @@ async def disable(scope: Scope, endpoint_id: str, reason: str, now: datetime) ->
 
 async def list_deliveries(ctx: RequestContext, limit: int, cursor: str | None, *, endpoint_id: str | None = None,
                           status: str | None = None, event_type: str | None = None, event_id: str | None = None,
-                          created_gte: datetime | None = None,
+                          object_id: str | None = None, created_gte: datetime | None = None,
                           created_lte: datetime | None = None) -> Page[dict[str, Any]]:
     scope = ctx.require(read(RESOURCE))
     if status is not None and status not in DELIVERY_STATUSES:
@@ -210,7 +210,8 @@ async def list_deliveries(ctx: RequestContext, limit: int, cursor: str | None, *
         raise InvalidRequest("invalid event type", param="event_type")
     rows = await queries.deliveries_page(scope, decode_cursor(cursor), limit, endpoint_id=endpoint_id or None,
                                          status=status or None, event_type=event_type or None,
-                                         event_id=event_id or None, created_gte=created_gte, created_lte=created_lte)
+                                         event_id=event_id or None, object_id=object_id or None,
+                                         created_gte=created_gte, created_lte=created_lte)
     return Page.from_rows(rows, limit)
 
 

@@ -75,3 +75,35 @@ async def test_actions_are_permission_checked(http, base_url):
         assert (await Merchant.get(m, f"/v1/payment_intents/{pi['id']}")).json()["amount_refunded"] == 0
     finally:
         await analyst.client.aclose()
+
+
+async def test_detail_lists_the_api_requests_and_webhook_deliveries_of_the_payment(http, base_url, allow_private):
+    from server.apilogs.writer import flush_all
+    from server.webhooks import service as webhooks
+    from tests.webhooks.helpers import wait_until
+    from tests.webhooks.receiver import receiver
+
+    m = await merchant(http)
+    ctx = user_ctx(m.id, m.account.user["id"])
+    async with receiver() as rec:
+        await webhooks.create_endpoint(ctx, rec.url, ["payment_intent.*"])
+        paid = await m.paid(1234)
+        await rec.wait_for(1)
+        await flush_all()
+        b = await login(base_url, m.account.user["email"])
+        try:
+            async def shows_both() -> bool:
+                page = (await b.get(f"/payments/{paid['id']}")).text
+                return f"/v1/payment_intents/{paid['id']}/confirm" in page and "payment_intent.succeeded" in page \
+                    and "/webhooks/deliveries/" in page
+            await wait_until(shows_both, what="requests and deliveries on the payment page")
+        finally:
+            await b.client.aclose()
+    # A role without logs or webhook rights still sees the payment, without those sections.
+    email, _ = await add_member(m.account, Role.SUPPORT)
+    support = await login(base_url, email)
+    try:
+        page = await support.get(f"/payments/{paid['id']}")
+        assert page.status_code == 200 and "Webhook deliveries" not in page.text and "API requests" not in page.text
+    finally:
+        await support.client.aclose()
