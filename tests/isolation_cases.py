@@ -583,3 +583,14 @@ async def _events_subscriptions(t: Tenants) -> None:
                 await until(lambda ws=ws, own=own: any(i in own for i in ws.ids()), nudge)
                 assert not set(ws.ids()) & set(owner_ids), f"{name} saw the owner's test-mode events"
                 assert all(e["livemode"] is livemode for e in ws.received)
+
+
+@graphql("Query.paymentSummary")
+async def _payment_summary(t: Tenants) -> None:
+    await _owner_payments(t)
+    query = "{ paymentSummary { today { succeededCount grossVolume { amount } } } }"
+    mine = (await t.gql(t.key("owner"), query))["data"]["paymentSummary"]["today"]
+    assert mine["succeededCount"] > 0
+    for _, headers in t.intruders:
+        theirs = (await t.gql(headers, query))["data"]["paymentSummary"]["today"]
+        assert theirs == {"succeededCount": 0, "grossVolume": []}

@@ -105,10 +105,14 @@ async def switch_account(request: Request) -> Response:
 async def home(request: Request) -> Response:
     from server.events import service as events
     from server.events.pages import stream_url
+    from server.permissions import read
 
     ctx = await dashboard_context(request)
     since = await events.stream_position(ctx)  # before the page's query: the live feed continues from here
-    return await show(request, ctx, "HomePage", "accounts/home.html", "home", stream_url=stream_url([], since))
+    block = "today" if request.query_params.get("part") == "today" else None  # the numbers refresh themselves
+    return await show(request, ctx, "HomePage", "accounts/home.html", "home",
+                      {"withPayments": ctx.can(read("payment_intents"))}, block=block,
+                      stream_url=stream_url([], since))
 
 
 async def _team(request: Request, ctx, status: int = 200, **extra: Any) -> Response:

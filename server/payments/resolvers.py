@@ -11,7 +11,7 @@ from server.errors import PaydeckError
 from server.gql.common import Connection, connection, ctx_of, error_member, first_arg
 from server.ledger.types import Money
 from server.pagination import decode_cursor
-from server.payments import accounting, refunds, service
+from server.payments import accounting, refunds, service, summary
 from server.payments import types as t
 from server.permissions import read
 
@@ -60,6 +60,13 @@ class PaymentQuery:
         scope = ctx_of(info).require(read("payment_intents"))
         row = await queries.receipt(scope, str(id))
         return t.Receipt.from_row(row) if row else None
+
+    @strawberry.field(description="Today's gross volume, successful payments and success rate against "
+                                  "yesterday at the same time of day.")
+    async def payment_summary(self, info: Info) -> t.PaymentSummary:
+        today, yesterday = await summary.today_and_yesterday(ctx_of(info))
+        return t.PaymentSummary(today=t.PaymentDay.from_summary(today),
+                                yesterday=t.PaymentDay.from_summary(yesterday))
 
     @strawberry.field(description="The merchant's available balance per currency (needs view_payments).")
     async def balance(self, info: Info) -> list[Money]:
