@@ -39,10 +39,32 @@ def configure(url: str) -> None:
     engine().config = {"dsn": url}
 
 
+# No transaction of the app may stay open longer than this. Work that scans
+# recent rows by creation time (webhook fan-out) relies on it: an event
+# cannot commit later than this after it was written.
+TRANSACTION_TIMEOUT = "5min"
+
+
+async def _session_settings(db: PaydeckEngine) -> dict[str, str]:
+    """Connection-level defaults (they survive the pool's RESET ALL between uses)."""
+    import asyncpg
+
+    probe = await asyncpg.connect(**db.config)
+    try:
+        major = probe.get_server_version().major
+    finally:
+        await probe.close()
+    settings = {"idle_in_transaction_session_timeout": TRANSACTION_TIMEOUT}
+    if major >= 17:  # transaction_timeout exists from PostgreSQL 17
+        settings["transaction_timeout"] = TRANSACTION_TIMEOUT
+    return settings
+
+
 async def open_pool(min_size: int = 2, max_size: int = 20) -> None:
     db = engine()
     if db.pool is None:
-        await db.start_connection_pool(min_size=min_size, max_size=max_size)
+        await db.start_connection_pool(min_size=min_size, max_size=max_size,
+                                       server_settings=await _session_settings(db))
 
 
 async def close_pool() -> None:

@@ -4,8 +4,10 @@ New events are found with an anti-join against `webhook_fanouts` (one marker
 per event), not with a "sequence > last seen" cursor: sequence values and
 ids are assigned before commit and commits land out of order, so a cursor
 would skip an event that commits late. The scan starts at a low-water mark
-that trails wall time by `SETTLE` (no transaction that emits an event stays
-open that long), so it only ever looks at recent events.
+that trails wall time by `SETTLE`, so it only ever looks at recent events.
+That is safe because no transaction of the app can stay open that long:
+`server.db` sets `transaction_timeout` (PostgreSQL 17+) and
+`idle_in_transaction_session_timeout` to half of it on every pooled connection.
 
 Markers are inserted with ON CONFLICT DO NOTHING: when two workers race for
 an event, the second waits for the first to commit and then skips it, so

@@ -16,7 +16,8 @@ async def test_today_against_yesterday_at_the_same_time(http, base_url):
     await m.paid(999, number="4000000000000002")  # declined
     old = await m.paid(4000)
     # Move one success to yesterday, same time of day: it counts for yesterday only.
-    await db.execute("UPDATE payment_intents SET created = created - $2::interval WHERE id = $1", old["id"], timedelta(days=1))
+    await db.execute("UPDATE payment_intents SET created = created - $2::interval WHERE id = $1",
+                     old["id"], timedelta(days=1))
 
     data = (await http.post("/graphql", headers=m.headers, json={"query": """{ paymentSummary {
         today { succeededCount failedCount successRate grossVolume { amount currency } }
