@@ -52,13 +52,10 @@ async def principal_for_key(token: str, connection: ASGIConnection | None = None
 
 
 async def principal_for_session(session: sessions.Session) -> tuple[Principal, Scope] | None:
-    membership = await account_queries.membership(session.account_id, session.user_id)
-    if membership is None:
+    member = await account_queries.member_of(session.account_id, session.user_id)
+    if member is None:
         return None
-    user = await account_queries.user(session.user_id)
-    if user is None:
-        return None
-    principal = Principal(kind="user", user_id=user["id"], email=user["email"], role=Role(membership["role"]),
+    principal = Principal(kind="user", user_id=member["id"], email=member["email"], role=Role(member["role"]),
                           session_id=session.id, csrf_token=session.csrf)
     return principal, Scope(session.account_id, session.livemode)
 

@@ -26,6 +26,13 @@ async def membership(account_id: str, user_id: str) -> dict[str, Any] | None:
     ).first()
 
 
+async def member_of(account_id: str, user_id: str) -> dict[str, Any] | None:
+    """The user and their role in the account, in one query (every dashboard request asks)."""
+    return await db.fetchrow(
+        "SELECT u.id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id "
+        "WHERE m.account_id = $1 AND m.user_id = $2", account_id, user_id)
+
+
 async def memberships_of_user(user_id: str) -> list[dict[str, Any]]:
     return await db.fetch(
         "SELECT m.account_id, m.role, a.name AS account_name FROM memberships m "
