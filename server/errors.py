@@ -52,8 +52,9 @@ class Unprocessable(PaydeckError):
 
 
 class PaymentRequired(PaydeckError):
+    """A balance (a customer's wallet) is too low. Not a card problem: cards decline inside a 200 payment."""
+
     status = 402
-    type = "card_error"
     code = "insufficient_funds"
 
 
@@ -76,6 +77,19 @@ class RateLimited(PaydeckError):
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(PaydeckError):
+    """Cannot serve now (every database connection busy, a server restarting); retry after `retry_after` s."""
+
+    status = 503
+    type = "api_error"
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 1, param: str | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message, param=param, code=code)
         self.retry_after = retry_after
 
 

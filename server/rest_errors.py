@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from server.errors import PaydeckError, RateLimited
+from server.errors import PaydeckError
 from server.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,8 @@ def error_response(request: Request, status: int, body: dict[str, Any],
 
 
 def paydeck_error(request: Request, exc: PaydeckError) -> Response:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    retry_after = getattr(exc, "retry_after", None)  # 429 and 503 say when to come back
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return error_response(request, exc.status, exc.to_dict(), headers)
 
 

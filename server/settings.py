@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     db_pool_min: int = 2
     db_pool_max: int = 20
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)  # waiting longer for a connection: 503
 
     session_idle_minutes: int = Field(default=120, ge=1)
     session_absolute_hours: int = Field(default=24, ge=1)
@@ -79,6 +80,9 @@ class Settings(BaseSettings):
     reconcile_after_seconds: float = Field(default=30.0, ge=0)
     authorization_days: int = Field(default=7, ge=1)
     demo_rate: float = Field(default=0.5, ge=0)  # actions/s of `paydeck run --demo` demo traffic
+
+    # Test-only: honour the Paydeck-Test-Fault header (server/faults.py). Never on in production.
+    test_faults: bool = False
 
     @property
     def secure_cookies(self) -> bool:
