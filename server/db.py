@@ -1,9 +1,15 @@
-"""Database access: the engine, transactions with after-commit hooks, raw SQL.
+"""Database access: the engine, its bounded pool, transactions with after-commit hooks, raw SQL.
 
-Writes open a transaction in a service method with `transaction()`. Work that
-must happen only if the write commits (Redis publish, cache invalidation) is
-registered with `after_commit()`; it runs after COMMIT and is dropped on
-rollback.
+This module owns every transaction helper. Writes open a transaction in a
+service method with `transaction()`; no code escapes a caller's transaction
+by hand. Work that must happen only if the write commits (Redis publish,
+cache invalidation) is registered with `after_commit()`; it runs after
+COMMIT and is dropped on rollback. A request holds at most one connection at
+a time: nothing (the idempotency middleware included) keeps a transaction
+open around a handler, and a call to the card processor must happen outside
+any transaction (`forbid_transaction()`), never while a row lock is held.
+Waiting for a pooled connection is bounded (`PAYDECK_DB_POOL_TIMEOUT_SECONDS`,
+then 503 `service_unavailable`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 from piccolo.engine.finder import engine_finder
 
+from server import faults
 from server.db_engine import PaydeckEngine
 
 log = logging.getLogger(__name__)
@@ -60,9 +67,13 @@ async def _session_settings(db: PaydeckEngine) -> dict[str, str]:
     return settings
 
 
-async def open_pool(min_size: int = 2, max_size: int = 20) -> None:
+async def open_pool(min_size: int = 2, max_size: int = 20, acquire_timeout: float | None = None) -> None:
+    """Open the pool; every acquire waits at most `acquire_timeout` (default: the setting) before a 503."""
+    from server.settings import get_settings
+
     db = engine()
     if db.pool is None:
+        db.acquire_timeout = acquire_timeout or get_settings().db_pool_timeout_seconds
         await db.start_connection_pool(min_size=min_size, max_size=max_size,
                                        server_settings=await _session_settings(db))
 
@@ -79,8 +90,7 @@ async def transaction() -> AsyncIterator[Any]:
 
     Nested calls join the outer transaction and its hooks inside a savepoint:
     an error in the nested block undoes only what that block wrote, so the
-    outer transaction (an idempotent request, a caller's larger write) can
-    still record the failure and commit.
+    caller's larger write can still record the failure and commit.
     """
     db = engine()
     outer = db.current_transaction.get()
@@ -103,6 +113,7 @@ async def transaction() -> AsyncIterator[Any]:
     try:
         async with db.transaction() as txn:
             yield txn
+            faults.before_commit()
             try:
                 await txn.commit()
             except BaseException:
@@ -118,6 +129,17 @@ async def transaction() -> AsyncIterator[Any]:
             await hook()
         except Exception:  # a failed side effect must not undo a committed write
             log.exception("after-commit hook failed")
+    faults.after_commit()
+
+
+def in_transaction() -> bool:
+    return engine().current_transaction.get() is not None
+
+
+def forbid_transaction(what: str) -> None:
+    """Refuse to go on inside a transaction: `what` (a processor call) must not hold a connection or a lock."""
+    if in_transaction():
+        raise RuntimeError(f"{what} must not run inside a database transaction: commit first (two phases)")
 
 
 def after_commit(hook: Callable[[], Awaitable[None]]) -> None:
@@ -132,8 +154,7 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     db = engine()
     txn = db.current_transaction.get()
     if txn is not None:
-        # GraphQL may resolve sibling fields concurrently inside one transaction (an
-        # idempotent mutation runs in one): queries on its connection take turns.
+        # Tasks started inside a transaction share its connection: their queries take turns.
         lock = _txn_locks.get(id(txn))
         if lock is None or lock[0] is not txn:
             lock = _txn_locks[id(txn)] = (txn, asyncio.Lock())

@@ -28,6 +28,7 @@ TEST_SETTINGS = {
     "PAYDECK_PROCESSOR_TIMEOUT_SECONDS": "1",
     "PAYDECK_PROCESSOR_TIMEOUT_DELAY": "2",
     "PAYDECK_RECONCILE_AFTER_SECONDS": "0.5",
+    "PAYDECK_TEST_FAULTS": "true",  # the Paydeck-Test-Fault header (server/faults.py) works in tests only
 }
 
 
