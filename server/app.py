@@ -25,6 +25,7 @@ from server.events import hub as events_hub
 from server.events import pages as event_pages
 from server.events.rest import EventController
 from server.gql.view import GraphQLController
+from server.idempotency import owner as idempotency_owner
 from server.idempotency.middleware import idempotency_middleware
 from server.keys import pages as key_pages
 from server.ledger import pages as ledger_pages
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
                 await workers.stop()
             await events_hub.stop_hub()
             await infra.close_redis()
+            await idempotency_owner.stop()
             await db.close_pool()
 
     return Litestar(

@@ -1,22 +1,32 @@
 """Idempotency for every REST POST and every GraphQL mutation, implemented once, as ASGI middleware.
 
-With an `Idempotency-Key` header (1–255 characters), the whole request runs in
-one database transaction that first takes a lock on the key (without waiting:
-a concurrent request with the same key gets 409) and inserts the key's row,
-then runs the handler and stores its response in that row before COMMIT. The
-response leaves only after the commit, so an acknowledged result is durable,
-and a crash before the commit leaves neither the effect nor the key: the
-retry runs afresh. A later request with the key replays the stored response
-with `Idempotent-Replayed: true`; with different parameters it gets 400
-`idempotency_error`. Errors (4xx) are stored and replayed too, with whatever
-the handler wrote undone; a 5xx is not stored, so a retry can succeed. Keys
-are scoped to account + mode and purged after `KEEP` by a worker job.
+With an `Idempotency-Key` header (1–255 characters) a request goes through
+three phases, none of which holds a database connection while another runs:
+
+1. **Claim** (one short transaction): the key's row is created and marked as
+   run by this request. A row already there answers instead: its stored
+   response is replayed with `Idempotent-Replayed: true`; different
+   parameters get 400 `idempotency_error`; a claim still running gets 409
+   `idempotency_key_in_use`; a claim whose process died (or that outlived
+   `CLAIM_TTL`) is taken over, so the retry of a crashed request resumes.
+2. **Handler**, with no transaction around it. Each service transaction that
+   commits an effect binds it to the key in that same transaction
+   (server/idempotency/effects.py), so a retry resumes or returns it instead
+   of acting again.
+3. **Finish** (one short transaction): the response is stored and the claim
+   ends. 4xx results are stored and replayed too; a 5xx (or a GraphQL
+   internal error) is not: the claim is released so a retry runs again,
+   recovering whatever was bound.
+
+Keys are scoped to account + mode and purged after `KEEP` by a worker job.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -24,11 +34,14 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import db
+from server import faults
 from server.auth import build_context
-from server.errors import PaydeckError
-from server.idempotency import queries
+from server.errors import PaydeckError, ServiceUnavailable
+from server.idempotency import effects, owner, queries
+from server.ids import new_id
 from server.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 HEADER = "idempotency-key"
 MAX_KEY = 255
@@ -36,10 +49,7 @@ KEEP = timedelta(hours=24)
 CONTEXT_STATE = "paydeck_ctx"
 REPLAYED = "Idempotent-Replayed"
 KEPT_HEADERS = ("content-type",)
-
-
-class _Rollback(Exception):
-    pass
+TRANSIENT_GRAPHQL_CODES = ("internal_error", "service_unavailable")
 
 
 def applies(scope: Scope) -> bool:
@@ -68,7 +78,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     """What "the same parameters" means: method, path and the body (JSON compared as data)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
@@ -89,12 +99,28 @@ async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes
             return messages, b"".join(chunks), True
 
 
-def _error(status: int, message: str, code: str = "idempotency_error") -> tuple[int, dict[str, str], bytes]:
-    body = {"error": {"type": "idempotency_error", "code": code, "message": message, "param": "Idempotency-Key"}}
-    return status, {"content-type": "application/json"}, json.dumps(body).encode()
+Response = tuple[int, dict[str, str], bytes, bool]  # status, headers, body, replayed
 
 
-async def _send(send: Send, status: int, headers: dict[str, str], body: bytes, replayed: bool = False) -> None:
+def _error(scope: Scope, status: int, type_: str, code: str, message: str,
+           headers: dict[str, str] | None = None) -> Response:
+    error = {"type": type_, "code": code, "message": message}
+    if type_ == "idempotency_error":
+        error["param"] = "Idempotency-Key"
+    error["request_id"] = scope.get("state", {}).get("request_id", "")
+    return status, {"content-type": "application/json", **(headers or {})}, json.dumps({"error": error}).encode(), False
+
+
+def _key_error(scope: Scope, status: int, message: str, code: str = "idempotency_error") -> Response:
+    return _error(scope, status, "idempotency_error", code, message)
+
+
+def _unavailable(scope: Scope, exc: ServiceUnavailable) -> Response:
+    return _error(scope, exc.status, exc.type, exc.code, exc.message, {"retry-after": str(exc.retry_after)})
+
+
+async def _send(send: Send, response: Response) -> None:
+    status, headers, body, replayed = response
     raw = [(k.encode(), v.encode()) for k, v in headers.items()]
     raw.append((b"content-length", str(len(body)).encode()))
     if replayed:
@@ -105,38 +131,80 @@ async def _send(send: Send, status: int, headers: dict[str, str], body: bytes, r
 
 def idempotency_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        key = Headers.from_scope(scope).get(HEADER) if applies(scope) else None
-        if key is None:
+        if not applies(scope):
             await app(scope, receive, send)
             return
-        messages, body, complete = await _read_body(receive, get_settings().max_body_bytes)
-
-        async def replay_receive() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        if not complete or (scope["path"] == "/graphql" and not is_graphql_mutation(body)):
-            await app(scope, replay_receive, send)
-            return
-        if not 1 <= len(key) <= MAX_KEY:
-            await _send(send, *_error(400, f"Idempotency-Key must be 1 to {MAX_KEY} characters"))
-            return
+        headers = Headers.from_scope(scope)
+        fault = faults.arm(headers.get(faults.HEADER))
         try:
-            ctx = await build_context(ASGIConnection(scope))
-        except PaydeckError:
-            ctx = None
-        if ctx is None or not ctx.authenticated:
-            await app(scope, replay_receive, send)  # the app renders the authentication error
-            return
-        scope.setdefault("state", {})[CONTEXT_STATE] = ctx  # type: ignore[typeddict-item]
-        print_ = fingerprint(scope["method"], scope["path"], body)
-        result = await _run(app, scope, replay_receive, ctx.scope, key, print_)
-        await _send(send, *result[:3], replayed=result[3])
+            await _keyed(app, scope, receive, send, headers.get(HEADER))
+        finally:
+            faults.disarm(fault)
 
     return middleware
 
 
-async def _run(app: ASGIApp, scope: Scope, receive: Receive, tenant: Any, key: str,
-               print_: str) -> tuple[int, dict[str, str], bytes, bool]:
+async def _keyed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: str | None) -> None:
+    if key is None:
+        await app(scope, receive, send)
+        return
+    messages, body, complete = await _read_body(receive, get_settings().max_body_bytes)
+
+    async def replay_receive() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    if not complete or (scope["path"] == "/graphql" and not is_graphql_mutation(body)):
+        await app(scope, replay_receive, send)
+        return
+    if not 1 <= len(key) <= MAX_KEY:
+        await _send(send, _key_error(scope, 400, f"Idempotency-Key must be 1 to {MAX_KEY} characters"))
+        return
+    try:
+        ctx = await build_context(ASGIConnection(scope))
+    except PaydeckError:
+        ctx = None
+    if ctx is None or not ctx.authenticated:
+        await app(scope, replay_receive, send)  # the app renders the authentication error
+        return
+    scope.setdefault("state", {})[CONTEXT_STATE] = ctx  # type: ignore[typeddict-item]
+    print_ = fingerprint(scope["method"], scope["path"], body)
+    try:
+        response = await _run(app, scope, replay_receive, ctx.scope, key, print_)
+    except ServiceUnavailable as exc:
+        response = _unavailable(scope, exc)
+    await _send(send, response)
+
+
+async def _run(app: ASGIApp, scope: Scope, receive: Receive, tenant: Any, key: str, print_: str) -> Response:
+    token = new_id("claim")
+    claimed = await queries.claim(tenant, key, print_, scope["method"], scope["path"], token, await owner.current())
+    if claimed.outcome == "mismatch":
+        return _key_error(scope, 400, "this Idempotency-Key was used with different parameters or another "
+                                      "endpoint; use a new key for a new request")
+    if claimed.outcome == "busy":
+        return _key_error(scope, 409, "a request with this Idempotency-Key is still being processed; retry later",
+                          "idempotency_key_in_use")
+    if claimed.outcome == "replay":
+        row = claimed.row
+        stored = row["response_headers"]
+        headers = json.loads(stored) if isinstance(stored, str) else stored
+        return row["response_status"], headers, row["response_body"].encode(), True
+    row_id = claimed.row["id"]
+    try:
+        status, headers, body = await _handle(app, scope, receive, row_id)
+    except asyncio.CancelledError:  # the server is stopping under us: let a retry run at once
+        asyncio.get_running_loop().create_task(_settle(row_id, token, None))
+        raise
+    if _transient(scope, status, body):
+        await _settle(row_id, token, None)
+    else:
+        kept = {k: v for k, v in headers.items() if k in KEPT_HEADERS}
+        await _settle(row_id, token, (status, kept, body.decode("utf-8", "replace")))
+    return status, {k: v for k, v in headers.items() if k != "content-length"}, body, False
+
+
+async def _handle(app: ASGIApp, scope: Scope, receive: Receive, row_id: str) -> tuple[int, dict[str, str], bytes]:
+    """Run the handler under the claimed key, without a transaction; its response, captured."""
     captured: dict[str, Any] = {"status": 500, "headers": {}, "body": []}
 
     async def capture(message: Message) -> None:
@@ -146,30 +214,48 @@ async def _run(app: ASGIApp, scope: Scope, receive: Receive, tenant: Any, key: s
         elif message["type"] == "http.response.body":
             captured["body"].append(message.get("body", b""))
 
+    bound = effects.activate(row_id)
     try:
-        async with db.transaction():
-            if not await queries.try_lock(tenant, key):
-                return (*_error(409, "a request with this Idempotency-Key is still being processed; retry later",
-                                "idempotency_key_in_use"), False)
-            existing = await queries.get(tenant, key)
-            if existing is not None:
-                if existing["fingerprint"] != print_:
-                    return (*_error(400, "this Idempotency-Key was used with different parameters or another "
-                                         "endpoint; use a new key for a new request"), False)
-                stored = existing["response_headers"]
-                headers = json.loads(stored) if isinstance(stored, str) else stored
-                return existing["response_status"], headers, existing["response_body"].encode(), True
-            row_id = await queries.insert(tenant, key, print_, scope["method"], scope["path"])
-            await app(scope, receive, capture)
-            status, body = captured["status"], b"".join(captured["body"])
-            if status >= 500:
-                raise _Rollback
-            kept = {k: v for k, v in captured["headers"].items() if k in KEPT_HEADERS}
-            await queries.store_response(row_id, status, kept, body.decode("utf-8", "replace"))
-    except _Rollback:
-        pass
-    headers = {k: v for k, v in captured["headers"].items() if k != "content-length"}
-    return captured["status"], headers, b"".join(captured["body"]), False
+        await app(scope, receive, capture)
+        faults.before_response()
+    except faults.InjectedFault as exc:
+        return _error(scope, 500, "api_error", "internal_error", str(exc))[:3]
+    finally:
+        effects.deactivate(bound)
+    return captured["status"], captured["headers"], b"".join(captured["body"])
+
+
+def _transient(scope: Scope, status: int, body: bytes) -> bool:
+    """A 5xx, or a GraphQL answer carrying an internal error: not the request's final word."""
+    if status >= 500:
+        return True
+    if scope["path"] != "/graphql":
+        return False
+    try:
+        errors = json.loads(body).get("errors") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(e, dict) and (e.get("extensions") or {}).get("code") in TRANSIENT_GRAPHQL_CODES
+               for e in errors)
+
+
+async def _settle(row_id: str, token: str, response: tuple[int, dict[str, str], str] | None) -> None:
+    """Store the final response, or (None) release the claim so a retry can run.
+
+    A few tries, since the pool may be what just failed. If all fail, the
+    caller still gets the handler's answer: everything it committed is bound
+    to the key, and the claim expires after CLAIM_TTL.
+    """
+    for attempt in range(3):
+        try:
+            if response is None:
+                await queries.release(row_id, token)
+            else:
+                await queries.finish(row_id, *response)
+            return
+        except ServiceUnavailable:
+            await asyncio.sleep(0.2 * (attempt + 1))
+    log.warning("idempotency key %s not settled; its claim expires after %s", row_id, queries.CLAIM_TTL)
 
 
 async def purge_job() -> None:

@@ -1,0 +1,95 @@
+"""Which process runs a claimed request, and whether it is still alive.
+
+Each process holds a session advisory lock on its own random id, on one
+connection of its own (outside the pool). A claim records that id. PostgreSQL
+drops the lock when the process dies (its connection closes), so another
+process can tell a dead owner's claim from a running one at once, without
+waiting for a lease to run out: `pg_try_advisory_xact_lock(NAMESPACE, id)`
+succeeds only when nobody holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from server import db
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = 0x69646D70  # "idmp": the first key of the two-int advisory locks (its own key space)
+CHECK_SECONDS = 5.0
+
+
+class _Owner:
+    def __init__(self) -> None:
+        self.id: int | None = None
+        self.conn: Any = None
+        self.task: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+
+    async def ensure(self) -> int | None:
+        """This process's owner id, taking its lock on first use; None if the database refuses."""
+        if self.id is not None and self.conn is not None and not self.conn.is_closed():
+            return self.id
+        async with self.lock:
+            if self.conn is None or self.conn.is_closed():
+                await self._connect()
+            if self.task is None or self.task.done():
+                self.task = asyncio.get_running_loop().create_task(self._watch(), name="idempotency-owner")
+        return self.id
+
+    async def _connect(self) -> None:
+        import asyncpg
+
+        self.id = None
+        try:
+            self.conn = await asyncpg.connect(**db.engine().config)
+            for _ in range(10):  # a random id another live process holds is simply drawn again
+                candidate = secrets.randbelow(2**31 - 2) + 1
+                if await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, candidate):
+                    self.id = candidate
+                    return
+        except Exception as exc:  # the database is down: claims carry no owner and expire by age alone
+            log.warning("idempotency owner lock unavailable: %s", exc)
+            await self._close()
+
+    async def _watch(self) -> None:
+        """Re-take the lock after the connection drops (a database restart)."""
+        while True:
+            await asyncio.sleep(CHECK_SECONDS)
+            try:
+                await self.conn.fetchval("SELECT 1")
+            except Exception:
+                async with self.lock:
+                    await self._close()
+                    await self._connect()
+
+    async def _close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                await conn.close(timeout=2)
+            except Exception:
+                conn.terminate()
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+            self.task = None
+        await self._close()
+        self.id = None
+
+
+_owner = _Owner()
+
+
+async def current() -> int | None:
+    return await _owner.ensure()
+
+
+async def stop() -> None:
+    await _owner.stop()
