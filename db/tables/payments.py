@@ -1,6 +1,6 @@
 """Payment intents, refunds and receipts. Card numbers are never stored: only what the processor reports."""
 
-from piccolo.columns import JSONB, Boolean, Integer, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, Boolean, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -9,13 +9,13 @@ class PaymentIntent(Table, tablename="payment_intents"):
     account_id = Varchar(length=40)
     livemode = Boolean()
     status = Varchar(length=32)
-    amount = Integer()
+    amount = BigInt()
     currency = Varchar(length=3)
     capture_method = Varchar(length=16, default="automatic")
-    amount_capturable = Integer(default=0)
-    amount_received = Integer(default=0)
-    amount_refunded = Integer(default=0)
-    fee = Integer(default=0)
+    amount_capturable = BigInt(default=0)
+    amount_received = BigInt(default=0)
+    amount_refunded = BigInt(default=0)
+    fee = BigInt(default=0)
     customer_id = Varchar(length=40, null=True, default=None)
     description = Varchar(length=1000, default="")
     metadata = JSONB(default={})
@@ -32,7 +32,11 @@ class PaymentIntent(Table, tablename="payment_intents"):
     failure_message = Varchar(length=300, null=True, default=None)
     disputed = Boolean(default=False)
     cancellation_reason = Varchar(length=40, null=True, default=None)
-    processing_since = Timestamptz(null=True, default=None)
+    processing_since = Timestamptz(null=True, default=None)  # since when the processor is being asked
+    # A capture or release the processor is being asked for (phase 1 committed, phase 2 not yet).
+    pending_action = Varchar(length=16, null=True, default=None)
+    pending_amount = BigInt(null=True, default=None)
+    pending_reason = Varchar(length=40, null=True, default=None)
     capture_before = Timestamptz(null=True, default=None)
     created = Timestamptz()
     updated = Timestamptz()
@@ -43,7 +47,7 @@ class Refund(Table, tablename="refunds"):
     account_id = Varchar(length=40)
     livemode = Boolean()
     payment_intent_id = Varchar(length=40)
-    amount = Integer()
+    amount = BigInt()
     currency = Varchar(length=3)
     reason = Varchar(length=40, null=True, default=None)
     status = Varchar(length=20)

@@ -17,6 +17,7 @@ from server import operations
 from server.errors import InvalidRequest, NotFound, PaydeckError
 from server.events import service as events
 from server.events.pages import stream_url
+from server.ledger.money import DIGITS, MAX_AMOUNT
 from server.payments import receipts
 from server.permissions import read, write
 from server.web.pages import base_vars, dashboard_context, form_data, guarded, mutation_error, show
@@ -24,7 +25,8 @@ from server.web.render import render_page
 
 STATUSES = ("requires_payment_method", "processing", "requires_capture", "succeeded", "failed", "canceled")
 FILTERS = ("status", "customer", "amount_gte", "amount_lte", "created_gte", "created_lte")
-STATUS_OF = {"resource_missing": 404, "payment_intent_unexpected_state": 409, "insufficient_funds": 402}
+STATUS_OF = {"resource_missing": 404, "payment_intent_unexpected_state": 409,
+             "payment_intent_action_in_progress": 409}
 
 
 @get("/receipts/{token:str}", include_in_schema=False)
@@ -43,8 +45,8 @@ async def receipt_page(request: Request, token: str) -> Response:
 def _int(value: str, name: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit():
-        raise InvalidRequest(f"{name} must be a whole number of minor units", param=name)
+    if not DIGITS.fullmatch(value) or int(value) > MAX_AMOUNT:
+        raise InvalidRequest(f"{name} must be a whole number of minor units, at most {MAX_AMOUNT}", param=name)
     return int(value)
 
 

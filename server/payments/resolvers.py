@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from server.errors import PaydeckError
 from server.gql.common import Connection, connection, ctx_of, error_member, first_arg
-from server.ledger.types import Money
+from server.ledger.types import Long, Money
 from server.pagination import decode_cursor
 from server.payments import accounting, refunds, service, summary
 from server.payments import types as t
@@ -36,7 +36,8 @@ class PaymentQuery:
     async def payment_intents(self, info: Info, first: int | None = None, after: str | None = None,
                               status: str | None = None, customer: str | None = None,
                               created_gte: datetime | None = None, created_lte: datetime | None = None,
-                              amount_gte: int | None = None, amount_lte: int | None = None,
+                              amount_gte: Long | None = None,  # type: ignore[valid-type]
+                              amount_lte: Long | None = None,  # type: ignore[valid-type]
                               ) -> Connection[t.PaymentIntent]:
         page = await service.list_intents(ctx_of(info), first_arg(first), decode_cursor(after, "after"),
                                           status=status, customer=customer, created_gte=created_gte,
@@ -98,14 +99,16 @@ class PaymentMutation:
 
     @strawberry.mutation(description="Capture an authorized payment, fully or partly, before it expires.")
     async def capture_payment_intent(self, info: Info, id: strawberry.ID,
-                                     amount_to_capture: int | None = None) -> t.PaymentIntentResult:
+                                     amount_to_capture: Long | None = None,  # type: ignore[valid-type]
+                                     ) -> t.PaymentIntentResult:
         try:
             row = await service.capture(ctx_of(info), str(id), amount_to_capture)
         except PaydeckError as exc:
             return error_member(exc)
         return _payload(row)
 
-    @strawberry.mutation(description="Cancel a payment intent that is not yet paid (or release an authorization).")
+    @strawberry.mutation(description="Cancel a payment intent that is not yet paid (or release an authorization). "
+                                     "reason: abandoned, duplicate, fraudulent or requested_by_customer.")
     async def cancel_payment_intent(self, info: Info, id: strawberry.ID,
                                     reason: str | None = None) -> t.PaymentIntentResult:
         try:

@@ -12,7 +12,6 @@ from strawberry.types import Info
 
 from server.gql.common import (
     ConflictError,
-    InsufficientFundsError,
     NotFoundError,
     UnprocessableError,
     ValidationError,
@@ -174,7 +173,8 @@ class RefundPayload:
 
 PaymentIntentResult = Annotated[PaymentIntentPayload | ValidationError | NotFoundError | ConflictError
                                 | UnprocessableError, strawberry.union("PaymentIntentResult")]
-RefundResult = Annotated[RefundPayload | ValidationError | NotFoundError | ConflictError | InsufficientFundsError,
+# A refund is never refused for the merchant balance (it may go below zero), so no InsufficientFundsError.
+RefundResult = Annotated[RefundPayload | ValidationError | NotFoundError | ConflictError,
                          strawberry.union("RefundResult")]
 
 
