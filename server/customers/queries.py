@@ -84,6 +84,11 @@ async def insert_credit(row: dict[str, Any]) -> bool:
     return bool(rows)
 
 
+async def get_credit(scope: Scope, credit_id: str) -> dict[str, Any] | None:
+    return await db.fetchrow("SELECT * FROM credits WHERE id = $1 AND account_id = $2 AND livemode = $3",
+                             credit_id, scope.account_id, scope.livemode)
+
+
 async def insert_transfer(row: dict[str, Any]) -> None:
     await db.execute(
         "INSERT INTO transfers (id, account_id, livemode, from_customer, to_customer, amount, currency, to_amount, "

@@ -11,8 +11,10 @@ from server.context import RequestContext, Scope
 from server.customers import queries
 from server.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from server.events.service import emit
+from server.idempotency import effects
 from server.ids import new_id
 from server.ledger import fx
+from server.ledger import queries as ledger_queries
 from server.ledger import service as ledger
 from server.ledger.money import currency_code, minor_amount
 from server.pagination import Page, decode_cursor
@@ -78,7 +80,10 @@ async def credit(ctx: RequestContext, customer_id: str, amount: Any, currency: A
                              "digits, '_', '-', '.' or ':'", param="transaction_id")
     code = currency_code(currency)
     minor = minor_amount(amount, code, decimal_value=amount_decimal)
+    step = effects.step("credit", customer_id)
     async with db.transaction():
+        if done := await effects.recall(step):  # this request's credit committed before: return it
+            return await _credit_made(scope, done["id"])
         customer = await _customer(scope, customer_id)
         if customer["status"] == "closed":
             raise Conflict("this customer is closed and cannot receive money", param="id", code="customer_closed")
@@ -95,7 +100,16 @@ async def credit(ctx: RequestContext, customer_id: str, amount: Any, currency: A
                                   reference=transaction_id, entry_id=row["entry_id"])
         balance = entry.balance_after(wallet["id"])
         await emit(ctx, scope, "credit.created", "credit", row["id"], credit_data(row, balance))
+        await effects.bind(step, "credit", row["id"])
     return row, balance
+
+
+async def _credit_made(scope: Scope, credit_id: str) -> tuple[dict[str, Any], int]:
+    """A committed credit and the wallet balance right after it."""
+    row = await queries.get_credit(scope, credit_id)
+    assert row is not None
+    postings = await ledger_queries.entry_postings(scope, row["entry_id"])
+    return row, next(p["balance_after"] for p in postings if p["purpose"] == "customer_wallet")
 
 
 async def balance(ctx: RequestContext, customer_id: str, at: Any = None) -> list[dict[str, Any]]:
@@ -137,7 +151,12 @@ async def transfer(ctx: RequestContext, from_customer: Any, to_customer: Any, am
         to_amount = fx.convert(minor, code, target_code, rate_row)
         if to_amount <= 0:
             raise InvalidRequest(f"amount is too small to convert to {target_code}", param="amount")
+    step = effects.step("transfer", from_customer)
     async with db.transaction():
+        if done := await effects.recall(step):  # this request's transfer committed before: return it
+            made = await queries.get_transfer(scope, done["id"])
+            assert made is not None
+            return made
         found = await queries.lock_customers(scope, [from_customer, to_customer])
         for param, cid in (("from_customer", from_customer), ("to_customer", to_customer)):
             if cid not in found:
@@ -169,6 +188,7 @@ async def transfer(ctx: RequestContext, from_customer: Any, to_customer: Any, am
         await ledger.post(scope, "transfer", legs, reference=row["id"], description=text, entry_id=row["entry_id"])
         await queries.insert_transfer(row)
         await emit(ctx, scope, "transfer.created", "transfer", row["id"], transfer_data(row))
+        await effects.bind(step, "transfer", row["id"])
     return row
 
 

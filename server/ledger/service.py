@@ -4,9 +4,11 @@ Other domains (customers, payments, refunds, disputes) call these functions
 inside their own `db.transaction()`; see docs/ledger.md. Amounts are signed
 integers in minor units: a positive posting raises the ledger account's
 balance, a negative one lowers it, and the postings of an entry sum to zero
-per currency. Accounts that may not go negative (customer wallets, the
-merchant balance, dispute holds) make an entry that would overdraw them fail
-with `PaymentRequired` (402, `insufficient_funds`) and change nothing.
+per currency. Accounts that may not go negative (customer wallets, dispute
+holds) make an entry that would overdraw them fail with `PaymentRequired`
+(402, `insufficient_funds`) and change nothing. The merchant balance may go
+negative: a refund within what was captured always succeeds, and the fee it
+does not return can take the balance below zero (the merchant owes it).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from server.permissions import read
 # purpose -> may the balance go below zero?
 PURPOSES: dict[str, bool] = {
     "customer_wallet": False,     # a customer's stored balance
-    "merchant_balance": False,    # what the merchant may pay out
+    "merchant_balance": True,     # what the merchant may pay out; below zero, what it owes
     "dispute_hold": False,        # money held while a dispute is open
     "fees": True,                 # fees charged to the merchant
     "processor_clearing": True,   # money the card processor owes us
@@ -134,7 +136,7 @@ async def record_payment(scope: Scope, payment_id: str, gross: int, fee: int, cu
 
 
 async def record_refund(scope: Scope, refund_id: str, amount: int, currency: str) -> Entry:
-    """A refund leaves the merchant balance back to the processor; 402 if the balance is too low."""
+    """A refund leaves the merchant balance back to the processor, even below zero."""
     clearing = await merchant_account(scope, "processor_clearing", currency)
     balance = await merchant_account(scope, "merchant_balance", currency)
     return await transfer(scope, "refund", balance, clearing, amount, reference=refund_id)

@@ -3,8 +3,9 @@
 Success: the processor's clearing account owes the gross; the fee (account
 pricing: `fee_percent_bps` + `fee_fixed_minor`) goes to fees; the net to the
 merchant balance. A refund moves its amount from the merchant balance back to
-clearing (the fee is not returned); if the balance is too low the refund is
-refused with 402 and nothing changes.
+clearing (the fee is not returned), so refunding a whole payment leaves the
+merchant owing the fee: the merchant balance may go below zero, and the
+dashboard says so. A refund is never refused for the merchant balance.
 """
 
 from __future__ import annotations

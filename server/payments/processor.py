@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from server import db
 from server.settings import get_settings
 
 
@@ -55,6 +56,7 @@ class HttpProcessor:
         return self._client
 
     async def _post(self, path: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        db.forbid_transaction("a processor call")  # no connection or row lock held while we wait on it
         try:
             resp = await self.client().post(path, json=body, headers={"Idempotency-Key": key})
         except httpx.TimeoutException as exc:

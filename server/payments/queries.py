@@ -58,6 +58,13 @@ async def stuck_processing(older_than: datetime, limit: int = 100) -> list[dict[
         "AND processing_since < $1 ORDER BY processing_since LIMIT $2", older_than, limit)
 
 
+async def stuck_actions(older_than: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    """Captures and releases asked of the processor whose answer was never applied."""
+    return await db.fetch(
+        "SELECT * FROM payment_intents WHERE pending_action IS NOT NULL AND processing_since < $1 "
+        "ORDER BY processing_since LIMIT $2", older_than, limit)
+
+
 async def expired_authorizations(now: datetime, limit: int = 100) -> list[dict[str, Any]]:
     return await db.fetch(
         "SELECT id, account_id, livemode FROM payment_intents WHERE status = 'requires_capture' "

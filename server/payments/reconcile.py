@@ -1,12 +1,13 @@
-"""The reconciler: payments stuck in `processing`, refunds stuck in `pending`, expired authorizations.
+"""The reconciler: payments stuck in `processing`, captures and releases stuck pending, refunds stuck in
+`pending`, expired authorizations.
 
 A payment in `processing` for longer than the processor's timeout (plus
 PAYDECK_RECONCILE_AFTER_SECONDS) is settled by asking the processor about its
 idempotency key: the processor returns the charge it made, or, if it never
 received the request, voids the key so that a late request cannot charge.
 Either answer is applied once (only while the payment is still processing
-with that key). Refunds are re-sent with their own key, which the processor
-de-duplicates. Safe to run in several processes at once.
+with that key). Captures, releases and refunds are re-sent with their own
+key, which the processor de-duplicates. Safe to run in several processes at once.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ async def reconcile_once() -> int:
         scope = Scope(row["account_id"], row["livemode"])
         pi = await service.apply_charge(None, scope, row["id"], row["processor_key"], charge)
         settled += pi["status"] != "processing"
+    for row in await queries.stuck_actions(cutoff):
+        settled += await service.finish_pending(Scope(row["account_id"], row["livemode"]), row)
     for refund in await queries.pending_refunds(cutoff):
         scope = Scope(refund["account_id"], refund["livemode"])
         pi = await queries.get(scope, refund["payment_intent_id"])

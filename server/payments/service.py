@@ -6,20 +6,29 @@ Statuses and the only transitions allowed (anything else is 409 naming both):
     requires_payment_method --cancel--> canceled
     requires_capture --capture--> succeeded ;  --cancel / expiry--> canceled
 
-Confirmation commits `processing` (with a fresh processor idempotency key)
-before the processor is called, in its own transaction even when the request
-runs inside an idempotency transaction: if the process dies after the
-processor charged, the reconciler finds the payment in `processing` and asks
-the processor with that key. The outcome is applied only if the payment is
-still `processing` with the same key, so it is applied once.
+The processor is never called inside a transaction or under a row lock.
+Every call to it takes two phases around the call:
+
+1. one short transaction commits what is being asked: confirm moves the
+   intent to `processing` with a fresh processor key; capture and release
+   record a `pending_action` (with the amount to capture). While that is so,
+   every other action on the intent gets 409;
+2. the processor is called with no connection held, with a key that makes a
+   repeated call return the first answer;
+3. one short transaction applies the answer, only if the intent is still as
+   phase 1 left it, so it is applied once.
+
+Phase 1 also binds the intent to the request's Idempotency-Key
+(server/idempotency/effects.py): a retry of a request that failed or died
+after it resumes at step 2 instead of acting again. Without a retry, the
+reconciler asks the processor again with the same key (server/payments/reconcile.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hmac
+import logging
 import secrets
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,8 +36,9 @@ from server import db
 from server.context import RequestContext, Scope
 from server.errors import Conflict, InvalidRequest, NotFound, PaydeckError
 from server.events.service import emit
+from server.idempotency import effects
 from server.ids import new_id
-from server.ledger.money import currency_code
+from server.ledger import money
 from server.pagination import Page
 from server.payments import accounting, clock, queries, receipts
 from server.payments.cards import DECLINE_MESSAGES, clean_card
@@ -37,12 +47,15 @@ from server.payments.serial import intent_json
 from server.permissions import CONFIRM_WITH_CLIENT_SECRET, read, write
 from server.settings import get_settings
 
-MAX_AMOUNT = 99_999_999_999
+log = logging.getLogger(__name__)
+
 ACTIONS = {  # action -> (statuses it may start from, the status it leads to)
     "confirm": ({"requires_payment_method"}, "processing"),
     "capture": ({"requires_capture"}, "succeeded"),
     "cancel": ({"requires_payment_method", "requires_capture"}, "canceled"),
 }
+CANCELLATION_REASONS = ("abandoned", "duplicate", "fraudulent", "requested_by_customer")
+NOTHING_PENDING = {"pending_action": None, "pending_amount": None, "pending_reason": None}
 
 
 class ProcessorUnavailable(PaydeckError):
@@ -59,22 +72,21 @@ def check_transition(pi: dict[str, Any], action: str) -> None:
                        f"'{target}' can only be reached from {' or '.join(repr(s) for s in sorted(allowed))}",
                        code="payment_intent_unexpected_state",
                        extra={"status": pi["status"], "target_status": target})
-
-
-@contextlib.asynccontextmanager
-async def own_transaction() -> AsyncIterator[None]:
-    """A transaction that commits on its own, even inside a request-wide (idempotency) transaction."""
-    engine = db.engine()
-    token = engine.current_transaction.set(None)
-    try:
-        async with db.transaction():
-            yield
-    finally:
-        engine.current_transaction.reset(token)
+    if pi["pending_action"]:
+        raise Conflict(f"cannot {action} payment intent {pi['id']}: a {pi['pending_action']} is in progress "
+                       "with the processor; retry shortly", code="payment_intent_action_in_progress",
+                       extra={"status": pi["status"], "pending_action": pi["pending_action"]})
 
 
 async def _emit(ctx: RequestContext | None, scope: Scope, type_: str, pi: dict[str, Any]) -> None:
     await emit(ctx, scope, type_, "payment_intent", pi["id"], intent_json(pi, with_secret=False))
+
+
+async def _locked(scope: Scope, pi_id: str, param: str = "id") -> dict[str, Any]:
+    pi = await queries.get(scope, pi_id, lock=True)
+    if pi is None:
+        raise NotFound(f"no such payment intent: '{pi_id}'", param=param)
+    return pi
 
 
 def _metadata(value: Any) -> dict[str, str]:
@@ -94,15 +106,13 @@ async def create(ctx: RequestContext, amount: Any, currency: Any, *, customer: s
                  description: str | None = None, metadata: Any = None,
                  capture_method: str | None = None) -> dict[str, Any]:
     scope = ctx.require(write("payment_intents"))
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_AMOUNT:
-        raise InvalidRequest(f"amount must be a positive integer in minor units, at most {MAX_AMOUNT}",
-                             param="amount")
-    code = currency_code(currency)
+    value = money.amount(amount)
+    code = money.currency_code(currency)
     method = capture_method or "automatic"
     if method not in ("automatic", "manual"):
         raise InvalidRequest("capture_method must be automatic or manual", param="capture_method")
-    if description is not None and len(description) > 1000:
-        raise InvalidRequest("description is at most 1000 characters", param="description")
+    if description is not None and (not isinstance(description, str) or len(description) > 1000):
+        raise InvalidRequest("description is a string of at most 1000 characters", param="description")
     if customer is not None:
         found = await db.fetchrow("SELECT id FROM customers WHERE account_id = $1 AND livemode = $2 AND id = $3",
                                   scope.account_id, scope.livemode, customer)
@@ -111,12 +121,16 @@ async def create(ctx: RequestContext, amount: Any, currency: Any, *, customer: s
     now = clock.now()
     pi_id = new_id("pi")
     row = {"id": pi_id, "account_id": scope.account_id, "livemode": scope.livemode,
-           "status": "requires_payment_method", "amount": amount, "currency": code, "capture_method": method,
+           "status": "requires_payment_method", "amount": value, "currency": code, "capture_method": method,
            "customer_id": customer, "description": description or "", "metadata": _metadata(metadata),
            "client_secret": f"{pi_id}_secret_{secrets.token_urlsafe(18)}", "created": now, "updated": now}
+    step = effects.step("create_payment_intent")
     async with db.transaction():
+        if done := await effects.recall(step):
+            return await _locked(scope, done["id"])
         pi = await queries.insert(row)
         await _emit(ctx, scope, "payment_intent.created", pi)
+        await effects.bind(step, "payment_intent", pi_id)
     return pi
 
 
@@ -133,6 +147,8 @@ async def list_intents(ctx: RequestContext, limit: int, after: str | None, **fil
     if filters.get("status") is not None and filters["status"] not in (
             "requires_payment_method", "processing", "requires_capture", "succeeded", "failed", "canceled"):
         raise InvalidRequest(f"unknown status '{filters['status']}'", param="status")
+    for bound in ("amount_gte", "amount_lte"):
+        filters[bound] = money.amount_filter(filters.get(bound), bound)
     rows = await queries.list_intents(scope, limit, after, **filters)
     return Page.from_rows(rows, limit)
 
@@ -143,18 +159,24 @@ async def confirm(ctx: RequestContext, pi_id: str, card: Any, client_secret: str
     if not isinstance(card, dict):
         raise InvalidRequest("card is required: number, exp_month, exp_year, cvc", param="card")
     details = clean_card(card)
-    key = f"{pi_id}_{secrets.token_hex(6)}"
-    async with own_transaction():
-        pi = await queries.get(scope, pi_id, lock=True)
-        if pi is None:
-            raise NotFound(f"no such payment intent: '{pi_id}'", param="id")
+    step = effects.step("confirm", pi_id)
+    async with db.transaction():
+        done = await effects.recall(step)
+        pi = await _locked(scope, pi_id)
         if publishable and not hmac.compare_digest(str(client_secret or ""), pi["client_secret"]):
             raise InvalidRequest("the client_secret does not match this payment intent", param="client_secret",
                                  code="client_secret_invalid")
-        check_transition(pi, "confirm")
-        pi = await queries.update(pi_id, {"status": "processing", "processor_key": key,
-                                          "processing_since": clock.now(), "updated": clock.now()})
-        await _emit(ctx, scope, "payment_intent.processing", pi)
+        if done is not None:  # this request committed `processing` before: resume with its key
+            key = done["processor_key"]
+        else:
+            check_transition(pi, "confirm")
+            key = f"{pi_id}_{secrets.token_hex(6)}"
+            pi = await queries.update(pi_id, {"status": "processing", "processor_key": key,
+                                              "processing_since": clock.now(), "updated": clock.now()})
+            await _emit(ctx, scope, "payment_intent.processing", pi)
+            await effects.bind(step, "payment_intent", pi_id, processor_key=key)
+    if pi["status"] != "processing" or pi["processor_key"] != key:
+        return pi  # settled already (by the first attempt or the reconciler)
     try:
         charge = await processor().charge(key, amount=pi["amount"], currency=pi["currency"], card=details,
                                           capture=pi["capture_method"] == "automatic", reference=pi_id)
@@ -212,51 +234,124 @@ async def _succeed(ctx: RequestContext | None, scope: Scope, pi: dict[str, Any],
 
 async def capture(ctx: RequestContext, pi_id: str, amount_to_capture: Any = None) -> dict[str, Any]:
     scope = ctx.require(write("payment_intents"))
+    requested = money.optional_amount(amount_to_capture, "amount_to_capture")
     await expire_if_due(scope, pi_id)
+    step = effects.step("capture", pi_id)
     async with db.transaction():
-        pi = await queries.get(scope, pi_id, lock=True)
-        if pi is None:
-            raise NotFound(f"no such payment intent: '{pi_id}'", param="id")
-        check_transition(pi, "capture")
-        amount = pi["amount_capturable"] if amount_to_capture is None else amount_to_capture
-        if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= pi["amount_capturable"]:
-            raise InvalidRequest(f"amount_to_capture must be between 1 and {pi['amount_capturable']}",
-                                 param="amount_to_capture")
-        try:
-            charge = await processor().capture(f"{pi_id}_capture", pi["processor_charge_id"], amount)
-        except (ProcessorTimeout, ProcessorError) as exc:
-            raise ProcessorUnavailable(f"the processor did not capture: {exc}; retry the capture") from None
-        return await _succeed(ctx, scope, pi, charge, {"updated": clock.now()})
+        done = await effects.recall(step)
+        pi = await _locked(scope, pi_id)
+        if done is not None and pi["pending_action"] == "capture":
+            pass  # this request asked for the capture before: ask the processor again, same key
+        elif done is not None and pi["status"] == "succeeded":
+            return pi
+        else:
+            check_transition(pi, "capture")
+            value = pi["amount_capturable"] if requested is None else requested
+            if value > pi["amount_capturable"]:
+                raise InvalidRequest(f"amount_to_capture must be between 1 and {pi['amount_capturable']}",
+                                     param="amount_to_capture")
+            pi = await _begin(pi, "capture", amount=value)
+            await effects.bind(step, "payment_intent", pi_id, action="capture")
+    return await ask_processor(ctx, scope, pi)
 
 
-async def cancel(ctx: RequestContext, pi_id: str, reason: str | None = None) -> dict[str, Any]:
+async def cancel(ctx: RequestContext, pi_id: str, reason: Any = None) -> dict[str, Any]:
     scope = ctx.require(write("payment_intents"))
+    if reason is not None and reason not in CANCELLATION_REASONS:
+        raise InvalidRequest(f"cancellation_reason must be one of {', '.join(CANCELLATION_REASONS)}",
+                             param="cancellation_reason")
     await expire_if_due(scope, pi_id)
+    step = effects.step("cancel", pi_id)
     async with db.transaction():
-        pi = await queries.get(scope, pi_id, lock=True)
-        if pi is None:
-            raise NotFound(f"no such payment intent: '{pi_id}'", param="id")
-        check_transition(pi, "cancel")
-        return await _cancel(ctx, scope, pi, reason or "requested_by_customer")
+        done = await effects.recall(step)
+        pi = await _locked(scope, pi_id)
+        if done is not None and pi["pending_action"] == "cancel":
+            pass  # this request asked for the release before: ask the processor again, same key
+        elif done is not None and pi["status"] == "canceled":
+            return pi
+        else:
+            check_transition(pi, "cancel")
+            if pi["status"] == "requires_payment_method":  # nothing at the processor: one phase
+                pi = await _canceled(ctx, scope, pi, reason or "requested_by_customer")
+                await effects.bind(step, "payment_intent", pi_id, action="cancel")
+                return pi
+            pi = await _begin(pi, "cancel", reason=reason or "requested_by_customer")
+            await effects.bind(step, "payment_intent", pi_id, action="cancel")
+    return await ask_processor(ctx, scope, pi)
 
 
-async def _cancel(ctx: RequestContext | None, scope: Scope, pi: dict[str, Any], reason: str) -> dict[str, Any]:
-    if pi["status"] == "requires_capture":
-        try:
-            await processor().cancel(f"{pi['id']}_cancel", pi["processor_charge_id"])
-        except (ProcessorTimeout, ProcessorError) as exc:
-            raise ProcessorUnavailable(f"the processor did not release the authorization: {exc}") from None
+async def _begin(pi: dict[str, Any], action: str, amount: int | None = None,
+                 reason: str | None = None) -> dict[str, Any]:
+    """Phase 1 of a capture or release: record it as pending, to commit before the processor is asked."""
+    now = clock.now()
+    return await queries.update(pi["id"], {"pending_action": action, "pending_amount": amount,
+                                           "pending_reason": reason, "processing_since": now, "updated": now})
+
+
+async def ask_processor(ctx: RequestContext | None, scope: Scope, pi: dict[str, Any]) -> dict[str, Any]:
+    """Phase 2: ask the processor for the intent's pending capture or release, then apply the answer once.
+
+    No answer leaves it pending (the reconciler or a retry asks again with the
+    same key) and is a 502; a refusal ends it, changes nothing, and is a 502.
+    """
+    db.forbid_transaction("a processor call")
+    action, charge_id = pi["pending_action"], pi["processor_charge_id"]
+    try:
+        if action == "capture":
+            answer = await processor().capture(f"{pi['id']}_capture", charge_id, pi["pending_amount"])
+        else:
+            answer = await processor().cancel(f"{pi['id']}_cancel", charge_id)
+    except ProcessorTimeout as exc:
+        raise ProcessorUnavailable(f"the processor did not answer the {action} ({exc}); it completes later: "
+                                   "retry with the same Idempotency-Key, or retrieve the payment intent") from None
+    except ProcessorError as exc:
+        await _abandon(scope, pi["id"], action)
+        raise ProcessorUnavailable(f"the processor refused the {action}: {exc}") from None
+    return await _apply(ctx, scope, pi["id"], action, answer)
+
+
+async def _apply(ctx: RequestContext | None, scope: Scope, pi_id: str, action: str,
+                 answer: dict[str, Any]) -> dict[str, Any]:
+    """Phase 3: apply the processor's answer, once: only while the action is still pending."""
+    async with db.transaction():
+        pi = await _locked(scope, pi_id)
+        if pi["pending_action"] != action:
+            return pi
+        if action == "capture":
+            return await _succeed(ctx, scope, pi, answer, {"updated": clock.now(), **NOTHING_PENDING})
+        return await _canceled(ctx, scope, pi, pi["pending_reason"])
+
+
+async def _abandon(scope: Scope, pi_id: str, action: str) -> None:
+    async with db.transaction():
+        pi = await _locked(scope, pi_id)
+        if pi["pending_action"] == action:
+            await queries.update(pi_id, {**NOTHING_PENDING, "updated": clock.now()})
+
+
+async def _canceled(ctx: RequestContext | None, scope: Scope, pi: dict[str, Any], reason: str) -> dict[str, Any]:
     pi = await queries.update(pi["id"], {"status": "canceled", "cancellation_reason": reason, "amount_capturable": 0,
-                                         "updated": clock.now()})
+                                         "updated": clock.now(), **NOTHING_PENDING})
     await _emit(ctx, scope, "payment_intent.canceled", pi)
     return pi
 
 
 async def expire_if_due(scope: Scope, pi_id: str, now: datetime | None = None) -> bool:
-    """Cancel an authorization past its capture deadline; True if it did."""
-    async with own_transaction():
+    """Release an authorization past its capture deadline; True if it did."""
+    async with db.transaction():
         pi = await queries.get(scope, pi_id, lock=True)
-        if pi is None or pi["status"] != "requires_capture" or pi["capture_before"] > (now or clock.now()):
+        if (pi is None or pi["status"] != "requires_capture" or pi["pending_action"]
+                or pi["capture_before"] > (now or clock.now())):
             return False
-        await _cancel(None, scope, pi, "expired")
-        return True
+        pi = await _begin(pi, "cancel", reason="expired")
+    return await finish_pending(scope, pi)
+
+
+async def finish_pending(scope: Scope, pi: dict[str, Any]) -> bool:
+    """Ask the processor again for a pending capture or release (expiry, reconciler); True once applied."""
+    try:
+        done = await ask_processor(None, scope, pi)
+    except ProcessorUnavailable as exc:
+        log.warning("%s of %s not finished: %s", pi["pending_action"], pi["id"], exc.message)
+        return False
+    return not done["pending_action"]

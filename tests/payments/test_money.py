@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from server import db
 from server.payments import clock
+from server.faults import HEADER as FAULT
 from tests.payments.helpers import merchant
 
 
@@ -103,13 +104,30 @@ async def test_refund_of_unpaid_intent_is_409(http):
 
 async def test_rolled_back_refund_emits_no_event(http):
     m = await merchant(http)
-    pi = await m.paid(1000)  # the merchant balance is 941: a full refund cannot be paid from it
+    pi = await m.paid(1000)
     before = await events_of(pi["id"])
-    resp = await m.post("/v1/refunds", {"payment_intent": pi["id"]})
-    assert resp.status_code == 402, resp.text
+    resp = await m.post("/v1/refunds", {"payment_intent": pi["id"]}, headers={FAULT: "before-commit=1"})
+    assert resp.status_code == 500, resp.text
     assert await events_of(pi["id"]) == before
     assert not await db.fetch("SELECT id FROM events WHERE account_id = $1 AND type LIKE 'refund.%'", m.id)
+    assert not await db.fetch("SELECT id FROM refunds WHERE payment_intent_id = $1", pi["id"])
     assert (await m.get(f"/v1/payment_intents/{pi['id']}")).json()["amount_refunded"] == 0
+    assert await ledger_total(m.id) == 0
+
+
+async def test_refunding_the_remainder_succeeds_and_the_merchant_balance_may_go_negative(http):
+    m = await merchant(http)
+    pi = await m.paid(2000)  # fee 2.9% + 30 = 88: the merchant balance is 1912
+    first = await m.post("/v1/refunds", {"payment_intent": pi["id"], "amount": 500})
+    assert first.status_code == 200 and first.json()["status"] == "succeeded", first.text
+    rest = await m.post("/v1/refunds", {"payment_intent": pi["id"], "amount": 1500})
+    assert rest.status_code == 200 and rest.json()["status"] == "succeeded", rest.text
+    assert await m.balance() == 2000 - 88 - 2000  # the fee is not returned: the merchant owes it
+    after = (await m.get(f"/v1/payment_intents/{pi['id']}")).json()
+    assert after["amount_refunded"] == after["amount_received"] == 2000
+    over = await m.post("/v1/refunds", {"payment_intent": pi["id"], "amount": 1})
+    assert over.status_code == 400 and over.json()["error"]["code"] == "amount_too_large"
+    assert over.json()["error"]["type"] != "card_error"
     assert await ledger_total(m.id) == 0
 
 
