@@ -135,13 +135,25 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         headers = Headers.from_scope(scope)
-        fault = faults.arm(headers.get(faults.HEADER))
-        try:
-            await _keyed(app, scope, receive, send, headers.get(HEADER))
-        finally:
-            faults.disarm(fault)
+        await _keyed(_armed(app, headers.get(faults.HEADER)), scope, receive, send, headers.get(HEADER))
 
     return middleware
+
+
+def _armed(app: ASGIApp, fault: str | None) -> ASGIApp:
+    """The app, with the test fault the request asked for armed while it runs (server/faults.py)."""
+    if fault is None:
+        return app
+
+    async def run(scope: Scope, receive: Receive, send: Send) -> None:
+        token = faults.arm(fault)
+        try:
+            await app(scope, receive, send)
+            faults.before_response()
+        finally:
+            faults.disarm(token)
+
+    return run
 
 
 async def _keyed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: str | None) -> None:
@@ -217,7 +229,6 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, row_id: str) -> 
     bound = effects.activate(row_id)
     try:
         await app(scope, receive, capture)
-        faults.before_response()
     except faults.InjectedFault as exc:
         return _error(scope, 500, "api_error", "internal_error", str(exc))[:3]
     finally:

@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 
 from server import db
-from server.payments import clock
 from server.faults import HEADER as FAULT
+from server.payments import clock
 from tests.payments.helpers import merchant
 
 
