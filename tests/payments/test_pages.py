@@ -107,3 +107,21 @@ async def test_detail_lists_the_api_requests_and_webhook_deliveries_of_the_payme
         assert page.status_code == 200 and "Webhook deliveries" not in page.text and "API requests" not in page.text
     finally:
         await support.client.aclose()
+
+
+async def test_a_negative_merchant_balance_is_shown_with_a_banner(http, base_url):
+    m = await merchant(http)
+    b = await login(base_url, m.account.user["email"])
+    try:
+        pi = await m.paid(1000)  # the merchant keeps 941 after the fee
+        for page in ("/", "/balance"):
+            assert 'data-testid="negative-balance"' not in (await b.get(page)).text
+        assert (await m.post("/v1/refunds", {"payment_intent": pi["id"]})).status_code == 200
+        assert await m.balance() == -59
+        home, balance = await b.get("/"), await b.get("/balance")
+        for page in (home, balance):
+            assert page.status_code == 200 and 'data-testid="negative-balance"' in page.text
+            assert "-$0.59" in page.text
+        assert 'href="/balance"' in home.text.split('data-testid="negative-balance"', 1)[1].split("</div>", 1)[0]
+    finally:
+        await b.client.aclose()
