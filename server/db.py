@@ -18,13 +18,13 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from piccolo.engine.finder import engine_finder
 
 from server import faults
-from server.db_engine import PaydeckEngine
+from server.db_engine import PaydeckEngine, acquire_timeout_override
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,17 @@ async def transaction() -> AsyncIterator[Any]:
         except Exception:  # a failed side effect must not undo a committed write
             log.exception("after-commit hook failed")
     faults.after_commit()
+
+
+@contextlib.contextmanager
+def patience(seconds: float) -> Iterator[None]:
+    """Wait up to `seconds` for pooled connections in this block: for finishing work already done
+    (storing a response whose effects committed), which should not give up as soon as new work does."""
+    token = acquire_timeout_override.set(seconds)
+    try:
+        yield
+    finally:
+        acquire_timeout_override.reset(token)
 
 
 def in_transaction() -> bool:

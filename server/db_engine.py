@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
@@ -10,6 +11,8 @@ from server.errors import ServiceUnavailable
 
 # Waiting longer than this for a pooled connection gives up with a 503 (PAYDECK_DB_POOL_TIMEOUT_SECONDS).
 DEFAULT_ACQUIRE_TIMEOUT = 5.0
+# Set by server.db.patience(): work that must not give up as soon as a new request would.
+acquire_timeout_override: ContextVar[float | None] = ContextVar("paydeck_acquire_timeout", default=None)
 
 
 class PoolExhausted(ServiceUnavailable):
@@ -59,7 +62,7 @@ class BoundedPool:
         self.acquire_timeout = acquire_timeout
 
     def acquire(self, *, timeout: float | None = None) -> _BoundedAcquire:
-        return _BoundedAcquire(self._pool, timeout or self.acquire_timeout)
+        return _BoundedAcquire(self._pool, timeout or acquire_timeout_override.get() or self.acquire_timeout)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)

@@ -5,7 +5,9 @@ on, a request carrying the header `Paydeck-Test-Fault` fails with a 500 at
 the point it names:
 
 - `after-commit=N`: right after its N-th transaction committed (the effect is
-  durable; the caller never hears of it), as if the process died there;
+  durable; the caller never hears of it);
+- `crash-after-commit=N`: the same, but the whole process exits at once, as
+  `kill -9` would end it (for tests that run the app as its own process);
 - `before-commit=N`: right before its N-th COMMIT (that transaction is undone);
 - `before-response`: after the handler finished, before the idempotency key
   stores the response.
@@ -16,13 +18,15 @@ every commit is bound to the request's idempotency key, so a retry recovers.
 
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 from server.settings import get_settings
 
 HEADER = "paydeck-test-fault"
-POINTS = ("after-commit", "before-commit", "before-response")
+POINTS = ("after-commit", "crash-after-commit", "before-commit", "before-response")
+CRASH_EXIT_CODE = 70
 
 
 class InjectedFault(Exception):
@@ -72,7 +76,11 @@ def before_commit() -> None:
 def after_commit() -> None:
     """Called by `server.db.transaction()` once a COMMIT (and its after-commit hooks) is done."""
     plan = _plan.get()
-    if plan is not None and plan.point == "after-commit" and plan.commits == plan.at:
+    if plan is None or plan.commits != plan.at:
+        return
+    if plan.point == "crash-after-commit":
+        os._exit(CRASH_EXIT_CODE)  # no cleanup, no response: what a killed process leaves
+    if plan.point == "after-commit":
         raise InjectedFault(f"test fault after commit {plan.at}")
 
 

@@ -34,7 +34,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import faults
+from server import db, faults
 from server.auth import build_context
 from server.errors import PaydeckError, ServiceUnavailable
 from server.idempotency import effects, owner, queries
@@ -50,6 +50,7 @@ CONTEXT_STATE = "paydeck_ctx"
 REPLAYED = "Idempotent-Replayed"
 KEPT_HEADERS = ("content-type",)
 TRANSIENT_GRAPHQL_CODES = ("internal_error", "service_unavailable")
+SETTLE_PATIENCE = 30.0  # seconds a finished request waits for a connection to store its response
 
 
 def applies(scope: Scope) -> bool:
@@ -173,6 +174,9 @@ async def _keyed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: 
         return
     try:
         ctx = await build_context(ASGIConnection(scope))
+    except ServiceUnavailable as exc:  # never run a keyed request unguarded because auth could not be checked
+        await _send(send, _unavailable(scope, exc))
+        return
     except PaydeckError:
         ctx = None
     if ctx is None or not ctx.authenticated:
@@ -253,16 +257,18 @@ def _transient(scope: Scope, status: int, body: bytes) -> bool:
 async def _settle(row_id: str, token: str, response: tuple[int, dict[str, str], str] | None) -> None:
     """Store the final response, or (None) release the claim so a retry can run.
 
-    A few tries, since the pool may be what just failed. If all fail, the
-    caller still gets the handler's answer: everything it committed is bound
+    The work is done, so this waits longer for a connection than new work
+    does (SETTLE_PATIENCE) and tries again. If it still fails, the caller
+    gets the handler's answer all the same: everything it committed is bound
     to the key, and the claim expires after CLAIM_TTL.
     """
     for attempt in range(3):
         try:
-            if response is None:
-                await queries.release(row_id, token)
-            else:
-                await queries.finish(row_id, *response)
+            with db.patience(SETTLE_PATIENCE):
+                if response is None:
+                    await queries.release(row_id, token)
+                else:
+                    await queries.finish(row_id, *response)
             return
         except ServiceUnavailable:
             await asyncio.sleep(0.2 * (attempt + 1))
