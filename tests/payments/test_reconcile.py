@@ -116,3 +116,28 @@ async def test_sigkill_between_processor_success_and_commit_is_found_on_restart(
     assert len(await charges_for(pi["id"])) == 1
     m.http = http
     assert await m.balance() == 4321 - (125 + 30)
+
+
+async def test_a_capture_and_a_release_left_pending_are_finished_once_by_the_reconciler(http):
+    from server.faults import HEADER as FAULT
+
+    m = await merchant(http)
+    to_capture = await m.paid(1000, capture_method="manual")
+    to_release = await m.paid(1000, capture_method="manual")
+    # Each request fails right after its phase 1 (commit 2; commit 1 is the expiry check): nobody retries.
+    for path, body in ((f"/v1/payment_intents/{to_capture['id']}/capture", {"amount_to_capture": 700}),
+                       (f"/v1/payment_intents/{to_release['id']}/cancel", {})):
+        assert (await m.post(path, body, headers={FAULT: "after-commit=2"})).status_code == 500
+    busy = await m.post(f"/v1/payment_intents/{to_capture['id']}/cancel", {})
+    assert busy.status_code == 409  # while the capture is pending (or, if finished already, succeeded)
+    assert busy.json()["error"]["code"] in ("payment_intent_action_in_progress", "payment_intent_unexpected_state")
+    captured = await wait_status(m, to_capture["id"], "succeeded")
+    released = await wait_status(m, to_release["id"], "canceled")
+    assert captured["status"] == "succeeded" and captured["amount_received"] == 700
+    assert released["status"] == "canceled" and released["cancellation_reason"] == "requested_by_customer"
+    assert [c["amount_captured"] for c in await charges_for(to_capture["id"])] == [700]
+    assert [c["status"] for c in await charges_for(to_release["id"])] == ["canceled"]
+    entries = await db.fetch("SELECT reference FROM journal_entries WHERE kind = 'payment' AND reference = ANY($1)",
+                             [to_capture["id"], to_release["id"]])
+    assert [e["reference"] for e in entries] == [to_capture["id"]]
+    assert await m.balance() == 700 - (20 + 30)

@@ -1,0 +1,44 @@
+"""The bounded pool: waiting for a connection ends in a 503 with Retry-After, never in a hang."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from server import db
+from server.db_engine import BoundedPool, PoolExhausted
+
+
+async def test_an_acquire_that_waits_too_long_is_a_503_and_patience_waits_longer(server):
+    raw = await asyncpg.create_pool(**db.engine().config, min_size=1, max_size=1)
+    pool = BoundedPool(raw, acquire_timeout=0.2)
+    try:
+        held = await pool.acquire()
+        with pytest.raises(PoolExhausted) as failed:
+            async with pool.acquire():
+                pass
+        assert failed.value.status == 503 and failed.value.code == "service_unavailable"
+        assert failed.value.retry_after >= 1
+        with pytest.raises(PoolExhausted):
+            await pool.acquire()
+
+        async def release_soon() -> None:
+            await asyncio.sleep(0.5)
+            await pool.release(held)
+
+        with db.patience(30):  # longer than the release takes: this one waits for it
+            releasing = asyncio.create_task(release_soon())
+            async with pool.acquire() as conn:
+                assert await conn.fetchval("SELECT 1") == 1
+            await releasing
+    finally:
+        await raw.close()
+
+
+async def test_the_app_pool_is_bounded(server):
+    from server.settings import get_settings
+
+    assert isinstance(db.engine().pool, BoundedPool)
+    assert db.engine().pool.acquire_timeout == get_settings().db_pool_timeout_seconds
