@@ -1,6 +1,6 @@
 """Payments benchmark: confirmed payments per second over HTTP, and latency at a fixed rate.
 
-    .venv/bin/python -m bench.payments.run [--seconds 5] [--clients 2,4,8,16,32,64] [--rates 50,200]
+    .venv/bin/python -m bench.payments.run [--seconds 5] [--clients 2,4,8,16,32,64] [--rates 50,200] [--keyed]
 
 Starts its own embedded PostgreSQL, Redis and processor simulator, and the app
 as a separate `paydeck web` process (one worker, no background jobs), all on
@@ -9,6 +9,8 @@ the intent, then confirm it with a card that succeeds (which includes the
 processor round trip and the ledger postings). For reference, the same run
 measures a trivial endpoint (GET /healthz) through the same HTTP stack and
 client, and the database alone (raw asyncpg: the same INSERT + UPDATE pair).
+With --keyed it also measures the same payments with an Idempotency-Key on
+both calls, and prints their rate as a ratio of the unkeyed one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -36,6 +39,15 @@ def pct(values: list[float], p: float) -> float:
 async def pay(client: httpx.AsyncClient) -> None:
     pi = await client.post("/v1/payment_intents", json={"amount": 1999, "currency": "usd"})
     done = await client.post(f"/v1/payment_intents/{pi.json()['id']}/confirm", json={"card": CARD})
+    assert done.json()["status"] == "succeeded", done.text
+
+
+async def pay_keyed(client: httpx.AsyncClient) -> None:
+    """The same payment, each call with its own Idempotency-Key (claim, bound effects, stored response)."""
+    pi = await client.post("/v1/payment_intents", json={"amount": 1999, "currency": "usd"},
+                           headers={"Idempotency-Key": secrets.token_hex(12)})
+    done = await client.post(f"/v1/payment_intents/{pi.json()['id']}/confirm", json={"card": CARD},
+                             headers={"Idempotency-Key": secrets.token_hex(12)})
     assert done.json()["status"] == "succeeded", done.text
 
 
@@ -144,6 +156,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", default="2,4,8,16,32,64")
     parser.add_argument("--rates", default="50,200", help="open-loop rates (payments/s) to measure latency at")
+    parser.add_argument("--keyed", action="store_true", help="also measure payments sent with Idempotency-Keys")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
 
@@ -173,13 +186,18 @@ def main() -> None:
             time.sleep(0.2)
         key = asyncio.run(setup_account(pg.url))
         print(f"payments benchmark: {os.cpu_count()} CPUs, {args.seconds:g} s per step, one app process")
-        print(f"{'clients':>8} {'payments/s':>11} {'healthz/s':>10} {'raw db pairs/s':>15}")
+        keyed_head = f" {'keyed/s':>8} {'keyed/unkeyed':>14}" if args.keyed else ""
+        print(f"{'clients':>8} {'payments/s':>11} {'healthz/s':>10} {'raw db pairs/s':>15}{keyed_head}")
         for n in clients:
             payments = asyncio.run(closed_loop(base, key, n, args.seconds, pay))
             trivial = asyncio.run(closed_loop(base, key, n, args.seconds, healthz))
             raw = asyncio.run(raw_db(pg.url, min(n, 32), args.seconds))
-            print(f"{n:>8} {payments:>11.0f} {trivial:>10.0f} {raw:>15.0f}", flush=True)
-        for rate in [float(r) for r in args.rates.split(",")]:
+            keyed = ""
+            if args.keyed:
+                rate = asyncio.run(closed_loop(base, key, n, args.seconds, pay_keyed))
+                keyed = f" {rate:>8.0f} {rate / payments:>14.2f}"
+            print(f"{n:>8} {payments:>11.0f} {trivial:>10.0f} {raw:>15.0f}{keyed}", flush=True)
+        for rate in [float(r) for r in args.rates.split(",") if r]:
             latencies, started, failed = asyncio.run(open_loop(base, key, rate, max(args.seconds, 10)))
             wall = statistics.fmean(latencies) * 1000 if latencies else float("nan")
             print(f"open loop at {rate:g}/s for {max(args.seconds, 10):g} s: {len(latencies)}/{started} confirmed, "

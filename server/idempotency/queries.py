@@ -3,6 +3,11 @@
 A row with `response_status = 0` has no final response yet; while `locked_at`
 is set, a request holds its claim. `effects` maps each step that committed
 under the key to what it made (see server/idempotency/effects.py).
+
+Claims, releases and stored responses commit without waiting for the WAL
+flush (`synchronous_commit = off`): if PostgreSQL itself crashes and loses
+one, a retry runs again and recovers every effect from `effects`, which
+commits durably with the effect itself.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ async def claim(scope: Scope, key: str, fingerprint: str, method: str, path: str
     """In one short transaction: create the key's row claimed by `token`, or judge the existing row."""
     now = datetime.now(UTC)
     async with db.transaction():
+        await _no_flush_wait()
         inserted = await db.fetchrow(
             "INSERT INTO idempotency_keys (id, account_id, livemode, key, fingerprint, method, path, response_status, "
             "response_headers, response_body, created, locked_by, locked_at, owner, effects) VALUES "
@@ -73,16 +79,23 @@ async def _abandoned(row: dict[str, Any], now: datetime) -> bool:
     return bool(free and free["free"])
 
 
+async def _no_flush_wait() -> None:
+    await db.execute("SET LOCAL synchronous_commit = off")
+
+
 async def finish(row_id: str, status: int, headers: dict[str, str], body: str) -> None:
     """Store the final response and end the claim (the first stored response stays)."""
-    await db.execute("UPDATE idempotency_keys SET response_status = $2, response_headers = $3::jsonb, "
-                     "response_body = $4, locked_by = NULL, locked_at = NULL, owner = NULL "
-                     "WHERE id = $1 AND response_status = 0", row_id, status, json.dumps(headers), body)
+    async with db.transaction():
+        await _no_flush_wait()
+        await db.execute("UPDATE idempotency_keys SET response_status = $2, response_headers = $3::jsonb, "
+                         "response_body = $4, locked_by = NULL, locked_at = NULL, owner = NULL "
+                         "WHERE id = $1 AND response_status = 0", row_id, status, json.dumps(headers), body)
 
 
 async def release(row_id: str, token: str) -> None:
     """End a claim without a response (a 5xx): forget the key if nothing committed under it, else unlock it."""
     async with db.transaction():
+        await _no_flush_wait()
         await db.execute("DELETE FROM idempotency_keys WHERE id = $1 AND locked_by = $2 AND effects = '{}'::jsonb",
                          row_id, token)
         await db.execute("UPDATE idempotency_keys SET locked_by = NULL, locked_at = NULL, owner = NULL "
