@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from typing import Any
 
 from server import db
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = 0x69646D70  # "idmp": the first key of the two-int advisory locks (its own key space)
 CHECK_SECONDS = 5.0
+CONNECT_TIMEOUT = 5.0
 
 
 class _Owner:
@@ -29,11 +31,15 @@ class _Owner:
         self.conn: Any = None
         self.task: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
+        self.failed_at = 0.0
+        self.previous: int | None = None
 
     async def ensure(self) -> int | None:
         """This process's owner id, taking its lock on first use; None if the database refuses."""
         if self.id is not None and self.conn is not None and not self.conn.is_closed():
             return self.id
+        if time.monotonic() - self.failed_at < CHECK_SECONDS:  # do not make every request wait on a dead server
+            return None
         async with self.lock:
             if self.conn is None or self.conn.is_closed():
                 await self._connect()
@@ -44,16 +50,21 @@ class _Owner:
     async def _connect(self) -> None:
         import asyncpg
 
-        self.id = None
+        previous, self.id = self.id or self.previous, None
         try:
-            self.conn = await asyncpg.connect(**db.engine().config)
-            for _ in range(10):  # a random id another live process holds is simply drawn again
-                candidate = secrets.randbelow(2**31 - 2) + 1
+            self.conn = await asyncpg.connect(**{"timeout": CONNECT_TIMEOUT, **db.engine().config})
+            # The same id again after a reconnect, so our running requests' claims stay ours;
+            # a random id another live process holds is simply drawn again.
+            candidates = ([previous] if previous else []) + [secrets.randbelow(2**31 - 2) + 1 for _ in range(10)]
+            for candidate in candidates:
                 if await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, candidate):
-                    self.id = candidate
+                    self.id = self.previous = candidate
+                    self.failed_at = 0.0
                     return
         except Exception as exc:  # the database is down: claims carry no owner and expire by age alone
-            log.warning("idempotency owner lock unavailable: %s", exc)
+            if not self.failed_at:  # say it once per outage, not every few seconds
+                log.warning("idempotency owner lock unavailable (claims expire by age until it is back): %s", exc)
+            self.failed_at = time.monotonic()
             await self._close()
 
     async def _watch(self) -> None:

@@ -84,3 +84,20 @@ async def test_a_failure_after_a_commit_keeps_the_key_bound_to_its_parameters(ht
     assert same.status_code == 200 and same.json()["amount"] == 100
     rows = await db.fetch("SELECT id FROM payment_intents WHERE account_id = $1", m.id)
     assert [r["id"] for r in rows] == [same.json()["id"]]
+
+
+async def test_the_owner_lock_comes_back_with_the_same_id_after_its_connection_drops(server):
+    import asyncio
+
+    me = await owner.current()
+    first = owner._owner.conn
+    await db.execute("SELECT pg_terminate_backend($1)", first.get_server_pid())  # as a database restart would
+    for _ in range(300):
+        current = owner._owner.conn
+        if current is not None and current is not first and not current.is_closed() and owner._owner.id:
+            break
+        await asyncio.sleep(0.05)
+    assert owner._owner.conn is not first and await owner.current() == me
+    held = await db.fetchrow("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 "
+                             "AND objid = $2 AND granted", NAMESPACE, me)
+    assert held["n"] == 1
