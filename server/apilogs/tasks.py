@@ -20,7 +20,7 @@ def jobs(settings: Settings) -> list:
             log.info("API log retention: %s", result)
 
     async def index() -> None:
-        from server.apilogs.search import engine
+        from server.apilogs.service import engine
         from server.health import readiness_details
 
         current = engine()

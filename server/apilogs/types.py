@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from server.apilogs.search import LogFilter
+from server.apilogs.filters import LogFilter
 
 
 @strawberry.type(description="One HTTP header, as logged (secret values are `[REDACTED]`).")
