@@ -99,8 +99,3 @@ class DeliveryWorker:
                           row["id"])
         finally:
             self.wake()  # room for more, and the next due one may be waiting
-
-
-async def health_sweep() -> None:
-    await delivery.disable_failing()
-    await fanout.prune_markers()
