@@ -189,6 +189,14 @@ async def recoverable(scope: Scope, endpoint_id: str, since: datetime) -> list[s
 
 # --- the delivery engine: worker reads and writes, unscoped because they act for every account ----------------
 
+WAKE_CHANNEL = "paydeck_webhooks"
+
+
+async def notify_workers() -> None:
+    """Wake the delivery workers of every process; inside a transaction it is sent only if that commits."""
+    await db.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+
+
 async def relaxed_commit() -> None:
     """Webhook bookkeeping commits without waiting for the WAL flush.
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from server import db
 from server.context import Scope
 from server.events import service as events
-from server.webhooks import clock, worker
+from server.webhooks import clock, queries
 
 
 async def emit(account, type_: str = "customer.created", data: dict | None = None, livemode: bool = False) -> str:
@@ -52,7 +52,7 @@ async def wait_attempts(delivery_id: str, count: int) -> list[dict]:
     return await wait_until(enough, what=f"{count} attempts of {delivery_id}")
 
 
-def advance(seconds: float) -> None:
+async def advance(seconds: float) -> None:
     """Move the webhooks clock forward and wake the workers: retries come due without sleeping."""
     clock.advance(timedelta(seconds=seconds))
-    worker.wake_all()
+    await queries.notify_workers()

@@ -39,7 +39,7 @@ class TestRetrySchedule:
                 assert row["status"] == "pending"
                 delay = (row["next_attempt_at"] - row["last_attempt_at"]).total_seconds()
                 assert base * (1 - delivery.JITTER) - 0.01 <= delay <= base * (1 + delivery.JITTER) + 0.01, (n, delay)
-                advance(delay + 0.01)
+                await advance(delay + 0.01)
             row = await settled(d["id"], len(delivery.SCHEDULE))
             assert row["status"] == "failed" and row["next_attempt_at"] is None
             kept = await attempts(d["id"])
@@ -57,7 +57,7 @@ class TestRetrySchedule:
             d = await only_delivery(ep["id"])
             row = await settled(d["id"], 1)
             assert (await endpoint_row(ep["id"]))["failing_since"] is not None
-            advance((row["next_attempt_at"] - clock.now()).total_seconds() + 0.01)
+            await advance((row["next_attempt_at"] - clock.now()).total_seconds() + 0.01)
             row = await settled(d["id"], 2)
             assert row["status"] == "succeeded"
             assert (await endpoint_row(ep["id"]))["failing_since"] is None
@@ -87,7 +87,7 @@ class TestSpecialAnswers:
             row = await settled(d["id"], 1)
             assert (row["next_attempt_at"] - row["last_attempt_at"]).total_seconds() >= 120
             rec.reply = lambda r: (503, {"retry-after": "600"}, "")
-            advance(121)
+            await advance(121)
             row = await settled(d["id"], 2)
             assert (row["next_attempt_at"] - row["last_attempt_at"]).total_seconds() >= 600
 
@@ -135,7 +135,7 @@ class TestHealth:
             d = await only_delivery(ep["id"])
             await settled(d["id"], 1)
             # five days later, with the receiver still down, the sweep disables the endpoint
-            advance(5 * 86400 + 1)
+            await advance(5 * 86400 + 1)
             await delivery.disable_failing()  # unless the retry that came due already did it
             endpoint = await endpoint_row(ep["id"])
             assert endpoint["status"] == "disabled" and "5 days" in endpoint["disabled_reason"]

@@ -95,7 +95,7 @@ class TestCrash:
                 for w in local:
                     w.paused = False
             rec.delay = 0
-            advance(delivery.LEASE.total_seconds() + 1)  # the dead worker's lease runs out
+            await advance(delivery.LEASE.total_seconds() + 1)  # the dead worker's lease runs out
             _, second = await rec.wait_for(2)
             assert second.headers["webhook-id"] == first.headers["webhook-id"]
             assert event_id in second.body
