@@ -13,7 +13,7 @@ import contextlib
 import pytest
 
 from server.webhooks import service, worker
-from tests.webhooks.helpers import wait_until
+from tests.support import eventually
 from tests.webhooks.receiver import receiver
 
 
@@ -38,13 +38,13 @@ async def only_a_deaf_worker(allow_private):
 async def test_a_test_event_and_a_resend_wake_a_worker_in_any_process(shop, only_a_deaf_worker):
     async with receiver() as rec:
         ep = await service.create_endpoint(shop.ctx, rec.url, ["*"])
-        await wait_until(_idle(only_a_deaf_worker), what="the worker waiting for a notification")
+        await eventually(_idle(only_a_deaf_worker), message="the worker waiting for a notification")
         sent = await service.send_test(shop.ctx, ep["id"], "customer.created")
         [first] = await rec.wait_for(1)
         assert first.headers["webhook-id"] == sent["id"]
-        await wait_until(lambda: _status(shop, sent["id"], "succeeded"), what="the test delivery recorded")
+        await eventually(lambda: _status(shop, sent["id"], "succeeded"), message="the test delivery recorded")
 
-        await wait_until(_idle(only_a_deaf_worker), what="the worker waiting again")
+        await eventually(_idle(only_a_deaf_worker), message="the worker waiting again")
         await service.resend(shop.ctx, sent["id"])
         _, second = await rec.wait_for(2)
         assert second.headers["webhook-id"] == sent["id"]
