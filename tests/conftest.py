@@ -28,6 +28,7 @@ TEST_SETTINGS = {
     "PAYDECK_PROCESSOR_TIMEOUT_SECONDS": "1",
     "PAYDECK_PROCESSOR_TIMEOUT_DELAY": "2",
     "PAYDECK_RECONCILE_AFTER_SECONDS": "0.5",
+    "PAYDECK_PASSWORD_HASH_COST": "cheapest",  # argon2 at full cost is most of the time of tests that log in
 }
 
 
