@@ -241,7 +241,7 @@ async def resend(ctx: RequestContext, delivery_id: str) -> dict[str, Any]:
         if ep is None or ep["status"] != "enabled":
             raise Conflict("enable the endpoint before resending", param="id")
         await queries.requeue(scope, [delivery_id], clock.now(), auto_retry=False)
-        await queries.notify_workers()
+        await queries.notify_workers()  # pg_notify: delivered when this transaction commits
     return await get_delivery(ctx, delivery_id)
 
 
