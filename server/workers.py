@@ -16,18 +16,13 @@ import logging
 from server import jobs
 from server.apilogs import tasks as apilogs_tasks
 from server.events import tasks as events_tasks
-from server.idempotency.middleware import purge_job
+from server.idempotency import tasks as idempotency_tasks
 from server.payments import reconcile
 from server.settings import Settings
 from server.webhooks import tasks as webhooks_tasks
 
 log = logging.getLogger(__name__)
-DOMAINS = (apilogs_tasks, events_tasks, webhooks_tasks)  # imported for the jobs they register
-
-
-@jobs.job("idempotency-purge", every=3600.0)
-async def _idempotency_purge(settings: Settings) -> None:
-    await purge_job()
+DOMAINS = (apilogs_tasks, events_tasks, idempotency_tasks, webhooks_tasks)  # imported for the jobs they register
 
 
 @jobs.job("payments-reconcile", every=lambda settings: reconcile.interval_seconds())
