@@ -17,17 +17,13 @@ from server import jobs
 from server.apilogs import tasks as apilogs_tasks
 from server.events import tasks as events_tasks
 from server.idempotency import tasks as idempotency_tasks
-from server.payments import reconcile
+from server.payments import tasks as payments_tasks
 from server.settings import Settings
 from server.webhooks import tasks as webhooks_tasks
 
 log = logging.getLogger(__name__)
-DOMAINS = (apilogs_tasks, events_tasks, idempotency_tasks, webhooks_tasks)  # imported for the jobs they register
-
-
-@jobs.job("payments-reconcile", every=lambda settings: reconcile.interval_seconds())
-async def _payments_reconcile(settings: Settings) -> None:
-    await reconcile.reconcile_once()
+# Imported for the jobs they register.
+DOMAINS = (apilogs_tasks, events_tasks, idempotency_tasks, payments_tasks, webhooks_tasks)
 
 
 def registered_jobs() -> list[jobs.Job]:
