@@ -170,7 +170,3 @@ async def _run(app: ASGIApp, scope: Scope, receive: Receive, tenant: Any, key: s
         pass
     headers = {k: v for k, v in captured["headers"].items() if k != "content-length"}
     return captured["status"], headers, b"".join(captured["body"]), False
-
-
-async def purge_job() -> None:
-    await queries.purge(KEEP)

@@ -81,13 +81,6 @@ async def history(scope: Scope, ledger_account_ids: list[str], after: str | None
         f"WHERE {' AND '.join(where)} ORDER BY p.id DESC LIMIT ${len(args)}", *args)
 
 
-async def entry_postings(scope: Scope, entry_id: str) -> list[dict[str, Any]]:
-    return await db.fetch(
-        "SELECT p.*, la.owner_id, la.purpose FROM postings p JOIN ledger_accounts la ON la.id = p.ledger_account_id "
-        "WHERE p.account_id = $1 AND p.livemode = $2 AND p.entry_id = $3 ORDER BY p.id",
-        scope.account_id, scope.livemode, entry_id)
-
-
 async def fx_rate(scope: Scope, base: str, quote: str) -> dict[str, Any] | None:
     return await db.fetchrow(
         "SELECT * FROM fx_rates WHERE account_id = $1 AND livemode = $2 AND base = $3 AND quote = $4",
