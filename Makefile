@@ -1,6 +1,8 @@
 # Paydeck. `make run` starts everything with demo data; `make test` runs the tests.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+# Test processes (pytest-xdist), each with its own PostgreSQL, Redis and app server; 0: one process.
+PYTEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -22,10 +24,10 @@ run: $(STAMP) ## Run the platform with demo data at http://127.0.0.1:8000
 
 test: $(STAMP) ## Lint, then the whole test suite on real PostgreSQL and Redis
 	$(BIN)/ruff check server db tests bench
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## Tests without the browser
-	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check server db tests bench

@@ -302,7 +302,7 @@ def search() -> None:
 @search.command("rebuild", help="Rebuild the search index from PostgreSQL (Meilisearch; a no-op on PostgreSQL).")
 def search_rebuild() -> None:
     from server import db
-    from server.apilogs.search import engine
+    from server.apilogs.service import engine
     from server.runtime import infrastructure
     from server.runtime import migrate as run_migrations
 

@@ -25,6 +25,7 @@ from piccolo.engine.finder import engine_finder
 
 from server import faults
 from server.db_engine import PaydeckEngine, acquire_timeout_override
+from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,6 @@ async def _session_settings(db: PaydeckEngine) -> dict[str, str]:
 
 async def open_pool(min_size: int = 2, max_size: int = 20, acquire_timeout: float | None = None) -> None:
     """Open the pool; every acquire waits at most `acquire_timeout` (default: the setting) before a 503."""
-    from server.settings import get_settings
-
     db = engine()
     if db.pool is None:
         db.acquire_timeout = acquire_timeout or get_settings().db_pool_timeout_seconds

@@ -29,7 +29,3 @@ def new_id(prefix: str, at_ms: int | None = None) -> str:
 def id_floor(prefix: str, at_ms: int) -> str:
     """The smallest id that could have been created at `at_ms`."""
     return f"{prefix}_{_encode(at_ms, 10)}{'0' * 16}"
-
-
-def prefix_of(value: str) -> str:
-    return value.rsplit("_", 1)[0] if "_" in value else ""

@@ -1,52 +1,34 @@
-"""Background work that runs inside the app process (or alone, in `paydeck worker`).
+"""Runs the background jobs inside the app process (or alone, in `paydeck worker`).
 
-Each job is a coroutine run on an interval; several processes may run the
-same jobs, so every job is safe to run concurrently (row claims with
-SKIP LOCKED, idempotent deletes).
+Importing a domain's `tasks` module registers its jobs (`server.jobs.job`);
+this module imports every one of them and runs each registered job in its own
+task: run, pause `every` seconds, run again, until the workers stop. A job
+that fails is logged and run again after the same pause; a job that never
+returns (the event dispatcher, the webhook delivery loop) is thus restarted
+after a crash. No domain imports this module.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
+from server import jobs
+from server.apilogs import tasks as apilogs_tasks
+from server.events import tasks as events_tasks
+from server.idempotency import tasks as idempotency_tasks
+from server.payments import tasks as payments_tasks
 from server.settings import Settings
+from server.webhooks import tasks as webhooks_tasks
 
 log = logging.getLogger(__name__)
+# Imported for the jobs they register.
+DOMAINS = (apilogs_tasks, events_tasks, idempotency_tasks, payments_tasks, webhooks_tasks)
 
 
-@dataclass
-class Job:
-    name: str
-    interval_seconds: float
-    run: Callable[[], Awaitable[None]]
-
-
-def registered_jobs(settings: Settings) -> list[Job]:
-    """Every domain's periodic work. Domains add theirs here.
-
-    A job whose `run()` never returns (the event dispatcher) is long-running;
-    its interval is then the pause before it is restarted after a failure.
-    """
-    from server.apilogs import tasks as apilog_tasks
-    from server.events import tasks as event_tasks
-    from server.idempotency.middleware import purge_job
-    from server.payments import reconcile
-    from server.webhooks.worker import DeliveryWorker, health_sweep
-
-    webhooks = DeliveryWorker()  # reads PAYDECK_ALLOW_PRIVATE_WEBHOOK_URLS at connect time
-    return [
-        *apilog_tasks.jobs(settings),
-        Job("idempotency-purge", 3600, purge_job),
-        Job("payments-reconcile", reconcile.interval_seconds(), reconcile.reconcile_once),
-        Job("event-dispatcher", 1.0, event_tasks.dispatcher_job(settings)),
-        Job("event-retention", 3600.0, event_tasks.retention_job(settings)),
-        # run_forever only returns on cancellation; the interval is the pause before a restart after a crash.
-        Job("webhook-deliveries", 1.0, webhooks.run_forever),
-        Job("webhook-health", 60.0, health_sweep),
-    ]
+def registered_jobs() -> list[jobs.Job]:
+    """Every domain's jobs: importing this module imported all the tasks modules."""
+    return jobs.registered()
 
 
 class Workers:
@@ -56,17 +38,18 @@ class Workers:
         self.stopping = asyncio.Event()
 
     async def start(self) -> None:
-        for job in registered_jobs(self.settings):
+        for job in registered_jobs():
             self.tasks.append(asyncio.create_task(self._loop(job), name=f"job:{job.name}"))
 
-    async def _loop(self, job: Job) -> None:
+    async def _loop(self, job: jobs.Job) -> None:
+        pause = job.interval(self.settings)
         while not self.stopping.is_set():
             try:
-                await job.run()
+                await job.run(self.settings)
             except Exception:
-                log.exception("job %s failed; retrying in %.0fs", job.name, job.interval_seconds)
+                log.exception("job %s failed; retrying in %.0fs", job.name, pause)
             try:
-                await asyncio.wait_for(self.stopping.wait(), job.interval_seconds)
+                await asyncio.wait_for(self.stopping.wait(), pause)
             except TimeoutError:
                 pass
 

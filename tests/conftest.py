@@ -4,6 +4,13 @@ PostgreSQL and Redis are embedded in a temporary folder unless
 TEST_DATABASE_URL / TEST_REDIS_URL are set. One app server runs for the
 session in the test event loop; tests isolate themselves by creating their
 own accounts.
+
+`make test` runs the suite in several processes (pytest-xdist). Each has all
+of the above to itself: its own embedded servers, or, on the server given by
+TEST_DATABASE_URL, a fresh database of its own. Tests rely on that: workers of
+another process would claim their deliveries. Redis cannot be shared that way
+(pub/sub ignores database numbers), so TEST_REDIS_URL needs a run in one
+process (`make test PYTEST_WORKERS=0`).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -28,6 +36,7 @@ TEST_SETTINGS = {
     "PAYDECK_PROCESSOR_TIMEOUT_SECONDS": "1",
     "PAYDECK_PROCESSOR_TIMEOUT_DELAY": "2",
     "PAYDECK_RECONCILE_AFTER_SECONDS": "0.5",
+    "PAYDECK_PASSWORD_HASH_COST": "cheapest",  # argon2 at full cost is most of the time of tests that log in
     "PAYDECK_TEST_FAULTS": "true",  # the Paydeck-Test-Fault header (server/faults.py) works in tests only
 }
 
@@ -38,7 +47,7 @@ def infrastructure() -> dict[str, str]:
 
     tmp = Path(tempfile.mkdtemp(prefix="paydeck-test-"))
     started = []
-    db_url = os.environ.get("TEST_DATABASE_URL")
+    db_url = _database_of_this_worker(os.environ.get("TEST_DATABASE_URL"))
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not db_url:
         pg = embedded.start_postgres(tmp, fsync=False, database="paydeck_test")
@@ -63,6 +72,42 @@ def infrastructure() -> dict[str, str]:
     yield {"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp)}
     for proc in reversed(started):
         proc.stop()
+
+
+def pytest_configure(config):
+    if os.environ.get("TEST_REDIS_URL") and config.getoption("numprocesses", None):
+        raise pytest.UsageError(
+            "TEST_REDIS_URL would be shared by every pytest-xdist worker and their event streams would mix (Redis "
+            "pub/sub ignores database numbers): run in one process, with -n 0 (make test PYTEST_WORKERS=0)")
+
+
+def _worker_number() -> int | None:
+    """0, 1, ... in a pytest-xdist worker ("gw0", "gw1", ...); None in a single-process run."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return int(worker.removeprefix("gw")) if worker else None
+
+
+def _database_of_this_worker(url: str | None) -> str | None:
+    """A given PostgreSQL URL as is, or in an xdist worker the same server's database `<name>_gw<N>`, new."""
+    number = _worker_number()
+    if not url or number is None:
+        return url
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'postgres'}_gw{number}"
+    asyncio.run(_create_database(urlunsplit(parts._replace(path="/postgres")), name))
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _create_database(maintenance_url: str, name: str) -> None:
+    """The worker's own database, empty: it only ever holds this worker's test data."""
+    import asyncpg
+
+    conn = await asyncpg.connect(maintenance_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -566,7 +566,8 @@ async def _events_graphql(t: Tenants) -> None:
 
 @graphql("Subscription.events", "Subscription.paymentUpdated")
 async def _events_subscriptions(t: Tenants) -> None:
-    from tests.events.helpers import WSClient, emit_event, scope_of, until
+    from tests.events.helpers import WSClient, emit_event, nudging, scope_of
+    from tests.support import eventually
 
     owner_ids: list[str] = []
     for (name, headers), livemode in zip(t.intruders, (False, True), strict=True):
@@ -580,7 +581,7 @@ async def _events_subscriptions(t: Tenants) -> None:
                     owner_ids.append(await _owner_event(t, "payment_intent.succeeded", "payment_intent"))
                     own.append(await emit_event(intruder_scope, "payment_intent.succeeded", "payment_intent"))
 
-                await until(lambda ws=ws, own=own: any(i in own for i in ws.ids()), nudge)
+                await eventually(nudging(lambda ws=ws, own=own: any(i in own for i in ws.ids()), nudge))
                 assert not set(ws.ids()) & set(owner_ids), f"{name} saw the owner's test-mode events"
                 assert all(e["livemode"] is livemode for e in ws.received)
 

@@ -125,7 +125,7 @@ async def bench_latency(requests: int) -> dict:
 
 async def bench_search(rows: int, engine_name: str, repeats: int) -> tuple[dict, str, datetime]:
     from server import db
-    from server.apilogs.search import LogFilter
+    from server.apilogs.filters import LogFilter
     from server.apilogs.seed import seed
     from server.context import Scope
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server.apilogs import queries
-from server.apilogs.search import REQUEST_ID_RE, LogFilter, words
+from server.apilogs.filters import REQUEST_ID_RE, LogFilter, words
 from server.context import Scope
 from server.ids import ALPHABET
 

@@ -69,7 +69,3 @@ async def drop_before(cutoff: datetime) -> list[str]:
             _known.discard(day)
             dropped.append(name)
     return dropped
-
-
-def forget_cache() -> None:
-    _known.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from server.apilogs import queries
-from server.apilogs.search import LogFilter
+from server.apilogs.filters import LogFilter
 from server.context import Scope
 
 

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from server import db
+from server.apilogs.filters import REQUEST_ID_RE, LogFilter, words
 from server.apilogs.records import COLUMNS
-from server.apilogs.search import REQUEST_ID_RE, LogFilter, words
 from server.context import Scope
 
 DETAIL_COLUMNS = (

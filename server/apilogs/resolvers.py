@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from server.apilogs import service
 from server.apilogs import types as t
-from server.apilogs.search import LogFilter, engine
+from server.apilogs.filters import LogFilter
 from server.errors import NotFound
 from server.gql.common import Connection, connection, ctx_of, first_arg
 from server.permissions import read
@@ -46,6 +46,6 @@ class ApiLogQuery:
     @strawberry.field(description="The search engine in use and its indexing lag.")
     async def api_request_search_status(self, info: Info) -> t.ApiRequestSearchStatus:
         ctx_of(info).require(read(service.RESOURCE))
-        lag = await engine().lag()
+        lag = await service.engine().lag()
         return t.ApiRequestSearchStatus(engine=lag["engine"], lag_records=lag["lag_records"],
                                         lag_seconds=lag["lag_seconds"])

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get
 from litestar.di import Provide
 
 from server.apilogs import service
-from server.apilogs.search import LogFilter
+from server.apilogs.filters import LogFilter
 from server.context import RequestContext
 from server.errors import InvalidRequest
 from server.pagination import parse_limit

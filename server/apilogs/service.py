@@ -6,19 +6,25 @@ Every read takes the caller's scope (account + mode) and needs
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from server.apilogs import partitions, queries
-from server.apilogs.search import LogFilter, engine, normalise_query
+from server.apilogs.filters import LogFilter, normalise_query
+from server.apilogs.meili import MeiliEngine
+from server.apilogs.pgsearch import PostgresEngine
+from server.apilogs.search import SearchEngine
 from server.context import RequestContext
 from server.errors import InvalidRequest, NotFound
 from server.pagination import Page, decode_cursor, encode_cursor
 from server.permissions import read
+from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 RESOURCE = "request_logs"
@@ -27,6 +33,17 @@ BUCKETS = (60, 300, 900, 3_600, 6 * 3_600, 86_400)
 DELETE_BATCH = 5_000
 CURL_KEY = "$PAYDECK_SECRET_KEY"
 CURL_HEADERS = ("content-type", "idempotency-key", "paydeck-version", "accept")
+
+
+@functools.cache
+def engine() -> SearchEngine:
+    """The configured engine, chosen once: Meilisearch when MEILI_URL is set (or asked for), else PostgreSQL."""
+    settings = get_settings()
+    use_meili = settings.search_engine == "meilisearch" or (settings.search_engine == "auto"
+                                                             and bool(settings.meili_url))
+    if use_meili:
+        return MeiliEngine(settings.meili_url or "", settings.meili_key, settings.meili_index)
+    return PostgresEngine()
 
 
 async def search(ctx: RequestContext, flt: LogFilter, query: str | None, limit: int,
@@ -82,8 +99,6 @@ def as_curl(row: dict[str, Any], base_url: str) -> str:
     headers = row.get("request_headers") or {}
     if isinstance(headers, str):
         headers = json.loads(headers)
-    from urllib.parse import urlencode
-
     url = base_url.rstrip("/") + row["path"] + (("?" + urlencode(params, doseq=True)) if params else "")
     parts = ["curl", "-X", row["method"], shlex.quote(url)]
     if row.get("source") == "api":

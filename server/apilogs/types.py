@@ -9,7 +9,9 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from server.apilogs.search import LogFilter
+from server.apilogs.filters import LogFilter
+from server.apilogs.service import as_curl
+from server.settings import get_settings
 
 
 @strawberry.type(description="One HTTP header, as logged (secret values are `[REDACTED]`).")
@@ -54,9 +56,6 @@ class ApiRequest:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ApiRequest:
-        from server.apilogs.service import as_curl
-        from server.settings import get_settings
-
         def headers(value: Any) -> list[Header]:
             return [Header(name=k, value=v) for k, v in sorted(_json(value).items())]
 

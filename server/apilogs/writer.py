@@ -23,6 +23,7 @@ import asyncpg
 
 from server.apilogs import partitions, queries, records
 from server.apilogs.capture import RawCapture
+from server.infra import redis
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,6 @@ class LogWriter:
     async def _publish(self, rows: list[tuple]) -> None:
         if not rows:
             return
-        from server.infra import redis
-
         cols = records.COLUMNS
         grouped: dict[str, list[dict]] = {}
         for row in rows:

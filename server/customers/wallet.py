@@ -108,8 +108,9 @@ async def _credit_made(scope: Scope, credit_id: str) -> tuple[dict[str, Any], in
     """A committed credit and the wallet balance right after it."""
     row = await queries.get_credit(scope, credit_id)
     assert row is not None
-    postings = await ledger_queries.entry_postings(scope, row["entry_id"])
-    return row, next(p["balance_after"] for p in postings if p["purpose"] == "customer_wallet")
+    balance = await ledger_queries.balance_after_entry(scope, row["entry_id"], "customer_wallet")
+    assert balance is not None
+    return row, balance
 
 
 async def balance(ctx: RequestContext, customer_id: str, at: Any = None) -> list[dict[str, Any]]:

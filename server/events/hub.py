@@ -24,6 +24,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from server import health
 from server.context import Scope
 from server.events import queries
 from server.events.queries import TypeFilter
@@ -119,8 +120,6 @@ class Hub:
     async def _close_on_drain(self) -> None:
         """When the process starts shutting down, end every live stream so connections close promptly
         (browsers reconnect elsewhere and resume with Last-Event-ID)."""
-        from server import health
-
         while True:
             await health.draining.wait()
             self.close_all()

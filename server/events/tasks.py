@@ -10,27 +10,23 @@ from server import infra
 from server.events import queries
 from server.events.dispatcher import Dispatcher
 from server.ids import id_floor
+from server.jobs import job
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 RETENTION_BATCH = 5000
 
 
-def dispatcher_job(settings: Settings):
-    """A coroutine factory for Workers: leads or stands by until the workers stop."""
-
-    async def run() -> None:
-        assert settings.database_url
-        await Dispatcher(settings.database_url, infra.redis(), poll_seconds=settings.event_poll_seconds).run()
-
-    return run
+# Long-running: leads or stands by until the workers stop; 1 s is the pause before a restart after a crash.
+@job("event-dispatcher", every=1.0)
+async def dispatch(settings: Settings) -> None:
+    assert settings.database_url
+    await Dispatcher(settings.database_url, infra.redis(), poll_seconds=settings.event_poll_seconds).run()
 
 
-def retention_job(settings: Settings):
-    async def run() -> None:
-        await delete_expired(settings.event_retention_days)
-
-    return run
+@job("event-retention", every=3600.0)
+async def retention(settings: Settings) -> None:
+    await delete_expired(settings.event_retention_days)
 
 
 async def delete_expired(days: int) -> int:

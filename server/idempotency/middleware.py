@@ -273,7 +273,3 @@ async def _settle(row_id: str, token: str, response: tuple[int, dict[str, str], 
         except ServiceUnavailable:
             await asyncio.sleep(0.2 * (attempt + 1))
     log.warning("idempotency key %s not settled; its claim expires after %s", row_id, queries.CLAIM_TTL)
-
-
-async def purge_job() -> None:
-    await queries.purge(KEEP)

@@ -16,6 +16,8 @@ import secrets
 import time
 from typing import Any
 
+import asyncpg
+
 from server import db
 
 log = logging.getLogger(__name__)
@@ -48,8 +50,6 @@ class _Owner:
         return self.id
 
     async def _connect(self) -> None:
-        import asyncpg
-
         previous, self.id = self.id or self.previous, None
         try:
             self.conn = await asyncpg.connect(**{"timeout": CONNECT_TIMEOUT, **db.engine().config})

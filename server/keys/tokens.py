@@ -59,7 +59,3 @@ def parse(token: str) -> tuple[str, bool]:
             code="api_key_malformed",
         )
     return PREFIX_KIND[match.group(1)], match.group(2) == "live"
-
-
-def looks_like_key(text: str) -> bool:
-    return bool(PATTERN.match(text))

@@ -81,11 +81,13 @@ async def history(scope: Scope, ledger_account_ids: list[str], after: str | None
         f"WHERE {' AND '.join(where)} ORDER BY p.id DESC LIMIT ${len(args)}", *args)
 
 
-async def entry_postings(scope: Scope, entry_id: str) -> list[dict[str, Any]]:
-    return await db.fetch(
-        "SELECT p.*, la.owner_id, la.purpose FROM postings p JOIN ledger_accounts la ON la.id = p.ledger_account_id "
-        "WHERE p.account_id = $1 AND p.livemode = $2 AND p.entry_id = $3 ORDER BY p.id",
-        scope.account_id, scope.livemode, entry_id)
+async def balance_after_entry(scope: Scope, entry_id: str, purpose: str) -> int | None:
+    """The balance an entry left on its ledger account of `purpose` (a credit's wallet, say)."""
+    row = await db.fetchrow(
+        "SELECT p.balance_after FROM postings p JOIN ledger_accounts la ON la.id = p.ledger_account_id "
+        "WHERE p.account_id = $1 AND p.livemode = $2 AND p.entry_id = $3 AND la.purpose = $4",
+        scope.account_id, scope.livemode, entry_id, purpose)
+    return row["balance_after"] if row else None
 
 
 async def fx_rate(scope: Scope, base: str, quote: str) -> dict[str, Any] | None:

@@ -1,7 +1,9 @@
 """Webhook endpoints and the debugging tools: the only place the webhooks domain writes for people.
 
 REST, GraphQL and the dashboard all call these functions. The delivery
-engine's own writes are in `delivery.py` and `fanout.py`.
+engine's own writes are in `delivery.py` and `fanout.py`. Work queued here
+(a resend, a test event, a recovery) wakes the delivery workers of every
+process with `pg_notify`, sent when the transaction commits.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from server.settings import get_settings
 from server.webhooks import clock, queries, signing, ssrf
 
 RESOURCE = "webhook_endpoints"
-ROTATION_OVERLAP = timedelta(hours=24)
 MAX_EVENTS = 50
 DELIVERY_STATUSES = ("pending", "succeeded", "failed", "skipped")
 
@@ -240,7 +241,7 @@ async def resend(ctx: RequestContext, delivery_id: str) -> dict[str, Any]:
         if ep is None or ep["status"] != "enabled":
             raise Conflict("enable the endpoint before resending", param="id")
         await queries.requeue(scope, [delivery_id], clock.now(), auto_retry=False)
-    _wake()
+        await queries.notify_workers()  # pg_notify: delivered when this transaction commits
     return await get_delivery(ctx, delivery_id)
 
 
@@ -267,7 +268,7 @@ async def send_test(ctx: RequestContext, endpoint_id: str, event_type: str) -> d
             "event_id": event["id"], "event_type": event_type, "payload": json.dumps(body, separators=(",", ":")),
             "status": "pending", "is_test": True, "auto_retry": False, "attempt_count": 0, "next_attempt_at": now,
             "created": now}])
-    _wake()
+        await queries.notify_workers()
     return await get_delivery(ctx, delivery_id)
 
 
@@ -284,11 +285,5 @@ async def recover(ctx: RequestContext, endpoint_id: str, since: datetime) -> int
         count = await queries.requeue(scope, ids, clock.now(), auto_retry=True)
         await audit.record(ctx, scope.account_id, "webhook_endpoint.recovered", "webhook_endpoint", endpoint_id,
                            {"since": since.isoformat(), "deliveries": count}, scope.livemode)
-    _wake()
+        await queries.notify_workers()
     return count
-
-
-def _wake() -> None:
-    from server.webhooks import worker
-
-    worker.wake_all()

@@ -22,6 +22,7 @@ import httpcore
 import httpx
 
 from server.errors import InvalidRequest
+from server.settings import get_settings
 
 MAX_URL = 2048
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -126,8 +127,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     def allow_private(self) -> bool:
         if self._allow_private is not None:
             return self._allow_private
-        from server.settings import get_settings
-
         return get_settings().allow_private_webhook_urls
 
     async def connect_tcp(  # httpcore's interface, hence the `timeout` parameter

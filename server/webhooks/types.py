@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from server.gql.common import ConflictError, NotFoundError, ValidationError, ctx_of
+from server.webhooks import service
 
 
 @strawberry.type(description="One HTTP header of a webhook attempt.")
@@ -65,8 +66,6 @@ class WebhookEndpoint:
 
     @strawberry.field(description="Attempts per bucket over the last `hours` (1–720): 5-minute buckets up to a day.")
     async def delivery_series(self, info: Info, hours: int = 24) -> list[WebhookDeliveryBucket]:
-        from server.webhooks import service
-
         rows = await service.delivery_series(ctx_of(info), self.id, hours)
         return [WebhookDeliveryBucket(at=r["bucket"], succeeded=r["ok"], failed=r["failed"]) for r in rows]
 
@@ -81,8 +80,6 @@ class WebhookEndpoint:
 
 async def _stats(info: Info, endpoint_id: str) -> dict[str, Any]:
     """Stats of every endpoint in the page, fetched once per request."""
-    from server.webhooks import service
-
     ctx = ctx_of(info)
     cache: dict[str, Any] = ctx.loaders.setdefault("webhook_stats", {})
     if endpoint_id not in cache:
@@ -136,8 +133,6 @@ class WebhookDelivery:
 
     @strawberry.field(description="Every attempt, newest first.")
     async def attempts(self, info: Info) -> list[WebhookAttempt]:
-        from server.webhooks import service
-
         return [WebhookAttempt.from_row(r) for r in await service.delivery_attempts(ctx_of(info), self.id)]
 
     @classmethod

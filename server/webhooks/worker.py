@@ -1,9 +1,10 @@
 """The webhook worker: fan out committed events, claim due deliveries, send them concurrently.
 
-Wakes on `LISTEN paydeck_events` (emit() notifies at commit) and on local
-wake-ups (a resend, a test event), and polls every `POLL_SECONDS` as the
-fallback and for retries coming due. Several workers, in one process or
-many, are safe: fan-out markers and delivery leases decide who does what.
+Wakes on `LISTEN paydeck_events` (emit() notifies at commit) and on
+`LISTEN paydeck_webhooks` (a resend, a test event or a recovery notifies at
+commit, from whichever process served it), and polls every `POLL_SECONDS`
+as the fallback and for retries coming due. Several workers, in one process
+or many, are safe: fan-out markers and delivery leases decide who does what.
 """
 
 from __future__ import annotations
@@ -16,35 +17,36 @@ from typing import Any
 
 from server import db
 from server.events.service import NOTIFY_CHANNEL
-from server.webhooks import delivery, fanout, ssrf
+from server.webhooks import delivery, fanout, queries, ssrf
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 MAX_IN_FLIGHT = 64
 
-_running: weakref.WeakSet[DeliveryWorker] = weakref.WeakSet()
-
-
-def wake_all() -> None:
-    for worker in list(_running):
-        worker.wake()
+_running: weakref.WeakSet[DeliveryWorker] = weakref.WeakSet()  # this process's workers (tests pause them)
 
 
 class DeliveryWorker:
-    def __init__(self, allow_private: bool | None = None, max_in_flight: int = MAX_IN_FLIGHT) -> None:
+    def __init__(self, allow_private: bool | None = None, max_in_flight: int = MAX_IN_FLIGHT,
+                 poll_seconds: float = POLL_SECONDS) -> None:
         self.allow_private = allow_private
         self.max_in_flight = max_in_flight
+        self.poll_seconds = poll_seconds
         self.in_flight: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
-        self._events_committed = True  # fan out on start, then on NOTIFY or every POLL_SECONDS
+        self._events_committed = True  # fan out on start, then on NOTIFY or every poll
         self._last_fanout = 0.0
         self.paused = False  # tests pause the in-process worker to let another process claim work
+        self.idle = asyncio.Event()  # set while it waits for a notification or the next poll
 
     def wake(self) -> None:
         self._wake.set()
 
     def _notified(self, *_: Any) -> None:
         self._events_committed = True
+        self._wake.set()
+
+    def _work_queued(self, *_: Any) -> None:
         self._wake.set()
 
     async def run_forever(self) -> None:
@@ -55,6 +57,7 @@ class DeliveryWorker:
             try:
                 conn = await db.engine().get_new_connection()
                 await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+                await conn.add_listener(queries.WAKE_CHANNEL, self._work_queued)
             except Exception:
                 log.warning("webhooks: LISTEN unavailable, polling only", exc_info=True)
             while True:
@@ -64,8 +67,10 @@ class DeliveryWorker:
                         await self.step(client)
                     except Exception:
                         log.exception("webhook worker step failed")
+                self.idle.set()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                self.idle.clear()
         finally:
             _running.discard(self)
             for task in list(self.in_flight):
@@ -78,7 +83,7 @@ class DeliveryWorker:
 
     async def step(self, client) -> None:
         loop = asyncio.get_running_loop()
-        if self._events_committed or loop.time() - self._last_fanout >= POLL_SECONDS:
+        if self._events_committed or loop.time() - self._last_fanout >= self.poll_seconds:
             self._events_committed = False
             self._last_fanout = loop.time()
             while await fanout.run_once() >= fanout.BATCH:
@@ -99,8 +104,3 @@ class DeliveryWorker:
                           row["id"])
         finally:
             self.wake()  # room for more, and the next due one may be waiting
-
-
-async def health_sweep() -> None:
-    await delivery.disable_failing()
-    await fanout.prune_markers()

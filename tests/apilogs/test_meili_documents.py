@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from server.apilogs.filters import LogFilter
 from server.apilogs.meili import document, filter_expression, id_ms, path_prefixes, quote
-from server.apilogs.search import LogFilter
 from server.context import Scope
 from server.ids import new_id
 

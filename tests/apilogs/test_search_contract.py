@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.apilogs.search import LogFilter
+from server.apilogs.filters import LogFilter
 from server.context import Scope
 from tests.apilogs.helpers import capture, new_account_id, store
 

@@ -12,6 +12,7 @@ from server.apilogs import writer as writer_module
 from server.app import create_app
 from server.settings import get_settings
 from tests.factories import new_account
+from tests.support import eventually
 
 
 async def test_shutdown_flushes_everything_captured(server):
@@ -26,8 +27,7 @@ async def test_shutdown_flushes_everything_captured(server):
                                        lifespan="on", log_level="warning"))
     uv.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(uv.serve())
-    while not uv.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.02)
+    await eventually(lambda: uv.started, message="the second app to start")  # uvicorn offers no event to wait on
     (log_writer,) = [w for w in writer_module._running if w not in before]
 
     # when: requests are accepted, the periodic flush is not running, and the server stops

@@ -7,6 +7,7 @@ from standardwebhooks import Webhook
 from tests.browser.conftest import screenshot
 from tests.browser.test_foundation_browser import log_in
 from tests.factories import new_account
+from tests.support import eventually
 from tests.webhooks.fixtures import allow_private
 from tests.webhooks.receiver import receiver
 
@@ -39,12 +40,11 @@ async def test_endpoint_test_event_and_attempt_detail(page, base_url, allow_priv
         # the delivery shows as succeeded once the attempt is recorded (reloading repeats nothing: the
         # form redirected to a plain GET)
         assert "done=test" in page.url
-        for _ in range(50):
+        async def shown_succeeded() -> int:
             await page.reload()
-            if await page.locator("#deliveries .status-succeeded").count():
-                break
-            await page.wait_for_timeout(100)
-        await page.locator("#deliveries .status-succeeded").wait_for()
+            return await page.locator("#deliveries .status-succeeded").count()
+
+        await eventually(shown_succeeded, message="the delivery shown as succeeded after a reload", every=0.1)
         assert await page.locator("#deliveries tbody tr").count() == 1
         await screenshot(page, "webhooks-endpoint-detail")
 

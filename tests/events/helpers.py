@@ -29,20 +29,21 @@ def scope_of(account, livemode: bool = False) -> Scope:
     return Scope(account.account["id"], livemode)
 
 
-async def until(check: Callable[[], bool], nudge: Callable[[], Awaitable[Any]] | None = None,
-                within: float = 15.0, every: float = 0.05) -> None:
-    """Wait for `check()`; `nudge()` (e.g. emit a marker) is retried each second. Fails after `within`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
+def nudging(check: Callable[[], Any], nudge: Callable[[], Awaitable[Any]], every: float = 1.0):
+    """`check` as a predicate for `eventually()` that also calls `nudge()` (e.g. emits a marker) once a second."""
     last_nudge = -1e9
-    while not check():
-        now = loop.time()
-        if now > deadline:
-            raise AssertionError("condition not reached in time")
-        if nudge is not None and now - last_nudge >= 1.0:
+
+    async def predicate() -> Any:
+        nonlocal last_nudge
+        value = check()
+        now = asyncio.get_running_loop().time()
+        if not value and now - last_nudge >= every:
             last_nudge = now
             await nudge()
-        await asyncio.sleep(every)
+        return value
+
+    predicate.__wrapped__ = check  # type: ignore[attr-defined]  # eventually() names the check, not this wrapper
+    return predicate
 
 
 class WSClient:

@@ -12,8 +12,9 @@ from redis.asyncio import Redis
 from server import db
 from server.events.dispatcher import LEADER_LOCK, Dispatcher
 from server.events.wire import channel
-from tests.events.helpers import WSClient, emit_event, scope_of, until
+from tests.events.helpers import WSClient, emit_event, nudging, scope_of
 from tests.factories import new_account
+from tests.support import eventually
 
 LEADER_PID = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
               "AND ((classid::bigint << 32) | objid::bigint) = $1")
@@ -67,7 +68,7 @@ class TestSeveralDispatchers:
                 second = await asyncio.gather(*[emit_event(scope) for _ in range(40)])
                 emitted = set(first) | set(second)
                 # then every event is published (consumers de-duplicate by id)
-                await until(lambda: emitted <= {m["id"] for m in received}, within=20)
+                await eventually(lambda: emitted <= {m["id"] for m in received}, timeout=20)
             assert killed is not None
             positions = {m["id"]: m["pos"] for m in received}
             assert all(positions[i] > 0 for i in emitted)
@@ -92,7 +93,7 @@ class TestSeveralDispatchers:
                 async def nudge():
                     markers.append(await emit_event(scope, "test.marker", "test"))
 
-                await until(lambda: any(m in ws.ids() for m in markers), nudge)
+                await eventually(nudging(lambda: any(m in ws.ids() for m in markers), nudge))
                 # given a dispatcher that takes the lead ...
                 await crashing._connect()
 
@@ -107,14 +108,14 @@ class TestSeveralDispatchers:
                 async def try_lead():
                     led[0] = await lead()
 
-                await until(lambda: led[0], try_lead, within=20)
+                await eventually(nudging(lambda: led[0], try_lead), timeout=20)
                 # ... gives positions to committed events, and dies before publishing them
                 emitted = [await emit_event(scope) for _ in range(3)]
                 assigned = await crashing.assign()
                 assert set(emitted) <= {r["id"] for r in assigned}
                 await crashing.close()
                 # then the next leader publishes them, and subscribers get each once
-                await until(lambda: set(emitted) <= set(ws.ids()), within=20)
+                await eventually(lambda: set(emitted) <= set(ws.ids()), timeout=20)
             assert len(ws.ids()) == len(set(ws.ids()))
             assert any("republishing" in r.getMessage() for r in caplog.records)
         finally:

@@ -8,8 +8,9 @@ from redis.asyncio import Redis
 
 from server.events import hub as hub_module
 from server.events.queries import TypeFilter
-from tests.events.helpers import emit_event, scope_of, until
+from tests.events.helpers import emit_event, scope_of
 from tests.factories import new_account
+from tests.support import eventually
 
 
 async def drain(subscriber, count: int) -> list[str]:
@@ -28,7 +29,7 @@ class TestSlowSubscriber:
         async with hub.subscribe(scope, TypeFilter()) as subscriber:
             # given a subscriber that reads nothing while more events arrive than its queue holds
             emitted = [await emit_event(scope) for _ in range(hub_module.QUEUE_SIZE + 20)]
-            await until(lambda: subscriber.catch_up)
+            await eventually(lambda: subscriber.catch_up)
             # when it reads again, then it gets every event once, in commit order
             got = await drain(subscriber, len(emitted))
         assert sorted(got) == sorted(emitted) and len(set(got)) == len(got)
@@ -50,7 +51,7 @@ class TestRedisReconnect:
             finally:
                 await admin.aclose()
             during = [await emit_event(scope) for _ in range(5)]
-            await until(lambda: hub.resubscribed > resubscribed)
+            await eventually(lambda: hub.resubscribed > resubscribed)
             # then the subscriber still gets each of them exactly once
             got = await drain(subscriber, len(during))
         assert sorted(got) == sorted(during)

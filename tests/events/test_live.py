@@ -7,8 +7,9 @@ import asyncio
 from server import db
 from server.events.hub import hub
 from server.events.service import emit
-from tests.events.helpers import SSEClient, WSClient, emit_event, scope_of, until
+from tests.events.helpers import SSEClient, WSClient, emit_event, nudging, scope_of
 from tests.factories import login, new_account
+from tests.support import eventually
 
 
 def key(account, mode: str = "test") -> dict[str, str]:
@@ -22,7 +23,7 @@ async def live(ids, scope) -> list[str]:
     async def nudge():
         markers.append(await emit_event(scope, "test.marker", "test"))
 
-    await until(lambda: any(m in ids() for m in markers), nudge)
+    await eventually(nudging(lambda: any(m in ids() for m in markers), nudge))
     return markers
 
 
@@ -35,7 +36,7 @@ class TestGraphQLSubscriptions:
             await live(ws.ids, scope)
             skipped = await emit_event(scope, "payment_intent.created", "payment_intent")
             wanted = await emit_event(scope, "customer.created", data={"email": "x@example.com"})
-            await until(lambda: wanted in ws.ids())
+            await eventually(lambda: wanted in ws.ids())
         assert skipped not in ws.ids()
         assert [e for e in ws.received if e["id"] == wanted][0]["data"] == {"email": "x@example.com"}
 
@@ -50,7 +51,7 @@ class TestGraphQLSubscriptions:
                 await emit_event(scope, "customer.created")
                 markers.append(await emit_event(scope, "payment_intent.succeeded", "payment_intent"))
 
-            await until(lambda: any(m in ws.ids() for m in markers), nudge)
+            await eventually(nudging(lambda: any(m in ws.ids() for m in markers), nudge))
         assert {e["objectType"] for e in ws.received} == {"payment_intent"}
 
     async def test_one_payment_by_id(self, base_url):
@@ -62,7 +63,7 @@ class TestGraphQLSubscriptions:
                 await emit_event(scope, "payment_intent.created", "payment_intent", "pi_other")
                 await emit_event(scope, "payment_intent.succeeded", "payment_intent", "pi_one")
 
-            await until(lambda: len(ws.received) > 0, nudge)
+            await eventually(nudging(lambda: len(ws.received) > 0, nudge))
         assert {e["objectId"] for e in ws.received} == {"pi_one"}
 
     async def test_session_subscriber_sees_its_mode_only(self, base_url):
@@ -95,7 +96,7 @@ class TestGraphQLSubscriptions:
                 await emit_event(scope_of(account, livemode=True))
                 live_ids.append(await emit_event(scope_of(account)))
 
-            await until(lambda: any(e["id"] in live_ids for e in got), nudge)
+            await eventually(nudging(lambda: any(e["id"] in live_ids for e in got), nudge))
             task.cancel()
         assert all(e["livemode"] is False for e in got)
         await browser.client.aclose()
@@ -149,7 +150,7 @@ class TestSSE:
                 task = asyncio.create_task(slow_change())
                 await emitted.wait()
                 before = [await emit_event(scope) for _ in range(3)]
-                await until(lambda: before[-1] in first.ids())
+                await eventually(lambda: before[-1] in first.ids())
             last = first.ids()[-1]
             # when the connection drops and more happens meanwhile (including an older, late commit)
             release.set()
@@ -157,9 +158,9 @@ class TestSSE:
             missed = [await emit_event(scope) for _ in range(3)]
             # then reconnecting with Last-Event-ID delivers exactly what was missed, then live events
             async with SSEClient(browser.client, "/events/stream", headers={"Last-Event-ID": last}) as second:
-                await until(lambda: all(i in second.ids() for i in missed + slow))
+                await eventually(lambda: all(i in second.ids() for i in missed + slow))
                 after = await emit_event(scope)
-                await until(lambda: after in second.ids())
+                await eventually(lambda: after in second.ids())
             assert not set(second.ids()) & set(first.ids())
             assert len(second.ids()) == len(set(second.ids()))
             assert set(first.ids()) | set(second.ids()) >= set(before + missed + slow + [after])
@@ -176,14 +177,14 @@ class TestSSE:
             url = page.text.split('sse-connect="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
             happened = await emit_event(scope)
             # the stream opens only after the event went out live: it must come from the table
-            await until(lambda: hub().max_pos > 0)
+            await eventually(lambda: hub().max_pos > 0)
             row: dict = {}
 
             async def dispatched():
                 row.update(await db.fetchrow("SELECT pos FROM events WHERE id = $1", happened))
 
-            await until(lambda: row.get("pos") is not None and hub().max_pos >= row["pos"], dispatched)
+            await eventually(nudging(lambda: row.get("pos") is not None and hub().max_pos >= row["pos"], dispatched))
             async with SSEClient(browser.client, url) as sse:
-                await until(lambda: happened in sse.ids())
+                await eventually(lambda: happened in sse.ids())
         finally:
             await browser.client.aclose()

@@ -8,8 +8,9 @@ import pytest
 
 from server import db
 from server.events.service import emit
-from tests.events.helpers import WSClient, emit_event, scope_of, until
+from tests.events.helpers import WSClient, emit_event, nudging, scope_of
 from tests.factories import new_account
+from tests.support import eventually
 
 QUERY = "subscription { events { id type } }"
 
@@ -29,7 +30,7 @@ async def subscribed(ws: WSClient, scope) -> list[str]:
     async def nudge():
         markers.append(await emit_event(scope, "test.marker", "test"))
 
-    await until(lambda: any(m in ws.ids() for m in markers), nudge)
+    await eventually(nudging(lambda: any(m in ws.ids() for m in markers), nudge))
     return markers
 
 
@@ -47,7 +48,7 @@ class TestRollback:
                     raise Boom
             # and a later change commits
             after = await emit_event(scope, "customer.updated")
-            await until(lambda: after in ws.ids())
+            await eventually(lambda: after in ws.ids())
         # then the rolled-back event was never stored nor published
         assert rolled_back[0] not in ws.ids()
         assert (await http.get(f"/v1/events/{rolled_back[0]}", headers=key(account))).status_code == 404
@@ -78,13 +79,13 @@ class TestCommitOrder:
             await emitted.wait()
             # when later events commit and are published
             fast = await emit_event(scope, "customer.updated")
-            await until(lambda: fast in ws.ids())
+            await eventually(lambda: fast in ws.ids())
             # then the open transaction's event has not been published
             assert slow[0] not in ws.ids()
             # and once it commits it is published, though its id and seq are older than what went out before it
             release.set()
             await task
-            await until(lambda: slow[0] in ws.ids())
+            await eventually(lambda: slow[0] in ws.ids())
             seqs = {r["id"]: r["seq"] for r in await db.fetch(
                 "SELECT id, seq FROM events WHERE id = ANY($1::varchar[])", [slow[0], fast])}
             assert seqs[slow[0]] < seqs[fast]

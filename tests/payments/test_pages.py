@@ -80,7 +80,7 @@ async def test_actions_are_permission_checked(http, base_url):
 async def test_detail_lists_the_api_requests_and_webhook_deliveries_of_the_payment(http, base_url, allow_private):
     from server.apilogs.writer import flush_all
     from server.webhooks import service as webhooks
-    from tests.webhooks.helpers import wait_until
+    from tests.support import eventually
     from tests.webhooks.receiver import receiver
 
     m = await merchant(http)
@@ -96,7 +96,7 @@ async def test_detail_lists_the_api_requests_and_webhook_deliveries_of_the_payme
                 page = (await b.get(f"/payments/{paid['id']}")).text
                 return f"/v1/payment_intents/{paid['id']}/confirm" in page and "payment_intent.succeeded" in page \
                     and "/webhooks/deliveries/" in page
-            await wait_until(shows_both, what="requests and deliveries on the payment page")
+            await eventually(shows_both, message="requests and deliveries on the payment page")
         finally:
             await b.client.aclose()
     # A role without logs or webhook rights still sees the payment, without those sections.

@@ -1,15 +1,14 @@
-"""Helpers of the webhook tests: emit events, read deliveries, wait for a state, move the clock."""
+"""Helpers of the webhook tests: emit events, read deliveries, wait for attempts, move the clock."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import timedelta
 
 from server import db
 from server.context import Scope
 from server.events import service as events
-from server.webhooks import clock, worker
+from server.webhooks import clock, queries
+from tests.support import eventually
 
 
 async def emit(account, type_: str = "customer.created", data: dict | None = None, livemode: bool = False) -> str:
@@ -33,26 +32,15 @@ async def endpoint_row(endpoint_id: str) -> dict:
     return row
 
 
-async def wait_until(check, within: float = 20.0, what: str = "condition"):
-    """Poll an async check until it returns something truthy."""
-    deadline = time.monotonic() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 async def wait_attempts(delivery_id: str, count: int) -> list[dict]:
     async def enough():
         rows = await attempts(delivery_id)
         return rows if len(rows) >= count else None
 
-    return await wait_until(enough, what=f"{count} attempts of {delivery_id}")
+    return await eventually(enough, message=f"{count} attempts of {delivery_id}")
 
 
-def advance(seconds: float) -> None:
+async def advance(seconds: float) -> None:
     """Move the webhooks clock forward and wake the workers: retries come due without sleeping."""
     clock.advance(timedelta(seconds=seconds))
-    worker.wake_all()
+    await queries.notify_workers()

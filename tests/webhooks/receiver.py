@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from server import embedded
+from tests.support import eventually
 
 
 @dataclass
@@ -31,19 +32,13 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     reply: Callable[[Received], Reply] = lambda r: (200, {}, "ok")
     delay: float = 0.0  # seconds before answering (a slow or hanging receiver)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     active: int = 0  # requests being answered right now
     max_active: int = 0
 
     async def wait_for(self, count: int, within: float = 20.0) -> list[Received]:
-        deadline = time.monotonic() + within
-        while len(self.requests) < count:
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"expected {count} requests, got {len(self.requests)}"
-            self.arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.arrived.wait(), min(remaining, 0.5))
-        return self.requests
+        """The requests received, once there are at least `count`."""
+        return await eventually(lambda: self.requests if len(self.requests) >= count else None, timeout=within,
+                                message=lambda: f"{count} requests, {len(self.requests)} received")
 
 
 @contextlib.asynccontextmanager
@@ -61,7 +56,6 @@ async def receiver(path: str = "/hooks") -> AsyncIterator[Receiver]:
         got = Received(scope["path"], {k.decode(): v.decode() for k, v in scope["headers"]}, body.decode(),
                        time.monotonic())
         rec.requests.append(got)
-        rec.arrived.set()
         rec.active += 1
         rec.max_active = max(rec.max_active, rec.active)
         try:
@@ -79,10 +73,13 @@ async def receiver(path: str = "/hooks") -> AsyncIterator[Receiver]:
                                            timeout_graceful_shutdown=1))
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    while not server.started:
+
+    def started() -> bool:
         if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+            task.result()  # it could not start: raise why
+        return server.started
+
+    await eventually(started, message=f"the receiver on port {port} to start")
     try:
         yield rec
     finally:

@@ -12,7 +12,8 @@ from server.context import Scope
 from server.events import service as events
 from server.webhooks import service, signing
 from tests.factories import new_account, user_ctx
-from tests.webhooks.helpers import deliveries, emit, wait_until
+from tests.support import eventually
+from tests.webhooks.helpers import deliveries, emit
 from tests.webhooks.receiver import receiver
 
 
@@ -47,7 +48,7 @@ class TestSignedDelivery:
             assert payload["id"] == event_id and payload["type"] == "customer.created"
             assert payload["data"]["object"]["name"] == "Jenny"
             assert got.headers["webhook-id"].startswith("msg_")
-            await wait_until(lambda: _status(ep["id"], "succeeded"), what="succeeded")
+            await eventually(lambda: _status(ep["id"], "succeeded"), message="succeeded")
 
     async def test_rolled_back_events_are_never_delivered_and_types_filter(self, shop, allow_private):
         async with receiver() as rec:
@@ -100,7 +101,7 @@ class TestTools:
             [first] = await rec.wait_for(1)
             body = Webhook(ep["secret"]).verify(first.body, first.headers)
             assert body["test"] is True and body["data"]["object"]["status"] == "succeeded"
-            await wait_until(lambda: _status(ep["id"], "succeeded"), what="succeeded")
+            await eventually(lambda: _status(ep["id"], "succeeded"), message="succeeded")
             await service.resend(shop.ctx, delivery["id"])
             _, second = await rec.wait_for(2)
             assert second.headers["webhook-id"] == first.headers["webhook-id"] == delivery["id"]

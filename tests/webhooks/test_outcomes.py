@@ -6,12 +6,13 @@ from datetime import timedelta
 
 from server import db
 from server.webhooks import clock, delivery, service
-from tests.webhooks.helpers import advance, attempts, deliveries, emit, endpoint_row, wait_attempts, wait_until
+from tests.support import eventually
+from tests.webhooks.helpers import advance, attempts, deliveries, emit, endpoint_row, wait_attempts
 from tests.webhooks.receiver import receiver
 
 
 async def only_delivery(endpoint_id: str) -> dict:
-    rows = await wait_until(lambda: deliveries(endpoint_id), what="a delivery")
+    rows = await eventually(lambda: deliveries(endpoint_id), message="a delivery")
     assert len(rows) == 1
     return rows[0]
 
@@ -24,7 +25,7 @@ async def settled(delivery_id: str, count: int) -> dict:
         r = await db.fetchrow("SELECT * FROM webhook_deliveries WHERE id = $1", delivery_id)
         return r if r["attempt_count"] >= count and r["locked_until"] is None else None
 
-    return await wait_until(row, what="delivery recorded")
+    return await eventually(row, message="delivery recorded")
 
 
 class TestRetrySchedule:
@@ -39,7 +40,7 @@ class TestRetrySchedule:
                 assert row["status"] == "pending"
                 delay = (row["next_attempt_at"] - row["last_attempt_at"]).total_seconds()
                 assert base * (1 - delivery.JITTER) - 0.01 <= delay <= base * (1 + delivery.JITTER) + 0.01, (n, delay)
-                advance(delay + 0.01)
+                await advance(delay + 0.01)
             row = await settled(d["id"], len(delivery.SCHEDULE))
             assert row["status"] == "failed" and row["next_attempt_at"] is None
             kept = await attempts(d["id"])
@@ -57,7 +58,7 @@ class TestRetrySchedule:
             d = await only_delivery(ep["id"])
             row = await settled(d["id"], 1)
             assert (await endpoint_row(ep["id"]))["failing_since"] is not None
-            advance((row["next_attempt_at"] - clock.now()).total_seconds() + 0.01)
+            await advance((row["next_attempt_at"] - clock.now()).total_seconds() + 0.01)
             row = await settled(d["id"], 2)
             assert row["status"] == "succeeded"
             assert (await endpoint_row(ep["id"]))["failing_since"] is None
@@ -87,7 +88,7 @@ class TestSpecialAnswers:
             row = await settled(d["id"], 1)
             assert (row["next_attempt_at"] - row["last_attempt_at"]).total_seconds() >= 120
             rec.reply = lambda r: (503, {"retry-after": "600"}, "")
-            advance(121)
+            await advance(121)
             row = await settled(d["id"], 2)
             assert (row["next_attempt_at"] - row["last_attempt_at"]).total_seconds() >= 600
 
@@ -135,7 +136,7 @@ class TestHealth:
             d = await only_delivery(ep["id"])
             await settled(d["id"], 1)
             # five days later, with the receiver still down, the sweep disables the endpoint
-            advance(5 * 86400 + 1)
+            await advance(5 * 86400 + 1)
             await delivery.disable_failing()  # unless the retry that came due already did it
             endpoint = await endpoint_row(ep["id"])
             assert endpoint["status"] == "disabled" and "5 days" in endpoint["disabled_reason"]
@@ -143,8 +144,8 @@ class TestHealth:
                                   ep["id"])
             # events that arrive while disabled are kept as skipped deliveries
             missed_event = await emit(shop)
-            await wait_until(lambda: _skipped(ep["id"], missed_event), what="a skipped delivery")
-            await wait_until(lambda: _skipped(ep["id"], failed_event), what="the pending retry skipped")
+            await eventually(lambda: _skipped(ep["id"], missed_event), message="a skipped delivery")
+            await eventually(lambda: _skipped(ep["id"], failed_event), message="the pending retry skipped")
             # the receiver is fixed, the endpoint enabled, and what it missed is recovered
             rec.requests.clear()
             rec.reply = lambda r: (200, {}, "ok")
@@ -152,7 +153,7 @@ class TestHealth:
             assert await service.recover(shop.ctx, ep["id"], t0) == 2
             got = await rec.wait_for(2)
             assert sorted(r.body.split('"id":"')[1].split('"')[0] for r in got) == sorted([failed_event, missed_event])
-            await wait_until(lambda: _all_succeeded(ep["id"]), what="all succeeded")
+            await eventually(lambda: _all_succeeded(ep["id"]), message="all succeeded")
             # recovering again finds nothing: everything has been delivered
             assert await service.recover(shop.ctx, ep["id"], t0) == 0
 

@@ -6,7 +6,8 @@ from server import db
 from server.permissions import Role
 from server.webhooks import service
 from tests.factories import add_member, login
-from tests.webhooks.helpers import deliveries, emit, wait_until
+from tests.support import eventually
+from tests.webhooks.helpers import deliveries, emit
 from tests.webhooks.receiver import receiver
 
 
@@ -43,7 +44,7 @@ class TestDeliveriesView:
             ok_event = await emit(shop, "customer.created")
             bad_event = await emit(shop, "customer.updated")
             await rec.wait_for(2)
-            await wait_until(lambda: _attempted(ep["id"]), what="both attempts recorded")
+            await eventually(lambda: _attempted(ep["id"]), message="both attempts recorded")
             owner = await login(base_url, shop.user["email"])
 
             # the failed delivery is pending (retrying) first; stop its retries by disabling and re-enabling

@@ -13,7 +13,8 @@ import pytest
 from server.errors import InvalidRequest
 from server.settings import get_settings
 from server.webhooks import delivery, service, worker
-from tests.webhooks.helpers import advance, deliveries, emit, wait_until
+from tests.support import eventually
+from tests.webhooks.helpers import advance, deliveries, emit
 from tests.webhooks.receiver import receiver
 
 REFUSED = ["http://127.0.0.1/hooks", "http://10.0.0.1/hooks", "http://169.254.169.254/latest/meta-data",
@@ -48,7 +49,7 @@ class TestSsrfAtDelivery:
             ep = await service.create_endpoint(shop.ctx, rec.url, ["*"])
             get_settings().allow_private_webhook_urls = False  # as if DNS now pointed somewhere private
             await emit(shop)
-            rows = await wait_until(lambda: _attempted(ep["id"]), what="an attempt")
+            rows = await eventually(lambda: _attempted(ep["id"]), message="an attempt")
             assert rows[0]["last_error"].startswith("refused: '127.0.0.1' resolves to a blocked loopback address")
             assert rec.requests == []
 
@@ -57,7 +58,7 @@ class TestSsrfAtDelivery:
             rec.reply = lambda r: (307, {"location": internal.url}, "")
             ep = await service.create_endpoint(shop.ctx, rec.url, ["*"])
             await emit(shop)
-            rows = await wait_until(lambda: _attempted(ep["id"]), what="an attempt")
+            rows = await eventually(lambda: _attempted(ep["id"]), message="an attempt")
             assert rows[0]["last_status_code"] == 307 and internal.requests == []
 
 
@@ -95,11 +96,11 @@ class TestCrash:
                 for w in local:
                     w.paused = False
             rec.delay = 0
-            advance(delivery.LEASE.total_seconds() + 1)  # the dead worker's lease runs out
+            await advance(delivery.LEASE.total_seconds() + 1)  # the dead worker's lease runs out
             _, second = await rec.wait_for(2)
             assert second.headers["webhook-id"] == first.headers["webhook-id"]
             assert event_id in second.body
-            rows = await wait_until(lambda: _done(ep["id"]), what="succeeded")
+            rows = await eventually(lambda: _done(ep["id"]), message="succeeded")
             assert [r["event_id"] for r in rows] == [event_id]
 
 

@@ -1,0 +1,1 @@
+"""Analytics: rollups, their mergeable building blocks and the reports built on them."""

@@ -1,0 +1,1 @@
+"""Seller benchmarks: per-metric definitions and the differentially private release mechanism."""
