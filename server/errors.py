@@ -79,6 +79,22 @@ class RateLimited(PaydeckError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(PaydeckError):
+    """Something the request needs (PostgreSQL, Redis, a free pool connection) cannot serve it right now.
+
+    Nothing was done that the client cannot retry: it should try again after `retry_after` seconds.
+    """
+
+    status = 503
+    type = "api_error"
+    code = "service_unavailable"
+
+    def __init__(self, message: str = "the service is briefly unavailable; retry shortly",
+                 retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class IdempotencyError(PaydeckError):
     type = "idempotency_error"
     code = "idempotency_error"
