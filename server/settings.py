@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -32,10 +32,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MEILI_MASTER_KEY", "PAYDECK_MEILI_KEY")
     )
 
-    data_dir: Path = Path(".data")
+    data_dir: Path = Path(".data")  # made absolute once, when the settings are read (see below)
     host: str = "127.0.0.1"
     port: int = 8000
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str | None = None  # unset: the served host (server.urls)
     db_pool_min: int = 2
     db_pool_max: int = 20
 
@@ -80,11 +80,25 @@ class Settings(BaseSettings):
     authorization_days: int = Field(default=7, ge=1)
     demo_rate: float = Field(default=0.5, ge=0)  # actions/s of `paydeck run --demo` demo traffic
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        # Resolved once, against the directory we were started in: embedded PostgreSQL and the
+        # other servers change directory, and a relative path would then point elsewhere.
+        return value.expanduser().resolve()
+
     @property
     def secure_cookies(self) -> bool:
-        """Secure cookies unless explicitly relaxed or serving plain-http localhost."""
+        """Secure cookies unless explicitly relaxed or serving plain-http localhost.
+
+        With PAYDECK_PUBLIC_URL unset: Secure exactly when the current request came over https.
+        """
         if self.cookie_secure is not None:
             return self.cookie_secure
+        if not self.public_url:
+            from server.urls import request_scheme  # the settings module stays import-light
+
+            return request_scheme() == "https"
         url = urlsplit(self.public_url)
         return not (url.scheme == "http" and url.hostname in LOCAL_HOSTS)
 

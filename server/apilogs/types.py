@@ -55,7 +55,7 @@ class ApiRequest:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ApiRequest:
         from server.apilogs.service import as_curl
-        from server.settings import get_settings
+        from server.urls import public_url
 
         def headers(value: Any) -> list[Header]:
             return [Header(name=k, value=v) for k, v in sorted(_json(value).items())]
@@ -71,7 +71,7 @@ class ApiRequest:
             started_at=row["started_at"], duration_ms=row["duration_ms"], api_version=row["api_version"],
             idempotency_key=row["idempotency_key"], idempotent_replayed=row["idempotent_replayed"],
             ip_address=row["ip_address"], object_ids=list(row["object_ids"] or []),
-            curl=as_curl(row, get_settings().public_url),
+            curl=as_curl(row, public_url()),
         )
 
 
