@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator
 
 from server.embedded import EmbeddedProcess
@@ -51,7 +52,7 @@ def infrastructure(settings: Settings | None = None, *, quiet: bool = False, com
                 claim.publish(database_url=settings.database_url, redis_url=settings.redis_url,
                               processor_url=settings.processor_url)
             else:
-                _attach(settings, found, wanted, quiet)
+                _attach(settings, found, wanted)
         os.environ["DATABASE_URL"] = settings.database_url
         os.environ["REDIS_URL"] = settings.redis_url
         if settings.processor_url:
@@ -99,12 +100,12 @@ def _start_embedded(settings: Settings, wanted: dict[str, bool], quiet: bool) ->
             print(f"  card-processor simulator on 127.0.0.1:{sim.port}", flush=True)
 
 
-def _attach(settings: Settings, owner, wanted: dict[str, bool], quiet: bool) -> None:
+def _attach(settings: Settings, owner, wanted: dict[str, bool]) -> None:
     for name, needed in wanted.items():
         if needed:
             setattr(settings, name, getattr(owner, name))
-    if not quiet:
-        print(f"  using the servers of {owner.describe()}", flush=True)
+    # Said even when quiet (on stderr, apart from a command's output): the user should know.
+    print(f"  using the servers of {owner.describe()}", file=sys.stderr, flush=True)
 
 
 async def migrate(quiet: bool = False) -> None:

@@ -1,5 +1,6 @@
 """`paydeck run`: starts everything, Ctrl-C leaves no process behind, data survives a restart;
-SIGTERM fails readiness before the listener closes."""
+SIGTERM fails readiness before the listener closes; the defaults (a relative `.data`) work; other
+commands attach to a running app's servers; a second run refuses; a killed run's servers are stale."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import psutil
 import pytest
 
 from server.embedded import free_port
+from tests.processes import Paydeck, run, runtime, wait_gone
 
 BIN = Path(sys.executable).parent / "paydeck"
 
@@ -92,3 +94,70 @@ def test_sigterm_fails_readiness_first_then_exits(tmp_path):
     finally:
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
+
+
+@pytest.mark.slow
+def test_the_defaults_work_from_a_relative_data_folder_and_other_commands_run_beside(tmp_path):
+    """`make run` as a newcomer has it: no settings, so the data folder is `.data` in the current directory."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = Paydeck(["run", "--port", str(port)], cwd=tmp_path)
+    try:
+        app.wait_ready(base)
+        data = tmp_path / ".data"
+        owner = runtime(data)
+        assert owner["pid"] == app.pid and owner["command"] == "paydeck run" and owner["app_url"] == base
+        postmaster = app.child("postgres")
+
+        created = run(["account", "create", "--email", "beside@example.com", "--password", "a-long-password",
+                       "--json"], cwd=tmp_path)
+        assert created.returncode == 0, created.stderr
+        key = json.loads(created.stdout)["secret_test_key"]
+        for command in (["migrate"], ["search", "rebuild"]):
+            done = run(command, cwd=tmp_path)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert f"using the servers of `paydeck run` (pid {app.pid})" in done.stdout + done.stderr
+
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        assert postmaster.is_running() and app.child("postgres").pid == postmaster.pid  # nobody restarted it
+        assert httpx.get(f"{base}/v1/account", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+        second = run(["run", "--port", str(free_port())], cwd=tmp_path, timeout=60)
+        assert second.returncode == 1
+        assert f"already running on the data folder {data}" in second.stderr and f"(pid {app.pid})" in second.stderr
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        children = app.children()
+    finally:
+        app.interrupt()
+    assert app.proc.returncode == 0, app.output
+    assert wait_gone(children) == []
+    assert not (data / "runtime.json").exists()
+
+    again = Paydeck(["run", "--port", str(port)], cwd=tmp_path)  # the same data, found again
+    try:
+        again.wait_ready(base)
+        assert httpx.get(f"{base}/v1/account", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    finally:
+        again.interrupt()
+
+
+@pytest.mark.slow
+def test_a_run_killed_outright_is_stale_and_the_next_run_takes_over(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = Paydeck(["run", "--port", str(port)], cwd=tmp_path, PAYDECK_DATA_DIR="state")
+    try:
+        app.wait_ready(base)
+        children = app.children()
+        os.kill(app.pid, signal.SIGKILL)
+        app.proc.wait(30)
+        assert wait_gone(children) == []  # its servers die with it
+        assert runtime(tmp_path / "state")["pid"] == app.pid  # left behind, naming a process that is gone
+    finally:
+        app.kill()
+    again = Paydeck(["run", "--port", str(port)], cwd=tmp_path, PAYDECK_DATA_DIR="state")
+    try:
+        again.wait_ready(base)
+        assert runtime(tmp_path / "state")["pid"] == again.pid
+    finally:
+        again.interrupt()
