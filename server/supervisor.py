@@ -24,8 +24,8 @@ from server.embedded import EmbeddedProcess
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 0.5
-BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # a try after each; then /healthz fails
-SLOW_RETRY_SECONDS = 15.0
+BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0)  # a try after each; then /healthz fails
+SLOW_RETRY_SECONDS = 5.0
 
 
 def _how_it_ended(code: int | None) -> str:
