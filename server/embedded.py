@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,17 +40,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float, what: str, log: Path) -> None:
+def _wait_until_ready(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float, what: str,
+                      log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited during start-up:\n{_tail(log)}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            if ready():
                 return
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     raise RuntimeError(f"{what} did not start within {timeout}s:\n{_tail(log)}")
+
+
+def _port_open(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+
+
+def _postmaster_ready(pgdata: Path, pid: int) -> bool:
+    """What pg_ctl checks: our postmaster's lock file says `ready` (not merely: something listens on the port)."""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
+
+
+def _redis_ready(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+        conn.sendall(b"PING\r\n")
+        return conn.recv(64).startswith(b"+PONG")
+
+
+def http_ready(url: str) -> bool:
+    """The server at `url` answers its /healthz with 200."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/healthz", timeout=0.5) as resp:
+        return resp.status == 200
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -77,6 +105,7 @@ class EmbeddedProcess:
     user: str | None = None
     ready_timeout: float = 30.0
     output_to_log: bool = True  # Redis writes its own log file
+    ready: Callable[[EmbeddedProcess], bool] | None = None  # proof that it is ours and serving; default: the port
     proc: subprocess.Popen | None = None
     extra: dict = field(default_factory=dict)
 
@@ -92,7 +121,8 @@ class EmbeddedProcess:
     def wait_ready(self) -> None:
         """Block until it accepts connections; RuntimeError with its log's tail if it exits or is too slow."""
         assert self.proc is not None
-        _wait_for_port(self.port, self.proc, self.ready_timeout, self.name, self.log)
+        probe = self.ready or (lambda me: _port_open(me.port))
+        _wait_until_ready(self.proc, lambda: probe(self), self.ready_timeout, self.name, self.log)
 
     def start(self) -> EmbeddedProcess:
         self.spawn()
@@ -261,7 +291,8 @@ def start_postgres(
     ]
     base = f"postgresql://postgres@127.0.0.1:{port}"
     pg = EmbeddedProcess("PostgreSQL", args, port, f"{base}/{database}", data_dir / "postgres.log",
-                         stop_signal=signal.SIGINT, death_signal=signal.SIGQUIT, user=user, ready_timeout=60)
+                         stop_signal=signal.SIGINT, death_signal=signal.SIGQUIT, user=user, ready_timeout=60,
+                         ready=lambda me: _postmaster_ready(pgdata, me.pid) and _port_open(me.port))
     pg.start()
     _ensure_database(base, database)
     return pg
@@ -308,4 +339,4 @@ def start_redis(data_dir: Path, port: int | None = None, persist: bool = True) -
     else:
         args += ["--appendonly", "no", "--save", ""]
     return EmbeddedProcess("Redis", args, port, f"redis://127.0.0.1:{port}/0", log, stop_signal=signal.SIGTERM,
-                           output_to_log=False).start()
+                           output_to_log=False, ready=lambda me: _redis_ready(me.port)).start()

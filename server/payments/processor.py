@@ -127,7 +127,7 @@ def start_simulator(data_dir: Path):
             "--latency-ms", str(settings.processor_latency_ms)]
     url = f"http://127.0.0.1:{port}"
     sim = embedded.EmbeddedProcess("processor simulator", args, port, url, data_dir / "processor.log",
-                                   stop_signal=signal.SIGTERM).start()
+                                   stop_signal=signal.SIGTERM, ready=lambda me: embedded.http_ready(me.url)).start()
     os.environ["PAYDECK_PROCESSOR_URL"] = url  # for child processes
     settings.processor_url = url
     return sim
