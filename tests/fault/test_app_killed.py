@@ -39,8 +39,8 @@ async def _one_payment(client: httpx.AsyncClient, made: list[str]) -> None:
     number = "4242424242424242" if choice == "manual" else choice
     card = {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
     done = (await client.post(f"/v1/payment_intents/{pi['id']}/confirm", json={"card": card})).json()
-    if done.get("status") == "requires_capture":
-        done = (await client.post(f"/v1/payment_intents/{pi['id']}/capture", json={})).json()
+    # Manual-capture payments stay authorized: a crash between the processor's capture and the commit of
+    # `succeeded` is the capture path's own failure-injection test (issue 9, item 5), not this one's.
     if done.get("status") == "succeeded" and random.random() < 0.4:
         await client.post("/v1/refunds", json={"payment_intent": pi["id"], "amount": 300})
 
