@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 
 QUIET_SECONDS = 300.0
 
-_filters: list[OncePerOutage] = []
+_filters: weakref.WeakSet[OncePerOutage] = weakref.WeakSet()
 
 
 def is_connection_failure(exc: BaseException | None) -> bool:
@@ -48,7 +49,7 @@ class OncePerOutage(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self.reported: dict[tuple[str, str], float] = {}
-        _filters.append(self)
+        _filters.add(self)
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
