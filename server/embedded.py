@@ -275,11 +275,13 @@ def start_postgres(
         _open_install_for_others()
         _open_path_for(pgdata, user)
     if not (pgdata / "PG_VERSION").exists():
-        subprocess.run(
+        done = subprocess.run(
             [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
              "--encoding=UTF8", "--no-locale"],
-            check=True, capture_output=True, **_as_user(user),
+            capture_output=True, text=True, **_as_user(user),
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed for {pgdata}:\n{done.stderr or done.stdout}")
     _stop_stale_postmaster(pgdata)
     port = port or free_port()
     switch = "on" if fsync else "off"

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 BIN = Path(sys.executable).parent / "paydeck"
 SERVER_URLS = ("DATABASE_URL", "REDIS_URL", "PAYDECK_DATABASE_URL", "PAYDECK_REDIS_URL", "PAYDECK_PROCESSOR_URL",
@@ -115,6 +118,10 @@ def runtime(data_dir: Path) -> dict:
     return json.loads((data_dir / "runtime.json").read_text())
 
 
-def workdir(prefix: str) -> Path:
-    """A folder of our own to run in (pytest's tmp_path names can make long paths)."""
-    return Path(tempfile.mkdtemp(prefix=prefix))
+@pytest.fixture
+def run_dir() -> Iterator[Path]:
+    """A folder to run `paydeck` in. Not pytest's tmp_path: pytest makes its base folder private (0700) again
+    whenever a pytest session starts, and embedded PostgreSQL runs as another user when we are root."""
+    path = Path(tempfile.mkdtemp(prefix="paydeck-run-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

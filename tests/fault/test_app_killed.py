@@ -98,17 +98,17 @@ async def _ledger_problems(db_url: str, account_id: str) -> list:
     return [*unbalanced, *drift]
 
 
-async def test_kill_9_during_payment_traffic_charges_once_and_balances(tmp_path):
+async def test_kill_9_during_payment_traffic_charges_once_and_balances(run_dir):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    data = tmp_path / "data"
+    data = run_dir / "data"
     env = {"PAYDECK_DATA_DIR": str(data), **FAST_RECONCILE}
-    app = Paydeck(["run", "--port", str(port)], cwd=tmp_path, **env)
+    app = Paydeck(["run", "--port", str(port)], cwd=run_dir, **env)
     made: list[str] = []
     try:
         app.wait_ready(base)
         created = run(["account", "create", "--email", "crash@example.com", "--password", "a-long-password",
-                       "--json"], cwd=tmp_path, **env)
+                       "--json"], cwd=run_dir, **env)
         assert created.returncode == 0, created.stderr
         account = json.loads(created.stdout)
         stop = asyncio.Event()
@@ -124,7 +124,7 @@ async def test_kill_9_during_payment_traffic_charges_once_and_balances(tmp_path)
     finally:
         app.kill()
 
-    again = Paydeck(["run", "--port", str(port)], cwd=tmp_path, **env)
+    again = Paydeck(["run", "--port", str(port)], cwd=run_dir, **env)
     try:
         again.wait_ready(base)
         urls = runtime(data)

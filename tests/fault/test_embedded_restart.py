@@ -23,15 +23,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def app(tmp_path) -> Iterator[tuple[Paydeck, str, dict[str, str]]]:
+def app(run_dir) -> Iterator[tuple[Paydeck, str, dict[str, str]]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"PAYDECK_DATA_DIR": str(tmp_path / "data"), "PAYDECK_API_RATE_LIMIT_PER_SECOND": "1000"}
-    proc = Paydeck(["run", "--port", str(port)], cwd=tmp_path, **env)
+    env = {"PAYDECK_DATA_DIR": str(run_dir / "data"), "PAYDECK_API_RATE_LIMIT_PER_SECOND": "1000"}
+    proc = Paydeck(["run", "--port", str(port)], cwd=run_dir, **env)
     try:
         proc.wait_ready(base)
         created = run(["account", "create", "--email", "owner@example.com", "--password", "a-long-password",
-                       "--json"], cwd=tmp_path, **env)
+                       "--json"], cwd=run_dir, **env)
         assert created.returncode == 0, created.stderr
         key = created.stdout.split('"secret_test_key": "')[1].split('"')[0]
         yield proc, base, {"Authorization": f"Bearer {key}"}
