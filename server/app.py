@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from server import db, health, infra
+from server import db, health, infra, outage
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
 from server.apilogs import pages as apilog_pages
@@ -30,17 +29,21 @@ from server.idempotency.middleware import idempotency_middleware
 from server.keys import pages as key_pages
 from server.ledger import pages as ledger_pages
 from server.operations import load_all as load_operations
+from server.paths import WEB
 from server.payments import pages as payment_pages
 from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
+from server.runtime import owned_processes
 from server.settings import Settings, get_settings
+from server.supervisor import Supervisor
+from server.urls import public_url_middleware
 from server.webhooks import pages as webhook_pages
 from server.webhooks.rest import WebhookEndpointController
 from server.workers import Workers
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+STATIC = WEB / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
                     RequestLogController, EventController, WebhookEndpointController]
@@ -68,10 +71,13 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         workers = Workers(settings) if workers_enabled else None
         if workers:
             await workers.start()
+        supervisor = Supervisor(owned_processes())  # the embedded servers we started, if any
+        supervisor.start()
         try:
             yield
         finally:
             health.draining.set()
+            await supervisor.stop()
             if log_writer.running:  # the server has stopped taking requests: flush every captured one
                 await log_writer.stop()
             if workers:
@@ -81,13 +87,14 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             await idempotency_owner.stop()
             await db.close_pool()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health.healthz, health.readyz, *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
-        middleware=[request_id_middleware, apilog_middleware(log_writer, settings), idempotency_middleware],
+        middleware=[public_url_middleware, request_id_middleware, apilog_middleware(log_writer, settings),
+                    idempotency_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -98,3 +105,5 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         ),
         debug=False,
     )
+    outage.install_on_root()  # Litestar has just replaced the root logger's handlers
+    return app

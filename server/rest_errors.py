@@ -9,8 +9,9 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from server.errors import PaydeckError
+from server.errors import PaydeckError, ServiceUnavailable
 from server.ids import new_id
+from server.outage import is_connection_failure
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def error_response(request: Request, status: int, body: dict[str, Any],
 
 
 def paydeck_error(request: Request, exc: PaydeckError) -> Response:
-    retry_after = getattr(exc, "retry_after", None)  # 429 and 503 say when to come back
+    retry_after = getattr(exc, "retry_after", None)  # RateLimited, ServiceUnavailable
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return error_response(request, exc.status, exc.to_dict(), headers)
 
@@ -77,6 +78,8 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def unexpected_error(request: Request, exc: Exception) -> Response:
+    if is_connection_failure(exc):  # PostgreSQL or Redis is down or restarting: retry, not a bug (server.outage)
+        return paydeck_error(request, ServiceUnavailable())
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, 500, {"type": "api_error", "code": "internal_error",
                                          "message": "an internal error occurred; the request id identifies it"})

@@ -15,11 +15,12 @@ from strawberry.types import Info
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.apilogs.resolvers import ApiLogQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
-from server.errors import PaydeckError
+from server.errors import PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
 from server.gql.common import ctx_of
 from server.keys.resolvers import KeyMutation, KeyQuery
 from server.ledger.resolvers import LedgerMutation, LedgerQuery
+from server.outage import is_connection_failure
 from server.payments.resolvers import PaymentMutation, PaymentQuery
 from server.settings import get_settings
 from server.webhooks.resolvers import WebhookMutation, WebhookQuery
@@ -68,6 +69,8 @@ class DomainErrors(SchemaExtension):
         cleaned = []
         for error in result.errors:
             original = error.original_error
+            if original is not None and is_connection_failure(original):
+                original = self._unavailable()
             if isinstance(original, PaydeckError):
                 ext = {"code": original.code, "type": original.type, "status": original.status}
                 if original.param:
@@ -82,6 +85,15 @@ class DomainErrors(SchemaExtension):
             else:
                 cleaned.append(error)
         result.errors = cleaned
+
+    def _unavailable(self) -> ServiceUnavailable:
+        """PostgreSQL or Redis is down or restarting: the whole response is a 503 to retry (server.outage)."""
+        exc = ServiceUnavailable()
+        response = getattr(self.execution_context.context, "response", None)
+        if response is not None:
+            response.status_code = exc.status
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return exc
 
 
 def build_schema() -> strawberry.Schema:

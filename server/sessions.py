@@ -18,6 +18,7 @@ from typing import Any
 
 from server.infra import redis
 from server.settings import get_settings
+from server.urls import secure_cookies
 
 COOKIE = "paydeck_session"
 CSRF_COOKIE = "paydeck_csrf"
@@ -40,7 +41,7 @@ def _key(session_id: str) -> str:
 
 def cookie_options(max_age: int | None = None) -> dict[str, Any]:
     settings = get_settings()
-    return {"httponly": True, "secure": settings.secure_cookies, "samesite": "lax", "path": "/",
+    return {"httponly": True, "secure": secure_cookies(settings), "samesite": "lax", "path": "/",
             "max_age": max_age}
 
 

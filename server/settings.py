@@ -8,9 +8,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -32,10 +31,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MEILI_MASTER_KEY", "PAYDECK_MEILI_KEY")
     )
 
-    data_dir: Path = Path(".data")
+    data_dir: Path = Path(".data")  # made absolute once, when the settings are read (see below)
     host: str = "127.0.0.1"
     port: int = 8000
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str | None = None  # unset: the served host (server.urls)
     db_pool_min: int = 2
     db_pool_max: int = 20
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)  # waiting longer for a connection: 503
@@ -85,13 +84,12 @@ class Settings(BaseSettings):
     # Test-only: honour the Paydeck-Test-Fault header (server/faults.py). Never on in production.
     test_faults: bool = False
 
-    @property
-    def secure_cookies(self) -> bool:
-        """Secure cookies unless explicitly relaxed or serving plain-http localhost."""
-        if self.cookie_secure is not None:
-            return self.cookie_secure
-        url = urlsplit(self.public_url)
-        return not (url.scheme == "http" and url.hostname in LOCAL_HOSTS)
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        # Resolved once, against the directory we were started in: embedded PostgreSQL and the
+        # other servers change directory, and a relative path would then point elsewhere.
+        return value.expanduser().resolve()
 
 
 @lru_cache

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-pytest_plugins = ["tests.webhooks.fixtures"]  # allow_private, shop: used beyond tests/webhooks
+pytest_plugins = ["tests.webhooks.fixtures", "tests.processes"]  # allow_private, shop, run_dir: used widely
 
 TEST_SETTINGS = {
     "PAYDECK_API_RATE_LIMIT_PER_SECOND": "60",

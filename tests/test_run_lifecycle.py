@@ -1,5 +1,6 @@
 """`paydeck run`: starts everything, Ctrl-C leaves no process behind, data survives a restart;
-SIGTERM fails readiness before the listener closes."""
+SIGTERM fails readiness before the listener closes; the defaults (a relative `.data`) work; other
+commands attach to a running app's servers; a second run refuses; a killed run's servers are stale."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import psutil
 import pytest
 
 from server.embedded import free_port
+from tests.processes import Paydeck, run, runtime, wait_gone
 
 BIN = Path(sys.executable).parent / "paydeck"
 
@@ -45,12 +47,12 @@ def _start(data_dir: Path, port: int, *args: str, **env: str) -> subprocess.Pope
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_everything_and_data_survives(tmp_path):
+def test_ctrl_c_stops_everything_and_data_survives(run_dir):
     port = free_port()
-    proc = _start(tmp_path, port, "run", "--demo")
+    proc = _start(run_dir, port, "run", "--demo")
     try:
         _wait_ready(port, proc)
-        demo = json.loads((tmp_path / "demo.json").read_text())
+        demo = json.loads((run_dir / "demo.json").read_text())
         children = psutil.Process(proc.pid).children(recursive=True)
         assert {c.name() for c in children} >= {"postgres", "redis-server"}
         resp = httpx.get(f"http://127.0.0.1:{port}/v1/account",
@@ -65,10 +67,10 @@ def test_ctrl_c_stops_everything_and_data_survives(tmp_path):
     assert alive == [], f"left behind: {alive}"
 
     # Again: the same demo account and key still work.
-    proc = _start(tmp_path, port, "run", "--demo")
+    proc = _start(run_dir, port, "run", "--demo")
     try:
         _wait_ready(port, proc)
-        assert json.loads((tmp_path / "demo.json").read_text())["account_id"] == demo["account_id"]
+        assert json.loads((run_dir / "demo.json").read_text())["account_id"] == demo["account_id"]
         resp = httpx.get(f"http://127.0.0.1:{port}/v1/account",
                          headers={"Authorization": f"Bearer {demo['secret_test_key']}"})
         assert resp.json()["id"] == demo["account_id"]
@@ -78,9 +80,9 @@ def test_ctrl_c_stops_everything_and_data_survives(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_fails_readiness_first_then_exits(tmp_path):
+def test_sigterm_fails_readiness_first_then_exits(run_dir):
     port = free_port()
-    proc = _start(tmp_path, port, "run", PAYDECK_DRAIN_SECONDS="2")
+    proc = _start(run_dir, port, "run", PAYDECK_DRAIN_SECONDS="2")
     try:
         _wait_ready(port, proc)
         proc.send_signal(signal.SIGTERM)
@@ -92,3 +94,70 @@ def test_sigterm_fails_readiness_first_then_exits(tmp_path):
     finally:
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
+
+
+@pytest.mark.slow
+def test_the_defaults_work_from_a_relative_data_folder_and_other_commands_run_beside(run_dir):
+    """`make run` as a newcomer has it: no settings, so the data folder is `.data` in the current directory."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = Paydeck(["run", "--port", str(port)], cwd=run_dir)
+    try:
+        app.wait_ready(base)
+        data = run_dir / ".data"
+        owner = runtime(data)
+        assert owner["pid"] == app.pid and owner["command"] == "paydeck run" and owner["app_url"] == base
+        postmaster = app.child("postgres")
+
+        created = run(["account", "create", "--email", "beside@example.com", "--password", "a-long-password",
+                       "--json"], cwd=run_dir)
+        assert created.returncode == 0, created.stderr
+        key = json.loads(created.stdout)["secret_test_key"]
+        for command in (["migrate"], ["search", "rebuild"]):
+            done = run(command, cwd=run_dir)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert f"using the servers of `paydeck run` (pid {app.pid})" in done.stdout + done.stderr
+
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        assert postmaster.is_running() and app.child("postgres").pid == postmaster.pid  # nobody restarted it
+        assert httpx.get(f"{base}/v1/account", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+        second = run(["run", "--port", str(free_port())], cwd=run_dir, timeout=60)
+        assert second.returncode == 1
+        assert f"already running on the data folder {data}" in second.stderr and f"(pid {app.pid})" in second.stderr
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        children = app.children()
+    finally:
+        app.interrupt()
+    assert app.proc.returncode == 0, app.output
+    assert wait_gone(children) == []
+    assert not (data / "runtime.json").exists()
+
+    again = Paydeck(["run", "--port", str(port)], cwd=run_dir)  # the same data, found again
+    try:
+        again.wait_ready(base)
+        assert httpx.get(f"{base}/v1/account", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    finally:
+        again.interrupt()
+
+
+@pytest.mark.slow
+def test_a_run_killed_outright_is_stale_and_the_next_run_takes_over(run_dir):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = Paydeck(["run", "--port", str(port)], cwd=run_dir, PAYDECK_DATA_DIR="state")
+    try:
+        app.wait_ready(base)
+        children = app.children()
+        os.kill(app.pid, signal.SIGKILL)
+        app.proc.wait(30)
+        assert wait_gone(children) == []  # its servers die with it
+        assert runtime(run_dir / "state")["pid"] == app.pid  # left behind, naming a process that is gone
+    finally:
+        app.kill()
+    again = Paydeck(["run", "--port", str(port)], cwd=run_dir, PAYDECK_DATA_DIR="state")
+    try:
+        again.wait_ready(base)
+        assert runtime(run_dir / "state")["pid"] == again.pid
+    finally:
+        again.interrupt()

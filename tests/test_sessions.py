@@ -13,6 +13,7 @@ import pytest
 from server import sessions
 from server.infra import redis
 from server.settings import Settings
+from server.urls import secure_cookies
 from tests.factories import PASSWORD, csrf_from, login, new_account
 
 
@@ -73,11 +74,11 @@ class TestCookies:
         ("http://localhostile.net", True),
     ])
     def test_secure_is_relaxed_only_for_plain_http_localhost(self, public_url, secure):
-        assert Settings(public_url=public_url, cookie_secure=None).secure_cookies is secure
+        assert secure_cookies(Settings(public_url=public_url, cookie_secure=None)) is secure
 
     def test_explicit_setting_wins(self):
-        assert Settings(public_url="http://127.0.0.1:8000", cookie_secure=True).secure_cookies is True
-        assert Settings(public_url="https://pay.example.com", cookie_secure=False).secure_cookies is False
+        assert secure_cookies(Settings(public_url="http://127.0.0.1:8000", cookie_secure=True)) is True
+        assert secure_cookies(Settings(public_url="https://pay.example.com", cookie_secure=False)) is False
 
 
 class TestLoginAndLogout:

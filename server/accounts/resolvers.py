@@ -11,7 +11,7 @@ from server.errors import PaydeckError
 from server.gql.common import Connection, connection, ctx_of, error_member, first_arg
 from server.pagination import Page, decode_cursor
 from server.permissions import RESOURCES, Access, Level
-from server.settings import get_settings
+from server.urls import public_url
 
 
 def _permissions(ctx) -> list[str]:
@@ -78,7 +78,7 @@ class AccountMutation:
             row, token = await team.invite(ctx_of(info), email, role.value)
         except PaydeckError as exc:
             return error_member(exc)
-        url = f"{get_settings().public_url.rstrip('/')}/invitations/{token}"
+        url = f"{public_url()}/invitations/{token}"
         return t.InviteMemberPayload(invitation=t.Invitation.from_row(row), invite_url=url)
 
     @strawberry.mutation(description="Withdraw a pending invitation.")

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from server.apilogs.filters import LogFilter
 from server.apilogs.service import as_curl
-from server.settings import get_settings
+from server.urls import public_url
 
 
 @strawberry.type(description="One HTTP header, as logged (secret values are `[REDACTED]`).")
@@ -70,7 +70,7 @@ class ApiRequest:
             started_at=row["started_at"], duration_ms=row["duration_ms"], api_version=row["api_version"],
             idempotency_key=row["idempotency_key"], idempotent_replayed=row["idempotent_replayed"],
             ip_address=row["ip_address"], object_ids=list(row["object_ids"] or []),
-            curl=as_curl(row, get_settings().public_url),
+            curl=as_curl(row, public_url()),
         )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Protocol
@@ -107,27 +106,30 @@ def processor() -> HttpProcessor:
 
 
 def start_simulator(data_dir: Path):
-    """Start the simulator as its own process on a free port; returns an EmbeddedProcess."""
+    """Start the simulator as its own process on a free port; returns an EmbeddedProcess.
+
+    Its charges, refunds and answers are kept in `data_dir/processor.sqlite3`,
+    so a restart (of it or of the app) forgets no charge it made.
+    """
     import signal
 
     from server import embedded
 
     settings = get_settings()
+    data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     secret_file = data_dir / "processor.secret"
     if not secret_file.exists():
         secret_file.write_text(secrets.token_hex(16))
         secret_file.chmod(0o600)
     port = embedded.free_port()
-    log = data_dir / "processor.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "server.payments.simulator", "--port", str(port),
-             "--secret", secret_file.read_text().strip(), "--timeout-delay", str(settings.processor_timeout_delay),
-             "--latency-ms", str(settings.processor_latency_ms)],
-            stdout=out, stderr=out, preexec_fn=embedded._die_with_parent(signal.SIGTERM), start_new_session=True)
-    embedded._wait_for_port(port, proc, 30, "processor simulator", log)
+    args = [sys.executable, "-m", "server.payments.simulator", "--port", str(port),
+            "--secret", secret_file.read_text().strip(), "--state", str(data_dir / "processor.sqlite3"),
+            "--timeout-delay", str(settings.processor_timeout_delay),
+            "--latency-ms", str(settings.processor_latency_ms)]
     url = f"http://127.0.0.1:{port}"
+    sim = embedded.EmbeddedProcess("processor simulator", args, port, url, data_dir / "processor.log",
+                                   stop_signal=signal.SIGTERM, ready=lambda me: embedded.http_ready(me.url)).start()
     os.environ["PAYDECK_PROCESSOR_URL"] = url  # for child processes
     settings.processor_url = url
-    return embedded.EmbeddedProcess("processor", proc, url, port, stop_signal=signal.SIGTERM)
+    return sim

@@ -19,7 +19,7 @@ from server.ids import new_id
 from server.payments import clock, queries
 from server.payments.serial import card_json, refund_json, ts
 from server.permissions import read
-from server.settings import get_settings
+from server.urls import public_url
 
 CACHE_SECONDS = 24 * 3600
 
@@ -54,7 +54,7 @@ async def invalidate(pi_id: str) -> None:
 
 
 def url_of(token: str) -> str:
-    return f"{get_settings().public_url.rstrip('/')}/receipts/{token}"
+    return f"{public_url()}/receipts/{token}"
 
 
 async def _build(receipt: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +77,9 @@ async def _cached(cache_key: str, load) -> tuple[dict[str, Any], bool]:
     redis = infra.redis()
     hit = await redis.get(cache_key)
     if hit is not None:
-        return json.loads(hit), True
+        data = json.loads(hit)
+        data["url"] = url_of(data["url"].rsplit("/", 1)[-1])  # the host this request came to
+        return data, True
     receipt = await load()
     data = await _build(receipt)
     await redis.set(cache_key, json.dumps(data), ex=CACHE_SECONDS)

@@ -1,11 +1,17 @@
 """The built-in card-processor simulator: a separate local HTTP service, the "third party".
 
 Run alone with `python -m server.payments.simulator --port 8101`; `paydeck run`
-and the tests start it for you. It keeps charges in memory, honours an
-`Idempotency-Key` on every call (the same key returns the first answer and
-never charges again), and behaves per the test cards in `server.payments.cards`
-(docs/payments.md lists them). Card numbers are used to decide the outcome and
-to compute a fingerprint (HMAC with the simulator's secret); they are not kept.
+and the tests start it for you. It honours an `Idempotency-Key` on every call
+(the same key returns the first answer and never charges again), and behaves
+per the test cards in `server.payments.cards` (docs/payments.md lists them).
+Card numbers are used to decide the outcome and to compute a fingerprint
+(HMAC with the simulator's secret); they are not kept.
+
+Like a real processor it remembers what it did: with `--state FILE` every
+charge, refund and answer is written to SQLite (synchronous, fsynced) before
+it is answered, and read back at start, so a restart never forgets a charge
+(the reconciler would otherwise void it and fail a payment that was paid).
+Without `--state` it keeps them in memory only.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import argparse
 import asyncio
 import hashlib
 import hmac
+import json
 import secrets
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +36,53 @@ CHARGES: dict[str, dict[str, Any]] = {}   # by charge id
 BY_KEY: dict[str, str] = {}               # charge idempotency key -> charge id
 REPLIES: dict[str, dict[str, Any]] = {}   # idempotency key of captures/cancels/refunds -> first answer
 REFUNDS: dict[str, dict[str, Any]] = {}
+
+
+class Store:
+    """The simulator's memory on disk: one SQLite table per dict above, written through on every change."""
+
+    TABLES = ("charges", "replies", "refunds")
+
+    def __init__(self, path: str) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None)  # autocommit; explicit BEGIN in save()
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # every commit is fsynced before we answer
+        for table in self.TABLES:
+            self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
+
+    def load(self) -> None:
+        """Fill the dicts from disk."""
+        for charge_id, body in self.db.execute("SELECT id, body FROM charges"):
+            charge = json.loads(body)
+            CHARGES[charge_id] = charge
+            BY_KEY[charge["idempotency_key"]] = charge_id
+        REPLIES.update((k, json.loads(b)) for k, b in self.db.execute("SELECT id, body FROM replies"))
+        REFUNDS.update((k, json.loads(b)) for k, b in self.db.execute("SELECT id, body FROM refunds"))
+
+    def save(self, *, charge: dict[str, Any] | None = None, reply: tuple[str, dict[str, Any]] | None = None,
+             refund: dict[str, Any] | None = None) -> None:
+        """Write the changed records in one transaction."""
+        rows = [("charges", charge["id"], charge)] if charge else []
+        rows += [("replies", reply[0], reply[1])] if reply else []
+        rows += [("refunds", refund["id"], refund)] if refund else []
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for table, key, body in rows:
+                self.db.execute(f"INSERT OR REPLACE INTO {table} (id, body) VALUES (?, ?)", (key, json.dumps(body)))
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+
+class _Memory:
+    """No --state: nothing to write."""
+
+    def save(self, **_: Any) -> None:
+        return None
+
+
+STORE: Store | _Memory = _Memory()
 
 
 def _key(request: Request) -> str:
@@ -76,6 +131,7 @@ async def create_charge(request: Request, data: dict[str, Any]) -> dict[str, Any
         "disputed": bool(known and known.outcome == "dispute" and status == "succeeded"),
         "created": int(datetime.now(UTC).timestamp()),
     }
+    STORE.save(charge=charge)  # on disk before it is answered: a restarted simulator still knows it
     CHARGES[charge["id"]] = charge  # recorded before any await: a duplicate request sees it
     BY_KEY[key] = charge["id"]
     if STATE["latency"]:
@@ -104,6 +160,7 @@ async def resolve(key: str) -> dict[str, Any]:
         charge = {"id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": None, "status": "void",
                   "amount": 0, "currency": None, "amount_captured": 0, "amount_refunded": 0,
                   "decline_code": "processing_error", "card": None, "disputed": False}
+        STORE.save(charge=charge)
         CHARGES[charge["id"]] = charge
         BY_KEY[key] = charge["id"]
     return CHARGES[BY_KEY[key]]
@@ -124,8 +181,10 @@ async def capture(request: Request, charge_id: str, data: dict[str, Any]) -> dic
     amount = int(data.get("amount") or charge["amount"])
     if charge["status"] != "authorized" or not 0 < amount <= charge["amount"]:
         raise HTTPException(status_code=409, detail=f"cannot capture a {charge['status']} charge for {amount}")
-    charge.update(status="succeeded", amount_captured=amount)
-    REPLIES[key] = dict(charge)
+    changed = {**charge, "status": "succeeded", "amount_captured": amount}
+    STORE.save(charge=changed, reply=(key, changed))
+    charge.update(changed)
+    REPLIES[key] = dict(changed)
     return REPLIES[key]
 
 
@@ -137,8 +196,10 @@ async def cancel(request: Request, charge_id: str) -> dict[str, Any]:
     charge = _charge(charge_id)
     if charge["status"] != "authorized":
         raise HTTPException(status_code=409, detail=f"cannot cancel a {charge['status']} charge")
-    charge["status"] = "canceled"
-    REPLIES[key] = dict(charge)
+    changed = {**charge, "status": "canceled"}
+    STORE.save(charge=changed, reply=(key, changed))
+    charge.update(changed)
+    REPLIES[key] = dict(changed)
     return REPLIES[key]
 
 
@@ -151,8 +212,10 @@ async def refund(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     amount = int(data["amount"])
     if charge["status"] != "succeeded" or amount <= 0 or charge["amount_refunded"] + amount > charge["amount_captured"]:
         raise HTTPException(status_code=409, detail="refund exceeds what remains of the charge")
-    charge["amount_refunded"] += amount
     made = {"id": "re_" + secrets.token_hex(12), "charge": charge["id"], "amount": amount, "status": "succeeded"}
+    changed = {**charge, "amount_refunded": charge["amount_refunded"] + amount}
+    STORE.save(charge=changed, reply=(key, made), refund=made)
+    charge.update(changed)
     REFUNDS[made["id"]] = made
     REPLIES[key] = made
     return made
@@ -175,7 +238,12 @@ def main() -> None:
     parser.add_argument("--secret", default="", help="secret for card fingerprints (random if empty)")
     parser.add_argument("--timeout-delay", type=float, default=30.0, help="seconds the timeout card waits")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added latency of every charge")
+    parser.add_argument("--state", default="", help="SQLite file keeping charges across restarts (memory if empty)")
     args = parser.parse_args()
+    global STORE
+    if args.state:
+        STORE = Store(args.state)
+        STORE.load()
     STATE.update(secret=(args.secret or secrets.token_hex(16)).encode(), timeout_delay=args.timeout_delay,
                  latency=args.latency_ms / 1000)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)

@@ -37,10 +37,10 @@ async def dashboard_context(request: Request, form: dict[str, Any] | None = None
 
 
 def base_vars(ctx: RequestContext, data: dict[str, Any], active: str) -> dict[str, Any]:
-    from server.settings import get_settings
+    from server.urls import public_url
 
     return {"viewer": data.get("viewer"), "account": data.get("account"), "csrf_token": ctx.principal.csrf_token,
-            "active": active, "public_url": get_settings().public_url.rstrip("/")}
+            "active": active, "public_url": public_url()}
 
 
 async def show(request: Request, ctx: RequestContext, operation: str, template: str, active: str,

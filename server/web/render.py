@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from babel.numbers import format_currency, get_currency_precision
@@ -12,7 +11,9 @@ from jinja2_fragments import render_block
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "web" / "templates"
+from server.paths import WEB
+
+TEMPLATES = WEB / "templates"
 
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True)
