@@ -31,6 +31,7 @@ from server.ledger import pages as ledger_pages
 from server.operations import load_all as load_operations
 from server.payments import pages as payment_pages
 from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
+from server.request_guard import request_guard
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
 from server.settings import Settings, get_settings
@@ -85,7 +86,10 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
-        middleware=[request_id_middleware, apilog_middleware(log_writer, settings), idempotency_middleware],
+        # Outermost first. The guard refuses unreadable input after the log has started capturing the request
+        # and before idempotency reads the body.
+        middleware=[request_id_middleware, apilog_middleware(log_writer, settings),
+                    request_guard(settings.max_body_bytes), idempotency_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

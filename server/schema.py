@@ -18,6 +18,8 @@ from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import PaydeckError
 from server.events.resolvers import EventQuery, EventSubscription
 from server.gql.common import ctx_of
+from server.gql.scalars import SCALAR_OVERRIDES
+from server.gql.textguard import TextGuard
 from server.keys.resolvers import KeyMutation, KeyQuery
 from server.ledger.resolvers import LedgerMutation, LedgerQuery
 from server.payments.resolvers import PaymentMutation, PaymentQuery
@@ -90,7 +92,9 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
+            TextGuard,
             QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
