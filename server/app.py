@@ -8,11 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from server import db, health, infra
+from server import db, health, infra, openapi
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
 from server.apilogs import pages as apilog_pages
@@ -80,7 +78,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             await infra.close_redis()
             await db.close_pool()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health.healthz, health.readyz, *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
@@ -92,11 +90,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
                     request_guard(settings.max_body_bytes), idempotency_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="Paydeck API", version="2026-11-01", path="/schema",
-            # Served from web/static/vendor: no page of ours loads anything from a CDN.
-            render_plugins=[RedocRenderPlugin(js_url="/static/vendor/redoc-2.5.4.standalone.js", google_fonts=False,
-                                              path="/", favicon="")],
-        ),
+        openapi_config=openapi.openapi_config(),
         debug=False,
     )
+    openapi.document(app.openapi_schema)  # built once, here: errors, security and parameter ranges added
+    return app
