@@ -201,7 +201,12 @@ def _document_health_and_graphql(openapi: OpenAPI) -> None:
             readyz.get.responses["503"] = OpenAPIResponse(description="Not ready (shutting down, or PostgreSQL or "
                                                                       "Redis unreachable); the body says which.",
                                                           content=ok.content)
-    if graphql := paths.get("/graphql"):
+    if (graphql := paths.get("/graphql")) and graphql.get and graphql.get.responses:
+        ide = graphql.get.responses.get("200")
+        if isinstance(ide, OpenAPIResponse) and ide.content is not None:
+            ide.description = "The result; or GraphiQL (HTML) for a browser asking without a query."
+            ide.content["text/html"] = OpenAPIMediaType(schema=TEXT)
+    if graphql:
         for operation in (graphql.get, graphql.post):
             if operation is None:
                 continue

@@ -59,6 +59,14 @@ class Subscription(EventSubscription):
             await asyncio.sleep(interval)
 
 
+def classification(status: int) -> str:
+    """`extensions.classification` in the spelling GraphQL tools know (graphql-java, Spring): the HTTP status
+    the error would have in REST, for clients that tell their own mistakes from the server's."""
+    if status >= 500:
+        return "INTERNAL_ERROR"
+    return {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"}.get(status, "BAD_REQUEST")
+
+
 class DomainErrors(SchemaExtension):
     """Give domain errors a code and hide unexpected ones behind a generic message."""
 
@@ -71,7 +79,8 @@ class DomainErrors(SchemaExtension):
         for error in result.errors:
             original = error.original_error
             if isinstance(original, PaydeckError):
-                ext = {"code": original.code, "type": original.type, "status": original.status}
+                ext = {"code": original.code, "type": original.type, "status": original.status,
+                       "classification": classification(original.status)}
                 if original.param:
                     ext["field"] = original.param
                 ext.update(original.extra)
@@ -80,7 +89,8 @@ class DomainErrors(SchemaExtension):
             elif original is not None and not isinstance(original, GraphQLError):
                 log.error("unexpected error in GraphQL", exc_info=original)
                 cleaned.append(GraphQLError("internal error", error.nodes, error.source, error.positions,
-                                            error.path, original, {"code": "internal_error"}))
+                                            error.path, original, {"code": "internal_error",
+                                                                   "classification": classification(500)}))
             else:
                 cleaned.append(error)
         result.errors = cleaned

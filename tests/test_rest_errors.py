@@ -201,6 +201,10 @@ class TestBadInputIsA400NamingTheField:
         resp = await http.get("/v1/payment_intents", params={"created[gte]": at}, headers=key)
         assert _shape(resp, 400, "invalid_request_error")["param"] == "created[gte]"
 
+    async def test_events_after_the_last_second_there_is(self, http, key):
+        resp = await http.get("/v1/events", params={"created[gt]": "253402300799"}, headers=key)
+        assert resp.status_code == 200 and resp.json()["data"] == []
+
     async def test_unsupported_content_type_is_a_415(self, http, key):
         for path in ("/v1/customers", "/graphql"):
             resp = await http.post(path, content=b"name=x", headers={**key, "Content-Type": "text/plain"})
@@ -250,7 +254,7 @@ class TestGraphQLBadInput:
         assert result["data"] is None
         (error,) = result["errors"]
         assert error["extensions"] == {"code": "parameter_invalid", "type": "invalid_request_error", "status": 400,
-                                       "field": field}
+                                       "classification": "BAD_REQUEST", "field": field}
         assert "NUL" in error["message"]
 
     async def test_a_time_outside_what_can_be_stored(self, http, key):

@@ -46,7 +46,8 @@ class _FirstBadString(Visitor):
 
 def request_error(message: str, field: str, node: Any = None) -> GraphQLError:
     return GraphQLError(message, nodes=node, extensions={"code": "parameter_invalid", "type": "invalid_request_error",
-                                                         "status": 400, "field": field})
+                                                         "status": 400, "classification": "BAD_REQUEST",
+                                                         "field": field})
 
 
 def document_problem(document: DocumentNode | None) -> GraphQLError | None:
