@@ -33,6 +33,7 @@ from server.request_guard import request_guard
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
 from server.settings import Settings, get_settings
+from server.web.headers import security_headers
 from server.webhooks import pages as webhook_pages
 from server.webhooks.rest import WebhookEndpointController
 from server.workers import Workers
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         middleware=[request_id_middleware, apilog_middleware(log_writer, settings),
                     request_guard(settings.max_body_bytes), idempotency_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
+        before_send=[security_headers],  # on every response, routing errors included
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi.openapi_config(),
         debug=False,

@@ -36,3 +36,40 @@ document.addEventListener("htmx:afterSwap", (event) => {
   }
   tbody.querySelectorAll("tr.empty-row").forEach((row) => { if (seen.size) row.remove(); });
 });
+// Behaviours that would otherwise be inline handlers (the Content-Security-Policy allows no inline script):
+// a select that submits its form on change, and a form that asks before it is sent.
+document.addEventListener("change", (event) => {
+  const field = event.target.closest("[data-autosubmit]");
+  if (field && field.form) field.form.requestSubmit();
+});
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
+// htmx does not swap 4xx answers by default, so a form the server refused looked as if nothing happened.
+// A form's 400/404/409/... answer is the page again with the message inline: swap it like a success.
+// Anything else that fails (a row loaded on scroll, a 5xx) says so in a toast, with the server's message.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  if (status >= 400 && status < 500 && event.detail.elt.closest("form")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+document.addEventListener("htmx:responseError", (event) => {
+  const xhr = event.detail.xhr;
+  const page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+  const said = page.querySelector("[data-error-message]");
+  toast((said && said.textContent.trim()) || `The server answered ${xhr.status}; please try again.`);
+});
+document.addEventListener("htmx:sendError", () => toast("The server could not be reached; please try again."));
+function toast(message) {
+  const holder = document.getElementById("toasts");
+  if (!holder) return;
+  const item = document.createElement("div");
+  item.className = "toast";
+  item.setAttribute("role", "alert");
+  item.textContent = message;
+  holder.appendChild(item);
+  setTimeout(() => item.remove(), 8000);
+}
