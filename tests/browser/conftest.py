@@ -63,6 +63,7 @@ async def page(chromium, base_url) -> AsyncIterator:
     page.csp_violations = violations  # type: ignore[attr-defined]
     yield page
     await context.close()
+    assert violations == [], f"the Content-Security-Policy refused something the page needs: {violations}"
 
 
 async def screenshot(page, name: str, full_page: bool = True) -> Path:
