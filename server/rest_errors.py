@@ -63,8 +63,9 @@ class DashboardErrorPage(Response):
         from server.web.pages import error_page
 
         async def send_page(scope: Scope, receive: Receive, send: Send) -> None:
+            request_id = request_id_of(request)  # before drawing: the page shows it
             page = await error_page(request, self.exc)
-            page.headers.update({**self.headers, "Request-Id": request_id_of(request)})
+            page.headers.update({**self.headers, "Request-Id": request_id})
             await page.to_asgi_response(app, request, **kwargs)(scope, receive, send)
 
         return send_page
@@ -121,7 +122,8 @@ def http_error(request: Request, exc: HTTPException) -> Response:
         log.error("HTTP %s: %s", status, exc.detail)
     message = str(exc.detail)
     if status == 404 and message in ("Not Found", ""):
-        message = f"no route for {request.method} {request.url.path}"
+        message = (f"There is no page at {request.url.path}." if is_dashboard(request) else
+                   f"no route for {request.method} {request.url.path}")
     if status == 413:
         message = "request body too large"
     error = PaydeckError(message, code=f"http_{status}")

@@ -51,7 +51,8 @@ document.addEventListener("submit", (event) => {
 // Anything else that fails (a row loaded on scroll, a 5xx) says so in a toast, with the server's message.
 document.addEventListener("htmx:beforeSwap", (event) => {
   const status = event.detail.xhr.status;
-  if (status >= 400 && status < 500 && event.detail.elt.closest("form")) {
+  const source = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+  if (status >= 400 && status < 500 && source && source.closest("form")) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }
@@ -73,3 +74,34 @@ function toast(message) {
   holder.appendChild(item);
   setTimeout(() => item.remove(), 8000);
 }
+// Relative times ("12s ago") keep counting while the page stays open; the same words as the server's reltime.
+function relativeTime(iso) {
+  const when = Date.parse(iso);
+  if (Number.isNaN(when)) return null;
+  let seconds = (Date.now() - when) / 1000;
+  const future = seconds < 0;
+  seconds = Math.abs(seconds);
+  let text = `${Math.floor(seconds)}s`;
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60]]) {
+    if (seconds >= size) { text = `${Math.floor(seconds / size)}${unit}`; break; }
+  }
+  return future ? `in ${text}` : `${text} ago`;
+}
+function tickTimes() {
+  for (const el of document.querySelectorAll("time[data-relative]")) {
+    const text = relativeTime(el.getAttribute("datetime"));
+    if (text && el.textContent !== text) el.textContent = text;
+  }
+}
+setInterval(tickTimes, 5000);
+document.addEventListener("htmx:afterSettle", tickTimes);
+// A live table with data-keep-rows="N" keeps its newest N rows: the oldest go as new ones arrive.
+function trimLiveTable(event) {
+  const table = event.target.closest && event.target.closest("table[data-keep-rows]");
+  if (!table) return;
+  const keep = Number(table.dataset.keepRows);
+  const rows = table.querySelectorAll("tr[data-event-id]");  // newest first: live rows, then the page's
+  for (let i = keep; i < rows.length; i++) rows[i].remove();
+  tickTimes();
+}
+document.addEventListener("htmx:sseMessage", trimLiveTable);
