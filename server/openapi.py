@@ -111,7 +111,7 @@ QUERY: dict[str, dict[str, Schema]] = {
 class LocalRedoc(RedocRenderPlugin):
     """Redoc from web/static/vendor, started by its `<redoc spec-url>` element rather than an inline script.
 
-    Nothing comes from a CDN (no fonts, no favicon: Litestar's default one is a CDN's) and no script is
+    Nothing comes from a CDN (no fonts; our favicon, not Litestar's default from a CDN) and no script is
     inline, so the page works under the Content-Security-Policy of `server.web.headers`.
     """
 
@@ -120,6 +120,7 @@ class LocalRedoc(RedocRenderPlugin):
         spec_url = html.escape(f"{request.scope.get('root_path', '')}/schema/openapi.json")
         return (f"<!DOCTYPE html><html><head><title>{title}</title><meta charset=\"utf-8\">"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">"
                 "<link rel=\"stylesheet\" href=\"/static/redoc-page.css\">"
                 f"</head><body><redoc spec-url=\"{spec_url}\"></redoc>"
                 f"<script src=\"{html.escape(self.js_url)}\"></script></body></html>").encode()
