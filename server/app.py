@@ -7,11 +7,9 @@ import logging
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from server import db, health, infra, outage
+from server import db, health, infra, openapi, outage
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
 from server.apilogs import pages as apilog_pages
@@ -32,12 +30,14 @@ from server.operations import load_all as load_operations
 from server.paths import WEB
 from server.payments import pages as payment_pages
 from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
+from server.request_guard import request_guard
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
 from server.runtime import owned_processes
 from server.settings import Settings, get_settings
 from server.supervisor import Supervisor
 from server.urls import public_url_middleware
+from server.web.headers import security_headers
 from server.webhooks import pages as webhook_pages
 from server.webhooks.rest import WebhookEndpointController
 from server.workers import Workers
@@ -93,17 +93,16 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
+        # Outermost first. The guard refuses unreadable input after the log has started capturing the request
+        # and before idempotency reads the body.
         middleware=[public_url_middleware, request_id_middleware, apilog_middleware(log_writer, settings),
-                    idempotency_middleware],
+                    request_guard(settings.max_body_bytes), idempotency_middleware],
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
+        before_send=[security_headers],  # on every response, routing errors included
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="Paydeck API", version="2026-11-01", path="/schema",
-            # Served from web/static/vendor: no page of ours loads anything from a CDN.
-            render_plugins=[RedocRenderPlugin(js_url="/static/vendor/redoc-2.5.4.standalone.js", google_fonts=False,
-                                              path="/", favicon="")],
-        ),
+        openapi_config=openapi.openapi_config(),
         debug=False,
     )
     outage.install_on_root()  # Litestar has just replaced the root logger's handlers
+    openapi.document(app.openapi_schema)  # built once, here: errors, security and parameter ranges added
     return app

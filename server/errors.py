@@ -70,6 +70,13 @@ class PermissionDenied(PaydeckError):
     code = "permission_denied"
 
 
+class UnsupportedMediaType(PaydeckError):
+    """A request body in a format the endpoint does not read (the API reads JSON)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class RateLimited(PaydeckError):
     status = 429
     type = "rate_limit_error"

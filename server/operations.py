@@ -14,6 +14,7 @@ from graphql import GraphQLError, OperationDefinitionNode, parse, validate
 
 from server.context import RequestContext
 from server.errors import InvalidRequest, PaydeckError
+from server.gql.messages import for_people
 from server.paths import GRAPHQL
 
 ROOT = GRAPHQL / "operations"
@@ -58,8 +59,11 @@ async def run(name: str, ctx: RequestContext, variables: dict[str, Any] | None =
                 raise original
         if result.data is None and all(isinstance(e.original_error, GraphQLError | None) for e in result.errors):
             # Stored operations are validated at start-up, so what is left is a variable the
-            # form supplied that the schema refuses (e.g. an unknown enum value): bad input.
-            raise InvalidRequest(result.errors[0].message)
+            # form supplied that the schema refuses (e.g. an unknown enum value): bad input,
+            # said for people and naming the field, never graphql-core's words.
+            first = result.errors[0]
+            message, field = for_people(first.message)
+            raise InvalidRequest(message, param=(first.extensions or {}).get("field") or field)
         raise OperationFailed(list(result.errors))
     assert result.data is not None
     return result.data

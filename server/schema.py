@@ -18,6 +18,8 @@ from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
 from server.gql.common import ctx_of
+from server.gql.scalars import SCALAR_OVERRIDES
+from server.gql.textguard import TextGuard
 from server.keys.resolvers import KeyMutation, KeyQuery
 from server.ledger.resolvers import LedgerMutation, LedgerQuery
 from server.outage import is_connection_failure
@@ -58,6 +60,14 @@ class Subscription(EventSubscription):
             await asyncio.sleep(interval)
 
 
+def classification(status: int) -> str:
+    """`extensions.classification` in the spelling GraphQL tools know (graphql-java, Spring): the HTTP status
+    the error would have in REST, for clients that tell their own mistakes from the server's."""
+    if status >= 500:
+        return "INTERNAL_ERROR"
+    return {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"}.get(status, "BAD_REQUEST")
+
+
 class DomainErrors(SchemaExtension):
     """Give domain errors a code and hide unexpected ones behind a generic message."""
 
@@ -72,7 +82,8 @@ class DomainErrors(SchemaExtension):
             if original is not None and is_connection_failure(original):
                 original = self._unavailable()
             if isinstance(original, PaydeckError):
-                ext = {"code": original.code, "type": original.type, "status": original.status}
+                ext = {"code": original.code, "type": original.type, "status": original.status,
+                       "classification": classification(original.status)}
                 if original.param:
                     ext["field"] = original.param
                 ext.update(original.extra)
@@ -81,7 +92,8 @@ class DomainErrors(SchemaExtension):
             elif original is not None and not isinstance(original, GraphQLError):
                 log.error("unexpected error in GraphQL", exc_info=original)
                 cleaned.append(GraphQLError("internal error", error.nodes, error.source, error.positions,
-                                            error.path, original, {"code": "internal_error"}))
+                                            error.path, original, {"code": "internal_error",
+                                                                   "classification": classification(500)}))
             else:
                 cleaned.append(error)
         result.errors = cleaned
@@ -102,7 +114,9 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
+            TextGuard,
             QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

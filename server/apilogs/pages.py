@@ -67,17 +67,24 @@ async def logs_page(request: Request) -> Response:
 
 async def _logs(request: Request, tail: bool) -> Response:
     ctx = await dashboard_context(request)
-    flt, query, since, until, raw = parse_filters(request.query_params)
-    after = request.query_params.get("after")
-    if after:  # infinite scroll: the next rows only
-        data = await operations.run("LogsRows", ctx, {"filter": flt, "query": query, "after": after})
-        body = render_block(env, "apilogs/logs.html", "rows", request=request, apiRequests=data["apiRequests"],
-                            qs=_query_string(raw), raw=raw)
-        return Response(body, media_type="text/html")
-    return await show(request, ctx, "LogsPage", "apilogs/logs.html", "logs",
-                      {"filter": flt, "query": query, "since": since.isoformat(), "until": until.isoformat()},
-                      block="results", raw=raw, qs=_query_string(raw), tail=tail,
-                      tail_qs=_query_string(raw, tail="1"), presets=list(PRESETS))
+    raw = {k: str(request.query_params.get(k) or "").strip() for k in FILTER_PARAMS}
+    try:
+        flt, query, since, until, raw = parse_filters(request.query_params)
+        after = request.query_params.get("after")
+        if after:  # infinite scroll: the next rows only
+            data = await operations.run("LogsRows", ctx, {"filter": flt, "query": query, "after": after})
+            body = render_block(env, "apilogs/logs.html", "rows", request=request, apiRequests=data["apiRequests"],
+                                qs=_query_string(raw), raw=raw)
+            return Response(body, media_type="text/html")
+        return await show(request, ctx, "LogsPage", "apilogs/logs.html", "logs",
+                          {"filter": flt, "query": query, "since": since.isoformat(), "until": until.isoformat()},
+                          block="results", raw=raw, qs=_query_string(raw), tail=tail,
+                          tail_qs=_query_string(raw, tail="1"), presets=list(PRESETS))
+    except InvalidRequest as exc:
+        # A filter the search refuses: the page again, the filters as typed, the reason where results go.
+        return await show(request, ctx, "LayoutPage", "apilogs/logs.html", "logs", block="results", status=400,
+                          error={"message": exc.message, "field": exc.param}, raw=raw, qs="", tail=False,
+                          tail_qs="", presets=list(PRESETS))
 
 
 @get("/logs/{log_id:str}", include_in_schema=False)

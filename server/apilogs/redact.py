@@ -142,7 +142,7 @@ def body(raw: bytes, content_type: str, limit: int) -> str:
     if kind.endswith("json") or text.lstrip()[:1] in ("{", "["):
         try:  # every string inside (GraphQL query text included) is scrubbed by scrub_value
             redacted = json.dumps(scrub_value(json.loads(text)), ensure_ascii=False, separators=(",", ":"))
-        except ValueError:
+        except (ValueError, RecursionError):  # JSON nested too deep to parse is still logged, as text
             redacted = None
     if redacted is None and kind == "application/x-www-form-urlencoded":
         pairs = [(k, MASK if SECRET_FIELD.match(k) else v) for k, v in parse_qsl(text, keep_blank_values=True)]

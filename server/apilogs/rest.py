@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -12,7 +12,7 @@ from litestar.di import Provide
 from server.apilogs import service
 from server.apilogs.filters import LogFilter
 from server.context import RequestContext
-from server.errors import InvalidRequest
+from server.instants import parse_instant
 from server.pagination import parse_limit
 from server.rest import api_context, list_body
 
@@ -40,16 +40,7 @@ def log_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _time(params: Any, name: str) -> datetime | None:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        if str(raw).isdigit():
-            return datetime.fromtimestamp(int(raw), UTC)
-        value = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    except (ValueError, OverflowError):
-        raise InvalidRequest(f"{name} must be a Unix timestamp or an ISO 8601 time", param=name) from None
+    return parse_instant(params.get(name), name)
 
 
 def filter_from_query(params: Any) -> LogFilter:

@@ -13,6 +13,7 @@ from server.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from server.events.service import emit
 from server.idempotency import effects
 from server.ids import new_id
+from server.instants import parse_instant
 from server.ledger import fx
 from server.ledger import queries as ledger_queries
 from server.ledger import service as ledger
@@ -25,18 +26,7 @@ TRANSACTION_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,255}$")
 
 def parse_time(value: Any, param: str) -> datetime | None:
     """A unix timestamp (seconds) or an ISO 8601 time; a 400 naming `param` otherwise."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value).strip()
-    try:
-        if re.fullmatch(r"-?\d{1,12}", text):
-            return datetime.fromtimestamp(int(text), UTC)
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError):
-        raise InvalidRequest(f"{param} must be a unix timestamp or an ISO 8601 time", param=param) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return parse_instant(value, param)
 
 
 def _description(value: Any) -> str:

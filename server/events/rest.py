@@ -15,6 +15,7 @@ from server.events.wire import event_json
 from server.pagination import parse_limit
 from server.rest import api_context, list_body
 
+LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z
 LIST_PARAMS = {"limit", "cursor", "type", "types", "types[]", "created[gte]", "created[lte]", "created[gt]",
                "created[lt]", "object_id"}
 
@@ -26,7 +27,7 @@ def _timestamp(raw: str | None, param: str) -> int | None:
         value = int(raw.strip(), 10)
     except ValueError:
         raise InvalidRequest(f"{param} must be a Unix timestamp in seconds", param=param) from None
-    if not 0 <= value < 253402300800:
+    if not 0 <= value <= LAST_SECOND:
         raise InvalidRequest(f"{param} is out of range", param=param)
     return value
 
@@ -38,7 +39,8 @@ def created_bounds(query: Any) -> tuple[datetime | None, datetime | None]:
     lows = [v for v in (gte, gt + 1 if gt is not None else None) if v is not None]
     # created is stored to the millisecond; `lte` second S includes everything up to S.999
     highs = [v + 0.999 for v in (lte, lt - 1 if lt is not None else None) if v is not None]
-    low = datetime.fromtimestamp(max(lows), UTC) if lows else None
+    # created[gt] at the last second there is asks for later than any time can be: clamp, rather than overflow
+    low = datetime.fromtimestamp(min(max(lows), LAST_SECOND), UTC) if lows else None
     high = datetime.fromtimestamp(min(highs), UTC) if highs else None
     return low, high
 

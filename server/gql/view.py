@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.types import Scope as ASGIScope
@@ -12,10 +14,10 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
 from strawberry.litestar.controller import BaseContext
 
-from server import sessions
+from server import sessions, textcheck
 from server.auth import build_context, context_for_websocket
 from server.context import RequestContext
-from server.errors import PaydeckError
+from server.errors import InvalidRequest, PaydeckError
 from server.schema import schema
 from server.web.render import render_page
 
@@ -41,11 +43,40 @@ _Base = make_graphql_controller(schema, path="/graphql", context_getter=graphql_
 
 class GraphQLController(_Base):  # type: ignore[misc,valid-type]
     def parse_json(self, data: str | bytes) -> Any:
+        """The request body (POST) or the `variables` parameter (GET): JSON, not too deep, an object or a batch."""
+        if not data.strip():
+            raise InvalidRequest("the request body is empty: send a JSON object with a \"query\" string", param="body",
+                                 code="parameter_invalid")
+        try:
+            parsed = msgspec.json.decode(data)
+        except RecursionError:
+            raise InvalidRequest(f"the JSON sent is nested too deeply: at most {textcheck.MAX_JSON_DEPTH} levels of "
+                                 "objects and arrays are accepted", param="body", code="parameter_invalid") from None
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            raise InvalidRequest("the JSON sent is not valid JSON", param="body", code="parameter_invalid") from None
+        textcheck.check_tree(parsed, text=False)
         # Strawberry assumes an object (or a batch list); a JSON scalar would crash it with a 500.
-        parsed = super().parse_json(data)
         if not isinstance(parsed, dict | list):
-            raise HTTPException(400, "the request body must be a JSON object with a \"query\" string")
+            raise InvalidRequest("the request body must be a JSON object with a \"query\" string", param="body",
+                                 code="parameter_invalid")
         return parsed
+
+    async def execute_operation(self, **kwargs: Any) -> Any:
+        requests = kwargs["request_data"] if isinstance(kwargs["request_data"], list) else [kwargs["request_data"]]
+        for data in requests:
+            if data.protocol == "http" and is_subscription(data.query, data.operation_name):
+                raise InvalidRequest("subscriptions are served over a WebSocket at /graphql (graphql-transport-ws), "
+                                     "not over HTTP", param="query", code="parameter_invalid")
+        return await super().execute_operation(**kwargs)
+
+    async def execute_request(self, request: Request[Any, Any, Any], context: Any, root_value: Any) -> Response[Any]:
+        """Strawberry's refusals (no query, a mutation over GET...) in the one JSON error shape, not plain text."""
+        try:
+            return await self.run(request, context=context, root_value=root_value)
+        except HTTPException as exc:
+            error = PaydeckError(exc.reason, param=_param_named_in(exc.reason), code=f"http_{exc.status_code}")
+            error.status = exc.status_code
+            raise error from None
 
     async def render_graphql_ide(self, request: Request[Any, Any, Any]) -> Response[str]:
         session = await sessions.load(request.cookies.get(sessions.COOKIE))
@@ -66,6 +97,23 @@ class GraphQLController(_Base):  # type: ignore[misc,valid-type]
                                             "connection_init ({\"Authorization\": \"Bearer sk_…\"}) or log in"})
         context.ctx = resolved
         return {"accountId": resolved.scope.account_id, "livemode": resolved.scope.livemode}
+
+
+def is_subscription(query: str | None, operation_name: str | None) -> bool:
+    if not query or "subscription" not in query:
+        return False
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False  # Strawberry reports the syntax error
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+
+
+def _param_named_in(reason: str) -> str | None:
+    for name in ("query", "variables", "extensions", "operationName"):
+        if f"`{name}`" in reason or f" {name} " in f" {reason.lower()} ":
+            return name
+    return None
 
 
 def _same_origin(connection: ASGIConnection) -> bool:

@@ -12,10 +12,19 @@ from server.errors import InvalidRequest
 from server.permissions import API_RESOURCES
 from server.web.pages import dashboard_context, form_data, guarded, mutation_error, show
 
+# How long a rolled key keeps working; the default is what the page says a roll does.
+ROLL_CHOICES = [(0, "no time (stop now)"), (1, "1 hour"), (24, "24 hours"), (72, "3 days"), (168, "7 days")]
+ROLL_DEFAULT_HOURS = 24
+
 
 async def _render(request: Request, ctx, status: int = 200, **extra: Any) -> Response:
     return await show(request, ctx, "ApiKeysPage", "keys/list.html", "apikeys", status=status,
-                      api_resources=API_RESOURCES, **extra)
+                      api_resources=API_RESOURCES, roll_choices=ROLL_CHOICES, roll_default=ROLL_DEFAULT_HOURS,
+                      roll_default_label=dict(ROLL_CHOICES)[ROLL_DEFAULT_HOURS], **extra)
+
+
+def _error(exc: InvalidRequest) -> dict[str, Any]:
+    return {"message": exc.message, "code": exc.code, "field": exc.param}
 
 
 @get("/apikeys", include_in_schema=False)
@@ -47,7 +56,7 @@ async def keys_create(request: Request) -> Response:
         result = (await operations.run("CreateApiKey", ctx, {"input": _create_input(form)}))["createApiKey"]
         error = mutation_error(result)
     except InvalidRequest as exc:
-        result, error = {}, {"message": exc.message, "code": exc.code, "field": exc.param}
+        result, error = {}, _error(exc)
     if error:
         return await _render(request, ctx, status=400, error=error)
     return await _render(request, ctx, created=result)
@@ -69,11 +78,14 @@ async def keys_revoke(request: Request, key_id: str) -> Response:
 async def keys_roll(request: Request, key_id: str) -> Response:
     form = await form_data(request)
     ctx = await dashboard_context(request, form)
+    raw = str(form.get("expires_in_hours", ROLL_DEFAULT_HOURS)).strip()
     try:
-        hours = int(str(form.get("expires_in_hours", "0")))
-    except ValueError:
-        hours = -1
-    result = (await operations.run("RollApiKey", ctx, {"id": key_id, "expiresInHours": hours}))["rollApiKey"]
+        if not raw.isdigit():
+            raise InvalidRequest("expires_in_hours must be a whole number of hours from 0 to 168",
+                                 param="expires_in_hours")
+        result = (await operations.run("RollApiKey", ctx, {"id": key_id, "expiresInHours": int(raw)}))["rollApiKey"]
+    except InvalidRequest as exc:
+        return await _render(request, ctx, status=400, error=_error(exc))
     if error := mutation_error(result):
         status = {"resource_missing": 404, "conflict": 409}.get(error["code"], 400)
         return await _render(request, ctx, status=status, error=error)

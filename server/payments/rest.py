@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -12,7 +12,7 @@ from litestar.openapi.spec import OpenAPIType
 from litestar.params import KwargDefinition, Parameter
 
 from server.context import RequestContext
-from server.errors import InvalidRequest
+from server.instants import parse_instant
 from server.ledger.money import MAX_AMOUNT, amount_filter
 from server.pagination import decode_cursor, parse_limit
 from server.payments import accounting, queries, receipts, refunds, service
@@ -62,15 +62,7 @@ class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def parse_time(value: str | None, param: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    try:
-        if value.isdigit():
-            return datetime.fromtimestamp(int(value), UTC)
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    except (ValueError, OverflowError):
-        raise InvalidRequest(f"{param} must be a Unix timestamp or an ISO 8601 time", param=param) from None
+    return parse_instant(value, param)
 
 
 def _card(card: CardInput) -> dict[str, Any]:

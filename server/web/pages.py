@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 from urllib.parse import quote
@@ -10,11 +11,15 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
-from server import operations, sessions
+from server import operations, sessions, textcheck
 from server.auth import build_context
 from server.context import RequestContext
 from server.errors import PaydeckError, PermissionDenied
 from server.web.render import is_htmx, render_page
+
+log = logging.getLogger(__name__)
+ERROR_TITLES = {400: "That did not work", 401: "Please log in", 403: "Not allowed", 404: "Page not found",
+                405: "Page not found", 409: "That cannot be done now", 413: "Too large", 429: "Slow down"}
 
 
 class LoginRequired(PaydeckError):
@@ -24,8 +29,14 @@ class LoginRequired(PaydeckError):
 
 
 async def form_data(request: Request) -> dict[str, Any]:
+    """The posted form; a field no handler could store (NUL, not UTF-8) is refused here, naming it."""
     form = await request.form()
-    return {k: v for k, v in form.items()}
+    data = {k: v for k, v in form.items()}
+    for name, value in data.items():
+        textcheck.check(name, "form")
+        if isinstance(value, str):
+            textcheck.check(value, name)
+    return data
 
 
 async def dashboard_context(request: Request, form: dict[str, Any] | None = None) -> RequestContext:
@@ -92,8 +103,7 @@ async def error_page(request: Request, exc: PaydeckError) -> Response:
     """A dashboard page that failed: inside the shell when we know who is asking."""
     if isinstance(exc, LoginRequired):
         return login_redirect(request)
-    titles = {403: "Not allowed", 404: "Not found", 429: "Slow down", 401: "Please log in"}
-    context: dict[str, Any] = {"title": titles.get(exc.status, "Something went wrong"), "message": exc.message,
+    context: dict[str, Any] = {"title": ERROR_TITLES.get(exc.status, "Something went wrong"), "message": exc.message,
                                "request_id": request.scope.get("state", {}).get("request_id")}
     try:
         ctx = await build_context(request, check_csrf=False)
@@ -102,6 +112,8 @@ async def error_page(request: Request, exc: PaydeckError) -> Response:
             context.update(base_vars(ctx, data, ""))
     except PaydeckError:
         pass
+    except Exception:  # the error page itself must not fail: without the shell it still says what went wrong
+        log.exception("could not draw the dashboard shell around an error page")
     return render_page(request, "error.html", context, status=exc.status)
 
 

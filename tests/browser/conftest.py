@@ -57,12 +57,17 @@ async def page(chromium, base_url) -> AsyncIterator:
 
     page.on("request", check)
     page.off_host_requests = off_host  # type: ignore[attr-defined]
+    # What the Content-Security-Policy refused: Chromium reports each refusal on the console.
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.csp_violations = violations  # type: ignore[attr-defined]
     yield page
     await context.close()
+    assert violations == [], f"the Content-Security-Policy refused something the page needs: {violations}"
 
 
-async def screenshot(page, name: str) -> Path:
+async def screenshot(page, name: str, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    await page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -27,7 +27,7 @@ async def test_find_a_request_by_id_open_it_and_tail(page, base_url, http):
     await page.keyboard.press("/")
     await page.keyboard.type(request_id)
     await page.keyboard.press("Enter")
-    await page.wait_for_function("document.querySelectorAll('tr.log-row').length === 1")
+    await page.wait_for_function("() => document.querySelectorAll('tr.log-row').length === 1")
     row = page.locator(f"tr[data-log-id='{request_id}']")
     assert await row.count() == 1
     assert f"q={request_id}" in page.url
@@ -47,7 +47,7 @@ async def test_find_a_request_by_id_open_it_and_tail(page, base_url, http):
     await page.add_init_script("document.addEventListener('htmx:sseOpen', () => { window.sseOpen = true; })")
     await page.goto(f"{base_url}/logs")
     await page.click("[data-testid=tail-toggle]")
-    await page.wait_for_function("window.sseOpen === true", timeout=15_000)
+    await page.wait_for_function("() => window.sseOpen === true", timeout=15_000)
     fresh = await http.get("/v1/account", headers=headers)
     await flush_all()
     await page.locator(f"tr[data-log-id='{fresh.headers['Request-Id']}']").wait_for(timeout=15_000)

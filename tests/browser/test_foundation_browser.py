@@ -67,3 +67,16 @@ async def test_graphiql_runs_a_query_offline(page, base_url):
     await result.get_by_text(account.account["id"]).wait_for(timeout=15000)
     await screenshot(page, "foundation-graphiql")
     assert page.off_host_requests == [], page.off_host_requests  # type: ignore[attr-defined]
+    assert page.csp_violations == [], page.csp_violations  # type: ignore[attr-defined]
+
+
+async def test_the_api_reference_renders_from_this_host_alone(page, base_url):
+    """Redoc at /schema: vendored, started without inline script, within its Content-Security-Policy."""
+    await page.goto(f"{base_url}/schema")
+    await page.locator("h1", has_text="Paydeck API").wait_for(timeout=20000)
+    await page.locator("h2", has_text="Create a payment intent").first.wait_for(state="attached", timeout=20000)
+    await page.locator("img[alt='redocly logo']").wait_for(timeout=5000)  # served by us, not by a CDN
+    await page.wait_for_load_state("networkidle")
+    await screenshot(page, "foundation-redoc", full_page=False)
+    assert page.off_host_requests == [], page.off_host_requests  # type: ignore[attr-defined]
+    assert page.csp_violations == [], page.csp_violations  # type: ignore[attr-defined]

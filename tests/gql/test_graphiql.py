@@ -19,7 +19,7 @@ async def test_graphiql_is_served_with_local_assets_only(http):
     for asset in scripts:
         fetched = await http.get(asset)
         assert fetched.status_code == 200, asset
-        assert len(fetched.content) > 1000, asset
+        assert len(fetched.content) > (1000 if "/vendor/" in asset else 100), asset
 
 
 async def test_graphiql_carries_the_session_csrf_token(base_url):
@@ -30,7 +30,7 @@ async def test_graphiql_carries_the_session_csrf_token(base_url):
     finally:
         await session.client.aclose()
     assert resp.status_code == 200
-    assert f'const csrf = "{session.csrf}"' in resp.text
+    assert f'<meta name="csrf-token" content="{session.csrf}">' in resp.text
 
 
 async def test_dashboard_assets_are_local(http, base_url):
