@@ -26,7 +26,7 @@ from litestar.datastructures import Headers
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import textcheck
-from server.errors import InvalidRequest, PaydeckError, UnsupportedMediaType
+from server.errors import ErrorCode, InvalidRequest, PaydeckError, UnsupportedMediaType
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -79,18 +79,19 @@ def check_json_body(body: bytes, *, text: bool) -> None:
         data = msgspec.json.decode(body)
     except RecursionError:
         raise InvalidRequest(f"the request body is nested too deeply: at most {textcheck.MAX_JSON_DEPTH} levels of "
-                             "objects and arrays are accepted", param="body", code="parameter_invalid") from None
+                             "objects and arrays are accepted", param="body",
+                             code=ErrorCode.PARAMETER_INVALID) from None
     except UnicodeDecodeError:
         found = _locate(body)
         field = found.param if found else "body"
         raise InvalidRequest(f"{field} is not valid UTF-8: send JSON encoded as UTF-8", param=field,
-                             code="parameter_invalid") from None
+                             code=ErrorCode.PARAMETER_INVALID) from None
     except msgspec.DecodeError as exc:
         if found := _locate(body):
             raise found from None
         reason = re.sub(r"\s*-\s*at `[^`]*`", "", str(exc)).rstrip(".")
         raise InvalidRequest(f"the request body is not valid JSON: {reason}", param="body",
-                             code="parameter_invalid") from None
+                             code=ErrorCode.PARAMETER_INVALID) from None
     if text and _may_hide_bad_text(body):
         textcheck.check_tree(data, text=True)
     elif body.count(b"[") + body.count(b"{") > textcheck.MAX_JSON_DEPTH:

@@ -11,6 +11,7 @@ from typing import Any
 
 from server.apilogs import redact
 from server.apilogs.capture import RawCapture
+from server.errors import ErrorCode
 
 API_VERSION = "2026-11-01"
 OBJECT_ID_RE = re.compile(r"\b(?:pi|ch|re|cus|evt|tr|txn|dp|we|wh|po|rv|in|key)_[0-9a-hjkmnp-tv-z]{26}\b")
@@ -69,7 +70,7 @@ def error_of(status: int, body_text: str, is_graphql: bool) -> tuple[str | None,
             return (str(ext.get("type") or "graphql_error")[:60], str(ext.get("code") or "")[:80] or None,
                     str(first.get("message") or "") or None)
     if status >= 500:
-        return "api_error", "internal_error", None
+        return "api_error", ErrorCode.INTERNAL_ERROR, None
     if status >= 400:
         return "invalid_request_error", None, None
     return None, None, None

@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from server.errors import InvalidRequest
+from server.errors import ErrorCode, InvalidRequest
 from server.fraud.signals import Signal, SignalType
 
 Action = Literal["allow", "block", "review"]
@@ -124,7 +124,7 @@ class RuleError(InvalidRequest):
 
     def __init__(self, message: str, column: int, expected: Sequence[str] = (), found: str | None = None,
                  param: str = "rule") -> None:
-        super().__init__(message, param=param, code="invalid_rule",
+        super().__init__(message, param=param, code=ErrorCode.INVALID_RULE,
                          extra={"column": column, "expected": list(expected)})
         self.column = column
         self.expected = tuple(expected)

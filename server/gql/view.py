@@ -17,7 +17,7 @@ from strawberry.litestar.controller import BaseContext
 from server import sessions, textcheck
 from server.auth import build_context, context_for_websocket
 from server.context import RequestContext
-from server.errors import InvalidRequest, PaydeckError
+from server.errors import ErrorCode, InvalidRequest, PaydeckError
 from server.schema import schema
 from server.web.render import render_page
 
@@ -46,19 +46,21 @@ class GraphQLController(_Base):  # type: ignore[misc,valid-type]
         """The request body (POST) or the `variables` parameter (GET): JSON, not too deep, an object or a batch."""
         if not data.strip():
             raise InvalidRequest("the request body is empty: send a JSON object with a \"query\" string", param="body",
-                                 code="parameter_invalid")
+                                 code=ErrorCode.PARAMETER_INVALID)
         try:
             parsed = msgspec.json.decode(data)
         except RecursionError:
             raise InvalidRequest(f"the JSON sent is nested too deeply: at most {textcheck.MAX_JSON_DEPTH} levels of "
-                                 "objects and arrays are accepted", param="body", code="parameter_invalid") from None
+                                 "objects and arrays are accepted", param="body",
+                                 code=ErrorCode.PARAMETER_INVALID) from None
         except (msgspec.DecodeError, UnicodeDecodeError):
-            raise InvalidRequest("the JSON sent is not valid JSON", param="body", code="parameter_invalid") from None
+            raise InvalidRequest("the JSON sent is not valid JSON", param="body",
+                                 code=ErrorCode.PARAMETER_INVALID) from None
         textcheck.check_tree(parsed, text=False)
         # Strawberry assumes an object (or a batch list); a JSON scalar would crash it with a 500.
         if not isinstance(parsed, dict | list):
             raise InvalidRequest("the request body must be a JSON object with a \"query\" string", param="body",
-                                 code="parameter_invalid")
+                                 code=ErrorCode.PARAMETER_INVALID)
         return parsed
 
     async def execute_operation(self, **kwargs: Any) -> Any:
@@ -66,7 +68,7 @@ class GraphQLController(_Base):  # type: ignore[misc,valid-type]
         for data in requests:
             if data.protocol == "http" and is_subscription(data.query, data.operation_name):
                 raise InvalidRequest("subscriptions are served over a WebSocket at /graphql (graphql-transport-ws), "
-                                     "not over HTTP", param="query", code="parameter_invalid")
+                                     "not over HTTP", param="query", code=ErrorCode.PARAMETER_INVALID)
         return await super().execute_operation(**kwargs)
 
     async def execute_request(self, request: Request[Any, Any, Any], context: Any, root_value: Any) -> Response[Any]:
@@ -74,7 +76,7 @@ class GraphQLController(_Base):  # type: ignore[misc,valid-type]
         try:
             return await self.run(request, context=context, root_value=root_value)
         except HTTPException as exc:
-            error = PaydeckError(exc.reason, param=_param_named_in(exc.reason), code=f"http_{exc.status_code}")
+            error = PaydeckError(exc.reason, param=_param_named_in(exc.reason), code=ErrorCode.of_http(exc.status_code))
             error.status = exc.status_code
             raise error from None
 

@@ -36,7 +36,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import db, faults
 from server.auth import build_context
-from server.errors import PaydeckError, ServiceUnavailable
+from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.idempotency import effects, owner, queries
 from server.ids import new_id
 from server.settings import get_settings
@@ -49,7 +49,7 @@ KEEP = timedelta(hours=24)
 CONTEXT_STATE = "paydeck_ctx"
 REPLAYED = "Idempotent-Replayed"
 KEPT_HEADERS = ("content-type",)
-TRANSIENT_GRAPHQL_CODES = ("internal_error", "service_unavailable")
+TRANSIENT_GRAPHQL_CODES = (ErrorCode.INTERNAL_ERROR, ErrorCode.SERVICE_UNAVAILABLE)
 SETTLE_PATIENCE = 30.0  # seconds a finished request waits for a connection to store its response
 
 
@@ -103,7 +103,7 @@ async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes
 Response = tuple[int, dict[str, str], bytes, bool]  # status, headers, body, replayed
 
 
-def _error(scope: Scope, status: int, type_: str, code: str, message: str,
+def _error(scope: Scope, status: int, type_: str, code: ErrorCode, message: str,
            headers: dict[str, str] | None = None) -> Response:
     error = {"type": type_, "code": code, "message": message}
     if type_ == "idempotency_error":
@@ -112,7 +112,8 @@ def _error(scope: Scope, status: int, type_: str, code: str, message: str,
     return status, {"content-type": "application/json", **(headers or {})}, json.dumps({"error": error}).encode(), False
 
 
-def _key_error(scope: Scope, status: int, message: str, code: str = "idempotency_error") -> Response:
+def _key_error(scope: Scope, status: int, message: str,
+               code: ErrorCode = ErrorCode.IDEMPOTENCY_ERROR) -> Response:
     return _error(scope, status, "idempotency_error", code, message)
 
 
@@ -199,7 +200,7 @@ async def _run(app: ASGIApp, scope: Scope, receive: Receive, tenant: Any, key: s
                                       "endpoint; use a new key for a new request")
     if claimed.outcome == "busy":
         return _key_error(scope, 409, "a request with this Idempotency-Key is still being processed; retry later",
-                          "idempotency_key_in_use")
+                          ErrorCode.IDEMPOTENCY_KEY_IN_USE)
     if claimed.outcome == "replay":
         row = claimed.row
         stored = row["response_headers"]
@@ -234,7 +235,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, row_id: str) -> 
     try:
         await app(scope, receive, capture)
     except faults.InjectedFault as exc:
-        return _error(scope, 500, "api_error", "internal_error", str(exc))[:3]
+        return _error(scope, 500, "api_error", ErrorCode.INTERNAL_ERROR, str(exc))[:3]
     finally:
         effects.deactivate(bound)
     return captured["status"], captured["headers"], b"".join(captured["body"])

@@ -8,7 +8,7 @@ from typing import Any
 from server import db
 from server.audit import service as audit
 from server.context import RequestContext, Scope
-from server.errors import InvalidRequest, NotFound
+from server.errors import ErrorCode, InvalidRequest, NotFound
 from server.ledger import queries
 from server.ledger.money import currency_code, exponent
 from server.permissions import read, write
@@ -32,7 +32,7 @@ async def rate_for(scope: Scope, base: str, quote: str) -> dict[str, Any]:
     row = await queries.fx_rate(scope, base, quote)
     if row is None:
         raise InvalidRequest(f"no FX rate from {base} to {quote}; an admin sets rates under Settings",
-                             param="to_currency", code="fx_rate_missing")
+                             param="to_currency", code=ErrorCode.FX_RATE_MISSING)
     return row
 
 

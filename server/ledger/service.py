@@ -22,7 +22,7 @@ import asyncpg
 
 from server import db
 from server.context import RequestContext, Scope
-from server.errors import PaymentRequired
+from server.errors import ErrorCode, PaymentRequired
 from server.ids import new_id
 from server.ledger import queries
 from server.permissions import read
@@ -110,7 +110,7 @@ async def post(scope: Scope, kind: str, legs: list[Leg], *, reference: str | Non
     except asyncpg.CheckViolationError as exc:
         if exc.constraint_name == "ledger_accounts_non_negative":
             raise PaymentRequired("insufficient funds: the balance is too low for this amount",
-                                  code="insufficient_funds", param="amount") from None
+                                  code=ErrorCode.INSUFFICIENT_FUNDS, param="amount") from None
         raise
     return Entry(entry_id, kind, reference, rows)
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from server.errors import InvalidRequest
+from server.errors import ErrorCode, InvalidRequest
 from server.settings import get_settings
 
 MAX_URL = 2048
@@ -112,7 +112,7 @@ async def check_url(url: str, livemode: bool, allow_private: bool) -> str:
     try:
         await check_addresses(host, port or (443 if parts.scheme == "https" else 80), allow_private)
     except BlockedAddress as exc:
-        raise InvalidRequest(str(exc), param="url", code="url_not_allowed") from None
+        raise InvalidRequest(str(exc), param="url", code=ErrorCode.URL_NOT_ALLOWED) from None
     return url
 
 
