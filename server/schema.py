@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.types import Info
 
+from server import clock
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.apilogs.resolvers import ApiLogQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
-from server.errors import PaydeckError, ServiceUnavailable
+from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
 from server.gql.common import ctx_of
 from server.gql.scalars import SCALAR_OVERRIDES
@@ -56,7 +57,7 @@ class Subscription(EventSubscription):
         scope = ctx_of(info).scope
         interval = min(max(interval_seconds, 1), 60)
         while True:
-            yield Heartbeat(at=datetime.now(UTC), account_id=scope.account_id, livemode=scope.livemode)
+            yield Heartbeat(at=clock.now(), account_id=scope.account_id, livemode=scope.livemode)
             await asyncio.sleep(interval)
 
 
@@ -92,7 +93,7 @@ class DomainErrors(SchemaExtension):
             elif original is not None and not isinstance(original, GraphQLError):
                 log.error("unexpected error in GraphQL", exc_info=original)
                 cleaned.append(GraphQLError("internal error", error.nodes, error.source, error.positions,
-                                            error.path, original, {"code": "internal_error",
+                                            error.path, original, {"code": ErrorCode.INTERNAL_ERROR,
                                                                    "classification": classification(500)}))
             else:
                 cleaned.append(error)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import available_timezones
 
 from babel.numbers import get_currency_name
 
-from server import db
+from server import clock, db
 from server.accounts import queries
 from server.accounts.passwords import hash_password, verify_password
 from server.audit import service as audit
 from server.context import RequestContext, Scope
-from server.errors import AuthenticationFailed, InvalidRequest, NotFound, RateLimited
+from server.errors import AuthenticationFailed, ErrorCode, InvalidRequest, NotFound, RateLimited
 from server.ids import new_id
 from server.keys import service as keys
 from server.permissions import Role, read, write
@@ -32,10 +31,6 @@ class NewAccount:
     account: dict[str, Any]
     user: dict[str, Any]
     keys: dict[str, str]  # e.g. {"secret_test": "sk_test_…"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def normalise_email(email: str, param: str = "email") -> str:
@@ -60,10 +55,10 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
     async with db.transaction():
         user = await existing_or_new_user(email, password, "", InvalidRequest(
             "a user with this email exists; give their password to add an account", param="password"))
-        account = {"id": new_id("acct"), "created": _now(), **clean}
+        account = {"id": new_id("acct"), "created": clock.now(), **clean}
         await queries.insert_account(account)
         await queries.insert_membership({"id": new_id("mem"), "account_id": account["id"], "user_id": user["id"],
-                                         "role": Role.OWNER.value, "created": _now()})
+                                         "role": Role.OWNER.value, "created": clock.now()})
         await audit.record(None, account["id"], "account.created", "account", account["id"],
                            {"owner": email, "name": name})
         issued: dict[str, str] = {}
@@ -81,7 +76,7 @@ async def existing_or_new_user(email: str, password: str, name: str, wrong_passw
     if user is None:
         check_password(password)
         candidate = {"id": new_id("user"), "email": email, "name": name.strip()[:200],
-                     "password_hash": await hash_password(password), "created": _now()}
+                     "password_hash": await hash_password(password), "created": clock.now()}
         user = await queries.insert_user_if_absent(candidate)
         if user["id"] == candidate["id"]:
             return user
@@ -106,7 +101,7 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
     if not await verify_password(user["password_hash"] if user else None, password or ""):
         for bucket, limit in limits:
             await hit(bucket, limit, 900)
-        raise AuthenticationFailed("incorrect email or password", code="invalid_credentials")
+        raise AuthenticationFailed("incorrect email or password", code=ErrorCode.INVALID_CREDENTIALS)
     assert user is not None
     await queries.set_last_login(user["id"])
     return user

@@ -13,7 +13,7 @@ from jinja2_fragments import render_block
 from litestar import Request, Response, get
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from server import operations
+from server import clock, operations
 from server.apilogs.writer import TAIL_CHANNEL
 from server.errors import InvalidRequest
 from server.permissions import read
@@ -38,7 +38,7 @@ def parse_filters(params: Any) -> tuple[dict[str, Any], str | None, datetime, da
     """GraphQL filter, search text, chart range and the raw values (to refill the form and build links)."""
     raw = {k: str(params.get(k) or "").strip() for k in FILTER_PARAMS}
     raw["range"] = raw["range"] or "24h"
-    now = datetime.now(UTC)
+    now = clock.now()
     if raw["range"] == "custom":
         since = _when(raw["from"], "from") if raw["from"] else now - PRESETS["24h"]
         until = _when(raw["to"], "to") if raw["to"] else now

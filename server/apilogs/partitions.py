@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from server import db
+from server import clock, db
 
 log = logging.getLogger(__name__)
 PARENT = "api_request_logs"
@@ -42,7 +42,7 @@ async def ensure(day: date) -> None:
 
 async def ensure_ahead(days_ahead: int, today: date | None = None) -> None:
     """Yesterday (late writers), today and `days_ahead` days after."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock.now().date()
     for offset in range(-1, days_ahead + 1):
         await ensure(today + timedelta(days=offset))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from db.tables import AuditLog
+from server import clock
 from server.context import RequestContext
 from server.ids import new_id
 
@@ -25,5 +25,5 @@ async def record(ctx: RequestContext | None, account_id: str, action: str, targe
         target_id=target_id,
         details=details or {},
         ip_address=ctx.ip_address if ctx else None,
-        created=datetime.now(UTC),
+        created=clock.now(),
     ))

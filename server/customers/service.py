@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.context import RequestContext
 from server.customers import queries
-from server.errors import Conflict, InvalidRequest, NotFound
+from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound
 from server.events.service import emit
 from server.ids import new_id
 from server.ledger import service as ledger
@@ -64,7 +63,7 @@ def _metadata(value: Any) -> dict[str, str]:
 
 async def create(ctx: RequestContext, email: Any = None, name: Any = None, metadata: Any = None) -> dict[str, Any]:
     scope = ctx.require(write("customers"))
-    now = datetime.now(UTC)
+    now = clock.now()
     row = {"id": new_id("cus"), "account_id": scope.account_id, "livemode": scope.livemode, "email": _email(email),
            "name": _name(name), "metadata": _metadata(metadata), "status": "active", "created": now, "updated": now}
     async with db.transaction():
@@ -99,7 +98,7 @@ async def update(ctx: RequestContext, customer_id: str, changes: dict[str, Any])
         if row is None:
             raise NotFound(f"no customer '{customer_id}'", param="id")
         if row["status"] == "closed":
-            raise Conflict("this customer is closed and cannot be changed", param="id", code="customer_closed")
+            raise Conflict("this customer is closed and cannot be changed", param="id", code=ErrorCode.CUSTOMER_CLOSED)
         if "metadata" in changes:
             if changes["metadata"] is not None and not isinstance(changes["metadata"], dict):
                 raise InvalidRequest("metadata must be an object", param="metadata")
@@ -107,7 +106,7 @@ async def update(ctx: RequestContext, customer_id: str, changes: dict[str, Any])
             values["metadata"] = _metadata({k: v for k, v in merged.items() if v is not None})
         if not values:
             return row
-        values["updated"] = datetime.now(UTC)
+        values["updated"] = clock.now()
         updated = await queries.update_customer(scope, customer_id, values)
         assert updated is not None
         previous = {k: customer_data(row)[k] for k in values if k != "updated"}
@@ -131,15 +130,15 @@ async def close(ctx: RequestContext, customer_id: str) -> dict[str, Any]:
         if row is None:
             raise NotFound(f"no customer '{customer_id}'", param="id")
         if row["status"] == "closed":
-            raise Conflict("this customer is already closed", param="id", code="customer_closed")
+            raise Conflict("this customer is already closed", param="id", code=ErrorCode.CUSTOMER_CLOSED)
         left = [b for b in await ledger.balances(scope, customer_id, "customer_wallet") if b["available"] != 0]
         if left:
             shown = ", ".join(_format(b["available"], b["currency"]) for b in left)
             raise Conflict(f"the customer still has a balance of {shown}; transfer it out before closing",
-                           param="balance", code="balance_not_zero",
+                           param="balance", code=ErrorCode.BALANCE_NOT_ZERO,
                            extra={"balance": [{"amount": b["available"], "currency": b["currency"]} for b in left]})
         updated = await queries.update_customer(scope, customer_id,
-                                                {"status": "closed", "updated": datetime.now(UTC)})
+                                                {"status": "closed", "updated": clock.now()})
         assert updated is not None
         await emit(ctx, scope, "customer.closed", "customer", customer_id, customer_data(updated))
     return updated

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.context import RequestContext, Scope
 from server.customers import queries
-from server.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound, Unprocessable
 from server.events.service import emit
 from server.idempotency import effects
 from server.ids import new_id
@@ -76,13 +76,14 @@ async def credit(ctx: RequestContext, customer_id: str, amount: Any, currency: A
             return await _credit_made(scope, done["id"])
         customer = await _customer(scope, customer_id)
         if customer["status"] == "closed":
-            raise Conflict("this customer is closed and cannot receive money", param="id", code="customer_closed")
+            raise Conflict("this customer is closed and cannot receive money", param="id",
+                           code=ErrorCode.CUSTOMER_CLOSED)
         row = {"id": new_id("cr"), "account_id": scope.account_id, "livemode": scope.livemode,
                "customer_id": customer_id, "transaction_id": transaction_id, "amount": minor, "currency": code,
-               "entry_id": new_id("je"), "created": datetime.now(UTC)}
+               "entry_id": new_id("je"), "created": clock.now()}
         if not await queries.insert_credit(row):
             raise Unprocessable("transaction was already processed", param="transaction_id",
-                                code="transaction_already_processed")
+                                code=ErrorCode.TRANSACTION_ALREADY_PROCESSED)
         wallet = await ledger.wallet(scope, customer_id, code)
         funding = await ledger.merchant_account(scope, "funding", code)
         entry = await ledger.post(scope, "credit", [ledger.Leg(funding["id"], code, -minor),
@@ -155,10 +156,10 @@ async def transfer(ctx: RequestContext, from_customer: Any, to_customer: Any, am
         sender, receiver = found[from_customer], found[to_customer]
         if sender["status"] != "active":
             raise Conflict(f"customer {from_customer} is {sender['status']} and cannot send money",
-                           param="from_customer", code=f"customer_{sender['status']}")
+                           param="from_customer", code=ErrorCode.of_customer_status(sender['status']))
         if receiver["status"] == "closed":
             raise Conflict(f"customer {to_customer} is closed and cannot receive money", param="to_customer",
-                           code="customer_closed")
+                           code=ErrorCode.CUSTOMER_CLOSED)
         # New ledger accounts are created in a fixed order too, so two first-time transfers
         # in opposite directions cannot wait on each other's inserts.
         wallets = {pair: await ledger.wallet(scope, *pair)
@@ -168,7 +169,7 @@ async def transfer(ctx: RequestContext, from_customer: Any, to_customer: Any, am
                "from_customer": from_customer, "to_customer": to_customer, "amount": minor, "currency": code,
                "to_amount": to_amount, "to_currency": target_code,
                "rate": str(fx.effective_rate(rate_row)) if rate_row else None, "entry_id": new_id("je"),
-               "description": text, "created": datetime.now(UTC)}
+               "description": text, "created": clock.now()}
         if rate_row is None:
             legs = [ledger.Leg(source["id"], code, -minor), ledger.Leg(target["id"], code, minor)]
         else:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from server import db
+from server import clock, db
 from server.context import Scope
 from server.idempotency.owner import NAMESPACE
 from server.ids import new_id
@@ -39,7 +39,7 @@ class Claimed:
 async def claim(scope: Scope, key: str, fingerprint: str, method: str, path: str, token: str,
                 owner: int | None) -> Claimed:
     """In one short transaction: create the key's row claimed by `token`, or judge the existing row."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with db.transaction():
         await _no_flush_wait()
         inserted = await db.fetchrow(
@@ -120,7 +120,7 @@ async def bind(row_id: str, step: str, effect: dict[str, Any]) -> None:
 async def purge(older_than: timedelta, batch: int = 5000) -> int:
     """Delete keys older than `older_than`, in batches; safe to run in several workers at once."""
     total = 0
-    cutoff = datetime.now(UTC) - older_than
+    cutoff = clock.now() - older_than
     while True:
         rows = await db.fetch(
             "WITH d AS (DELETE FROM idempotency_keys WHERE id IN (SELECT id FROM idempotency_keys "

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
 
+from server import clock
 from server.gql.common import ConflictError, NotFoundError, ValidationError
 
 
@@ -33,7 +34,7 @@ class ApiKey:
 
     @strawberry.field(description="active, expiring (rolled, still working), expired or revoked.")
     def status(self) -> str:
-        now = datetime.now(UTC)
+        now = clock.now()
         if self.revoked_at is not None and self.revoked_at <= now:
             return "revoked"
         if self.expires_at is not None and self.expires_at <= now:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.context import Scope
 from server.ids import new_id
 
@@ -22,7 +22,7 @@ async def ensure_account(scope: Scope, owner_type: str, owner_id: str, purpose: 
         "allow_negative, balance, version, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9) "
         "ON CONFLICT (account_id, livemode, owner_id, purpose, currency) DO NOTHING",
         new_id("la"), scope.account_id, scope.livemode, owner_type, owner_id, purpose, currency, allow_negative,
-        datetime.now(UTC),
+        clock.now(),
     )
     row = await get_by_owner(scope, owner_id, purpose, currency)
     assert row is not None
@@ -107,7 +107,7 @@ async def upsert_fx_rate(scope: Scope, base: str, quote: str, rate: str, spread_
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, livemode, base, quote) "
         "DO UPDATE SET rate = EXCLUDED.rate, spread_bps = EXCLUDED.spread_bps, updated = EXCLUDED.updated "
         "RETURNING *", new_id("fx"), scope.account_id, scope.livemode, base, quote, rate, spread_bps,
-        datetime.now(UTC))
+        clock.now())
     return rows[0]
 
 

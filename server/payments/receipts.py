@@ -12,11 +12,11 @@ import json
 import secrets
 from typing import Any
 
-from server import db, infra
+from server import clock, db, infra
 from server.context import RequestContext, Scope
 from server.errors import NotFound
 from server.ids import new_id
-from server.payments import clock, queries
+from server.payments import queries
 from server.payments.serial import card_json, refund_json, ts
 from server.permissions import read
 from server.urls import public_url
@@ -34,7 +34,7 @@ async def create(scope: Scope, pi_id: str, refund_id: str | None = None) -> dict
     row = await queries.insert_receipt({
         "id": new_id("rcpt"), "account_id": scope.account_id, "livemode": scope.livemode,
         "payment_intent_id": pi_id, "refund_id": refund_id, "number": _number(),
-        "token": secrets.token_urlsafe(24), "created": clock.now()})
+        "token": secrets.token_urlsafe(24), "created": clock.PAYMENTS.now()})
     if refund_id is not None:  # a payment's first receipt has no cached copies yet
         await invalidate(pi_id)
     return row

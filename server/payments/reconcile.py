@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from server import clock
 from server.context import Scope
-from server.payments import clock, queries, refunds, service
+from server.payments import queries, refunds, service
 from server.payments.processor import ProcessorError, ProcessorTimeout, processor
 from server.settings import get_settings
 
@@ -31,7 +32,7 @@ def stale_after() -> timedelta:
 async def reconcile_once() -> int:
     """One pass; returns how many objects it settled."""
     settled = 0
-    cutoff = clock.now() - stale_after()
+    cutoff = clock.PAYMENTS.now() - stale_after()
     for row in await queries.stuck_processing(cutoff):
         try:
             charge = await processor().resolve(row["processor_key"])
@@ -50,7 +51,7 @@ async def reconcile_once() -> int:
             continue
         done = await refunds.send(None, scope, refund, pi["processor_charge_id"])
         settled += done["status"] != "pending"
-    for row in await queries.expired_authorizations(clock.now()):
+    for row in await queries.expired_authorizations(clock.PAYMENTS.now()):
         try:
             settled += await service.expire_if_due(Scope(row["account_id"], row["livemode"]), row["id"])
         except Exception:

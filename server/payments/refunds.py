@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.context import RequestContext, Scope
-from server.errors import Conflict, InvalidRequest, NotFound
+from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound
 from server.events.service import emit
 from server.idempotency import effects
 from server.ids import new_id
 from server.ledger import money
-from server.payments import accounting, clock, queries, receipts
+from server.payments import accounting, queries, receipts
 from server.payments.processor import ProcessorError, ProcessorTimeout, processor
 from server.payments.serial import intent_json, refund_json
 from server.permissions import read, write
@@ -63,14 +63,14 @@ async def _reserve(ctx: RequestContext, scope: Scope, pi_id: str, requested: int
         raise NotFound(f"no such payment intent: '{pi_id}'", param="payment_intent")
     if pi["status"] != "succeeded":
         raise Conflict(f"cannot refund payment intent {pi_id}: its status is '{pi['status']}'; "
-                       "only 'succeeded' payments can be refunded", code="payment_intent_unexpected_state",
+                       "only 'succeeded' payments can be refunded", code=ErrorCode.PAYMENT_INTENT_UNEXPECTED_STATE,
                        extra={"status": pi["status"]})
     remaining = pi["amount_received"] - pi["amount_refunded"]
     value = remaining if requested is None else requested
     if remaining == 0 or value > remaining:
         raise InvalidRequest(f"the refund amount ({value}) exceeds what remains to refund ({remaining})",
-                             param="amount", code="amount_too_large")
-    now = clock.now()
+                             param="amount", code=ErrorCode.AMOUNT_TOO_LARGE)
+    now = clock.PAYMENTS.now()
     refund = await queries.insert_refund({
         "id": new_id("re"), "account_id": scope.account_id, "livemode": scope.livemode,
         "payment_intent_id": pi_id, "amount": value, "currency": pi["currency"], "reason": reason,
@@ -104,7 +104,7 @@ async def send(ctx: RequestContext | None, scope: Scope, refund: dict[str, Any],
         pi = await queries.get(scope, refund["payment_intent_id"], lock=True)
         assert pi is not None
         pi = await queries.update(pi["id"], {"amount_refunded": pi["amount_refunded"] - refund["amount"],
-                                             "updated": clock.now()})
+                                             "updated": clock.PAYMENTS.now()})
         await accounting.reverse_refund(scope, refund["id"], refund["amount"], refund["currency"])
         await receipts.invalidate(pi["id"])
         await emit(ctx, scope, "refund.failed", "refund", refund["id"], refund_json(refund))

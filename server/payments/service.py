@@ -32,15 +32,15 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.context import RequestContext, Scope
-from server.errors import Conflict, InvalidRequest, NotFound, PaydeckError
+from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound, PaydeckError
 from server.events.service import emit
 from server.idempotency import effects
 from server.ids import new_id
 from server.ledger import money
 from server.pagination import Page
-from server.payments import accounting, clock, queries, receipts
+from server.payments import accounting, queries, receipts
 from server.payments.cards import DECLINE_MESSAGES, clean_card
 from server.payments.processor import ProcessorError, ProcessorTimeout, processor
 from server.payments.serial import intent_json
@@ -61,7 +61,7 @@ NOTHING_PENDING = {"pending_action": None, "pending_amount": None, "pending_reas
 class ProcessorUnavailable(PaydeckError):
     status = 502
     type = "api_error"
-    code = "processor_unavailable"
+    code = ErrorCode.PROCESSOR_UNAVAILABLE
 
 
 def check_transition(pi: dict[str, Any], action: str) -> None:
@@ -70,11 +70,11 @@ def check_transition(pi: dict[str, Any], action: str) -> None:
         reason = f" ({pi['cancellation_reason']})" if pi["cancellation_reason"] else ""
         raise Conflict(f"cannot {action} payment intent {pi['id']}: its status is '{pi['status']}'{reason} and "
                        f"'{target}' can only be reached from {' or '.join(repr(s) for s in sorted(allowed))}",
-                       code="payment_intent_unexpected_state",
+                       code=ErrorCode.PAYMENT_INTENT_UNEXPECTED_STATE,
                        extra={"status": pi["status"], "target_status": target})
     if pi["pending_action"]:
         raise Conflict(f"cannot {action} payment intent {pi['id']}: a {pi['pending_action']} is in progress "
-                       "with the processor; retry shortly", code="payment_intent_action_in_progress",
+                       "with the processor; retry shortly", code=ErrorCode.PAYMENT_INTENT_ACTION_IN_PROGRESS,
                        extra={"status": pi["status"], "pending_action": pi["pending_action"]})
 
 
@@ -118,7 +118,7 @@ async def create(ctx: RequestContext, amount: Any, currency: Any, *, customer: s
                                   scope.account_id, scope.livemode, customer)
         if found is None:
             raise NotFound(f"no such customer: '{customer}'", param="customer")
-    now = clock.now()
+    now = clock.PAYMENTS.now()
     pi_id = new_id("pi")
     row = {"id": pi_id, "account_id": scope.account_id, "livemode": scope.livemode,
            "status": "requires_payment_method", "amount": value, "currency": code, "capture_method": method,
@@ -165,14 +165,14 @@ async def confirm(ctx: RequestContext, pi_id: str, card: Any, client_secret: str
         pi = await _locked(scope, pi_id)
         if publishable and not hmac.compare_digest(str(client_secret or ""), pi["client_secret"]):
             raise InvalidRequest("the client_secret does not match this payment intent", param="client_secret",
-                                 code="client_secret_invalid")
+                                 code=ErrorCode.CLIENT_SECRET_INVALID)
         if done is not None:  # this request committed `processing` before: resume with its key
             key = done["processor_key"]
         else:
             check_transition(pi, "confirm")
-            key = f"{pi_id}_{secrets.token_hex(6)}"
+            key, now = f"{pi_id}_{secrets.token_hex(6)}", clock.PAYMENTS.now()
             pi = await queries.update(pi_id, {"status": "processing", "processor_key": key,
-                                              "processing_since": clock.now(), "updated": clock.now()})
+                                              "processing_since": now, "updated": now})
             await _emit(ctx, scope, "payment_intent.processing", pi)
             await effects.bind(step, "payment_intent", pi_id, processor_key=key)
     if pi["status"] != "processing" or pi["processor_key"] != key:
@@ -195,7 +195,7 @@ async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key
         assert pi is not None
         if pi["status"] != "processing" or pi["processor_key"] != key:
             return pi
-        now = clock.now()
+        now = clock.PAYMENTS.now()
         changes: dict[str, Any] = {"updated": now, "processor_charge_id": charge.get("id")}
         if card := charge.get("card"):
             changes.update(card_brand=card["brand"], card_last4=card["last4"], card_exp_month=card["exp_month"],
@@ -283,7 +283,7 @@ async def cancel(ctx: RequestContext, pi_id: str, reason: Any = None) -> dict[st
 async def _begin(pi: dict[str, Any], action: str, amount: int | None = None,
                  reason: str | None = None) -> dict[str, Any]:
     """Phase 1 of a capture or release: record it as pending, to commit before the processor is asked."""
-    now = clock.now()
+    now = clock.PAYMENTS.now()
     return await queries.update(pi["id"], {"pending_action": action, "pending_amount": amount,
                                            "pending_reason": reason, "processing_since": now, "updated": now})
 
@@ -318,7 +318,7 @@ async def _apply(ctx: RequestContext | None, scope: Scope, pi_id: str, action: s
         if pi["pending_action"] != action:
             return pi
         if action == "capture":
-            return await _succeed(ctx, scope, pi, answer, {"updated": clock.now(), **NOTHING_PENDING})
+            return await _succeed(ctx, scope, pi, answer, {"updated": clock.PAYMENTS.now(), **NOTHING_PENDING})
         return await _canceled(ctx, scope, pi, pi["pending_reason"])
 
 
@@ -326,12 +326,12 @@ async def _abandon(scope: Scope, pi_id: str, action: str) -> None:
     async with db.transaction():
         pi = await _locked(scope, pi_id)
         if pi["pending_action"] == action:
-            await queries.update(pi_id, {**NOTHING_PENDING, "updated": clock.now()})
+            await queries.update(pi_id, {**NOTHING_PENDING, "updated": clock.PAYMENTS.now()})
 
 
 async def _canceled(ctx: RequestContext | None, scope: Scope, pi: dict[str, Any], reason: str) -> dict[str, Any]:
     pi = await queries.update(pi["id"], {"status": "canceled", "cancellation_reason": reason, "amount_capturable": 0,
-                                         "updated": clock.now(), **NOTHING_PENDING})
+                                         "updated": clock.PAYMENTS.now(), **NOTHING_PENDING})
     await _emit(ctx, scope, "payment_intent.canceled", pi)
     return pi
 
@@ -341,7 +341,7 @@ async def expire_if_due(scope: Scope, pi_id: str, now: datetime | None = None) -
     async with db.transaction():
         pi = await queries.get(scope, pi_id, lock=True)
         if (pi is None or pi["status"] != "requires_capture" or pi["pending_action"]
-                or pi["capture_before"] > (now or clock.now())):
+                or pi["capture_before"] > (now or clock.PAYMENTS.now())):
             return False
         pi = await _begin(pi, "cancel", reason="expired")
     return await finish_pending(scope, pi)

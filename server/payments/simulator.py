@@ -23,12 +23,12 @@ import hmac
 import json
 import secrets
 import sqlite3
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar, Request, get, post
 from litestar.exceptions import HTTPException
 
+from server import clock
 from server.payments.cards import BY_NUMBER, brand, luhn_ok
 
 STATE: dict[str, Any] = {"secret": b"simulator", "timeout_delay": 30.0, "latency": 0.0}
@@ -106,7 +106,7 @@ def _decide(card: dict[str, Any]) -> tuple[str, str | None]:
     known = BY_NUMBER.get(number)
     if known and known.outcome == "declined":
         return "declined", known.decline_code
-    now = datetime.now(UTC)
+    now = clock.wall()
     if (int(card.get("exp_year", 0)), int(card.get("exp_month", 0))) < (now.year, now.month):
         return "declined", "expired_card"
     return "succeeded", None
@@ -129,7 +129,7 @@ async def create_charge(request: Request, data: dict[str, Any]) -> dict[str, Any
         "amount_captured": amount if status == "succeeded" else 0, "amount_refunded": 0,
         "decline_code": decline, "card": _card_facts(card),
         "disputed": bool(known and known.outcome == "dispute" and status == "succeeded"),
-        "created": int(datetime.now(UTC).timestamp()),
+        "created": int(clock.wall().timestamp()),
     }
     STORE.save(charge=charge)  # on disk before it is answered: a restarted simulator still knows it
     CHARGES[charge["id"]] = charge  # recorded before any await: a duplicate request sees it

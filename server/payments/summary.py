@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server import db
+from server import clock, db
 from server.accounts import queries as account_queries
 from server.context import RequestContext, Scope
 from server.permissions import read
@@ -49,7 +49,7 @@ async def today_and_yesterday(ctx: RequestContext, now: datetime | None = None) 
     scope = ctx.require(read("payment_intents"))
     account: dict[str, Any] | None = await account_queries.account(scope.account_id)
     zone = ZoneInfo(account["timezone"] if account else "UTC")
-    local_now = (now or datetime.now(zone)).astimezone(zone)
+    local_now = (now or clock.now()).astimezone(zone)
     midnight = datetime.combine(local_now.date(), time(0), tzinfo=zone)
     yesterday = midnight - timedelta(days=1)
     return (await _day(scope, midnight, local_now),

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from server import operations
+from server import clock, operations
 from server.errors import InvalidRequest, NotFound
 from server.web.pages import dashboard_context, form_data, guarded, mutation_error, redirect, show
 
@@ -135,7 +135,7 @@ async def endpoint_status(request: Request, endpoint_id: str) -> Response:
 @guarded
 async def endpoint_recover(request: Request, endpoint_id: str) -> Response:
     def variables(form: dict[str, Any]) -> dict[str, Any]:
-        since = _when(form.get("since"), "since") or (datetime.now(UTC) - timedelta(days=7)).isoformat()
+        since = _when(form.get("since"), "since") or (clock.now() - timedelta(days=7)).isoformat()
         return {"endpointId": endpoint_id, "since": since}
 
     return await _mutate(request, endpoint_id, "RecoverWebhookDeliveries", variables,
