@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.static_files import create_static_files_router
 
-from server import db, health, infra, openapi, outage
+from server import db, health, infra, openapi
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
 from server.apilogs import pages as apilog_pages
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi.openapi_config(),
         debug=False,
+        logging_config=None,  # server.logs configures logging; Litestar must not replace its handler
     )
-    outage.install_on_root()  # Litestar has just replaced the root logger's handlers
     openapi.document(app.openapi_schema)  # built once, here: errors, security and parameter ranges added
     return app

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
-import os
 import signal
 import sys
 import tempfile
@@ -22,12 +20,10 @@ HEARTBEAT = Path(tempfile.gettempdir()) / "paydeck-worker-heartbeat"
 
 
 def _logging() -> None:
-    from server import outage
+    from server import logs
 
-    logging.basicConfig(level=os.environ.get("PAYDECK_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    outage.install_on_root()  # a server down: said once per place, not on every retry
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
 
 
 class _Paydeck(click.Group):

@@ -1,11 +1,24 @@
-"""Every request gets a `req_…` id: in scope state, in the Request-Id header, in error bodies."""
+"""Every request gets a `req_…` id: in scope state, in the Request-Id header, in error bodies, on its log lines.
+
+The id is also in a contextvar for the request's lifetime, so `server.logs` puts it on every log
+record written while serving the request, however deep the code that logs.
+"""
 
 from __future__ import annotations
+
+from contextvars import ContextVar
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.ids import new_id
+
+_current: ContextVar[str | None] = ContextVar("paydeck_request_id", default=None)
+
+
+def current() -> str | None:
+    """The id of the request being served, or None outside a request (a background job)."""
+    return _current.get()
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -21,6 +34,10 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 MutableScopeHeaders.from_message(message)["Request-Id"] = request_id
             await send(message)
 
-        await app(scope, receive, send_with_id)
+        token = _current.set(request_id)
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            _current.reset(token)
 
     return middleware

@@ -11,6 +11,7 @@ succeeds only when nobody holds it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import secrets
 import time
@@ -46,7 +47,9 @@ class _Owner:
             if self.conn is None or self.conn.is_closed():
                 await self._connect()
             if self.task is None or self.task.done():
-                self.task = asyncio.get_running_loop().create_task(self._watch(), name="idempotency-owner")
+                # A fresh context: started by whichever request came first, it must not log as that request.
+                self.task = asyncio.get_running_loop().create_task(self._watch(), name="idempotency-owner",
+                                                                   context=contextvars.Context())
         return self.id
 
     async def _connect(self) -> None:
