@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from piccolo.engine.finder import engine_finder
@@ -189,3 +189,17 @@ async def fetchrow(sql: str, *args: Any) -> dict[str, Any] | None:
 
 async def execute(sql: str, *args: Any) -> None:
     await fetch(sql, *args)
+
+
+def insert_sql(table: str, columns: Sequence[str], suffix: str = "") -> str:
+    """`INSERT INTO table (a, b) VALUES ($1, $2) suffix`: pass the values in the order of `columns`.
+
+    Column names come from our code (a typed row's fields or a service's dict), never from input.
+    """
+    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) {suffix}".rstrip()
+
+
+def set_sql(columns: Sequence[str], first: int) -> str:
+    """`a = $first, b = $first+1` for an UPDATE whose other parameters take $1 .. $first-1."""
+    return ", ".join(f"{column} = ${first + i}" for i, column in enumerate(columns))

@@ -12,6 +12,7 @@ from babel.numbers import get_currency_name
 from server import clock, db
 from server.accounts import queries
 from server.accounts.passwords import hash_password, verify_password
+from server.audit import queries as audit_queries
 from server.audit import service as audit
 from server.context import RequestContext, Scope
 from server.errors import AuthenticationFailed, ErrorCode, InvalidRequest, NotFound, RateLimited
@@ -19,6 +20,7 @@ from server.ids import new_id
 from server.keys import service as keys
 from server.permissions import Role, read, write
 from server.ratelimit import blocked, hit
+from server.settings import get_settings
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
@@ -89,8 +91,6 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
     """Check a login. Failed attempts are limited per email and per IP; successes don't count,
     so a busy office behind one address is not locked out by its own logins."""
     email_key = (email or "").strip().lower()[:320]
-    from server.settings import get_settings
-
     settings = get_settings()
     limits = [(f"login:email:{email_key}", settings.login_attempts_per_15min),
               (f"login:ip:{ip}", settings.login_attempts_per_ip_15min)]
@@ -193,26 +193,11 @@ async def delete_test_data(ctx: RequestContext, confirm: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     async with db.transaction():
         for table in test_mode_tables():
-            rows = await db.fetch(
-                f'WITH d AS (DELETE FROM "{table}" WHERE account_id = $1 AND livemode = false RETURNING 1) '
-                "SELECT count(*) AS n FROM d",
-                scope.account_id,
-            )
-            counts[table] = rows[0]["n"]
+            counts[table] = await queries.delete_test_rows(table, scope.account_id)
         await audit.record(ctx, scope.account_id, "test_data.deleted", "account", scope.account_id, counts, False)
     return counts
 
 
 async def audit_page(ctx: RequestContext, after: str | None, limit: int) -> list[dict[str, Any]]:
     scope = ctx.require(read("audit_log"))
-    args: list[Any] = [scope.account_id]
-    where = "a.account_id = $1"
-    if after:
-        args.append(after)
-        where += f" AND a.id < ${len(args)}"
-    args.append(limit + 1)
-    return await db.fetch(
-        "SELECT a.*, u.email AS actor_email FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id "
-        f"WHERE {where} ORDER BY a.id DESC LIMIT ${len(args)}",
-        *args,
-    )
+    return await audit_queries.page(scope.account_id, after, limit)

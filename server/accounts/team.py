@@ -86,11 +86,7 @@ async def revoke_invitation(ctx: RequestContext, invitation_id: str) -> dict[str
 
 
 async def lookup_invitation(token: str) -> dict[str, Any]:
-    row = await db.fetchrow(
-        "SELECT i.*, a.name AS account_name, (SELECT 1 FROM users u WHERE u.email = i.email) AS user_exists "
-        "FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE token_hash = $1",
-        _hash(token or ""),
-    )
+    row = await queries.invitation_with_account(_hash(token or ""))
     if row is None or row["accepted_at"] or row["revoked_at"] or row["expires_at"] <= clock.now():
         raise NotFound("this invitation link is invalid, expired or already used", param="token")
     return row

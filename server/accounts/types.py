@@ -113,13 +113,11 @@ class AuditEntry:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> AuditEntry:
-        import json
-
         details = row["details"]
         return cls(id=row["id"], action=row["action"], target_type=row["target_type"], target_id=row["target_id"],
                    actor_user_id=row["actor_user_id"], actor_email=row.get("actor_email"),
                    actor_key_id=row["actor_key_id"], livemode=row["livemode"],
-                   details=json.loads(details) if isinstance(details, str) else details,
+                   details=details,
                    ip_address=row["ip_address"], created=row["created"])
 
 

@@ -79,9 +79,9 @@ def rows(account_id: str, livemode: bool, count: int, days: float, key_ids: list
         yield (
             new_id("req", at_ms), account_id, livemode, "api", None, key, "secret", method, path,
             "Checkout" if path == "/graphql" else None, "mutation" if path == "/graphql" else None,
-            "{}", json.dumps({"content-type": "application/json", "authorization": "[REDACTED]",
-                              "user-agent": "paydeck-python/1.4"}), request_body, status,
-            json.dumps({"content-type": "application/json"}), response_body, error_type, error_code, message,
+            {}, {"content-type": "application/json", "authorization": "[REDACTED]",
+                 "user-agent": "paydeck-python/1.4"}, request_body, status,
+            {"content-type": "application/json"}, response_body, error_type, error_code, message,
             started, round(rng.lognormvariate(3.0, 0.6), 3), API_VERSION, idem, False, "203.0.113.7",
             [x for x in (cus, pi) if x in path or x in response_body],
         )

@@ -7,7 +7,6 @@ Every read takes the caller's scope (account + mode) and needs
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import shlex
 from dataclasses import dataclass
@@ -95,11 +94,7 @@ async def series(ctx: RequestContext, flt: LogFilter, query: str | None, since: 
 def as_curl(row: dict[str, Any], base_url: str) -> str:
     """The request as a curl command; the key is a placeholder, secrets stay redacted."""
     params = row.get("query_params") or {}
-    if isinstance(params, str):
-        params = json.loads(params)
     headers = row.get("request_headers") or {}
-    if isinstance(headers, str):
-        headers = json.loads(headers)
     url = base_url.rstrip("/") + row["path"] + (("?" + urlencode(params, doseq=True)) if params else "")
     parts = ["curl", "-X", row["method"], shlex.quote(url)]
     if row.get("source") == "api":

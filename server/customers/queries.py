@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from server import db
@@ -11,26 +10,20 @@ from server.context import Scope
 CUSTOMER_COLUMNS = "id, account_id, livemode, email, name, metadata, status, created, updated"
 
 
-def _decode(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is not None and isinstance(row.get("metadata"), str):
-        row["metadata"] = json.loads(row["metadata"])
-    return row
-
-
 async def insert_customer(row: dict[str, Any]) -> None:
     await db.execute(
         "INSERT INTO customers (id, account_id, livemode, email, name, metadata, status, created, updated) "
-        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)",
-        row["id"], row["account_id"], row["livemode"], row["email"], row["name"], json.dumps(row["metadata"]),
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        row["id"], row["account_id"], row["livemode"], row["email"], row["name"], row["metadata"],
         row["status"], row["created"], row["updated"])
 
 
 async def get_customer(scope: Scope, customer_id: str, lock: str = "") -> dict[str, Any] | None:
     """`lock` is '', 'FOR SHARE' or 'FOR UPDATE'."""
     assert lock in ("", "FOR SHARE", "FOR UPDATE")
-    return _decode(await db.fetchrow(
+    return await db.fetchrow(
         f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1 AND account_id = $2 AND livemode = $3 {lock}",
-        customer_id, scope.account_id, scope.livemode))
+        customer_id, scope.account_id, scope.livemode)
 
 
 async def lock_customers(scope: Scope, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -38,17 +31,17 @@ async def lock_customers(scope: Scope, ids: list[str]) -> dict[str, dict[str, An
     rows = await db.fetch(
         f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ANY($1) AND account_id = $2 AND livemode = $3 "
         "ORDER BY id FOR SHARE", sorted(set(ids)), scope.account_id, scope.livemode)
-    return {r["id"]: _decode(r) for r in rows}  # type: ignore[misc]
+    return {r["id"]: r for r in rows}
 
 
 async def update_customer(scope: Scope, customer_id: str, values: dict[str, Any]) -> dict[str, Any] | None:
     sets, args = [], [customer_id, scope.account_id, scope.livemode]
     for name, value in values.items():
-        args.append(json.dumps(value) if name == "metadata" else value)
-        sets.append(f"{name} = ${len(args)}{'::jsonb' if name == 'metadata' else ''}")
-    return _decode(await db.fetchrow(
+        args.append(value)
+        sets.append(f"{name} = ${len(args)}")
+    return await db.fetchrow(
         f"UPDATE customers SET {', '.join(sets)} WHERE id = $1 AND account_id = $2 AND livemode = $3 "
-        f"RETURNING {CUSTOMER_COLUMNS}", *args))
+        f"RETURNING {CUSTOMER_COLUMNS}", *args)
 
 
 async def list_customers(scope: Scope, after: str | None, limit: int, email: str | None = None,
@@ -68,9 +61,8 @@ async def list_customers(scope: Scope, after: str | None, limit: int, email: str
         args.append(after)
         where.append(f"id < ${len(args)}")
     args.append(limit + 1)
-    rows = await db.fetch(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {' AND '.join(where)} "
+    return await db.fetch(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {' AND '.join(where)} "
                           f"ORDER BY id DESC LIMIT ${len(args)}", *args)
-    return [_decode(r) for r in rows]  # type: ignore[misc]
 
 
 async def insert_credit(row: dict[str, Any]) -> bool:

@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
+from server.db_engine import register_json_codecs
 from server.events.queries import COLUMNS
 from server.events.service import NOTIFY_CHANNEL
 from server.events.wire import channel, to_wire
@@ -85,6 +86,7 @@ class Dispatcher:
 
     async def _connect(self) -> None:
         self.conn = await asyncpg.connect(self.dsn)
+        await register_json_codecs(self.conn)
         await self.conn.add_listener(NOTIFY_CHANNEL, self._notified)
         self.leader = False
 

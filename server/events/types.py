@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +28,7 @@ class Event:
         data = row["data"]
         return cls(id=strawberry.ID(row["id"]), type=row["type"], object_type=row["object_type"],
                    object_id=row["object_id"], livemode=row["livemode"], created=row["created"],
-                   data=json.loads(data) if isinstance(data, str) else data, request_id=row.get("request_id"),
+                   data=data, request_id=row.get("request_id"),
                    idempotency_key=row.get("idempotency_key"))
 
     @classmethod

@@ -24,7 +24,7 @@ def channel(account_id: str, livemode: bool) -> str:
 
 
 def _data(value: Any) -> dict[str, Any]:
-    return json.loads(value) if isinstance(value, str) else (value or {})
+    return value or {}
 
 
 def _created(value: Any) -> int:

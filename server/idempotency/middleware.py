@@ -203,9 +203,7 @@ async def _run(app: ASGIApp, scope: Scope, receive: Receive, tenant: Any, key: s
                           ErrorCode.IDEMPOTENCY_KEY_IN_USE)
     if claimed.outcome == "replay":
         row = claimed.row
-        stored = row["response_headers"]
-        headers = json.loads(stored) if isinstance(stored, str) else stored
-        return row["response_status"], headers, row["response_body"].encode(), True
+        return row["response_status"], row["response_headers"], row["response_body"].encode(), True
     row_id = claimed.row["id"]
     try:
         status, headers, body = await _handle(app, scope, receive, row_id)

@@ -12,7 +12,6 @@ commits durably with the effect itself.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,7 +88,7 @@ async def finish(row_id: str, status: int, headers: dict[str, str], body: str) -
         await _no_flush_wait()
         await db.execute("UPDATE idempotency_keys SET response_status = $2, response_headers = $3::jsonb, "
                          "response_body = $4, locked_by = NULL, locked_at = NULL, owner = NULL "
-                         "WHERE id = $1 AND response_status = 0", row_id, status, json.dumps(headers), body)
+                         "WHERE id = $1 AND response_status = 0", row_id, status, headers, body)
 
 
 async def release(row_id: str, token: str) -> None:
@@ -108,13 +107,12 @@ async def recall(row_id: str, step: str) -> dict[str, Any] | None:
                             row_id, step)
     if row is None or row["effect"] is None:
         return None
-    effect = row["effect"]
-    return json.loads(effect) if isinstance(effect, str) else effect
+    return row["effect"]
 
 
 async def bind(row_id: str, step: str, effect: dict[str, Any]) -> None:
     await db.execute("UPDATE idempotency_keys SET effects = effects || jsonb_build_object($2::text, $3::jsonb) "
-                     "WHERE id = $1", row_id, step, json.dumps(effect))
+                     "WHERE id = $1", row_id, step, effect)
 
 
 async def purge(older_than: timedelta, batch: int = 5000) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,8 +28,7 @@ class CreatedKey:
 
 
 def _rights(row: dict[str, Any]) -> dict[str, str]:
-    value = row.get("permissions") or {}
-    return json.loads(value) if isinstance(value, str) else value
+    return row.get("permissions") or {}
 
 
 async def issue(scope: Scope, kind: str, name: str = "", *, created_by: str | None = None,

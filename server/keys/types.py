@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -46,8 +45,6 @@ class ApiKey:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ApiKey:
         rights = row.get("permissions") or {}
-        if isinstance(rights, str):
-            rights = json.loads(rights)
         return cls(id=row["id"], kind=row["kind"], name=row["name"], display=row["display"],
                    livemode=row["livemode"], created=row["created"], last_used_at=row["last_used_at"],
                    expires_at=row["expires_at"], revoked_at=row["revoked_at"], rolled_to=row["rolled_to"],

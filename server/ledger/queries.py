@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +48,7 @@ async def post_entry(scope: Scope, entry_id: str, kind: str, reference: str | No
     """Write an entry and its postings in one call; returns each posting's balance_after."""
     return await db.fetch(
         "SELECT * FROM ledger_post_entry($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)",
-        entry_id, scope.account_id, scope.livemode, kind, reference, description, json.dumps(metadata),
+        entry_id, scope.account_id, scope.livemode, kind, reference, description, metadata,
         [new_id("pst") for _ in legs], [leg[0] for leg in legs], [leg[1] for leg in legs], [leg[2] for leg in legs],
     )
 

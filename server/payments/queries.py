@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +19,9 @@ async def get(scope: Scope, pi_id: str, *, lock: bool = False) -> dict[str, Any]
 
 async def insert(row: dict[str, Any]) -> dict[str, Any]:
     cols = list(row)
-    values = [json.dumps(v) if c == "metadata" else v for c, v in row.items()]
     sql = (f"INSERT INTO payment_intents ({', '.join(cols)}) VALUES "
-           f"({', '.join(f'${i + 1}' + ('::jsonb' if c == 'metadata' else '') for i, c in enumerate(cols))}) "
-           "RETURNING *")
-    return (await db.fetch(sql, *values))[0]
+           f"({', '.join(f'${i + 1}' for i in range(len(cols)))}) RETURNING *")
+    return (await db.fetch(sql, *row.values()))[0]
 
 
 async def update(pi_id: str, changes: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +19,6 @@ def card_json(row: dict[str, Any]) -> dict[str, Any] | None:
 
 def intent_json(row: dict[str, Any], *, with_secret: bool = True) -> dict[str, Any]:
     metadata = row["metadata"]
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
     error = None
     if row["failure_code"]:
         error = {"code": row["failure_code"], "decline_code": row["failure_code"], "message": row["failure_message"]}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -128,7 +127,7 @@ class PaymentIntent:
                    capture_method=row["capture_method"], amount_capturable=row["amount_capturable"],
                    amount_received=row["amount_received"], amount_refunded=row["amount_refunded"], fee=row["fee"],
                    customer_id=row["customer_id"], description=row["description"],
-                   metadata=json.loads(metadata) if isinstance(metadata, str) else metadata, card=card,
+                   metadata=metadata, card=card,
                    failure_code=row["failure_code"], failure_message=row["failure_message"],
                    disputed=row["disputed"], cancellation_reason=row["cancellation_reason"],
                    capture_before=row["capture_before"], livemode=row["livemode"], created=row["created"],
