@@ -42,7 +42,7 @@ async def emit(ctx: RequestContext | None, scope: Scope, type: str, object_type:
         "request_id": ctx.request_id if ctx else None, "idempotency_key": ctx.idempotency_key if ctx else None,
         "created": datetime.fromtimestamp(now_ms / 1000, UTC),
     })
-    await db.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, event_id)
+    await queries.notify(NOTIFY_CHANNEL, event_id)
     return event_id
 
 

@@ -20,9 +20,9 @@ import asyncpg
 
 from server import clock, db
 from server.context import Scope
-from server.idempotency.owner import NAMESPACE
 from server.ids import new_id
 
+NAMESPACE = 0x69646D70  # "idmp": the first key of the owners' two-int advisory locks (its own key space)
 # A claim older than this may be taken over even if its process still lives (a lost release).
 CLAIM_TTL = timedelta(seconds=60)
 
@@ -127,3 +127,15 @@ async def purge(older_than: timedelta, batch: int = 5000) -> int:
         total += rows[0]["n"]
         if rows[0]["n"] < batch:
             return total
+
+
+# --- the owner's own connection (server/idempotency/owner.py) ----------------------------------
+
+
+async def take_owner_lock(conn: asyncpg.Connection, owner_id: int) -> bool:
+    """Hold `owner_id` for the life of `conn`: PostgreSQL drops the lock when the connection ends."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, owner_id))
+
+
+async def ping(conn: asyncpg.Connection) -> None:
+    await conn.fetchval("SELECT 1")
