@@ -19,8 +19,9 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from piccolo.engine.finder import engine_finder
 
 from server import faults
@@ -28,6 +29,7 @@ from server.db_engine import PaydeckEngine, acquire_timeout_override
 from server.settings import get_settings
 
 log = logging.getLogger(__name__)
+Row = TypeVar("Row")
 
 _pending: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
     "paydeck_after_commit", default=None
@@ -187,8 +189,23 @@ async def fetchrow(sql: str, *args: Any) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+async def fetch_as(row_type: type[Row], sql: str, *args: Any) -> list[Row]:
+    """Raw SQL whose rows come back as `row_type` (a msgspec Struct of the selected columns)."""
+    return [msgspec.convert(row, row_type) for row in await fetch(sql, *args)]
+
+
+async def fetchrow_as(row_type: type[Row], sql: str, *args: Any) -> Row | None:
+    rows = await fetch_as(row_type, sql, *args)
+    return rows[0] if rows else None
+
+
 async def execute(sql: str, *args: Any) -> None:
     await fetch(sql, *args)
+
+
+async def ping() -> None:
+    """A round trip to PostgreSQL (readiness)."""
+    await fetch("SELECT 1")
 
 
 def insert_sql(table: str, columns: Sequence[str], suffix: str = "") -> str:

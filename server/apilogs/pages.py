@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +16,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from server import clock, operations
 from server.apilogs.writer import TAIL_CHANNEL
 from server.errors import InvalidRequest
+from server.instants import parse_instant
 from server.permissions import read
 from server.web.pages import dashboard_context, guarded, show
 from server.web.render import env
@@ -27,11 +28,9 @@ FILTER_PARAMS = ("q", "status", "method", "path", "key", "error_type", "idempote
 
 
 def _when(raw: str, name: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be a date and time", param=name) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    when = parse_instant(raw, name)
+    assert when is not None, "callers pass a value"
+    return when
 
 
 def parse_filters(params: Any) -> tuple[dict[str, Any], str | None, datetime, datetime, dict[str, str]]:

@@ -25,6 +25,7 @@ from server.context import RequestContext, Scope
 from server.errors import ErrorCode, PaymentRequired
 from server.ids import new_id
 from server.ledger import queries
+from server.ledger.rows import Balance, BalanceChange, LedgerAccount, Posting
 from server.permissions import read
 
 # purpose -> may the balance go below zero?
@@ -54,24 +55,24 @@ class Entry:
     id: str
     kind: str
     reference: str | None
-    postings: list[dict[str, Any]] = field(default_factory=list)
+    postings: list[Posting] = field(default_factory=list)
 
     def balance_after(self, ledger_account_id: str) -> int:
-        return next(p["balance_after"] for p in self.postings if p["ledger_account_id"] == ledger_account_id)
+        return next(p.balance_after for p in self.postings if p.ledger_account_id == ledger_account_id)
 
 
-async def ledger_account(scope: Scope, owner_type: str, owner_id: str, purpose: str, currency: str) -> dict[str, Any]:
+async def ledger_account(scope: Scope, owner_type: str, owner_id: str, purpose: str, currency: str) -> LedgerAccount:
     """The ledger account of (owner, purpose, currency), created on first use."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown ledger purpose {purpose!r}")
     return await queries.ensure_account(scope, owner_type, owner_id, purpose, currency, PURPOSES[purpose])
 
 
-async def wallet(scope: Scope, customer_id: str, currency: str) -> dict[str, Any]:
+async def wallet(scope: Scope, customer_id: str, currency: str) -> LedgerAccount:
     return await ledger_account(scope, CUSTOMER, customer_id, "customer_wallet", currency)
 
 
-async def merchant_account(scope: Scope, purpose: str, currency: str) -> dict[str, Any]:
+async def merchant_account(scope: Scope, purpose: str, currency: str) -> LedgerAccount:
     """An account-level ledger account (merchant balance, fees, clearing, funding, fx) of this mode."""
     return await ledger_account(scope, MERCHANT, scope.account_id, purpose, currency)
 
@@ -115,12 +116,12 @@ async def post(scope: Scope, kind: str, legs: list[Leg], *, reference: str | Non
     return Entry(entry_id, kind, reference, rows)
 
 
-async def transfer(scope: Scope, kind: str, source: dict[str, Any], target: dict[str, Any], amount: int, *,
+async def transfer(scope: Scope, kind: str, source: LedgerAccount, target: LedgerAccount, amount: int, *,
                    reference: str | None = None, description: str = "") -> Entry:
     """Move `amount` between two ledger accounts of the same currency."""
-    assert source["currency"] == target["currency"], "use convert legs for cross-currency moves"
-    return await post(scope, kind, [Leg(source["id"], source["currency"], -amount),
-                                    Leg(target["id"], target["currency"], amount)],
+    assert source.currency == target.currency, "use convert legs for cross-currency moves"
+    return await post(scope, kind, [Leg(source.id, source.currency, -amount),
+                                    Leg(target.id, target.currency, amount)],
                       reference=reference, description=description)
 
 
@@ -129,9 +130,9 @@ async def record_payment(scope: Scope, payment_id: str, gross: int, fee: int, cu
     clearing = await merchant_account(scope, "processor_clearing", currency)
     balance = await merchant_account(scope, "merchant_balance", currency)
     fees = await merchant_account(scope, "fees", currency)
-    legs = [Leg(clearing["id"], currency, -gross), Leg(balance["id"], currency, gross - fee)]
+    legs = [Leg(clearing.id, currency, -gross), Leg(balance.id, currency, gross - fee)]
     if fee:
-        legs.append(Leg(fees["id"], currency, fee))
+        legs.append(Leg(fees.id, currency, fee))
     return await post(scope, "payment", [leg for leg in legs if leg.amount], reference=payment_id)
 
 
@@ -142,27 +143,26 @@ async def record_refund(scope: Scope, refund_id: str, amount: int, currency: str
     return await transfer(scope, "refund", balance, clearing, amount, reference=refund_id)
 
 
-async def balances(scope: Scope, owner_id: str, purpose: str, at: datetime | None = None) -> list[dict[str, Any]]:
+async def balances(scope: Scope, owner_id: str, purpose: str, at: datetime | None = None) -> list[Balance]:
     """Balance per currency of an owner's ledger accounts of one purpose, now or at `at`."""
     accounts = await queries.accounts_of_owner(scope, owner_id, purpose)
     if at is not None:
-        then = await queries.balances_at(scope, [a["id"] for a in accounts], at)
-        return [{"currency": a["currency"], "available": then.get(a["id"], 0), "pending": 0,
-                 "ledger_account_id": a["id"]} for a in accounts if a["created"] <= at]
-    return [{"currency": a["currency"], "available": a["balance"], "pending": 0, "ledger_account_id": a["id"]}
-            for a in accounts]
+        then = await queries.balances_at(scope, [a.id for a in accounts], at)
+        return [Balance(currency=a.currency, available=then.get(a.id, 0), pending=0, ledger_account_id=a.id)
+                for a in accounts if a.created <= at]
+    return [Balance(currency=a.currency, available=a.balance, pending=0, ledger_account_id=a.id) for a in accounts]
 
 
 async def history(scope: Scope, owner_id: str, purpose: str, after: str | None, limit: int,
-                  gte: datetime | None = None, lte: datetime | None = None) -> list[dict[str, Any]]:
+                  gte: datetime | None = None, lte: datetime | None = None) -> list[BalanceChange]:
     """Postings on an owner's ledger accounts, newest first, `limit + 1` rows for keyset paging."""
     accounts = await queries.accounts_of_owner(scope, owner_id, purpose)
     if not accounts:
         return []
-    return await queries.history(scope, [a["id"] for a in accounts], after, limit, gte, lte)
+    return await queries.history(scope, [a.id for a in accounts], after, limit, gte, lte)
 
 
-async def merchant_balances(ctx: RequestContext) -> list[dict[str, Any]]:
+async def merchant_balances(ctx: RequestContext) -> list[LedgerAccount]:
     """The account's own ledger accounts (balance, fees, clearing, funding, fx) for the Balance page."""
     scope = ctx.require(read("balance"))
     return await queries.accounts_of_owner(scope, scope.account_id)

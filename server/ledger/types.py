@@ -8,7 +8,7 @@ from typing import Annotated, Any, NewType
 import strawberry
 
 from server.gql.common import NotFoundError, Ok, ValidationError
-from server.ledger import fx
+from server.ledger import fx, rows
 
 
 def _parse_long(value: Any) -> int:
@@ -46,9 +46,9 @@ class FxRate:
     updated: datetime = strawberry.field(description="When it was last set.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> FxRate:
-        return cls(base=row["base"], quote=row["quote"], rate=row["rate"], spread_bps=row["spread_bps"],
-                   effective_rate=format(fx.effective_rate(row).normalize(), "f"), updated=row["updated"])
+    def from_row(cls, row: rows.FxRate) -> FxRate:
+        return cls(base=row.base, quote=row.quote, rate=row.rate, spread_bps=row.spread_bps,
+                   effective_rate=format(fx.effective_rate(row).normalize(), "f"), updated=row.updated)
 
 
 @strawberry.input(description="Set (or replace) the rate of one currency pair.")

@@ -10,10 +10,10 @@ dashboard says so. A refund is never refused for the merchant balance.
 
 from __future__ import annotations
 
-from typing import Any
-
 from server.context import Scope
 from server.ledger import service as ledger
+from server.ledger.rows import Amount
+from server.payments.rows import Pricing
 
 
 def fee_for(gross: int, percent_bps: int, fixed_minor: int) -> int:
@@ -23,9 +23,9 @@ def fee_for(gross: int, percent_bps: int, fixed_minor: int) -> int:
 
 
 async def record_payment(scope: Scope, payment_intent_id: str, gross: int, currency: str,
-                         pricing: dict[str, Any]) -> int:
+                         pricing: Pricing) -> int:
     """Post a captured payment; returns the fee. Must run in the caller's transaction."""
-    fee = fee_for(gross, pricing["fee_percent_bps"], pricing["fee_fixed_minor"])
+    fee = fee_for(gross, pricing.fee_percent_bps, pricing.fee_fixed_minor)
     await ledger.record_payment(scope, payment_intent_id, gross, fee, currency)
     return fee
 
@@ -41,7 +41,7 @@ async def reverse_refund(scope: Scope, refund_id: str, amount: int, currency: st
     await ledger.transfer(scope, "refund_reversal", clearing, balance, amount, reference=refund_id)
 
 
-async def merchant_balance(scope: Scope) -> list[dict[str, Any]]:
+async def merchant_balance(scope: Scope) -> list[Amount]:
     """Available balance per currency."""
-    rows = await ledger.balances(scope, scope.account_id, "merchant_balance")
-    return [{"amount": r["available"], "currency": r["currency"]} for r in rows]
+    return [Amount(amount=b.available, currency=b.currency)
+            for b in await ledger.balances(scope, scope.account_id, "merchant_balance")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server import clock, db, infra
@@ -17,6 +18,7 @@ from server.context import RequestContext, Scope
 from server.errors import NotFound
 from server.ids import new_id
 from server.payments import queries
+from server.payments.rows import Receipt
 from server.payments.serial import card_json, refund_json, ts
 from server.permissions import read
 from server.urls import public_url
@@ -29,12 +31,11 @@ def _number() -> str:
     return f"{digits[:4]}-{digits[4:]}"
 
 
-async def create(scope: Scope, pi_id: str, refund_id: str | None = None) -> dict[str, Any]:
+async def create(scope: Scope, pi_id: str, refund_id: str | None = None) -> Receipt:
     """Issue a receipt inside the caller's transaction; a refund's also drops cached copies of the payment's."""
-    row = await queries.insert_receipt({
-        "id": new_id("rcpt"), "account_id": scope.account_id, "livemode": scope.livemode,
-        "payment_intent_id": pi_id, "refund_id": refund_id, "number": _number(),
-        "token": secrets.token_urlsafe(24), "created": clock.PAYMENTS.now()})
+    row = await queries.insert_receipt(Receipt(
+        id=new_id("rcpt"), account_id=scope.account_id, livemode=scope.livemode, payment_intent_id=pi_id,
+        refund_id=refund_id, number=_number(), token=secrets.token_urlsafe(24), created=clock.PAYMENTS.now()))
     if refund_id is not None:  # a payment's first receipt has no cached copies yet
         await invalidate(pi_id)
     return row
@@ -44,7 +45,7 @@ async def invalidate(pi_id: str) -> None:
     """After the current transaction commits, forget every cached receipt of this payment."""
     keys = []
     for r in await queries.receipts_of(pi_id):
-        keys += [f"receipt:{r['token']}", f"receipt:id:{r['id']}"]
+        keys += [f"receipt:{r.token}", f"receipt:id:{r.id}"]
 
     async def drop() -> None:
         if keys:
@@ -57,23 +58,22 @@ def url_of(token: str) -> str:
     return f"{public_url()}/receipts/{token}"
 
 
-async def _build(receipt: dict[str, Any]) -> dict[str, Any]:
-    scope = Scope(receipt["account_id"], receipt["livemode"])
-    pi = await queries.get(scope, receipt["payment_intent_id"])
+async def _build(receipt: Receipt) -> dict[str, Any]:
+    pi = await queries.get(receipt.scope, receipt.payment_intent_id)
     assert pi is not None
-    merchant = await queries.account_pricing(receipt["account_id"])
-    refunds = [refund_json(r) for r in await queries.refunds_of(scope, pi["id"])]
+    merchant = await queries.account_pricing(receipt.account_id)
+    refunds = [refund_json(r) for r in await queries.refunds_of(receipt.scope, pi.id)]
     return {
-        "id": receipt["id"], "object": "receipt", "number": receipt["number"], "url": url_of(receipt["token"]),
-        "kind": "refund" if receipt["refund_id"] else "payment", "refund": receipt["refund_id"],
-        "payment_intent": pi["id"], "merchant": merchant["name"], "amount": pi["amount_received"],
-        "currency": pi["currency"].lower(), "description": pi["description"], "card": card_json(pi),
-        "amount_refunded": pi["amount_refunded"], "refunds": refunds, "livemode": receipt["livemode"],
-        "date": ts(receipt["created"]),
+        "id": receipt.id, "object": "receipt", "number": receipt.number, "url": url_of(receipt.token),
+        "kind": "refund" if receipt.refund_id else "payment", "refund": receipt.refund_id,
+        "payment_intent": pi.id, "merchant": merchant.name, "amount": pi.amount_received,
+        "currency": pi.currency.lower(), "description": pi.description, "card": card_json(pi.card),
+        "amount_refunded": pi.amount_refunded, "refunds": refunds, "livemode": receipt.livemode,
+        "date": ts(receipt.created),
     }
 
 
-async def _cached(cache_key: str, load) -> tuple[dict[str, Any], bool]:
+async def _cached(cache_key: str, load: Callable[[], Awaitable[Receipt]]) -> tuple[dict[str, Any], bool]:
     redis = infra.redis()
     hit = await redis.get(cache_key)
     if hit is not None:
@@ -89,7 +89,7 @@ async def _cached(cache_key: str, load) -> tuple[dict[str, Any], bool]:
 async def public(token: str) -> tuple[dict[str, Any], bool]:
     """The receipt behind a public token, and whether it came from the cache."""
 
-    async def load():
+    async def load() -> Receipt:
         row = await queries.receipt_by_token(token)
         if row is None:
             raise NotFound("no such receipt")
@@ -103,7 +103,7 @@ async def public(token: str) -> tuple[dict[str, Any], bool]:
 async def get(ctx: RequestContext, receipt_id: str) -> tuple[dict[str, Any], bool]:
     scope = ctx.require(read("payment_intents"))
 
-    async def load():
+    async def load() -> Receipt:
         row = await queries.receipt(scope, receipt_id)
         if row is None:
             raise NotFound(f"no such receipt: '{receipt_id}'", param="id")

@@ -13,12 +13,13 @@ from server.ledger.types import Long, Money
 from server.pagination import decode_cursor
 from server.payments import accounting, refunds, service, summary
 from server.payments import types as t
+from server.payments.rows import PaymentIntent
 from server.permissions import read
 
 
-def _payload(row, with_secret: bool = False) -> t.PaymentIntentPayload:
+def _payload(row: PaymentIntent, with_secret: bool = False) -> t.PaymentIntentPayload:
     return t.PaymentIntentPayload(payment_intent=t.PaymentIntent.from_row(row),
-                                  client_secret=row["client_secret"] if with_secret else None)
+                                  client_secret=row.client_secret if with_secret else None)
 
 
 async def _or_none(coro):
@@ -72,7 +73,7 @@ class PaymentQuery:
     @strawberry.field(description="The merchant's available balance per currency (needs view_payments).")
     async def balance(self, info: Info) -> list[Money]:
         scope = ctx_of(info).require(read("balance"))
-        return [Money(amount=b["amount"], currency=b["currency"]) for b in await accounting.merchant_balance(scope)]
+        return [Money(amount=b.amount, currency=b.currency) for b in await accounting.merchant_balance(scope)]
 
 
 @strawberry.type

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
 
 from server import clock, operations
-from server.errors import InvalidRequest, NotFound
+from server.errors import NotFound
+from server.instants import parse_instant
 from server.web.pages import dashboard_context, form_data, guarded, mutation_error, redirect, show
 
 FILTERS = ("status", "eventType", "eventId")
@@ -17,14 +18,8 @@ ERROR_STATUS = {"resource_missing": 404, "conflict": 409}
 
 
 def _when(raw: Any, param: str) -> str | None:
-    text = str(raw or "").strip()
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequest(f"{param} must be a date and time", param=param) from None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+    when = parse_instant(str(raw or "").strip(), param)
+    return when.isoformat() if when else None
 
 
 async def _list(request: Request, ctx, status: int = 200, **extra: Any) -> Response:
