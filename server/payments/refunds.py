@@ -97,7 +97,7 @@ async def send(ctx: RequestContext | None, scope: Scope, refund: Refund, charge_
         if current is None or current.status != "pending":
             return current or refund
         if answer is not None:
-            refund = await queries.update_refund(refund.id, "succeeded", answer["id"])
+            refund = await queries.update_refund(refund.id, "succeeded", answer.id)
             await emit(ctx, scope, "refund.updated", "refund", refund.id, refund_json(refund))
             return refund
         return await _refused(ctx, scope, refund)

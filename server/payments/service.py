@@ -31,7 +31,6 @@ import logging
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from server import clock, db, validation
 from server.context import RequestContext, Scope
@@ -44,7 +43,7 @@ from server.ledger import money
 from server.pagination import Page
 from server.payments import accounting, queries, receipts
 from server.payments.cards import DECLINE_MESSAGES, clean_card
-from server.payments.processor import ProcessorError, ProcessorTimeout, processor
+from server.payments.processor import Charge, ProcessorError, ProcessorTimeout, processor
 from server.payments.rows import STATUSES, PaymentIntent
 from server.payments.serial import intent_json
 from server.permissions import CONFIRM_WITH_CLIENT_SECRET, read, write
@@ -182,12 +181,12 @@ async def confirm(ctx: RequestContext, pi_id: str, card: Mapping[str, object] | 
     except ProcessorTimeout:
         return pi  # stays processing; the reconciler asks the processor later
     except ProcessorError:
-        charge = {"status": "declined", "decline_code": "processing_error", "card": None}
+        charge = Charge(status="declined", decline_code="processing_error")
     return await apply_charge(ctx, scope, pi_id, key, charge)
 
 
 async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key: str,
-                       charge: dict[str, Any]) -> PaymentIntent:
+                       charge: Charge) -> PaymentIntent:
     """Record the processor's answer once: only while the intent is processing with this key."""
     async with db.transaction():
         pi = await queries.get(scope, pi_id, lock=True)
@@ -195,20 +194,19 @@ async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key
         if pi.status != "processing" or pi.processor_key != key:
             return pi
         now = clock.PAYMENTS.now()
-        changes: dict[str, object] = {"updated": now, "processor_charge_id": charge.get("id")}
-        if card := charge.get("card"):
-            changes.update(card_brand=card["brand"], card_last4=card["last4"], card_exp_month=card["exp_month"],
-                           card_exp_year=card["exp_year"], card_country=card["country"],
-                           card_fingerprint=card["fingerprint"])
-        if charge["status"] == "succeeded":
+        changes: dict[str, object] = {"updated": now, "processor_charge_id": charge.id}
+        if card := charge.card:
+            changes.update(card_brand=card.brand, card_last4=card.last4, card_exp_month=card.exp_month,
+                           card_exp_year=card.exp_year, card_country=card.country, card_fingerprint=card.fingerprint)
+        if charge.status == "succeeded":
             pi = await _succeed(ctx, scope, pi, charge, changes)
-        elif charge["status"] == "authorized":
+        elif charge.status == "authorized":
             changes.update(status="requires_capture", amount_capturable=pi.amount,
                            capture_before=now + timedelta(days=get_settings().authorization_days))
             pi = await queries.update(pi_id, changes)
             await _emit(ctx, scope, "payment_intent.amount_capturable_updated", pi)
         else:
-            code = charge.get("decline_code") or "generic_decline"
+            code = charge.decline_code or "generic_decline"
             changes.update(status="failed", failure_code=code,
                            failure_message=DECLINE_MESSAGES.get(code, "The card was declined."))
             pi = await queries.update(pi_id, changes)
@@ -216,13 +214,13 @@ async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key
         return pi
 
 
-async def _succeed(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent, charge: dict[str, Any],
+async def _succeed(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent, charge: Charge,
                    changes: dict[str, object]) -> PaymentIntent:
-    gross = int(charge["amount_captured"])
+    gross = charge.amount_captured
     pricing = await queries.account_pricing(scope.account_id)
     fee = await accounting.record_payment(scope, pi.id, gross, pi.currency, pricing)
     changes.update(status="succeeded", amount_received=gross, amount_capturable=0, fee=fee,
-                   disputed=bool(charge.get("disputed")))
+                   disputed=charge.disputed)
     pi = await queries.update(pi.id, changes)
     await receipts.create(scope, pi.id)
     await _emit(ctx, scope, "payment_intent.succeeded", pi)
@@ -313,7 +311,7 @@ async def ask_processor(ctx: RequestContext | None, scope: Scope, pi: PaymentInt
 
 
 async def _apply(ctx: RequestContext | None, scope: Scope, pi_id: str, action: str,
-                 answer: dict[str, Any]) -> PaymentIntent:
+                 answer: Charge) -> PaymentIntent:
     """Phase 3: apply the processor's answer, once: only while the action is still pending."""
     async with db.transaction():
         pi = await _locked(scope, pi_id)
