@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         # and before idempotency reads the body.
         middleware=[public_url_middleware, request_id_middleware, apilog_middleware(log_writer, settings),
                     request_guard(settings.max_body_bytes), idempotency_middleware],
+        # Litestar types each handler as taking any Exception; ours take the class they are registered for.
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         before_send=[security_headers],  # on every response, routing errors included
         request_max_body_size=settings.max_body_bytes,

@@ -176,11 +176,11 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
         async with db.pool.acquire() as conn:
             rows = await conn.fetch(sql, *args)
     else:
-        conn = await db.get_new_connection()
+        own = await db.get_new_connection()
         try:
-            rows = await conn.fetch(sql, *args)
+            rows = await own.fetch(sql, *args)
         finally:
-            await conn.close()
+            await own.close()
     return [dict(r) for r in rows]
 
 

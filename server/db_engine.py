@@ -58,7 +58,7 @@ class _BoundedAcquire:
         except TimeoutError:
             raise PoolExhausted(self._timeout) from None
 
-    def __await__(self):  # type: ignore[no-untyped-def]
+    def __await__(self):
         return self._get().__await__()
 
     async def __aenter__(self) -> Any:
@@ -100,7 +100,7 @@ class PaydeckEngine(PostgresEngine):
 
     acquire_timeout: float = DEFAULT_ACQUIRE_TIMEOUT
 
-    async def check_version(self) -> None:  # type: ignore[override]
+    async def check_version(self) -> None:
         return None
 
     async def prep_database(self) -> None:
@@ -109,6 +109,7 @@ class PaydeckEngine(PostgresEngine):
     async def start_connection_pool(self, **kwargs: Any) -> None:
         if self.pool is None:
             await super().start_connection_pool(init=register_json_codecs, **kwargs)
+            # Piccolo types `pool` as asyncpg's Pool; BoundedPool has its interface (__getattr__ forwards the rest).
             self.pool = BoundedPool(self.pool, self.acquire_timeout)  # type: ignore[assignment]
 
     async def get_new_connection(self) -> asyncpg.Connection:

@@ -69,7 +69,7 @@ class JsonFormatter(logging.Formatter):
 FORMATTERS = {"text": TextFormatter, "json": JsonFormatter}
 
 
-class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class LogHandler(logging.StreamHandler):
     """Writes `fmt` lines to `stream` (stderr), with the request id and outage filters."""
 
     def __init__(self, stream: IO[str] | None = None, fmt: str = "text") -> None:

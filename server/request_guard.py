@@ -23,7 +23,8 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from server import textcheck
 from server.errors import ErrorCode, InvalidRequest, PaydeckError, UnsupportedMediaType
@@ -114,9 +115,9 @@ def check_body(scope: Scope, body: bytes) -> None:
     check_json_body(body, text=scope["path"] != "/graphql")
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes | None]:
+async def _read_body(receive: Receive, limit: int) -> tuple[list[ReceiveMessage], bytes | None]:
     """The messages received (to replay them) and the body; None when it is over `limit` (Litestar answers 413)."""
-    messages: list[Message] = []
+    messages: list[ReceiveMessage] = []
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -159,10 +160,10 @@ def request_guard(max_body_bytes: int):
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            replay: list[Message] = []
+            replay: list[ReceiveMessage] = []
             try:
                 check_query(scope)
                 check_path_params(scope)
@@ -175,7 +176,7 @@ def request_guard(max_body_bytes: int):
                 await _refuse(scope, receive, send, exc)
                 return
 
-            async def replay_receive() -> Message:
+            async def replay_receive() -> ReceiveMessage:
                 return replay.pop(0) if replay else await receive()
 
             await app(scope, replay_receive, send)

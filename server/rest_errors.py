@@ -31,7 +31,7 @@ EMPTY_BODY = "the request body is empty: send a JSON object with 'Content-Type: 
 
 def request_id_of(request: Request) -> str:
     # Routing failures (404, 405) happen before the request-id middleware runs: give them one here.
-    state = request.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state = request.scope.setdefault("state", {})
     return state.setdefault("request_id", new_id("req"))
 
 
@@ -60,7 +60,7 @@ class DashboardErrorPage(Response):
         super().__init__(None, status_code=exc.status, headers=headers)
         self.exc = exc
 
-    def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+    def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:
         from server.web.pages import error_page
 
         async def send_page(scope: Scope, receive: Receive, send: Send) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from functools import partial
 
 import strawberry
 from graphql import GraphQLError
@@ -72,13 +73,14 @@ def classification(status: int) -> str:
 class DomainErrors(SchemaExtension):
     """Give domain errors a code and hide unexpected ones behind a generic message."""
 
-    def on_operation(self):  # type: ignore[override]
+    def on_operation(self):
         yield
         result = self.execution_context.result
-        if not result or not getattr(result, "errors", None):
+        errors = getattr(result, "errors", None)
+        if result is None or not errors:
             return
         cleaned = []
-        for error in result.errors:
+        for error in errors:
             original = error.original_error
             if original is not None and is_connection_failure(original):
                 original = self._unavailable()
@@ -118,9 +120,10 @@ def build_schema() -> strawberry.Schema:
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
             TextGuard,
-            QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-            MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-            MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            # Factories, not instances: Strawberry makes one per operation (instances are deprecated).
+            partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
+            partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+            partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
             DomainErrors,
         ],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.accounts import queries, service, team
@@ -119,4 +120,4 @@ class AccountMutation:
             counts = await service.delete_test_data(ctx_of(info), confirm)
         except PaydeckError as exc:
             return error_member(exc)
-        return t.DeleteTestDataPayload(deleted=counts)
+        return t.DeleteTestDataPayload(deleted=JSON(counts))

@@ -60,7 +60,7 @@ async def invite(ctx: RequestContext, email: str, role: str) -> tuple[dict[str, 
     parsed = parse_role(role)
     _guard_owner_change(ctx, parsed)
     token = secrets.token_urlsafe(32)
-    row = {"id": new_id("inv"), "account_id": scope.account_id, "email": email, "role": parsed.value,
+    row: dict[str, Any] = {"id": new_id("inv"), "account_id": scope.account_id, "email": email, "role": parsed.value,
            "token_hash": _hash(token), "invited_by": ctx.principal.user_id or "", "created": clock.now(),
            "expires_at": clock.now() + timedelta(days=INVITE_DAYS)}
     async with db.transaction():

@@ -11,7 +11,9 @@ from strawberry.scalars import JSON
 from server.gql.common import ConflictError, NotFoundError, ValidationError
 from server.permissions import ROLE_DESCRIPTIONS, ROLE_PERMISSIONS, Role
 
-RoleEnum = strawberry.enum(Role, name="Role", description="A member's role; it fixes their permissions.")
+# strawberry.enum registers the class itself as the GraphQL enum "Role"; the alias keeps it a type for mypy.
+strawberry.enum(Role, name="Role", description="A member's role; it fixes their permissions.")
+RoleEnum = Role
 
 
 @strawberry.type(description="A merchant account and its settings.")

@@ -99,7 +99,7 @@ class MeiliEngine:
             from meilisearch_python_sdk.models.settings import TypoTolerance
 
             index = await self.client.get_or_create_index(self.index_name, primary_key="id")
-            tasks = [await index.update_filterable_attributes(FILTERABLE),
+            tasks = [await index.update_filterable_attributes([*FILTERABLE]),
                      await index.update_sortable_attributes(["id", "started_ms"]),
                      await index.update_searchable_attributes(SEARCHABLE),
                      await index.update_typo_tolerance(TypoTolerance(enabled=False))]

@@ -58,7 +58,7 @@ class ApiRequest:
             id=row["id"], livemode=row["livemode"], source=row["source"], user_id=row["user_id"],
             api_key_id=row["api_key_id"], api_key_type=row["api_key_type"], method=row["method"], path=row["path"],
             operation_name=row["operation_name"], operation_type=row["operation_type"],
-            query_params=row["query_params"] or {}, request_headers=headers(row["request_headers"]),
+            query_params=JSON(row["query_params"] or {}), request_headers=headers(row["request_headers"]),
             request_body=row["request_body"], status=row["status_code"],
             response_headers=headers(row["response_headers"]), response_body=row["response_body"],
             error_type=row["error_type"], error_code=row["error_code"], error_message=row["error_message"],

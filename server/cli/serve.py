@@ -64,7 +64,7 @@ def DrainingServer(config: Any, drain_seconds: float) -> Any:  # noqa: N802 - a 
 
     class _Server(uvicorn.Server):
         @contextlib.contextmanager
-        def capture_signals(self):  # type: ignore[no-untyped-def]
+        def capture_signals(self):
             # Like uvicorn's, minus re-raising the signal afterwards: our caller
             # still has embedded servers to stop once the app has shut down.
             if threading.current_thread() is not threading.main_thread():
@@ -121,6 +121,7 @@ async def _work(settings: Settings) -> None:
     from server.supervisor import Supervisor
     from server.workers import Workers
 
+    assert settings.redis_url, "infrastructure() has set it"
     await db.open_pool(settings.db_pool_min, settings.db_pool_max)
     await infra.open_redis(settings.redis_url)
     supervisor = Supervisor(owned_processes())

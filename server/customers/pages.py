@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from server import operations
+from server.context import RequestContext
 from server.errors import InvalidRequest, NotFound
 from server.ledger.money import currency_code, minor_amount
 from server.permissions import write
@@ -18,7 +19,7 @@ STATUS_OF = {"resource_missing": 404, "conflict": 409, "customer_closed": 409, "
              "balance_not_zero": 409, "insufficient_funds": 402, "transaction_already_processed": 422}
 
 
-def _rights(ctx) -> dict[str, bool]:
+def _rights(ctx: RequestContext) -> dict[str, Any]:
     return {"can_manage": ctx.can(write("customers")), "can_transfer": ctx.can(write("transfers"))}
 
 

@@ -73,7 +73,7 @@ class Customer:
 
     @classmethod
     def from_row(cls, row: rows.Customer) -> Customer:
-        return cls(id=row.id, email=row.email, name=row.name, metadata=row.metadata, status=row.status,
+        return cls(id=row.id, email=row.email, name=row.name, metadata=JSON(row.metadata), status=row.status,
                    livemode=row.livemode, created=row.created, updated=row.updated)
 
 
@@ -153,7 +153,7 @@ class CustomerPayload:
 @strawberry.type(description="The credit and the customer's balance in its currency after it.")
 class CreditPayload:
     credit: Credit = strawberry.field(description="The credit.")
-    balance: Long = strawberry.field(description="Current balance in the credit's currency.")  # type: ignore
+    balance: Long = strawberry.field(description="Current balance in the credit's currency.")  # type: ignore[valid-type]
 
 
 @strawberry.type(description="The transfer.")

@@ -58,7 +58,7 @@ class Dispatcher:
             try:
                 await self._connect()
                 while True:
-                    if not self.leader:
+                    if not self.leader and self.conn is not None:
                         self.leader = await queries.take_leadership(self.conn)
                         if self.leader:
                             log.info("event dispatcher leads")

@@ -35,4 +35,4 @@ class Event:
     def from_message(cls, message: EventMessage) -> Event:
         return cls(id=strawberry.ID(message.id), type=message.type, object_type=message.object_type,
                    object_id=message.object_id, livemode=message.livemode, created=message.created,
-                   data=message.data, request_id=message.request_id, idempotency_key=message.idempotency_key)
+                   data=JSON(message.data), request_id=message.request_id, idempotency_key=message.idempotency_key)

@@ -61,7 +61,7 @@ class EventMessage:
     data: dict[str, Any]
     request_id: str | None
     idempotency_key: str | None
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    cache: dict[tuple[str, str], bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def scope(self) -> Scope:

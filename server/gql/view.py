@@ -9,6 +9,7 @@ from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.types import Scope as ASGIScope
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
@@ -31,7 +32,7 @@ class GraphQLContext(BaseContext, kw_only=True):
 
 async def graphql_context(scope: ASGIScope) -> GraphQLContext:
     connection: ASGIConnection = ASGIConnection(scope)
-    if scope["type"] == "websocket":
+    if scope["type"] == ScopeType.WEBSOCKET:
         return GraphQLContext(ctx=RequestContext(request=connection))
     resolved = scope.get("state", {}).get("paydeck_ctx")  # set by the idempotency middleware
     return GraphQLContext(ctx=resolved or await build_context(connection))
@@ -41,7 +42,7 @@ _Base = make_graphql_controller(schema, path="/graphql", context_getter=graphql_
                                 multipart_uploads_enabled=False, keep_alive=True, keep_alive_interval=15)
 
 
-class GraphQLController(_Base):  # type: ignore[misc,valid-type]
+class GraphQLController(_Base):  # type: ignore[misc,valid-type]  # a class Strawberry makes at run time
     def parse_json(self, data: str | bytes) -> Any:
         """The request body (POST) or the `variables` parameter (GET): JSON, not too deep, an object or a batch."""
         if not data.strip():

@@ -28,11 +28,12 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
 from server import db, faults
 from server.auth import build_context
@@ -53,10 +54,11 @@ TRANSIENT_GRAPHQL_CODES = (ErrorCode.INTERNAL_ERROR, ErrorCode.SERVICE_UNAVAILAB
 SETTLE_PATIENCE = 30.0  # seconds a finished request waits for a connection to store its response
 
 
-def applies(scope: Scope) -> bool:
+def applies(scope: Scope) -> TypeGuard[HTTPScope]:
+    """A POST to the API or to /graphql: what an Idempotency-Key may guard."""
     path = scope.get("path", "")
-    return scope["type"] == "http" and scope.get("method") == "POST" and (path.startswith("/v1/") or
-                                                                           path == "/graphql")
+    return scope["type"] == ScopeType.HTTP and scope.get("method") == "POST" and (path.startswith("/v1/") or
+                                                                                   path == "/graphql")
 
 
 def is_graphql_mutation(body: bytes) -> bool:
@@ -84,7 +86,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes, bool]:
+async def _read_body(receive: Receive, limit: int) -> tuple[list[ReceiveMessage], bytes, bool]:
     messages, chunks, size = [], [], 0
     while True:
         message = await receive()
@@ -158,13 +160,13 @@ def _armed(app: ASGIApp, fault: str | None) -> ASGIApp:
     return run
 
 
-async def _keyed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: str | None) -> None:
+async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send, key: str | None) -> None:
     if key is None:
         await app(scope, receive, send)
         return
     messages, body, complete = await _read_body(receive, get_settings().max_body_bytes)
 
-    async def replay_receive() -> Message:
+    async def replay_receive() -> ReceiveMessage:
         return messages.pop(0) if messages else await receive()
 
     if not complete or (scope["path"] == "/graphql" and not is_graphql_mutation(body)):
@@ -183,7 +185,7 @@ async def _keyed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: 
     if ctx is None or not ctx.authenticated:
         await app(scope, replay_receive, send)  # the app renders the authentication error
         return
-    scope.setdefault("state", {})[CONTEXT_STATE] = ctx  # type: ignore[typeddict-item]
+    scope.setdefault("state", {})[CONTEXT_STATE] = ctx
     print_ = fingerprint(scope["method"], scope["path"], body)
     try:
         response = await _run(app, scope, replay_receive, ctx.scope, key, print_)
@@ -192,7 +194,7 @@ async def _keyed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: 
     await _send(send, response)
 
 
-async def _run(app: ASGIApp, scope: Scope, receive: Receive, tenant: Any, key: str, print_: str) -> Response:
+async def _run(app: ASGIApp, scope: HTTPScope, receive: Receive, tenant: Any, key: str, print_: str) -> Response:
     token = new_id("claim")
     claimed = await queries.claim(tenant, key, print_, scope["method"], scope["path"], token, await owner.current())
     if claimed.outcome == "mismatch":

@@ -43,7 +43,9 @@ def _rate(value: object) -> str:
         raise InvalidRequest("rate must be a positive decimal such as \"0.9132\"", param="rate") from None
     if not number.is_finite() or number <= 0 or number > Decimal(10) ** 9:
         raise InvalidRequest("rate must be a positive decimal such as \"0.9132\"", param="rate")
-    if -number.as_tuple().exponent > 12:
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int), "a finite decimal has an integer exponent"
+    if -exponent > 12:
         raise InvalidRequest("rate may have at most 12 decimals", param="rate")
     return format(number.normalize(), "f")
 

@@ -19,6 +19,8 @@ def _parse_long(value: Any) -> int:
     return value
 
 
+# A scalar made by strawberry.scalar() is not a type to mypy: fields typed `Long` carry
+# `# type: ignore[valid-type]` for this reason (moving to StrawberryConfig.scalar_map would remove them).
 Long = strawberry.scalar(NewType("Long", int), serialize=int, parse_value=_parse_long,
                          description="A 64-bit integer: amounts in a currency's minor unit (cents, yen, fils).")
 

@@ -7,7 +7,9 @@ expiry, country, fingerprint).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from server.errors import ErrorCode, InvalidRequest
 
@@ -72,14 +74,20 @@ def brand(number: str) -> str:
     return "unknown"
 
 
-def clean_card(card: dict) -> dict:
+def _integer(value: object) -> int:
+    if not isinstance(value, str | int | float):
+        raise TypeError(f"not a number: {type(value).__name__}")
+    return int(value)
+
+
+def clean_card(card: Mapping[str, object]) -> dict[str, Any]:
     """Validate card input (number, exp_month, exp_year, cvc); raise InvalidRequest naming the field."""
     number = "".join(str(card.get("number") or "").split()).replace("-", "")
     if not number.isdigit() or not 12 <= len(number) <= 19 or not luhn_ok(number):
         raise InvalidRequest("the card number is not a valid card number", param="card[number]",
                              code=ErrorCode.INVALID_NUMBER)
     try:
-        month, year = int(card.get("exp_month")), int(card.get("exp_year"))
+        month, year = _integer(card.get("exp_month")), _integer(card.get("exp_year"))
     except (TypeError, ValueError):
         raise InvalidRequest("exp_month and exp_year must be integers", param="card[exp_month]",
                              code=ErrorCode.INVALID_EXPIRY) from None

@@ -147,6 +147,7 @@ async def _refund_or_capture(request: Request, pi_id: str, action: str) -> Respo
         values = _form_vars(form)
     except InvalidRequest as exc:
         return await _detail(request, ctx, pi_id, status=400, error={"message": exc.message, "field": exc.param})
+    variables: dict[str, Any]
     if action == "refund":
         name, variables, done = "CreateRefund", {"input": {"paymentIntent": pi_id, "amount": values["_amount"],
                                                            "reason": values["_reason"]}}, "Refund made."

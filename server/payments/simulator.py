@@ -123,7 +123,7 @@ async def create_charge(request: Request, data: dict[str, Any]) -> dict[str, Any
     amount = int(data["amount"])
     status = "declined" if outcome == "declined" else ("succeeded" if capture else "authorized")
     known = BY_NUMBER.get(str(card.get("number", "")))
-    charge = {
+    charge: dict[str, Any] = {
         "id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": data.get("reference"),
         "status": status, "amount": amount, "currency": data.get("currency"),
         "amount_captured": amount if status == "succeeded" else 0, "amount_refunded": 0,
@@ -157,9 +157,10 @@ async def charge_by_key(key: str) -> dict[str, Any]:
 async def resolve(key: str) -> dict[str, Any]:
     """The charge made with this key; if none was made, void the key so a late request cannot charge."""
     if key not in BY_KEY:
-        charge = {"id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": None, "status": "void",
-                  "amount": 0, "currency": None, "amount_captured": 0, "amount_refunded": 0,
-                  "decline_code": "processing_error", "card": None, "disputed": False}
+        charge: dict[str, Any] = {
+            "id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": None, "status": "void",
+            "amount": 0, "currency": None, "amount_captured": 0, "amount_refunded": 0,
+            "decline_code": "processing_error", "card": None, "disputed": False}
         STORE.save(charge=charge)
         CHARGES[charge["id"]] = charge
         BY_KEY[key] = charge["id"]

@@ -125,7 +125,7 @@ class PaymentIntent:
         return cls(id=row.id, status=row.status, amount=row.amount, currency=row.currency,
                    capture_method=row.capture_method, amount_capturable=row.amount_capturable,
                    amount_received=row.amount_received, amount_refunded=row.amount_refunded, fee=row.fee,
-                   customer_id=row.customer_id, description=row.description, metadata=row.metadata, card=card,
+                   customer_id=row.customer_id, description=row.description, metadata=JSON(row.metadata), card=card,
                    failure_code=row.failure_code, failure_message=row.failure_message, disputed=row.disputed,
                    cancellation_reason=row.cancellation_reason, capture_before=row.capture_before,
                    livemode=row.livemode, created=row.created, updated=row.updated)
@@ -152,7 +152,7 @@ class CardInput:
 @strawberry.input(description="A refund.")
 class CreateRefundInput:
     payment_intent: str = strawberry.field(description="The payment intent to refund.")
-    amount: Long | None = strawberry.field(default=None, description="Default: what remains.")  # type: ignore
+    amount: Long | None = strawberry.field(default=None, description="Default: what remains.")  # type: ignore[valid-type]
     reason: str | None = strawberry.field(default=None, description="duplicate, fraudulent, requested_by_customer.")
 
 

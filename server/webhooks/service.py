@@ -65,7 +65,7 @@ async def create_endpoint(ctx: RequestContext, url: str, enabled_events: list[st
                           description: str = "", ordered: bool = False) -> dict[str, Any]:
     """Create an endpoint; the returned row includes its secret. `ordered`: one delivery at a time, in order."""
     scope = ctx.require(write(RESOURCE))
-    row = {"id": new_id("we"), "account_id": scope.account_id, "livemode": scope.livemode,
+    row: dict[str, Any] = {"id": new_id("we"), "account_id": scope.account_id, "livemode": scope.livemode,
            "url": await _url(url, scope), "description": _clean_description(description),
            "enabled_events": _clean_events(enabled_events), "secret": signing.new_secret(), "ordered": bool(ordered),
            "created": clock.WEBHOOKS.now()}

@@ -74,7 +74,7 @@ async def resolve(host: str, port: int) -> list[IP]:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise BlockedAddress(f"could not resolve host '{host}': {exc.strerror}") from None
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
 async def check_addresses(host: str, port: int, allow_private: bool) -> list[IP]:
