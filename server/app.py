@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from litestar import Litestar
 from litestar.static_files import create_static_files_router
@@ -52,11 +53,9 @@ PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.H
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 
-def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
-    settings = settings or get_settings()
-    workers_enabled = settings.run_workers if run_workers is None else run_workers
-    load_operations()
-    log_writer = apilog_writer.LogWriter(settings)
+def _lifespan(settings: Settings, log_writer: apilog_writer.LogWriter,
+              workers_enabled: bool) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """What the app starts before serving (pools, hub, log writer, workers, supervisor) and stops after."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -87,12 +86,20 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             await idempotency_owner.stop()
             await db.close_pool()
 
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
+    settings = settings or get_settings()
+    workers_enabled = settings.run_workers if run_workers is None else run_workers
+    load_operations()
+    log_writer = apilog_writer.LogWriter(settings)
     app = Litestar(
         route_handlers=[
             health.healthz, health.readyz, *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
-        lifespan=[lifespan],
+        lifespan=[_lifespan(settings, log_writer, workers_enabled)],
         # Outermost first. The guard refuses unreadable input after the log has started capturing the request
         # and before idempotency reads the body.
         middleware=[public_url_middleware, request_id_middleware, apilog_middleware(log_writer, settings),

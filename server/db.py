@@ -21,6 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import asyncpg
 import msgspec
 from piccolo.engine.finder import engine_finder
 
@@ -57,8 +58,6 @@ TRANSACTION_TIMEOUT = "5min"
 
 async def _session_settings(db: PaydeckEngine) -> dict[str, str]:
     """Connection-level defaults (they survive the pool's RESET ALL between uses)."""
-    import asyncpg
-
     probe = await asyncpg.connect(**db.config)
     try:
         major = probe.get_server_version().major

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -16,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 import msgspec
 
-from server import db
+from server import db, embedded
 from server.settings import get_settings
 
 
@@ -145,10 +146,6 @@ def start_simulator(data_dir: Path):
     Its charges, refunds and answers are kept in `data_dir/processor.sqlite3`,
     so a restart (of it or of the app) forgets no charge it made.
     """
-    import signal
-
-    from server import embedded
-
     settings = get_settings()
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
