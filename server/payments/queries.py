@@ -9,8 +9,6 @@ from typing import Any
 from server import db
 from server.context import Scope
 
-PI_COLUMNS = "*"
-
 
 async def get(scope: Scope, pi_id: str, *, lock: bool = False) -> dict[str, Any] | None:
     return await db.fetchrow(
