@@ -7,7 +7,6 @@ from litestar.response import Redirect
 
 from server import sessions
 from server.accounts import team
-from server.accounts.pages.login import session_cookie
 from server.errors import AuthenticationFailed, InvalidRequest
 from server.web.pages import anonymous_csrf, check_anonymous_csrf, dashboard_get, dashboard_post, form_data
 from server.web.render import render_page
@@ -36,7 +35,7 @@ async def invitation_accept(request: Request, token: str) -> Response:
                            status=exc.status)
     session = await sessions.create(user["id"], inv["account_id"], replaces=request.cookies.get(sessions.COOKIE))
     resp = Redirect("/", status_code=303)
-    resp.set_cookie(session_cookie(session))
+    resp.set_cookie(sessions.cookie(session))
     return resp
 
 

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from litestar import Request, Response
-from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
 from server import sessions
 from server.accounts import queries, service
 from server.auth import client_ip
 from server.errors import AuthenticationFailed, RateLimited
-from server.settings import get_settings
 from server.web.forms import posted
 from server.web.pages import anonymous_csrf, check_anonymous_csrf, dashboard_get, dashboard_post, form_data, safe_next
 from server.web.render import render_page
-
-
-def session_cookie(session: sessions.Session) -> Cookie:
-    opts = sessions.cookie_options(max_age=get_settings().session_absolute_hours * 3600)
-    return Cookie(key=sessions.COOKIE, value=session.id, **opts)
 
 
 @dashboard_get("/login")
@@ -50,7 +43,7 @@ async def login_submit(request: Request) -> Response:
     session = await sessions.create(user["id"], memberships[0]["account_id"], livemode=False,
                                     replaces=request.cookies.get(sessions.COOKIE))
     resp = Redirect(next_url, status_code=303)
-    resp.set_cookie(session_cookie(session))
+    resp.set_cookie(sessions.cookie(session))
     return resp
 
 
