@@ -14,6 +14,7 @@ from graphql import GraphQLError, OperationDefinitionNode, parse, validate
 
 from server.context import RequestContext
 from server.errors import InvalidRequest, PaydeckError
+from server.gql.loaders import OperationContext
 from server.gql.messages import for_people
 from server.paths import GRAPHQL
 
@@ -50,8 +51,8 @@ async def run(name: str, ctx: RequestContext, variables: dict[str, Any] | None =
     """Execute a stored operation with the request's context; domain errors are re-raised."""
     from server.schema import schema
 
-    result = await schema.execute(load_all()[name], variable_values=variables or {}, context_value=ctx,
-                                  operation_name=name)
+    result = await schema.execute(load_all()[name], variable_values=variables or {},
+                                  context_value=OperationContext(ctx), operation_name=name)
     if result.errors:
         for error in result.errors:
             original = error.original_error

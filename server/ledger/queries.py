@@ -44,6 +44,12 @@ async def accounts_of_owner(scope: Scope, owner_id: str, purpose: str | None = N
     return await db.fetch(sql + " ORDER BY currency", *args)
 
 
+async def accounts_of_owners(scope: Scope, owner_ids: list[str], purpose: str) -> list[dict[str, Any]]:
+    return await db.fetch("SELECT * FROM ledger_accounts WHERE account_id = $1 AND livemode = $2 "
+                          "AND owner_id = ANY($3) AND purpose = $4 ORDER BY owner_id, currency",
+                          scope.account_id, scope.livemode, owner_ids, purpose)
+
+
 async def post_entry(scope: Scope, entry_id: str, kind: str, reference: str | None, description: str,
                      metadata: dict[str, Any], legs: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
     """Write an entry and its postings in one call; returns each posting's balance_after."""

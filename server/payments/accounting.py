@@ -39,9 +39,3 @@ async def reverse_refund(scope: Scope, refund_id: str, amount: int, currency: st
     clearing = await ledger.merchant_account(scope, "processor_clearing", currency)
     balance = await ledger.merchant_account(scope, "merchant_balance", currency)
     await ledger.transfer(scope, "refund_reversal", clearing, balance, amount, reference=refund_id)
-
-
-async def merchant_balance(scope: Scope) -> list[dict[str, Any]]:
-    """Available balance per currency."""
-    rows = await ledger.balances(scope, scope.account_id, "merchant_balance")
-    return [{"amount": r["available"], "currency": r["currency"]} for r in rows]

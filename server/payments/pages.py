@@ -20,12 +20,12 @@ from server.events import service as events
 from server.events.pages import stream_url
 from server.ledger.money import DIGITS, MAX_AMOUNT
 from server.payments import receipts
+from server.payments.service import STATUSES
 from server.permissions import read, write
 from server.web.forms import submit
 from server.web.pages import base_vars, dashboard_context, dashboard_get, dashboard_post, show
 from server.web.render import render_page
 
-STATUSES = ("requires_payment_method", "processing", "requires_capture", "succeeded", "failed", "canceled")
 FILTERS = ("status", "customer", "amount_gte", "amount_lte", "created_gte", "created_lte")
 
 

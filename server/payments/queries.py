@@ -75,6 +75,12 @@ async def refunds_of(scope: Scope, pi_id: str) -> list[dict[str, Any]]:
         scope.account_id, scope.livemode, pi_id)
 
 
+async def refunds_of_intents(scope: Scope, pi_ids: list[str]) -> list[dict[str, Any]]:
+    return await db.fetch(
+        "SELECT * FROM refunds WHERE account_id = $1 AND livemode = $2 AND payment_intent_id = ANY($3) ORDER BY id",
+        scope.account_id, scope.livemode, pi_ids)
+
+
 async def get_refund(scope: Scope, refund_id: str) -> dict[str, Any] | None:
     return await db.fetchrow("SELECT * FROM refunds WHERE account_id = $1 AND livemode = $2 AND id = $3",
                              scope.account_id, scope.livemode, refund_id)
@@ -104,8 +110,9 @@ async def insert_receipt(row: dict[str, Any]) -> dict[str, Any]:
                            *row.values()))[0]
 
 
-async def receipts_of(pi_id: str) -> list[dict[str, Any]]:
-    return await db.fetch("SELECT * FROM receipts WHERE payment_intent_id = $1 ORDER BY id", pi_id)
+async def receipts_of(scope: Scope, pi_id: str) -> list[dict[str, Any]]:
+    return await db.fetch("SELECT * FROM receipts WHERE account_id = $1 AND livemode = $2 AND payment_intent_id = $3 "
+                          "ORDER BY id", scope.account_id, scope.livemode, pi_id)
 
 
 async def receipt(scope: Scope, receipt_id: str) -> dict[str, Any] | None:
@@ -114,11 +121,15 @@ async def receipt(scope: Scope, receipt_id: str) -> dict[str, Any] | None:
 
 
 async def receipt_by_token(token: str) -> dict[str, Any] | None:
+    """The public receipt page's read: unscoped on purpose, found only by its unguessable token."""
     return await db.fetchrow("SELECT * FROM receipts WHERE token = $1", token)
 
 
-async def payment_receipt(pi_id: str) -> dict[str, Any] | None:
-    return await db.fetchrow("SELECT * FROM receipts WHERE payment_intent_id = $1 AND refund_id IS NULL", pi_id)
+async def payment_receipts(scope: Scope, pi_ids: list[str]) -> list[dict[str, Any]]:
+    """The receipts of these payments themselves (not of their refunds)."""
+    return await db.fetch("SELECT * FROM receipts WHERE account_id = $1 AND livemode = $2 "
+                          "AND payment_intent_id = ANY($3) AND refund_id IS NULL", scope.account_id, scope.livemode,
+                          pi_ids)
 
 
 async def account_pricing(account_id: str) -> dict[str, Any]:
@@ -127,8 +138,16 @@ async def account_pricing(account_id: str) -> dict[str, Any]:
     return row
 
 
-async def events_of(scope: Scope, object_ids: list[str], limit: int = 200) -> list[dict[str, Any]]:
+async def timeline_events(scope: Scope, pi_ids: list[str], limit: int) -> list[dict[str, Any]]:
+    """The events of each payment and of its refunds, in commit order (unpublished last), at most `limit` each."""
     return await db.fetch(
-        "SELECT id, type, object_id, created FROM events WHERE account_id = $1 AND livemode = $2 "
-        "AND object_id = ANY($3) ORDER BY pos NULLS LAST, seq LIMIT $4",  # commit order; unpublished last
-        scope.account_id, scope.livemode, object_ids, limit)
+        "WITH objects AS ("
+        " SELECT u.id AS intent_id, u.id AS object_id FROM unnest($3::text[]) AS u(id)"
+        " UNION ALL SELECT payment_intent_id, id FROM refunds"
+        " WHERE account_id = $1 AND livemode = $2 AND payment_intent_id = ANY($3)) "
+        "SELECT intent_id, id, type, object_id, created FROM ("
+        " SELECT o.intent_id, e.id, e.type, e.object_id, e.created,"
+        " row_number() OVER (PARTITION BY o.intent_id ORDER BY e.pos NULLS LAST, e.seq) AS n"
+        " FROM objects o JOIN events e ON e.account_id = $1 AND e.livemode = $2 AND e.object_id = o.object_id"
+        ") timeline WHERE n <= $4 ORDER BY intent_id, n",
+        scope.account_id, scope.livemode, pi_ids, limit)

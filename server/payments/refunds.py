@@ -106,7 +106,7 @@ async def send(ctx: RequestContext | None, scope: Scope, refund: dict[str, Any],
         pi = await queries.update(pi["id"], {"amount_refunded": pi["amount_refunded"] - refund["amount"],
                                              "updated": clock.now()})
         await accounting.reverse_refund(scope, refund["id"], refund["amount"], refund["currency"])
-        await receipts.invalidate(pi["id"])
+        await receipts.invalidate(scope, pi["id"])
         await emit(ctx, scope, "refund.failed", "refund", refund["id"], refund_json(refund))
         await emit(ctx, scope, "payment_intent.refund_reversed", "payment_intent", pi["id"],
                    intent_json(pi, with_secret=False))
@@ -121,6 +121,10 @@ async def get(ctx: RequestContext, refund_id: str) -> dict[str, Any]:
     return row
 
 
-async def of_intent(ctx: RequestContext, pi_id: str) -> list[dict[str, Any]]:
+async def of_intents(ctx: RequestContext, pi_ids: list[str]) -> list[list[dict[str, Any]]]:
+    """The refunds of each payment, oldest first, in the order asked: a payment's nested field."""
     scope = ctx.require(read("refunds"))
-    return await queries.refunds_of(scope, pi_id)
+    found: dict[str, list[dict[str, Any]]] = {pi_id: [] for pi_id in pi_ids}
+    for refund in await queries.refunds_of_intents(scope, pi_ids):
+        found[refund["payment_intent_id"]].append(refund)
+    return [found[pi_id] for pi_id in pi_ids]

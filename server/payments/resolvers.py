@@ -8,11 +8,11 @@ import strawberry
 from strawberry.types import Info
 
 from server.gql.common import Connection, connection, ctx_of, first_arg, missing_as_none
+from server.ledger import service as ledger
 from server.ledger.types import Long, Money
 from server.pagination import decode_cursor
-from server.payments import accounting, refunds, service, summary
+from server.payments import receipts, refunds, service, summary
 from server.payments import types as t
-from server.permissions import read
 
 
 def _payload(row, with_secret: bool = False) -> t.PaymentIntentPayload:
@@ -46,10 +46,7 @@ class PaymentQuery:
 
     @strawberry.field(description="One receipt of this mode.")
     async def receipt(self, info: Info, id: strawberry.ID) -> t.Receipt | None:
-        from server.payments import queries
-
-        scope = ctx_of(info).require(read("payment_intents"))
-        row = await queries.receipt(scope, str(id))
+        row = await missing_as_none(receipts.find(ctx_of(info), str(id)))
         return t.Receipt.from_row(row) if row else None
 
     @strawberry.field(description="Today's gross volume, successful payments and success rate against "
@@ -61,8 +58,7 @@ class PaymentQuery:
 
     @strawberry.field(description="The merchant's available balance per currency (needs view_payments).")
     async def balance(self, info: Info) -> list[Money]:
-        scope = ctx_of(info).require(read("balance"))
-        return [Money(amount=b["amount"], currency=b["currency"]) for b in await accounting.merchant_balance(scope)]
+        return [Money(amount=b["amount"], currency=b["currency"]) for b in await ledger.available_balance(ctx_of(info))]
 
 
 @strawberry.type

@@ -49,6 +49,8 @@ from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
+# Every status a payment intent can have (the database's payment_intents_status_valid check says the same).
+STATUSES = ("requires_payment_method", "processing", "requires_capture", "succeeded", "failed", "canceled")
 ACTIONS = {  # action -> (statuses it may start from, the status it leads to)
     "confirm": ({"requires_payment_method"}, "processing"),
     "capture": ({"requires_capture"}, "succeeded"),
@@ -144,8 +146,7 @@ async def get(ctx: RequestContext, pi_id: str) -> dict[str, Any]:
 
 async def list_intents(ctx: RequestContext, limit: int, after: str | None, **filters: Any) -> Page[dict[str, Any]]:
     scope = ctx.require(read("payment_intents"))
-    if filters.get("status") is not None and filters["status"] not in (
-            "requires_payment_method", "processing", "requires_capture", "succeeded", "failed", "canceled"):
+    if filters.get("status") is not None and filters["status"] not in STATUSES:
         raise InvalidRequest(f"unknown status '{filters['status']}'", param="status")
     for bound in ("amount_gte", "amount_lte"):
         filters[bound] = money.amount_filter(filters.get(bound), bound)

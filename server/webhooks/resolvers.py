@@ -17,9 +17,7 @@ class WebhookQuery:
     @strawberry.field(description="Webhook endpoints of the current mode, newest first (needs manage_webhooks).")
     async def webhook_endpoints(self, info: Info, first: int | None = None,
                                 after: str | None = None) -> Connection[t.WebhookEndpoint]:
-        ctx = ctx_of(info)
-        page = await service.list_endpoints(ctx, first_arg(first), after)
-        ctx.loaders["webhook_endpoint_ids"] = [r["id"] for r in page.items]
+        page = await service.list_endpoints(ctx_of(info), first_arg(first), after)
         return connection(page, t.WebhookEndpoint.from_row)
 
     @strawberry.field(description="One webhook endpoint of the current mode.")
