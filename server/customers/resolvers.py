@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from server.customers import service, wallet
 from server.customers import types as t
-from server.gql.common import Connection, connection, ctx_of, first_arg, missing_as_none
+from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 
 
 @strawberry.type
@@ -21,8 +21,7 @@ class CustomerQuery:
 
     @strawberry.field(description="One customer of the current mode.")
     async def customer(self, info: Info, id: strawberry.ID) -> t.Customer | None:
-        row = await missing_as_none(service.get(ctx_of(info), str(id)))
-        return t.Customer.from_row(row) if row else None
+        return await one_or_none(t.Customer.from_row, service.get(ctx_of(info), str(id)))
 
     @strawberry.field(description="Transfers of the current mode, newest first; `customer` filters either side.")
     async def transfers(self, info: Info, first: int | None = None, after: str | None = None,
@@ -32,8 +31,7 @@ class CustomerQuery:
 
     @strawberry.field(description="One transfer of the current mode.")
     async def transfer(self, info: Info, id: strawberry.ID) -> t.Transfer | None:
-        row = await missing_as_none(wallet.get_transfer(ctx_of(info), str(id)))
-        return t.Transfer.from_row(row) if row else None
+        return await one_or_none(t.Transfer.from_row, wallet.get_transfer(ctx_of(info), str(id)))
 
 
 @strawberry.type

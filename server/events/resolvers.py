@@ -12,7 +12,7 @@ from server.events import service
 from server.events import types as t
 from server.events.hub import hub
 from server.events.queries import TypeFilter
-from server.gql.common import Connection, connection, ctx_of, first_arg, missing_as_none
+from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 from server.permissions import read
 
 
@@ -29,8 +29,7 @@ class EventQuery:
 
     @strawberry.field(description="One event of the current account and mode.")
     async def event(self, info: Info, id: strawberry.ID) -> t.Event | None:
-        row = await missing_as_none(service.get(ctx_of(info), str(id)))
-        return t.Event.from_row(row) if row else None
+        return await one_or_none(t.Event.from_row, service.get(ctx_of(info), str(id)))
 
 
 async def _stream(info: Info, types: TypeFilter) -> AsyncGenerator[t.Event, None]:

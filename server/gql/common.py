@@ -61,10 +61,10 @@ def first_arg(first: int | None) -> int:
     return parse_limit(first, param="first")
 
 
-async def missing_as_none(load: Awaitable[T]) -> T | None:
-    """What `load` finds, or None when it raises NotFound: a query field for one object answers null."""
+async def one_or_none(convert: Callable[[Any], T], load: Awaitable[Any]) -> T | None:
+    """What `load` finds, converted; None when it raises NotFound: a query field for one object answers null."""
     try:
-        return await load
+        return convert(await load)
     except NotFound:
         return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from server.gql.common import Connection, connection, ctx_of, first_arg, missing_as_none
+from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 from server.keys import service
 from server.keys import types as t
 
@@ -20,8 +20,7 @@ class KeyQuery:
 
     @strawberry.field(description="One API key of the current mode.")
     async def api_key(self, info: Info, id: strawberry.ID) -> t.ApiKey | None:
-        row = await missing_as_none(service.get(ctx_of(info), str(id)))
-        return t.ApiKey.from_row(row) if row else None
+        return await one_or_none(t.ApiKey.from_row, service.get(ctx_of(info), str(id)))
 
 
 @strawberry.type

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from server.gql.common import Connection, connection, ctx_of, first_arg, missing_as_none
+from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 from server.ledger import service as ledger
 from server.ledger.types import Long, Money
 from server.pagination import decode_cursor
@@ -36,18 +36,15 @@ class PaymentQuery:
 
     @strawberry.field(description="One payment intent of this mode.")
     async def payment_intent(self, info: Info, id: strawberry.ID) -> t.PaymentIntent | None:
-        row = await missing_as_none(service.get(ctx_of(info), str(id)))
-        return t.PaymentIntent.from_row(row) if row else None
+        return await one_or_none(t.PaymentIntent.from_row, service.get(ctx_of(info), str(id)))
 
     @strawberry.field(description="One refund of this mode.")
     async def refund(self, info: Info, id: strawberry.ID) -> t.Refund | None:
-        row = await missing_as_none(refunds.get(ctx_of(info), str(id)))
-        return t.Refund.from_row(row) if row else None
+        return await one_or_none(t.Refund.from_row, refunds.get(ctx_of(info), str(id)))
 
     @strawberry.field(description="One receipt of this mode.")
     async def receipt(self, info: Info, id: strawberry.ID) -> t.Receipt | None:
-        row = await missing_as_none(receipts.find(ctx_of(info), str(id)))
-        return t.Receipt.from_row(row) if row else None
+        return await one_or_none(t.Receipt.from_row, receipts.find(ctx_of(info), str(id)))
 
     @strawberry.field(description="Today's gross volume, successful payments and success rate against "
                                   "yesterday at the same time of day.")

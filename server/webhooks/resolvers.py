@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from server.gql.common import Connection, connection, ctx_of, first_arg, missing_as_none
+from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 from server.webhooks import service, signing
 from server.webhooks import types as t
 
@@ -22,8 +22,7 @@ class WebhookQuery:
 
     @strawberry.field(description="One webhook endpoint of the current mode.")
     async def webhook_endpoint(self, info: Info, id: strawberry.ID) -> t.WebhookEndpoint | None:
-        row = await missing_as_none(service.get_endpoint(ctx_of(info), str(id)))
-        return t.WebhookEndpoint.from_row(row) if row else None
+        return await one_or_none(t.WebhookEndpoint.from_row, service.get_endpoint(ctx_of(info), str(id)))
 
     @strawberry.field(description="Deliveries, newest first, filtered by endpoint, status, event type "
                                   "(wildcards allowed), event id, the object the event is about (e.g. a payment "
@@ -40,8 +39,7 @@ class WebhookQuery:
 
     @strawberry.field(description="One delivery with its payload and attempts.")
     async def webhook_delivery(self, info: Info, id: strawberry.ID) -> t.WebhookDelivery | None:
-        row = await missing_as_none(service.get_delivery(ctx_of(info), str(id)))
-        return t.WebhookDelivery.from_row(row) if row else None
+        return await one_or_none(t.WebhookDelivery.from_row, service.get_delivery(ctx_of(info), str(id)))
 
     @strawberry.field(description="Event types an endpoint can subscribe to and send as test events.")
     def webhook_event_types(self) -> list[str]:
