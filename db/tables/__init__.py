@@ -1,6 +1,7 @@
 """Every table of the project; the Piccolo app finds them here."""
 
 from db.tables.accounts import Account, AuditLog, Invitation, Membership, User
+from db.tables.analytics import AnalyticsApiRollup, AnalyticsFact, AnalyticsPosition, AnalyticsRollup
 from db.tables.customers import Credit, Customer, Transfer
 from db.tables.events import Event, EventDispatch
 from db.tables.idempotency import IdempotencyKey
@@ -12,4 +13,5 @@ from db.tables.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "EventDispatch", "FxRate", "IdempotencyKey",
            "Invitation", "JournalEntry", "LedgerAccount", "Membership", "PaymentIntent", "Posting", "Receipt", "Refund",
            "Transfer", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookFanout",
-           "WebhookFanoutState"]
+           "WebhookFanoutState",
+           "AnalyticsApiRollup", "AnalyticsFact", "AnalyticsPosition", "AnalyticsRollup"]
