@@ -7,7 +7,7 @@ input, so the statements built from them are fixed at import time.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -197,11 +197,18 @@ async def delete_range(table: str, scope: Scope, since: datetime, until: datetim
                      scope.account_id, scope.livemode, since, until)
 
 
-async def source_rows(table: str, scope: Scope, since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Rows of a source table created in [since, until): what the rollups of that range are made of."""
+async def source_rows(table: str, scope: Scope, since: datetime, until: datetime) -> AsyncIterator[dict[str, Any]]:
+    """Rows of a source table created in [since, until), streamed (a cursor: bounded memory at any size).
+
+    Must run inside a transaction; the rows are what the rollups of that range are made of.
+    """
     assert table in ("payment_intents", "refunds", "customers", "credits", "transfers")
-    return await db.fetch(f"SELECT * FROM {table} WHERE account_id = $1 AND livemode = $2 "
-                          "AND created >= $3 AND created < $4", scope.account_id, scope.livemode, since, until)
+    txn = db.engine().current_transaction.get()
+    assert txn is not None, "stream source rows inside a transaction"
+    async for record in txn.connection.cursor(
+            f"SELECT * FROM {table} WHERE account_id = $1 AND livemode = $2 AND created >= $3 AND created < $4",
+            scope.account_id, scope.livemode, since, until, prefetch=2000):
+        yield dict(record)
 
 
 async def scopes_since(since: datetime, account_id: str | None) -> list[Scope]:
@@ -374,3 +381,21 @@ async def copy_records(table: str, columns: Sequence[str], records: list[tuple[A
         return
     async with db.transaction() as txn:
         await txn.connection.copy_records_to_table(table, records=records, columns=list(columns))
+
+
+async def secret_key_ids(scope: Scope) -> list[str]:
+    rows = await db.fetch("SELECT id FROM api_keys WHERE account_id = $1 AND livemode = $2 AND kind = 'secret' "
+                          "AND revoked_at IS NULL ORDER BY id", scope.account_id, scope.livemode)
+    return [r["id"] for r in rows]
+
+
+async def has_payments(scope: Scope) -> bool:
+    row = await db.fetchrow("SELECT EXISTS (SELECT 1 FROM payment_intents WHERE account_id = $1 AND livemode = $2) "
+                            "AS any", scope.account_id, scope.livemode)
+    return bool(row and row["any"])
+
+
+async def lock_account_without_payments(scope: Scope) -> bool:
+    """Lock the account row (one writer of history at a time); True if the scope still has no payment."""
+    await db.execute("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", scope.account_id)
+    return not await has_payments(scope)

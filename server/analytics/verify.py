@@ -52,22 +52,33 @@ class Difference:
                 f"(off by {self.stored - self.expected:+d})")
 
 
+FACTS_BATCH = 10_000
+
+
 @dataclass
 class Expected:
-    """Rollups and facts of a range, recomputed from the source tables."""
+    """Rollups of a range recomputed from the source tables, and how many objects they came from."""
 
     rollups: dict[tuple[int, str], Values] = field(default_factory=dict)
-    facts: list[queries.FactRow] = field(default_factory=list)
+    objects: int = 0
 
 
-async def from_sources(scope: Scope, since: datetime, until: datetime) -> Expected:
+async def from_sources(scope: Scope, since: datetime, until: datetime, *, save_facts: bool = False) -> Expected:
+    """Count every source row of [since, until) with `metrics.contribution`; optionally store each as a fact."""
     expected = Expected()
+    facts: list[queries.FactRow] = []
     for source in SOURCES:
-        for row in await queries.source_rows(source.table, scope, since, until):
+        async for row in queries.source_rows(source.table, scope, since, until):
             counted = contribution(source, source.snapshot(row))
             add_into(expected.rollups.setdefault((counted.bucket, counted.currency), {}), counted.values)
-            expected.facts.append((row["id"], scope.account_id, scope.livemode, counted.bucket, counted.currency,
-                                   counted.values))
+            expected.objects += 1
+            if save_facts:
+                facts.append((row["id"], scope.account_id, scope.livemode, counted.bucket, counted.currency,
+                              counted.values))
+                if len(facts) >= FACTS_BATCH:
+                    await queries.save_facts(facts)
+                    facts = []
+    await queries.save_facts(facts)
     return expected
 
 
@@ -232,10 +243,9 @@ async def rebuild_scope(scope: Scope, since: datetime, until: datetime) -> Rebui
     since, until = buckets.floor(since), buckets.ceil(until)
     async with db.transaction():
         await queries.lock_position(follower.POSITION, wait=True)
-        expected = await from_sources(scope, since, until)
         await queries.delete_range("analytics_facts", scope, since, until)
         await queries.delete_range("analytics_rollups", scope, since, until)
-        await queries.save_facts(expected.facts)
+        expected = await from_sources(scope, since, until, save_facts=True)
         await queries.add_to_rollups([(scope.account_id, scope.livemode, bucket, currency, values)
                                       for (bucket, currency), values in sorted(expected.rollups.items())])
         api_rows = 0
@@ -249,7 +259,7 @@ async def rebuild_scope(scope: Scope, since: datetime, until: datetime) -> Rebui
                 add_rows(cells, ([r[f] for f in ROW_FIELDS] for r in rows), {f: i for i, f in enumerate(ROW_FIELDS)})
                 await queries.add_to_api_rollups(cells)
                 api_rows += len(cells)
-    return Rebuilt(scope, sum(1 for v in expected.rollups.values() if v), len(expected.facts), api_rows)
+    return Rebuilt(scope, sum(1 for v in expected.rollups.values() if v), expected.objects, api_rows)
 
 
 async def rebuild(since: datetime, until: datetime | None = None, account_id: str | None = None) -> list[Rebuilt]:
