@@ -31,6 +31,7 @@ from server.analytics.history import (
     TRANSFER_COLUMNS,
     Day,
     History,
+    Payment,
     Shape,
 )
 from server.apilogs import partitions
@@ -146,6 +147,23 @@ async def seed(scope: Scope, *, payments: int, days: int, with_requests: bool = 
     written = await write_history(scope, history, start.astimezone(history.zone).date(),
                                   now.astimezone(history.zone).date(), now)
     await verify.rebuild_scope(scope, start - timedelta(days=1), now + buckets.BUCKET)
+    return written
+
+
+async def write_payments(scope: Scope, payments: list[Payment], now: datetime | None = None) -> Written:
+    """Exactly these payments (no refunds, no requests), with their ledger entries and rollups."""
+    now = now or datetime.now(UTC)
+    history = await history_for(scope, Shape(refund_share=0, with_requests=False))
+    day = Day()
+    for spec in sorted(payments, key=lambda p: p.at):
+        history.payment(day, spec, now)
+    written = Written()
+    started = time.perf_counter()
+    async with db.transaction():
+        await _write_day(scope, day, _LedgerAccounts(scope), written)
+    first, last = min(p.at for p in payments), max(p.at for p in payments)
+    await verify.rebuild_scope(scope, first, last + buckets.BUCKET)
+    written.seconds = time.perf_counter() - started
     return written
 
 

@@ -63,6 +63,20 @@ Move = tuple[str, str, str, int]  # owner ('' for the merchant), purpose, curren
 
 
 @dataclass(frozen=True)
+class Payment:
+    """One payment to write: created `at`; `received` is what was captured when it succeeded."""
+
+    at: datetime
+    amount: int
+    currency: str
+    status: str = "succeeded"  # succeeded | failed | canceled | requires_payment_method
+    received: int = 0  # 0: the whole amount
+    decline_code: str | None = None
+    manual: bool = False
+    refundable: bool = True  # may get a refund later (at the history's refund share)
+
+
+@dataclass(frozen=True)
 class Entry:
     """A journal entry to post: what `ledger.bulk.DatedEntry` needs, with ledger accounts named, not looked up."""
 
@@ -180,30 +194,35 @@ class History:
 
     def _payment(self, out: Day, at: datetime, now: datetime) -> None:
         currency = self.rng.choices(list(CURRENCIES), [s for s, _ in CURRENCIES.values()])[0]
-        median = CURRENCIES[currency][1]
-        amount = max(50, int(self.rng.lognormvariate(math.log(median), 0.7)))
-        customer = self.rng.choice(self.customers) if self.customers and self.rng.random() < 0.6 else None
-        pi_id = new_id("pi", _ms(at))
+        amount = max(50, int(self.rng.lognormvariate(math.log(CURRENCIES[currency][1]), 0.7)))
         manual = self.rng.random() < 0.08
         roll = self.rng.random()
         status = ("requires_payment_method" if roll < 0.04 else "failed" if roll < 0.12
                   else "canceled" if manual and roll < 0.15 else "succeeded")
+        received = amount if status == "succeeded" else 0
+        if manual and received and self.rng.random() < 0.3:
+            received = self.rng.randint(amount // 2, amount)
+        failure = self.rng.choices(list(DECLINES), list(DECLINES.values()))[0] if status == "failed" else None
+        self.payment(out, Payment(at, amount, currency, status, received, failure, manual), now)
+
+    def payment(self, out: Day, spec: Payment, now: datetime) -> str:
+        """One payment intent as `spec` describes it, its ledger entry, its refunds to come, its requests."""
+        at, amount, currency, status = spec.at, spec.amount, spec.currency, spec.status
+        customer = self.rng.choice(self.customers) if self.customers and self.rng.random() < 0.6 else None
+        pi_id = new_id("pi", _ms(at))
         brand, last4, country, _ = self.rng.choices(CARDS, [c[3] for c in CARDS])[0]
         card = status != "requires_payment_method"
-        received = fee = 0
-        failure = None
-        if status == "succeeded":
-            received = amount if not manual or self.rng.random() < 0.7 else self.rng.randint(amount // 2, amount)
-            fee = fee_for(received, self.pricing["fee_percent_bps"], self.pricing["fee_fixed_minor"])
-        elif status == "failed":
-            failure = self.rng.choices(list(DECLINES), list(DECLINES.values()))[0]
+        received = (spec.received or amount) if status == "succeeded" else 0
+        fee = fee_for(received, self.pricing["fee_percent_bps"], self.pricing["fee_fixed_minor"]) if received else 0
+        failure = spec.decline_code or "generic_decline" if status == "failed" else None
         settled = at + timedelta(seconds=self.rng.uniform(0.4, 3.0))
-        refunded = self._refunds(pi_id, at, settled, received, currency, now) if received else 0
+        refunded = self._refunds(pi_id, at, settled, received, currency, now) if received and spec.refundable else 0
         out.payments.append((
-            pi_id, self.account_id, self.livemode, status, amount, currency, "manual" if manual else "automatic", 0,
-            received, refunded, fee, customer, self.rng.choice(ITEMS), "{}", f"{pi_id}_secret_{secrets.token_hex(9)}",
-            brand if card else None, last4 if card else None, 12 if card else None, 2031 if card else None,
-            country if card else None, secrets.token_hex(8) if card else None, f"{pi_id}_hist" if card else None,
+            pi_id, self.account_id, self.livemode, status, amount, currency,
+            "manual" if spec.manual else "automatic", 0, received, refunded, fee, customer, self.rng.choice(ITEMS),
+            "{}", f"{pi_id}_secret_{secrets.token_hex(9)}", brand if card else None, last4 if card else None,
+            12 if card else None, 2031 if card else None, country if card else None,
+            secrets.token_hex(8) if card else None, f"{pi_id}_hist" if card else None,
             f"ch_{pi_id[3:]}" if card and status != "failed" else None, failure,
             DECLINE_MESSAGES.get(failure or "") if failure else None, False,
             "requested_by_customer" if status == "canceled" else None, at, settled))
@@ -211,7 +230,8 @@ class History:
             out.entries.append(Entry("payment", settled, pi_id, (
                 ("", "processor_clearing", currency, -received), ("", "merchant_balance", currency, received - fee),
                 ("", "fees", currency, fee))))
-        self._payment_requests(out, pi_id, at, settled, status, manual, failure)
+        self._payment_requests(out, pi_id, at, settled, status, spec.manual, failure)
+        return pi_id
 
     def _refunds(self, pi_id: str, at: datetime, settled: datetime, received: int, currency: str,
                  now: datetime) -> int:

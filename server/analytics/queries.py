@@ -1,11 +1,12 @@
 """Every SQL statement of analytics: the follower's position, rollup upserts, reads for the service and the verifier.
 
 Column lists come from the declarations (`metrics.scalar_columns()`, `api_metrics.API_METRICS`), never from
-input, so the statements built from them are fixed at import time.
+input; statements are built from the current declarations (a metric added is a column in every statement).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
@@ -24,8 +25,8 @@ API_ROLLUP_LOCK = 0x616E_6170_6972  # "anapir"
 ROLLUP_KEY = ("account_id", "livemode", "bucket", "currency")
 
 
-def _rollup_upsert() -> str:
-    scalars, codes = list(scalar_columns()), code_columns()
+@functools.cache
+def _rollup_upsert(scalars: tuple[str, ...], codes: tuple[str, ...]) -> str:
     columns = [*ROLLUP_KEY, *scalars, *codes]
     types = ["text", "boolean", "timestamptz", "text", *["numeric"] * len(scalars), *["jsonb"] * len(codes)]
     sets = [f"{c} = analytics_rollups.{c} + EXCLUDED.{c}" for c in scalars]
@@ -142,7 +143,7 @@ async def add_to_rollups(rows: Sequence[RollupRow]) -> None:
                              [r[3] for r in rows]]
     args += [[int(r[4].get(c, 0)) for r in rows] for c in scalars]
     args += [[json.dumps(r[4].get(c, {})) for r in rows] for c in codes]
-    await db.execute(ROLLUP_UPSERT, *args)
+    await db.execute(_rollup_upsert(tuple(scalars), tuple(codes)), *args)
 
 
 async def add_to_api_rollups(cells: dict[RowKey, ApiCell]) -> None:
@@ -168,7 +169,6 @@ async def repeatable_read() -> None:
     await db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
-ROLLUP_UPSERT = _rollup_upsert()
 API_UPSERT = _api_upsert()
 
 

@@ -186,7 +186,9 @@ async def _api_differences(scope: Scope, since: datetime, until: datetime) -> li
 
 
 async def differences(scope: Scope, since: datetime, until: datetime) -> list[Difference]:
-    """Every difference in [since, until) between stored rollups and the sources, in one snapshot."""
+    """Every difference in [since, until) (widened to whole buckets) between stored rollups and the sources,
+    in one snapshot."""
+    since, until = buckets.floor(since), buckets.ceil(until)
     async with db.transaction():
         await queries.repeatable_read()
         expected = await from_sources(scope, since, until)
