@@ -13,7 +13,6 @@ only while the account has no test-mode payment yet, so restarts and a crash hal
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from dataclasses import dataclass, fields
@@ -40,7 +39,6 @@ from server.context import RequestContext, Scope
 from server.ledger import bulk, fx
 from server.ledger import service as ledger
 
-log = logging.getLogger(__name__)
 
 DEMO_DAYS = 90
 # Test-mode rates of the demo account (operator rates; analytics converts with them).
@@ -154,6 +152,7 @@ async def write_payments(scope: Scope, payments: list[Payment], now: datetime | 
     """Exactly these payments (no refunds, no requests), with their ledger entries and rollups."""
     now = now or datetime.now(UTC)
     history = await history_for(scope, Shape(refund_share=0, with_requests=False))
+    history.now = now
     day = Day()
     for spec in sorted(payments, key=lambda p: p.at):
         history.payment(day, spec, now)
@@ -189,5 +188,4 @@ async def backfill_demo(ctx: RequestContext, days: int = DEMO_DAYS, now: datetim
             await fx.set_rate(ctx, base, quote, rate, 0)
         written = await write_history(scope, history, start.date(), now.astimezone(history.zone).date(), now)
         await verify.rebuild_scope(scope, start, now + buckets.BUCKET)
-    log.info("demo history: %s", written)
     return written

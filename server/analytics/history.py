@@ -126,9 +126,11 @@ class History:
     customers: list[str] = field(default_factory=list)
     wallets: dict[tuple[str, str], int] = field(default_factory=dict)
     later: list[tuple[datetime, tuple, Entry]] = field(default_factory=list)  # refunds dated on later days
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # nothing happens from here on
 
     def days(self, first: date, last: date, now: datetime) -> Iterator[Day]:
-        """Each local day from `first` to `last`, nothing after `now`."""
+        """Each local day from `first` to `last`, nothing at or after `now`."""
+        self.now = now
         span = max(1, (last - first).days)
         day = first
         while day <= last:
@@ -303,7 +305,8 @@ class History:
 
     def _request(self, out: Day, at: datetime, method: str, path: str, status: int, median_ms: float,
                  object_ids: list[str]) -> None:
-        if not self.shape.with_requests or not self.key_ids or (self.requests_from and at < self.requests_from):
+        if (not self.shape.with_requests or not self.key_ids or at >= self.now
+                or (self.requests_from and at < self.requests_from)):
             return
         error_type = code = message = None
         if self.rng.random() < 0.035:

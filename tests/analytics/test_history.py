@@ -28,6 +28,11 @@ async def test_demo_history_is_written_once_and_ties_out():
     assert await backfill.backfill_demo(ctx) is None  # a restart finds history and writes nothing
     count = await db.fetchrow("SELECT count(*) AS n FROM payment_intents WHERE account_id = $1", account_id)
     assert count["n"] == written.payments
+    future = await db.fetchrow(
+        "SELECT (SELECT count(*) FROM api_request_logs WHERE account_id = $1 AND started_at > now()) "
+        "+ (SELECT count(*) FROM payment_intents WHERE account_id = $1 AND created > now()) "
+        "+ (SELECT count(*) FROM postings WHERE account_id = $1 AND created > now()) AS n", account_id)
+    assert future["n"] == 0  # history ends now
 
     # The ledger: every entry balances, every balance is the sum of its postings, no wallet below zero,
     # and the merchant balance is what the payments netted less what was refunded.
