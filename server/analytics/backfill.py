@@ -39,7 +39,6 @@ from server.context import RequestContext, Scope
 from server.ledger import bulk, fx
 from server.ledger import service as ledger
 
-
 DEMO_DAYS = 90
 # Test-mode rates of the demo account (operator rates; analytics converts with them).
 DEMO_RATES = {("EUR", "USD"): "1.08", ("GBP", "USD"): "1.27", ("JPY", "USD"): "0.0067", ("KWD", "USD"): "3.25"}
