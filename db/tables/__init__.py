@@ -1,7 +1,16 @@
 """Every table of the project; the Piccolo app finds them here."""
 
 from db.tables.accounts import Account, AuditLog, Invitation, Membership, User
-from db.tables.analytics import AnalyticsApiRollup, AnalyticsFact, AnalyticsPosition, AnalyticsRollup
+from db.tables.analytics import (
+    AnalyticsApiRollup,
+    AnalyticsApiRollupDaily,
+    AnalyticsApiRollupHourly,
+    AnalyticsFact,
+    AnalyticsPosition,
+    AnalyticsRollup,
+    AnalyticsRollupDaily,
+    AnalyticsRollupHourly,
+)
 from db.tables.customers import Credit, Customer, Transfer
 from db.tables.events import Event, EventDispatch
 from db.tables.idempotency import IdempotencyKey
@@ -14,4 +23,5 @@ __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "Even
            "Invitation", "JournalEntry", "LedgerAccount", "Membership", "PaymentIntent", "Posting", "Receipt", "Refund",
            "Transfer", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookFanout",
            "WebhookFanoutState",
-           "AnalyticsApiRollup", "AnalyticsFact", "AnalyticsPosition", "AnalyticsRollup"]
+           "AnalyticsApiRollup", "AnalyticsApiRollupDaily", "AnalyticsApiRollupHourly", "AnalyticsFact",
+           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly"]

@@ -84,6 +84,13 @@ class ApiCell:
     latency: histogram.Histogram = field(default_factory=dict)
     error_codes: dict[str, int] = field(default_factory=dict)
 
+    def merge(self, other: ApiCell) -> None:
+        for column, count in other.counts.items():
+            self.counts[column] += count
+        self.latency = histogram.merge(self.latency, other.latency)
+        for code, count in other.error_codes.items():
+            self.error_codes[code] = self.error_codes.get(code, 0) + count
+
     def add(self, status: int, duration_ms: float | None, code: str | None) -> None:
         for metric in API_METRICS:
             self.counts[metric.column] += metric.value(status)

@@ -29,6 +29,7 @@ figures and listed in `unconverted_currencies`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -60,7 +61,7 @@ class Figure:
     columns: tuple[str, ...]  # the summed columns it reads
     api: bool = False  # from analytics_api_rollups (no currency)
 
-    @property
+    @functools.cached_property
     def uses_amounts(self) -> bool:
         units = scalar_columns()
         return any(units.get(c) is Unit.AMOUNT for c in self.columns)

@@ -15,7 +15,8 @@ from typing import Any
 from server import db
 from server.analytics.api_metrics import API_METRICS, ERROR_CODES_COLUMN, LATENCY_COLUMN, ApiCell, RowKey
 from server.analytics.buckets import bucket_time
-from server.analytics.metrics import code_columns, scalar_columns
+from server.analytics.levels import LEVELS, QUARTER, Level, Segment, floor_to
+from server.analytics.metrics import Values, add_into, code_columns, scalar_columns
 from server.context import Scope
 
 # Writers of API rollups hold this advisory lock shared; a rebuild of API rollups holds it exclusively,
@@ -26,12 +27,12 @@ ROLLUP_KEY = ("account_id", "livemode", "bucket", "currency")
 
 
 @functools.cache
-def _rollup_upsert(scalars: tuple[str, ...], codes: tuple[str, ...]) -> str:
+def _rollup_upsert(table: str, scalars: tuple[str, ...], codes: tuple[str, ...]) -> str:
     columns = [*ROLLUP_KEY, *scalars, *codes]
     types = ["text", "boolean", "timestamptz", "text", *["numeric"] * len(scalars), *["jsonb"] * len(codes)]
-    sets = [f"{c} = analytics_rollups.{c} + EXCLUDED.{c}" for c in scalars]
-    sets += [f"{c} = analytics_jsonb_add(analytics_rollups.{c}, EXCLUDED.{c})" for c in codes]
-    return (f"INSERT INTO analytics_rollups ({', '.join(columns)}) "
+    sets = [f"{c} = {table}.{c} + EXCLUDED.{c}" for c in scalars]
+    sets += [f"{c} = analytics_jsonb_add({table}.{c}, EXCLUDED.{c})" for c in codes]
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
             f"SELECT * FROM unnest({', '.join(f'${i + 1}::{t}[]' for i, t in enumerate(types))}) "
             f"AS t({', '.join(columns)}) ORDER BY {', '.join(ROLLUP_KEY)} "
             f"ON CONFLICT ({', '.join(ROLLUP_KEY)}) DO UPDATE SET {', '.join(sets)}")
@@ -41,13 +42,13 @@ API_KEY = ("account_id", "livemode", "bucket", "endpoint", "api_key_id")
 API_COUNTS = [m.column for m in API_METRICS]
 
 
-def _api_upsert() -> str:
+@functools.cache
+def _api_upsert(table: str) -> str:
     columns = [*API_KEY, *API_COUNTS, LATENCY_COLUMN, ERROR_CODES_COLUMN]
     types = ["text", "boolean", "timestamptz", "text", "text", *["bigint"] * len(API_COUNTS), "jsonb", "jsonb"]
-    sets = [f"{c} = analytics_api_rollups.{c} + EXCLUDED.{c}" for c in API_COUNTS]
-    sets += [f"{c} = analytics_jsonb_add(analytics_api_rollups.{c}, EXCLUDED.{c})"
-             for c in (LATENCY_COLUMN, ERROR_CODES_COLUMN)]
-    return (f"INSERT INTO analytics_api_rollups ({', '.join(columns)}) "
+    sets = [f"{c} = {table}.{c} + EXCLUDED.{c}" for c in API_COUNTS]
+    sets += [f"{c} = analytics_jsonb_add({table}.{c}, EXCLUDED.{c})" for c in (LATENCY_COLUMN, ERROR_CODES_COLUMN)]
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
             f"SELECT * FROM unnest({', '.join(f'${i + 1}::{t}[]' for i, t in enumerate(types))}) "
             f"AS t({', '.join(columns)}) ORDER BY {', '.join(API_KEY)} "
             f"ON CONFLICT ({', '.join(API_KEY)}) DO UPDATE SET {', '.join(sets)}")
@@ -134,29 +135,43 @@ RollupRow = tuple[str, bool, int, str, dict[str, Any]]  # account, livemode, buc
 
 
 async def add_to_rollups(rows: Sequence[RollupRow]) -> None:
-    """rollup row += values, for each row (created when missing); rows are locked in key order."""
+    """Add each row's values to its 15-minute row and to the hour and day holding it (rows created when
+    missing, locked in key order)."""
     rows = [r for r in rows if r[4]]
     if not rows:
         return
     scalars, codes = list(scalar_columns()), code_columns()
-    args: list[list[Any]] = [[r[0] for r in rows], [r[1] for r in rows], [bucket_time(r[2]) for r in rows],
-                             [r[3] for r in rows]]
-    args += [[int(r[4].get(c, 0)) for r in rows] for c in scalars]
-    args += [[json.dumps(r[4].get(c, {})) for r in rows] for c in codes]
-    await db.execute(_rollup_upsert(tuple(scalars), tuple(codes)), *args)
+    for level in LEVELS:
+        merged: dict[tuple[str, bool, int, str], Values] = {}
+        for account_id, livemode, bucket, currency, values in rows:
+            add_into(merged.setdefault((account_id, livemode, floor_to(bucket, level), currency), {}), values)
+        keys = sorted(k for k, v in merged.items() if v)
+        if not keys:
+            continue
+        args: list[list[Any]] = [[k[0] for k in keys], [k[1] for k in keys], [bucket_time(k[2]) for k in keys],
+                                 [k[3] for k in keys]]
+        args += [[int(merged[k].get(c, 0)) for k in keys] for c in scalars]
+        args += [[json.dumps(merged[k].get(c, {})) for k in keys] for c in codes]
+        await db.execute(_rollup_upsert(level.table, tuple(scalars), tuple(codes)), *args)
 
 
 async def add_to_api_rollups(cells: dict[RowKey, ApiCell]) -> None:
+    """Add request cells to their 15-minute, hour and day rows (holding the API-rollup lock shared)."""
     if not cells:
         return
-    keys = sorted(cells)
-    args: list[list[Any]] = [[k[0] for k in keys], [k[1] for k in keys], [bucket_time(k[2]) for k in keys],
-                             [k[3] for k in keys], [k[4] for k in keys]]
-    args += [[cells[k].counts[c] for k in keys] for c in API_COUNTS]
-    args.append([json.dumps({str(i): n for i, n in cells[k].latency.items()}) for k in keys])
-    args.append([json.dumps(cells[k].error_codes) for k in keys])
     await db.execute("SELECT pg_advisory_xact_lock_shared($1)", API_ROLLUP_LOCK)
-    await db.execute(API_UPSERT, *args)
+    for level in LEVELS:
+        merged: dict[RowKey, ApiCell] = {}
+        for key, cell in cells.items():
+            coarse = (key[0], key[1], floor_to(key[2], level), key[3], key[4])
+            merged.setdefault(coarse, ApiCell()).merge(cell)
+        keys = sorted(merged)
+        args: list[list[Any]] = [[k[0] for k in keys], [k[1] for k in keys], [bucket_time(k[2]) for k in keys],
+                                 [k[3] for k in keys], [k[4] for k in keys]]
+        args += [[merged[k].counts[c] for k in keys] for c in API_COUNTS]
+        args.append([json.dumps({str(i): n for i, n in merged[k].latency.items()}) for k in keys])
+        args.append([json.dumps(merged[k].error_codes) for k in keys])
+        await db.execute(_api_upsert(level.api_table), *args)
 
 
 async def lock_api_rollups() -> None:
@@ -169,30 +184,29 @@ async def repeatable_read() -> None:
     await db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
-API_UPSERT = _api_upsert()
-
-
 # --- ranges of rollups (verifier, rebuild) --------------------------------------------------------
 
 
-async def rollup_rows(scope: Scope, since: datetime, until: datetime) -> list[dict[str, Any]]:
+async def rollup_rows(scope: Scope, since: datetime, until: datetime, level: Level = QUARTER) -> list[dict[str, Any]]:
     columns = [*scalar_columns(), *code_columns()]
     return await db.fetch(
         f"SELECT extract(epoch FROM bucket)::bigint AS bucket, currency, {', '.join(columns)} "
-        "FROM analytics_rollups WHERE account_id = $1 AND livemode = $2 AND bucket >= $3 AND bucket < $4",
+        f"FROM {level.table} WHERE account_id = $1 AND livemode = $2 AND bucket >= $3 AND bucket < $4",
         scope.account_id, scope.livemode, since, until)
 
 
-async def api_rollup_rows(scope: Scope, since: datetime, until: datetime) -> list[dict[str, Any]]:
+async def api_rollup_rows(scope: Scope, since: datetime, until: datetime,
+                          level: Level = QUARTER) -> list[dict[str, Any]]:
     return await db.fetch(
         f"SELECT extract(epoch FROM bucket)::bigint AS bucket, endpoint, api_key_id, {', '.join(API_COUNTS)}, "
-        f"{LATENCY_COLUMN}, {ERROR_CODES_COLUMN} FROM analytics_api_rollups "
+        f"{LATENCY_COLUMN}, {ERROR_CODES_COLUMN} FROM {level.api_table} "
         "WHERE account_id = $1 AND livemode = $2 AND bucket >= $3 AND bucket < $4",
         scope.account_id, scope.livemode, since, until)
 
 
 async def delete_range(table: str, scope: Scope, since: datetime, until: datetime) -> None:
-    assert table in ("analytics_rollups", "analytics_api_rollups", "analytics_facts")
+    """Delete a scope's rows of one table in [since, until) (a rollup level's range must be on its grain)."""
+    assert table in {"analytics_facts", *(lv.table for lv in LEVELS), *(lv.api_table for lv in LEVELS)}, table
     await db.execute(f"DELETE FROM {table} WHERE account_id = $1 AND livemode = $2 AND bucket >= $3 AND bucket < $4",
                      scope.account_id, scope.livemode, since, until)
 
@@ -285,90 +299,95 @@ async def ledger_transfers(scope: Scope, since: datetime, until: datetime) -> li
 
 
 # --- reads for the service -----------------------------------------------------------------------
+#
+# A read names its range as segments (`levels.segments`): each a level and a part of the range on that
+# level's grain. The rows of all segments are read as one UNION ALL and summed together.
 
 
 def _sums(columns: Iterable[str]) -> str:
     return ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in columns)
 
 
-async def totals(scope: Scope, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Every numeric rollup column summed per currency over [start, end)."""
-    return await db.fetch(
-        f"SELECT currency, {_sums(scalar_columns())} FROM analytics_rollups "
-        "WHERE account_id = $1 AND livemode = $2 AND bucket >= $3 AND bucket < $4 GROUP BY currency",
-        scope.account_id, scope.livemode, start, end)
-
-
-async def totals_by_period(scope: Scope, starts: list[datetime], start: datetime,
-                           end: datetime) -> list[dict[str, Any]]:
-    """Like `totals`, per period: `period` is the 1-based index of the period start a bucket falls in."""
-    return await db.fetch(
-        f"SELECT width_bucket(bucket, $5::timestamptz[]) AS period, currency, {_sums(scalar_columns())} "
-        "FROM analytics_rollups WHERE account_id = $1 AND livemode = $2 AND bucket >= $3 AND bucket < $4 "
-        "GROUP BY 1, 2", scope.account_id, scope.livemode, start, end, starts)
-
-
-def _api_filter(args: list[Any], endpoint: str | None, api_key_id: str | None, table: str = "") -> str:
-    sql = ""
+def _rows(scope: Scope, segments: Sequence[Segment], args: list[Any], *, api: bool = False,
+          endpoint: str | None = None, api_key_id: str | None = None) -> str:
+    """`(SELECT * FROM level WHERE scope AND part ... UNION ALL ...)`, appending its parameters to `args`."""
+    args += [scope.account_id, scope.livemode]
+    scoped = f"account_id = ${len(args) - 1} AND livemode = ${len(args)}"
     if endpoint is not None:
         args.append(endpoint)
-        sql += f" AND {table}endpoint = ${len(args)}"
+        scoped += f" AND endpoint = ${len(args)}"
     if api_key_id is not None:
         args.append(api_key_id)
-        sql += f" AND {table}api_key_id = ${len(args)}"
-    return sql
+        scoped += f" AND api_key_id = ${len(args)}"
+    parts = []
+    for level, start, end in segments:
+        args += [start, end]
+        parts.append(f"SELECT * FROM {level.api_table if api else level.table} WHERE {scoped} "
+                     f"AND bucket >= ${len(args) - 1} AND bucket < ${len(args)}")
+    return "(" + " UNION ALL ".join(parts) + ")"
 
 
-async def api_totals(scope: Scope, start: datetime, end: datetime, *, group: str | None = None,
-                     starts: list[datetime] | None = None, endpoint: str | None = None,
-                     api_key_id: str | None = None) -> list[dict[str, Any]]:
-    """Request counts over [start, end), by `group` ('endpoint' or 'api_key_id') and/or period when asked."""
-    assert group in (None, "endpoint", "api_key_id")
-    args: list[Any] = [scope.account_id, scope.livemode, start, end]
-    keys = []
+def _period(args: list[Any], starts: list[datetime] | None, keys: list[str]) -> None:
     if starts is not None:
         args.append(starts)
-        keys.append(f"width_bucket(bucket, ${len(args)}::timestamptz[]) AS period")
+        keys.append(f"width_bucket(r.bucket, ${len(args)}::timestamptz[]) AS period")
+
+
+async def totals(scope: Scope, segments: Sequence[Segment], starts: list[datetime] | None = None
+                 ) -> list[dict[str, Any]]:
+    """Every numeric rollup column summed per currency (and per period: the 1-based index of the period
+    start in `starts` that a row falls in, when given)."""
+    args: list[Any] = []
+    keys: list[str] = []
+    _period(args, starts, keys)
+    keys.append("r.currency")
+    rows = _rows(scope, segments, args)
+    return await db.fetch(f"SELECT {', '.join(keys)}, {_sums(scalar_columns())} FROM {rows} r "
+                          f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}", *args)
+
+
+async def api_totals(scope: Scope, segments: Sequence[Segment], *, group: str | None = None,
+                     starts: list[datetime] | None = None, endpoint: str | None = None,
+                     api_key_id: str | None = None) -> list[dict[str, Any]]:
+    """Request counts, by `group` ('endpoint' or 'api_key_id') and/or period when asked."""
+    assert group in (None, "endpoint", "api_key_id")
+    args: list[Any] = []
+    keys: list[str] = []
+    _period(args, starts, keys)
     if group:
-        keys.append(f"{group} AS grp")
-    where = _api_filter(args, endpoint, api_key_id)
-    select = ", ".join([*keys, _sums(API_COUNTS)])
+        keys.append(f"r.{group} AS grp")
+    rows = _rows(scope, segments, args, api=True, endpoint=endpoint, api_key_id=api_key_id)
     group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    return await db.fetch(
-        f"SELECT {select} FROM analytics_api_rollups WHERE account_id = $1 AND livemode = $2 AND bucket >= $3 "
-        f"AND bucket < $4{where}{group_by}", *args)
+    return await db.fetch(f"SELECT {', '.join([*keys, _sums(API_COUNTS)])} FROM {rows} r{group_by}", *args)
 
 
-async def api_latency(scope: Scope, start: datetime, end: datetime, *, group: str | None = None,
+async def api_latency(scope: Scope, segments: Sequence[Segment], *, group: str | None = None,
                       starts: list[datetime] | None = None, endpoint: str | None = None,
                       api_key_id: str | None = None) -> list[dict[str, Any]]:
     """Merged latency histograms: (group?, period?, histogram bucket, count) rows."""
     assert group in (None, "endpoint", "api_key_id")
-    args: list[Any] = [scope.account_id, scope.livemode, start, end]
-    keys = []
-    if starts is not None:
-        args.append(starts)
-        keys.append(f"width_bucket(r.bucket, ${len(args)}::timestamptz[]) AS period")
+    args: list[Any] = []
+    keys: list[str] = []
+    _period(args, starts, keys)
     if group:
         keys.append(f"r.{group} AS grp")
     keys.append("h.key::int AS hbucket")
-    where = _api_filter(args, endpoint, api_key_id, "r.")
+    rows = _rows(scope, segments, args, api=True, endpoint=endpoint, api_key_id=api_key_id)
     return await db.fetch(
-        f"SELECT {', '.join(keys)}, sum(h.value::bigint) AS n FROM analytics_api_rollups r, "
-        f"jsonb_each_text(r.{LATENCY_COLUMN}) h WHERE r.account_id = $1 AND r.livemode = $2 AND r.bucket >= $3 "
-        f"AND r.bucket < $4{where} "
+        f"SELECT {', '.join(keys)}, sum(h.value::bigint) AS n FROM {rows} r, jsonb_each_text(r.{LATENCY_COLUMN}) h "
         f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}", *args)
 
 
-async def top_codes(scope: Scope, start: datetime, end: datetime, column: str, limit: int) -> list[dict[str, Any]]:
-    """The most frequent codes of a code column over [start, end), with the total of all codes."""
+async def top_codes(scope: Scope, segments: Sequence[Segment], column: str, limit: int) -> list[dict[str, Any]]:
+    """The most frequent codes of a code column, with the total of all codes."""
     assert column in (*code_columns(), ERROR_CODES_COLUMN)
-    table = "analytics_api_rollups" if column == ERROR_CODES_COLUMN else "analytics_rollups"
+    args: list[Any] = []
+    rows = _rows(scope, segments, args, api=column == ERROR_CODES_COLUMN)
+    args.append(limit)
     return await db.fetch(
-        f"SELECT key AS code, sum(value::bigint) AS n, sum(sum(value::bigint)) OVER () AS total "
-        f"FROM {table} r, jsonb_each_text(r.{column}) WHERE r.account_id = $1 AND r.livemode = $2 "
-        "AND r.bucket >= $3 AND r.bucket < $4 GROUP BY key ORDER BY n DESC, key LIMIT $5",
-        scope.account_id, scope.livemode, start, end, limit)
+        f"SELECT h.key AS code, sum(h.value::bigint) AS n, sum(sum(h.value::bigint)) OVER () AS total "
+        f"FROM {rows} r, jsonb_each_text(r.{column}) h GROUP BY h.key ORDER BY n DESC, h.key LIMIT ${len(args)}",
+        *args)
 
 
 # --- bulk writes of history (demo, benchmarks) -----------------------------------------------------

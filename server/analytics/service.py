@@ -7,7 +7,8 @@ account's default currency). Ranges are widened to whole 15-minute buckets (an `
 includes the bucket in progress). Intervals are local: a day in Europe/Berlin is 23, 24 or 25 hours,
 an hour in Asia/Kathmandu starts at a quarter past in UTC. Figures and conversion: `figures.py`.
 
-The cost of a call depends on the number of buckets in the range, not on the number of payments.
+The cost of a call depends on the number of rows covering the range (`levels.py`: whole UTC days inside,
+hours and quarter hours at the edges), not on the number of payments.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.accounts import queries as account_queries
-from server.analytics import buckets, figures, histogram, queries
+from server.analytics import buckets, figures, histogram, levels, queries
 from server.analytics.api_metrics import API_METRICS, ERROR_CODES_COLUMN
 from server.analytics.buckets import Compare, Interval
 from server.analytics.metrics import NO_CURRENCY
@@ -92,15 +93,28 @@ class _Sums:
 
     by_currency: dict[str, dict[str, int]]
     api: dict[str, Any]
+    _converted: tuple[dict[str, int], list[str]] | None = None
+    _everything: dict[str, int] | None = None
+
+    def converted(self, frame: Frame) -> tuple[dict[str, int], list[str]]:
+        """Column sums over the currencies with a rate, amounts converted (once per period)."""
+        if self._converted is None:
+            self._converted = figures.converted_totals(self.by_currency, frame.currency, frame.rates)
+        return self._converted
+
+    def everything(self) -> dict[str, int]:
+        if self._everything is None:
+            self._everything = figures.all_totals(self.by_currency)
+        return self._everything
 
 
 async def _sums(scope: Scope, period: Period) -> _Sums:
+    parts = levels.segments(period.start, period.end)
     by_currency = {r["currency"]: {k: int(v) for k, v in r.items() if k != "currency"}
-                   for r in await queries.totals(scope, period.start, period.end)}
-    api_rows = await queries.api_totals(scope, period.start, period.end)
+                   for r in await queries.totals(scope, parts)}
+    api_rows = await queries.api_totals(scope, parts)
     api: dict[str, Any] = {m.column: int(api_rows[0][m.column]) if api_rows else 0 for m in API_METRICS}
-    api["latency"] = histogram.from_rows(
-        (r["hbucket"], r["n"]) for r in await queries.api_latency(scope, period.start, period.end))
+    api["latency"] = histogram.from_rows((r["hbucket"], r["n"]) for r in await queries.api_latency(scope, parts))
     return _Sums(by_currency, api)
 
 
@@ -109,10 +123,7 @@ def _figure(figure: figures.Figure, sums: _Sums, frame: Frame) -> tuple[Figure, 
         return Figure(figure.compute(sums.api)), []
     per_currency = {c: figure.compute(t) for c, t in sorted(sums.by_currency.items())
                     if c != NO_CURRENCY and any(t.get(col) for col in figure.columns)}
-    if figure.uses_amounts:
-        totals, missing = figures.converted_totals(sums.by_currency, frame.currency, frame.rates)
-    else:
-        totals, missing = figures.all_totals(sums.by_currency), []
+    totals, missing = sums.converted(frame) if figure.uses_amounts else (sums.everything(), [])
     return Figure(figure.compute(totals), per_currency), missing
 
 
@@ -202,14 +213,13 @@ async def _sums_by_period(scope: Scope, period: Period, starts: list[datetime], 
                           api_key_id: str | None) -> dict[int, _Sums]:
     empty_api = {m.column: 0 for m in API_METRICS}
     sums = defaultdict(lambda: _Sums({}, {**empty_api, "latency": {}}))
-    for row in await queries.totals_by_period(scope, starts, period.start, period.end):
+    parts = levels.segments(period.start, period.end, starts)
+    for row in await queries.totals(scope, parts, starts):
         sums[row["period"]].by_currency[row["currency"]] = {
             k: int(v) for k, v in row.items() if k not in ("period", "currency")}
-    for row in await queries.api_totals(scope, period.start, period.end, starts=starts, endpoint=endpoint,
-                                        api_key_id=api_key_id):
+    for row in await queries.api_totals(scope, parts, starts=starts, endpoint=endpoint, api_key_id=api_key_id):
         sums[row["period"]].api.update({m.column: int(row[m.column]) for m in API_METRICS})
-    for row in await queries.api_latency(scope, period.start, period.end, starts=starts, endpoint=endpoint,
-                                         api_key_id=api_key_id):
+    for row in await queries.api_latency(scope, parts, starts=starts, endpoint=endpoint, api_key_id=api_key_id):
         latency = sums[row["period"]].api["latency"]
         latency[int(row["hbucket"])] = latency.get(int(row["hbucket"]), 0) + int(row["n"])
     return sums
@@ -235,9 +245,10 @@ async def api_breakdown(ctx: RequestContext, start: datetime, end: datetime, *, 
 
 
 async def _group_stats(scope: Scope, period: Period, column: str) -> dict[str, LatencyStats]:
-    counts = {r["grp"]: r for r in await queries.api_totals(scope, period.start, period.end, group=column)}
+    parts = levels.segments(period.start, period.end)
+    counts = {r["grp"]: r for r in await queries.api_totals(scope, parts, group=column)}
     latency: dict[str, histogram.Histogram] = defaultdict(dict)
-    for row in await queries.api_latency(scope, period.start, period.end, group=column):
+    for row in await queries.api_latency(scope, parts, group=column):
         latency[row["grp"]][int(row["hbucket"])] = int(row["n"])
     out = {}
     for name, row in counts.items():
@@ -262,7 +273,7 @@ async def top_codes(ctx: RequestContext, start: datetime, end: datetime, *, kind
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_CODES}", param="limit")
     period = _period(start, end)
     column = DECLINE_COLUMN if kind == "decline" else ERROR_CODES_COLUMN
-    rows = await queries.top_codes(scope, period.start, period.end, column, limit)
+    rows = await queries.top_codes(scope, levels.segments(period.start, period.end), column, limit)
     total = int(rows[0]["total"]) if rows else 0
     codes = [CodeCount(r["code"], int(r["n"]), int(r["n"]) / total) for r in rows]
     return TopCodes(scope.livemode, kind, period, total, codes)

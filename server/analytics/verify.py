@@ -10,6 +10,9 @@ tables to the minor unit.
 API rollups are compared only where the request log still holds every row of a bucket: retention
 removes requests older than the account's `log_retention_days`, and the rollups keep them. A
 rebuild likewise rewrites API rollups only in that window and keeps the older history.
+
+Hourly and daily rows are compared, wherever they lie wholly inside the range, with the sources summed
+the same way; a rebuild works in whole UTC days so that it can replace every level's rows.
 """
 
 from __future__ import annotations
@@ -25,19 +28,19 @@ from server import db
 from server.analytics import buckets, follower, queries
 from server.analytics.api_metrics import API_METRICS, ERROR_CODES_COLUMN, LATENCY_COLUMN, ROW_FIELDS, ApiCell, add_rows
 from server.analytics.buckets import bucket_time
+from server.analytics.levels import DAY, LEVELS, QUARTER, Level, floor_to
 from server.analytics.metrics import SOURCES, Values, add_into, code_columns, contribution, scalar_columns
 from server.apilogs import queries as log_queries
 from server.context import Scope
 
 RETENTION_MARGIN = timedelta(hours=1)  # retention may run while we read: stay clear of its cutoff
-API_CHUNK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
 class Difference:
     """One number that disagrees, to the minor unit."""
 
-    kind: str  # "rollup" (payments, customers, ...), "api" or "ledger"
+    kind: str  # "rollup" (payments, customers, ...), "api" or "ledger"; "rollup hourly", "api daily", ...: a level
     scope: Scope
     bucket: datetime
     key: str  # the currency, or "endpoint key"
@@ -134,30 +137,66 @@ async def _ledger(scope: Scope, since: datetime, until: datetime) -> dict[tuple[
     return held
 
 
+# --- levels ---------------------------------------------------------------------------------------------
+
+
+def _on(level: Level, moment: datetime, *, up: bool) -> datetime:
+    seconds = int((moment - buckets.EPOCH).total_seconds())
+    down = floor_to(seconds, level)
+    return bucket_time(down + level.seconds if up and down != seconds else down)
+
+
+def _regroup(values: Mapping[tuple[int, str], Values], level: Level, lo: datetime,
+             hi: datetime) -> dict[tuple[int, str], Values]:
+    """Quarter-hour values summed into `level`'s rows, for the rows lying wholly in [lo, hi)."""
+    first, last = int((lo - buckets.EPOCH).total_seconds()), int((hi - buckets.EPOCH).total_seconds())
+    out: dict[tuple[int, str], Values] = {}
+    for (bucket, key), value in values.items():
+        if first <= bucket < last:
+            add_into(out.setdefault((floor_to(bucket, level), key), {}), value)
+    return out
+
+
+async def _level_differences(kind: str, scope: Scope, expected: Mapping[tuple[int, str], Values], since: datetime,
+                             until: datetime, read: Callable[[Level, datetime, datetime], Awaitable[Mapping]]
+                             ) -> list[Difference]:
+    """Each coarser level's whole rows in [since, until) against the same range of expected quarter hours."""
+    out = []
+    for level in LEVELS[1:]:
+        lo, hi = _on(level, since, up=True), _on(level, until, up=False)
+        if lo < hi:
+            out += _compare(f"{kind} {level.table.rsplit('_', 1)[-1]}", scope, await read(level, lo, hi),
+                            _regroup(expected, level, lo, hi))
+    return out
+
+
 # --- API rollups ------------------------------------------------------------------------------------
 
 
-async def api_window(scope: Scope, since: datetime, until: datetime) -> tuple[datetime, datetime] | None:
-    """The part of [since, until) whose request rows retention has not touched, in whole buckets."""
+async def api_window(scope: Scope, since: datetime, until: datetime, level: Level = QUARTER
+                     ) -> tuple[datetime, datetime] | None:
+    """The part of [since, until) whose request rows retention has not touched, in whole rows of `level`."""
     days = await queries.retention_days(scope.account_id)
     if days is None:
         return None
-    kept_from = buckets.ceil(datetime.now(UTC) - timedelta(days=days) + RETENTION_MARGIN)
-    start = max(since, kept_from)
-    return (start, until) if start < until else None
+    kept_from = datetime.now(UTC) - timedelta(days=days) + RETENTION_MARGIN
+    start, end = _on(level, max(since, kept_from), up=True), _on(level, until, up=True)
+    return (start, end) if start < end else None
 
 
 def _chunks(start: datetime, end: datetime) -> Iterable[tuple[datetime, datetime]]:
+    """[start, end) cut at UTC midnights."""
     while start < end:
-        yield start, min(end, start + API_CHUNK)
-        start += API_CHUNK
+        stop = min(end, _on(DAY, start + buckets.BUCKET, up=True))
+        yield start, stop
+        start = stop
 
 
-async def _api_expected(scope: Scope, since: datetime, until: datetime) -> dict[tuple[int, str], ApiCell]:
+async def _api_cells(scope: Scope, since: datetime, until: datetime) -> dict[Any, ApiCell]:
     cells: dict[Any, ApiCell] = {}
     rows = await log_queries.rollup_rows(scope.account_id, scope.livemode, since, until)
     add_rows(cells, ([r[f] for f in ROW_FIELDS] for r in rows), {f: i for i, f in enumerate(ROW_FIELDS)})
-    return {(key[2], f"{key[3]} {key[4]}"): cell for key, cell in cells.items()}
+    return cells
 
 
 def _api_values(cell: ApiCell) -> Values:
@@ -167,33 +206,45 @@ def _api_values(cell: ApiCell) -> Values:
     return values
 
 
+async def _stored_api(scope: Scope, level: Level, since: datetime, until: datetime) -> dict[tuple[int, str], Values]:
+    stored: dict[tuple[int, str], Values] = {}
+    for row in await queries.api_rollup_rows(scope, since, until, level):
+        values: Values = {}
+        add_into(values, {**{m.column: int(row[m.column]) for m in API_METRICS},
+                          LATENCY_COLUMN: _json(row[LATENCY_COLUMN]),
+                          ERROR_CODES_COLUMN: _json(row[ERROR_CODES_COLUMN])})
+        stored[(int(row["bucket"]), f"{row['endpoint']} {row['api_key_id']}")] = values
+    return stored
+
+
 async def _api_differences(scope: Scope, since: datetime, until: datetime) -> list[Difference]:
     out = []
     for start, end in _chunks(since, until):
-        expected = {key: _api_values(cell) for key, cell in (await _api_expected(scope, start, end)).items()}
-        stored: dict[tuple[int, str], Values] = {}
-        for row in await queries.api_rollup_rows(scope, start, end):
-            values: Values = {}
-            add_into(values, {**{m.column: int(row[m.column]) for m in API_METRICS},
-                              LATENCY_COLUMN: _json(row[LATENCY_COLUMN]),
-                              ERROR_CODES_COLUMN: _json(row[ERROR_CODES_COLUMN])})
-            stored[(int(row["bucket"]), f"{row['endpoint']} {row['api_key_id']}")] = values
-        out += _compare("api", scope, stored, expected)
+        expected = {(key[2], f"{key[3]} {key[4]}"): _api_values(cell)
+                    for key, cell in (await _api_cells(scope, start, end)).items()}
+        out += _compare("api", scope, await _stored_api(scope, QUARTER, start, end), expected)
+        out += await _level_differences("api", scope, expected, start, end,
+                                        lambda level, lo, hi: _stored_api(scope, level, lo, hi))
     return out
 
 
 # --- verify and rebuild -------------------------------------------------------------------------------
 
 
+async def _stored_level(scope: Scope, level: Level, since: datetime, until: datetime) -> dict[tuple[int, str], Values]:
+    return _stored_rollups(await queries.rollup_rows(scope, since, until, level))
+
+
 async def differences(scope: Scope, since: datetime, until: datetime) -> list[Difference]:
-    """Every difference in [since, until) (widened to whole buckets) between stored rollups and the sources,
-    in one snapshot."""
+    """Every difference in [since, until) (widened to whole buckets) between stored rollups, at every level,
+    and the sources, in one snapshot."""
     since, until = buckets.floor(since), buckets.ceil(until)
     async with db.transaction():
         await queries.repeatable_read()
         expected = await from_sources(scope, since, until)
-        stored = _stored_rollups(await queries.rollup_rows(scope, since, until))
-        out = _compare("rollup", scope, stored, expected.rollups)
+        out = _compare("rollup", scope, await _stored_level(scope, QUARTER, since, until), expected.rollups)
+        out += await _level_differences("rollup", scope, expected.rollups, since, until,
+                                        lambda level, lo, hi: _stored_level(scope, level, lo, hi))
         out += _compare("ledger", scope, await _ledger(scope, since, until), expected.rollups, LEDGER_COLUMNS)
         window = await api_window(scope, since, until)
         if window:
@@ -237,28 +288,29 @@ class Rebuilt:
 
 
 async def rebuild_scope(scope: Scope, since: datetime, until: datetime) -> Rebuilt:
-    """Rewrite [since, until) of a scope's rollups from the sources (API rollups: where logs are kept).
+    """Rewrite a scope's rollups of [since, until), widened to whole UTC days, from the sources (API rollups:
+    the whole days whose request rows are all kept; older API history stays as it is).
 
     Holds the follower's position (it waits) and the API-rollup lock (log flushes wait), so nothing
     is counted twice or lost while the range is replaced.
     """
-    since, until = buckets.floor(since), buckets.ceil(until)
+    since, until = _on(DAY, since, up=False), _on(DAY, until, up=True)
     async with db.transaction():
         await queries.lock_position(follower.POSITION, wait=True)
         await queries.delete_range("analytics_facts", scope, since, until)
-        await queries.delete_range("analytics_rollups", scope, since, until)
+        for level in LEVELS:
+            await queries.delete_range(level.table, scope, since, until)
         expected = await from_sources(scope, since, until, save_facts=True)
         await queries.add_to_rollups([(scope.account_id, scope.livemode, bucket, currency, values)
                                       for (bucket, currency), values in sorted(expected.rollups.items())])
         api_rows = 0
-        window = await api_window(scope, since, until)
+        window = await api_window(scope, since, until, DAY)
         if window:
             await queries.lock_api_rollups()
-            await queries.delete_range("analytics_api_rollups", scope, *window)
+            for level in LEVELS:
+                await queries.delete_range(level.api_table, scope, *window)
             for start, end in _chunks(*window):
-                cells: dict[Any, ApiCell] = {}
-                rows = await log_queries.rollup_rows(scope.account_id, scope.livemode, start, end)
-                add_rows(cells, ([r[f] for f in ROW_FIELDS] for r in rows), {f: i for i, f in enumerate(ROW_FIELDS)})
+                cells = await _api_cells(scope, start, end)
                 await queries.add_to_api_rollups(cells)
                 api_rows += len(cells)
     return Rebuilt(scope, sum(1 for v in expected.rollups.values() if v), expected.objects, api_rows)

@@ -1,4 +1,4 @@
-"""Pure parts: endpoint groups, error codes, local periods and comparison ranges."""
+"""Pure parts: endpoint groups, error codes, local periods, comparison ranges, the rows a range is read from."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from server.analytics.api_metrics import endpoint_group, error_code
 from server.analytics.buckets import Compare, Interval, ceil, comparison_range, floor, period_starts
+from server.analytics.levels import DAY, HOUR, QUARTER, segments
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -68,3 +69,20 @@ def test_comparison_ranges_follow_the_local_calendar():
     assert comparison_range(hours.astimezone(UTC), (hours + timedelta(hours=2)).astimezone(UTC), BERLIN,
                             Compare.PREVIOUS_PERIOD) == ((hours - timedelta(hours=2)).astimezone(UTC),
                                                          hours.astimezone(UTC))
+
+
+def _t(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 6, day, hour, minute, tzinfo=UTC)
+
+
+def test_a_range_is_read_from_the_fewest_rows_that_split_no_period():
+    assert segments(_t(1, 10, 15), _t(1, 10, 45)) == [(QUARTER, _t(1, 10, 15), _t(1, 10, 45))]
+    assert segments(_t(1, 10, 15), _t(3, 10, 45)) == [
+        (QUARTER, _t(1, 10, 15), _t(1, 11)), (HOUR, _t(1, 11), _t(2, 0)), (DAY, _t(2, 0), _t(3, 0)),
+        (HOUR, _t(3, 0), _t(3, 10)), (QUARTER, _t(3, 10), _t(3, 10, 45))]
+    # Local days in New York start at 04:00 UTC: whole hours, never whole UTC days.
+    assert segments(_t(1, 4), _t(4, 4), [_t(2, 4), _t(3, 4)]) == [(HOUR, _t(1, 4), _t(4, 4))]
+    # Local days in Kathmandu start at 18:15 UTC: only quarter hours keep them apart.
+    assert segments(_t(1, 18, 15), _t(3, 18, 15), [_t(2, 18, 15)]) == [(QUARTER, _t(1, 18, 15), _t(3, 18, 15))]
+    # A boundary outside the range does not matter.
+    assert segments(_t(1, 0), _t(2, 0), [_t(5, 18, 15)]) == [(DAY, _t(1, 0), _t(2, 0))]

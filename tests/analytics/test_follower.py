@@ -11,6 +11,7 @@ from server import db
 from server.analytics import follower, metrics, queries, service
 from server.analytics.backfill import write_payments
 from server.analytics.history import Payment
+from server.analytics.levels import LEVELS
 from server.analytics.metrics import PAYMENT_INTENTS, Metric, succeeded
 from server.context import Scope
 from server.permissions import Role
@@ -91,7 +92,8 @@ async def test_concurrent_followers_apply_each_event_once(http):
 async def test_a_new_metric_is_a_column_and_a_line(http, monkeypatch):
     """What docs/analytics.md promises: add the column, add the line; the follower, the verifier and a rebuild
     of history all count it."""
-    await db.execute("ALTER TABLE analytics_rollups ADD COLUMN big_payments bigint NOT NULL DEFAULT 0")
+    for level in LEVELS:
+        await db.execute(f"ALTER TABLE {level.table} ADD COLUMN big_payments bigint NOT NULL DEFAULT 0")
     try:
         monkeypatch.setattr(metrics, "METRICS", [*metrics.METRICS, Metric(
             "big_payments", PAYMENT_INTENTS, lambda pi: int(succeeded(pi) and pi["amount_received"] >= 5_000))])
@@ -103,11 +105,13 @@ async def test_a_new_metric_is_a_column_and_a_line(http, monkeypatch):
         await merchant.paid(6_000)
         await merchant.paid(4_999)
         await caught_up()
-        row = await db.fetchrow("SELECT sum(big_payments) AS n FROM analytics_rollups WHERE account_id = $1",
-                                merchant.id)
-        assert row["n"] == 2
+        for level in LEVELS:
+            row = await db.fetchrow(f"SELECT sum(big_payments) AS n FROM {level.table} WHERE account_id = $1",
+                                    merchant.id)
+            assert row["n"] == 2
         assert await differences(merchant.id, since=datetime.now(UTC) - timedelta(days=4)) == []
     finally:
         monkeypatch.undo()
         await caught_up()
-        await db.execute("ALTER TABLE analytics_rollups DROP COLUMN big_payments")
+        for level in LEVELS:
+            await db.execute(f"ALTER TABLE {level.table} DROP COLUMN big_payments")

@@ -48,6 +48,20 @@ async def test_a_wrong_rollup_is_reported_to_the_minor_unit_and_rebuilt(http):
     assert await verify.verify(since, account_id=merchant.id) == []
 
 
+async def test_every_level_is_checked_against_the_sources(http):
+    merchant, since = await _merchant_with_traffic(http)
+    await db.execute("UPDATE analytics_rollups_hourly SET succeeded = succeeded + 2 WHERE account_id = $1 "
+                     "AND succeeded > 0", merchant.id)
+    await db.execute("UPDATE analytics_api_rollups_daily SET requests = requests - 1 WHERE account_id = $1 "
+                     "AND endpoint = 'POST /v1/refunds'", merchant.id)
+    window = (datetime.now(UTC) - timedelta(days=2), datetime.now(UTC) + timedelta(days=2))  # whole days
+    found = {(d.kind, d.column, d.stored - d.expected)
+             for d in await verify.verify(window[0], window[1], account_id=merchant.id, settle_rounds=1)}
+    assert found == {("rollup hourly", "succeeded", 2), ("api daily", "requests", -1)}
+    await verify.rebuild(*window, account_id=merchant.id)
+    assert await verify.verify(*window, account_id=merchant.id) == []
+
+
 async def test_a_source_that_disagrees_with_the_ledger_is_reported(http):
     merchant, since = await _merchant_with_traffic(http)
     await db.execute("UPDATE payment_intents SET fee = fee + 7 WHERE account_id = $1 AND status = 'succeeded'",
