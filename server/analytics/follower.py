@@ -76,7 +76,14 @@ async def apply(events: Sequence[dict[str, Any]]) -> None:
     deltas: dict[RollupKey, Values] = {}
     for event in counted:
         snapshot = event["data"] if isinstance(event["data"], dict) else json.loads(event["data"])
-        new = contribution(BY_OBJECT_TYPE[event["object_type"]], snapshot)
+        try:
+            new = contribution(BY_OBJECT_TYPE[event["object_type"]], snapshot)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # Not a snapshot of the object (hand-made data): counting it is impossible, stopping here would
+            # stop analytics for everyone. Skipped; if it mattered, `paydeck analytics verify` shows it.
+            log.warning("analytics: event at position %s (%s %s) has no countable snapshot; skipped",
+                        event["pos"], event["object_type"], event["object_id"])
+            continue
         scope = (event["account_id"], bool(event["livemode"]))
         object_id = event["object_id"]
         if object_id in now:

@@ -14,6 +14,7 @@ from server.analytics.history import Payment
 from server.analytics.levels import LEVELS
 from server.analytics.metrics import PAYMENT_INTENTS, Metric, succeeded
 from server.context import Scope
+from server.events.service import emit
 from server.permissions import Role
 from tests.analytics.helpers import caught_up, differences
 from tests.factories import new_account, user_ctx
@@ -115,3 +116,13 @@ async def test_a_new_metric_is_a_column_and_a_line(http, monkeypatch):
         await caught_up()
         for level in LEVELS:
             await db.execute(f"ALTER TABLE {level.table} DROP COLUMN big_payments")
+
+
+async def test_an_event_without_a_countable_snapshot_does_not_stop_analytics(http, caplog):
+    merchant = Merchant(http, await new_account())
+    async with db.transaction():  # hand-made data, as tests and scripts sometimes emit
+        await emit(None, Scope(merchant.id, False), "customer.created", "customer", "cus_handmade", {"n": 1})
+    await merchant.paid(1_000)
+    await caught_up()
+    assert await differences(merchant.id) == []
+    assert "has no countable snapshot; skipped" in caplog.text

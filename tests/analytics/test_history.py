@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -60,8 +61,8 @@ async def test_demo_history_is_written_once_and_ties_out():
     days = await service.timeseries(ctx, now - timedelta(days=84), now, interval="day",
                                     metrics=["successful_payments"])
     by_weekday = defaultdict(list)
-    for point in days.points[1:-1]:
-        by_weekday[point.start.astimezone(days.points[0].start.tzinfo).weekday()].append(
+    for point in days.points[1:-1]:  # whole local days
+        by_weekday[point.start.astimezone(ZoneInfo(days.timezone)).weekday()].append(
             point.values["successful_payments"].value)
     weekday = sum(sum(by_weekday[d]) for d in range(5)) / sum(len(by_weekday[d]) for d in range(5))
     weekend = sum(sum(by_weekday[d]) for d in (5, 6)) / sum(len(by_weekday[d]) for d in (5, 6))
