@@ -25,6 +25,7 @@ from server.analytics import buckets, queries, verify
 from server.analytics.history import (
     CREDIT_COLUMNS,
     CUSTOMER_COLUMNS,
+    MEAN_FACTOR,
     PI_COLUMNS,
     REFUND_COLUMNS,
     TRANSFER_COLUMNS,
@@ -134,8 +135,9 @@ async def seed(scope: Scope, *, payments: int, days: int, with_requests: bool = 
     """About `payments` payments (with proportionate customers, refunds, credits, transfers) over the last
     `days` days, then the rollups of that range: the bulk writer of the benchmarks."""
     now = now or datetime.now(UTC)
-    shape = Shape(payments_per_day=payments / days, customers_per_day=max(1.0, payments / days / 10),
-                  credits_per_day=max(1.0, payments / days / 40), transfers_per_day=max(1.0, payments / days / 50),
+    per_day = payments / days / MEAN_FACTOR
+    shape = Shape(payments_per_day=per_day, customers_per_day=max(1.0, per_day / 10),
+                  credits_per_day=max(1.0, per_day / 40), transfers_per_day=max(1.0, per_day / 50),
                   with_requests=with_requests)
     history = await history_for(scope, shape, seed=seed)
     start = now - timedelta(days=days)

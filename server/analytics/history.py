@@ -44,6 +44,8 @@ TRANSFER_COLUMNS = ("id", "account_id", "livemode", "from_customer", "to_custome
 CURRENCIES = {"USD": (0.70, 4_500), "EUR": (0.14, 4_000), "GBP": (0.08, 3_500), "JPY": (0.06, 5_000),
               "KWD": (0.02, 14_000)}
 WEEKDAY = (1.0, 1.02, 1.04, 1.06, 1.12, 0.78, 0.66)  # Monday .. Sunday
+GROWTH = (0.8, 1.1)  # volume at the first and the last day of a history
+MEAN_FACTOR = sum(WEEKDAY) / 7 * sum(GROWTH) / 2  # what the day factors average to over whole weeks
 HOURS = (0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.45, 0.8, 1.1, 1.3, 1.4, 1.6, 1.9, 1.7, 1.4, 1.3, 1.3, 1.4, 1.6, 1.9,
          2.0, 1.7, 1.1, 0.5)
 DECLINES = {"generic_decline": 4, "insufficient_funds": 4, "incorrect_cvc": 2, "expired_card": 1.5, "fraudulent": 1}
@@ -134,7 +136,7 @@ class History:
         span = max(1, (last - first).days)
         day = first
         while day <= last:
-            growth = 0.8 + 0.3 * (day - first).days / span
+            growth = GROWTH[0] + (GROWTH[1] - GROWTH[0]) * (day - first).days / span
             yield self._day(day, growth, now)
             day += timedelta(days=1)
 
