@@ -155,12 +155,12 @@ async def add_to_rollups(rows: Sequence[RollupRow]) -> None:
         await db.execute(_rollup_upsert(level.table, tuple(scalars), tuple(codes)), *args)
 
 
-async def add_to_api_rollups(cells: dict[RowKey, ApiCell]) -> None:
+async def add_to_api_rollups(cells: dict[RowKey, ApiCell], levels: Sequence[Level] = LEVELS) -> None:
     """Add request cells to their 15-minute, hour and day rows (holding the API-rollup lock shared)."""
     if not cells:
         return
     await db.execute("SELECT pg_advisory_xact_lock_shared($1)", API_ROLLUP_LOCK)
-    for level in LEVELS:
+    for level in levels:
         merged: dict[RowKey, ApiCell] = {}
         for key, cell in cells.items():
             coarse = (key[0], key[1], floor_to(key[2], level), key[3], key[4])

@@ -28,7 +28,7 @@ from server import db
 from server.analytics import buckets, follower, queries
 from server.analytics.api_metrics import API_METRICS, ERROR_CODES_COLUMN, LATENCY_COLUMN, ROW_FIELDS, ApiCell, add_rows
 from server.analytics.buckets import bucket_time
-from server.analytics.levels import DAY, LEVELS, QUARTER, Level, floor_to
+from server.analytics.levels import DAY, HOUR, LEVELS, QUARTER, Level, floor_to
 from server.analytics.metrics import SOURCES, Values, add_into, code_columns, contribution, scalar_columns
 from server.apilogs import queries as log_queries
 from server.context import Scope
@@ -289,7 +289,7 @@ class Rebuilt:
 
 async def rebuild_scope(scope: Scope, since: datetime, until: datetime) -> Rebuilt:
     """Rewrite a scope's rollups of [since, until), widened to whole UTC days, from the sources (API rollups:
-    the whole days whose request rows are all kept; older API history stays as it is).
+    each level's rows whose request rows are all kept; older API history stays as it is).
 
     Holds the follower's position (it waits) and the API-rollup lock (log flushes wait), so nothing
     is counted twice or lost while the range is replaced.
@@ -304,14 +304,15 @@ async def rebuild_scope(scope: Scope, since: datetime, until: datetime) -> Rebui
         await queries.add_to_rollups([(scope.account_id, scope.livemode, bucket, currency, values)
                                       for (bucket, currency), values in sorted(expected.rollups.items())])
         api_rows = 0
-        window = await api_window(scope, since, until, DAY)
+        window = await api_window(scope, since, until, HOUR)
         if window:
             await queries.lock_api_rollups()
-            for level in LEVELS:
-                await queries.delete_range(level.api_table, scope, *window)
+            for level in LEVELS:  # each level from its first row whose requests are all kept
+                await queries.delete_range(level.api_table, scope, _on(level, window[0], up=True), window[1])
             for start, end in _chunks(*window):
                 cells = await _api_cells(scope, start, end)
-                await queries.add_to_api_rollups(cells)
+                whole_day = start == _on(DAY, start, up=False)
+                await queries.add_to_api_rollups(cells, LEVELS if whole_day else (QUARTER, HOUR))
                 api_rows += len(cells)
     return Rebuilt(scope, sum(1 for v in expected.rollups.values() if v), expected.objects, api_rows)
 
