@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from server.analytics.cli import analytics as analytics_commands
 from server.settings import get_settings
 
 HEARTBEAT = Path(tempfile.gettempdir()) / "paydeck-worker-heartbeat"
@@ -354,6 +355,8 @@ def search_rebuild() -> None:
     click.echo(f"{name}: {count} records indexed" if name != "postgres"
                else "postgres: the log table is its own index; nothing to rebuild")
 
+
+main.add_command(analytics_commands)
 
 if __name__ == "__main__":
     main()
