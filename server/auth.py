@@ -23,7 +23,6 @@ from server.settings import get_settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_HEADER = "x-csrf-token"
-CSRF_FIELD = "_csrf"
 
 
 def client_ip(connection: ASGIConnection) -> str:

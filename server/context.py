@@ -64,7 +64,6 @@ class RequestContext:
     request: Any = None
     response: Any = None
     websocket: Any = None
-    loaders: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

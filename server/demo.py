@@ -2,7 +2,9 @@
 
 Keys are stored hashed, so the demo keeps the plain keys it issued in
 `<data dir>/demo.json` (a local development convenience) to print them on
-every start.
+every start. A new demo account gets 90 days of test-mode history (payments,
+refunds, customers, credits, transfers, API requests; server/analytics/backfill.py),
+so the charts are never empty on first run.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from pathlib import Path
 from server import db
 from server.accounts import queries
 from server.accounts.service import create_account
+from server.analytics import backfill
+from server.context import Principal, RequestContext, Scope
+from server.permissions import Role
 from server.settings import Settings
 
 DEMO_EMAIL = "demo@paydeck.dev"
@@ -21,7 +26,7 @@ DEMO_EMAIL = "demo@paydeck.dev"
 
 async def ensure_demo(settings: Settings, announce: bool = False) -> dict:
     path = Path(settings.data_dir) / "demo.json"
-    await db.open_pool(1, 2)
+    await db.open_pool(1, 4)
     try:
         saved = json.loads(path.read_text()) if path.exists() else None
         if saved and await queries.account(saved["account_id"]):
@@ -34,11 +39,24 @@ async def ensure_demo(settings: Settings, announce: bool = False) -> dict:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(info, indent=2))
             path.chmod(0o600)
+        history = await _history(info)
     finally:
         await db.close_pool()
     if announce:
+        if history is not None:
+            print(f"\n  demo history: {backfill.DEMO_DAYS} days of test-mode activity ({history})", flush=True)
         print("\n  Demo account", info["account_id"], flush=True)
         print(f"    login:     {info['email']} / {info['password']}")
         print(f"    test keys: {info['secret_test_key']}  {info['publishable_test_key']}")
         print(f"    live keys: {info['secret_live_key']}  {info['publishable_live_key']}", flush=True)
     return info
+
+
+async def _history(info: dict) -> backfill.Written | None:
+    """Back-fill the demo account's test mode once (None when it already has history)."""
+    owner = await queries.user_by_email(info["email"])
+    if owner is None:
+        return None
+    ctx = RequestContext(principal=Principal(kind="user", user_id=owner["id"], email=owner["email"], role=Role.OWNER),
+                         scope_=Scope(info["account_id"], False))
+    return await backfill.backfill_demo(ctx)

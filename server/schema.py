@@ -19,7 +19,7 @@ from server.apilogs.resolvers import ApiLogQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
-from server.gql.common import ctx_of
+from server.gql.common import ERROR_HANDLERS, ctx_of
 from server.gql.scalars import SCALAR_OVERRIDES
 from server.gql.textguard import TextGuard
 from server.keys.resolvers import KeyMutation, KeyQuery
@@ -118,6 +118,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         scalar_overrides=SCALAR_OVERRIDES,
+        exception_handlers=ERROR_HANDLERS,
         extensions=[
             TextGuard,
             # Factories, not instances: Strawberry makes one per operation (instances are deprecated).

@@ -16,6 +16,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from litestar.datastructures import Cookie
+
 from server.infra import redis
 from server.settings import get_settings
 from server.urls import secure_cookies
@@ -43,6 +45,11 @@ def cookie_options(max_age: int | None = None) -> dict[str, Any]:
     settings = get_settings()
     return {"httponly": True, "secure": secure_cookies(settings), "samesite": "lax", "path": "/",
             "max_age": max_age}
+
+
+def cookie(session: Session) -> Cookie:
+    """The session cookie, kept for the session's absolute lifetime."""
+    return Cookie(key=COOKIE, value=session.id, **cookie_options(max_age=get_settings().session_absolute_hours * 3600))
 
 
 async def create(user_id: str, account_id: str, livemode: bool = False, replaces: str | None = None) -> Session:

@@ -1,4 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from db.migrations._raw import raw_migration
 
 ID = "2026-11-30T13:39:00:000000"
 VERSION = "1.38.0"
@@ -14,17 +14,4 @@ SQL = [
 ]
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="db", description=DESCRIPTION)
-
-    async def run():
-        from piccolo.table import Table
-
-        class _Raw(Table, tablename="_raw"):  # only a handle to run SQL in the migration's transaction
-            pass
-
-        for statement in SQL:
-            await _Raw.raw(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_migration(ID, DESCRIPTION, SQL)

@@ -1,6 +1,16 @@
 """Every table of the project; the Piccolo app finds them here."""
 
 from db.tables.accounts import Account, AuditLog, Invitation, Membership, User
+from db.tables.analytics import (
+    AnalyticsApiRollup,
+    AnalyticsApiRollupDaily,
+    AnalyticsApiRollupHourly,
+    AnalyticsFact,
+    AnalyticsPosition,
+    AnalyticsRollup,
+    AnalyticsRollupDaily,
+    AnalyticsRollupHourly,
+)
 from db.tables.customers import Credit, Customer, Transfer
 from db.tables.events import Event, EventDispatch
 from db.tables.idempotency import IdempotencyKey
@@ -12,4 +22,6 @@ from db.tables.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "EventDispatch", "FxRate", "IdempotencyKey",
            "Invitation", "JournalEntry", "LedgerAccount", "Membership", "PaymentIntent", "Posting", "Receipt", "Refund",
            "Transfer", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookFanout",
-           "WebhookFanoutState"]
+           "WebhookFanoutState",
+           "AnalyticsApiRollup", "AnalyticsApiRollupDaily", "AnalyticsApiRollupHourly", "AnalyticsFact",
+           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly"]

@@ -8,8 +8,7 @@ from strawberry.types import Info
 
 from server.accounts import queries, service, team
 from server.accounts import types as t
-from server.errors import PaydeckError
-from server.gql.common import Connection, connection, ctx_of, error_member, first_arg
+from server.gql.common import Connection, connection, ctx_of, first_arg
 from server.pagination import Page, decode_cursor
 from server.permissions import RESOURCES, Access, Level
 from server.urls import public_url
@@ -75,49 +74,31 @@ def _settings_dict(data: t.AccountSettingsInput) -> dict:
 class AccountMutation:
     @strawberry.mutation(description="Invite someone by email; the link in the result is shown once.")
     async def invite_member(self, info: Info, email: str, role: t.RoleEnum) -> t.InviteMemberResult:
-        try:
-            row, token = await team.invite(ctx_of(info), email, role.value)
-        except PaydeckError as exc:
-            return error_member(exc)
+        row, token = await team.invite(ctx_of(info), email, role.value)
         url = f"{public_url()}/invitations/{token}"
         return t.InviteMemberPayload(invitation=t.Invitation.from_row(row), invite_url=url)
 
     @strawberry.mutation(description="Withdraw a pending invitation.")
     async def revoke_invitation(self, info: Info, id: strawberry.ID) -> t.RevokeInvitationResult:
-        try:
-            row = await team.revoke_invitation(ctx_of(info), str(id))
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await team.revoke_invitation(ctx_of(info), str(id))
         return t.InvitationPayload(invitation=t.Invitation.from_row(row))
 
     @strawberry.mutation(description="Change a member's role; the last owner cannot be demoted.")
     async def change_member_role(self, info: Info, id: strawberry.ID, role: t.RoleEnum) -> t.MemberResult:
-        try:
-            row = await team.change_role(ctx_of(info), str(id), role.value)
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await team.change_role(ctx_of(info), str(id), role.value)
         return t.MemberPayload(member=t.Member.from_row({**row, "name": ""}))
 
     @strawberry.mutation(description="Remove a member; the last owner cannot be removed.")
     async def remove_member(self, info: Info, id: strawberry.ID) -> t.MemberResult:
-        try:
-            row = await team.remove(ctx_of(info), str(id))
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await team.remove(ctx_of(info), str(id))
         return t.MemberPayload(member=t.Member.from_row({**row, "name": ""}))
 
     @strawberry.mutation(description="Change account settings (needs admin); recorded in the audit log.")
     async def update_account_settings(self, info: Info, input: t.AccountSettingsInput) -> t.AccountResult:
-        try:
-            row = await service.update_settings(ctx_of(info), _settings_dict(input))
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await service.update_settings(ctx_of(info), _settings_dict(input))
         return t.AccountPayload(account=t.Account.from_row(row))
 
     @strawberry.mutation(description="Delete every test-mode object of the account. `confirm` must be `DELETE`.")
     async def delete_test_data(self, info: Info, confirm: str) -> t.DeleteTestDataResult:
-        try:
-            counts = await service.delete_test_data(ctx_of(info), confirm)
-        except PaydeckError as exc:
-            return error_member(exc)
+        counts = await service.delete_test_data(ctx_of(info), confirm)
         return t.DeleteTestDataPayload(deleted=JSON(counts))

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2_fragments import render_block
-from litestar import Request, Response, get
+from litestar import Request, Response
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from server import clock, operations
@@ -18,7 +18,7 @@ from server.apilogs.writer import TAIL_CHANNEL
 from server.errors import InvalidRequest
 from server.instants import parse_instant
 from server.permissions import read
-from server.web.pages import dashboard_context, guarded, show
+from server.web.pages import dashboard_context, dashboard_get, show
 from server.web.render import env
 
 PRESETS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(hours=24),
@@ -58,8 +58,7 @@ def _query_string(raw: dict[str, str], **extra: str) -> str:
     return urlencode({**raw, **extra})
 
 
-@get("/logs", include_in_schema=False)
-@guarded
+@dashboard_get("/logs")
 async def logs_page(request: Request) -> Response:
     return await _logs(request, request.query_params.get("tail") == "1")
 
@@ -86,8 +85,7 @@ async def _logs(request: Request, tail: bool) -> Response:
                           tail_qs="", presets=list(PRESETS))
 
 
-@get("/logs/{log_id:str}", include_in_schema=False)
-@guarded
+@dashboard_get("/logs/{log_id:str}")
 async def log_detail(request: Request, log_id: str) -> Response:
     ctx = await dashboard_context(request)
     data = await operations.run("ApiRequestDetail", ctx, {"id": log_id})
@@ -116,8 +114,7 @@ def _matches(item: dict[str, Any], raw: dict[str, str]) -> bool:
     return True
 
 
-@get("/logs/tail", include_in_schema=False)
-@guarded
+@dashboard_get("/logs/tail")
 async def logs_tail(request: Request) -> Response:
     """Server-sent events: one `log` event (a table row) per new record of this account and mode.
 

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from server import db
+from server.analytics import api_rollups
+from server.analytics.api_metrics import ROW_FIELDS
 from server.apilogs.filters import REQUEST_ID_RE, LogFilter, words
 from server.apilogs.records import COLUMNS
 from server.context import Scope
@@ -20,13 +22,20 @@ SUBSTRING_EXPR = "(path || ' ' || coalesce(error_message, '') || ' ' || coalesce
 
 
 async def copy_rows(rows: list[tuple[Any, ...]]) -> None:
-    """One COPY of many rows (the fastest way into PostgreSQL)."""
+    """One COPY of many rows (the fastest way into PostgreSQL), counted in the API rollups in the same
+    transaction, so a row is in the analytics exactly when it is stored (server/analytics/api_metrics.py)."""
     if not rows:
         return
-    pool = db.engine().pool
-    assert pool is not None, "the connection pool is not open"
-    async with pool.acquire() as conn:
-        await conn.copy_records_to_table("api_request_logs", records=rows, columns=list(COLUMNS))
+    async with db.transaction() as txn:
+        await txn.connection.copy_records_to_table("api_request_logs", records=rows, columns=list(COLUMNS))
+        await api_rollups.record(rows, COLUMNS)
+
+
+async def rollup_rows(account_id: str, livemode: bool, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """What API rollups count of the requests that started in [since, until) (the analytics verifier)."""
+    return await db.fetch(
+        f"SELECT {', '.join(ROW_FIELDS)} FROM api_request_logs WHERE account_id = $1 AND livemode = $2 "
+        "AND started_at >= $3 AND started_at < $4", account_id, livemode, since, until)
 
 
 def where(scope: Scope, flt: LogFilter, query: str, args: list[Any]) -> str:

@@ -10,8 +10,7 @@ from strawberry.types import Info
 from server.apilogs import service
 from server.apilogs import types as t
 from server.apilogs.filters import LogFilter
-from server.errors import NotFound
-from server.gql.common import Connection, connection, ctx_of, first_arg
+from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 from server.permissions import read
 
 
@@ -30,10 +29,7 @@ class ApiLogQuery:
 
     @strawberry.field(description="One API request by its request id (`req_…`).")
     async def api_request(self, info: Info, id: strawberry.ID) -> t.ApiRequest | None:
-        try:
-            return t.ApiRequest.from_row(await service.get(ctx_of(info), str(id)))
-        except NotFound:
-            return None
+        return await one_or_none(t.ApiRequest.from_row, service.get(ctx_of(info), str(id)))
 
     @strawberry.field(description="Requests and errors per minute (or longer buckets for long ranges).")
     async def api_request_series(self, info: Info, filter: t.ApiRequestFilter | None = None,

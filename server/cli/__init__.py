@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import click
 
+from server.analytics.cli import analytics
 from server.cli import accounts, apilogs, database, demo, search, serve, webhooks
 from server.settings import get_settings
 
@@ -43,7 +44,7 @@ CORE_COMMANDS: list[click.Command] = [
     search.search,
 ]
 # Command groups of domains, each from its server/<domain>/cli.py.
-DOMAIN_GROUPS: list[click.Command] = []
+DOMAIN_GROUPS: list[click.Command] = [analytics]
 
 for command in (*CORE_COMMANDS, *DOMAIN_GROUPS):
     main.add_command(command)

@@ -4,27 +4,25 @@ transfer and close forms. Data comes from stored GraphQL operations."""
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response
 
 from server import operations
 from server.context import RequestContext
-from server.errors import InvalidRequest, NotFound
+from server.errors import NotFound
 from server.ledger.money import currency_code, minor_amount
 from server.permissions import write
-from server.web.pages import dashboard_context, form_data, guarded, mutation_error, redirect, show
-
-STATUS_OF = {"resource_missing": 404, "conflict": 409, "customer_closed": 409, "customer_suspended": 409,
-             "balance_not_zero": 409, "insufficient_funds": 402, "transaction_already_processed": 422}
+from server.web.forms import Variables, submit
+from server.web.pages import dashboard_context, dashboard_get, dashboard_post, redirect, show
 
 
 def _rights(ctx: RequestContext) -> dict[str, Any]:
     return {"can_manage": ctx.can(write("customers")), "can_transfer": ctx.can(write("transfers"))}
 
 
-@get("/customers", include_in_schema=False)
-@guarded
+@dashboard_get("/customers")
 async def customers_page(request: Request) -> Response:
     ctx = await dashboard_context(request)
     params = request.query_params
@@ -35,17 +33,18 @@ async def customers_page(request: Request) -> Response:
                       status_filter=params.get("status", ""), **_rights(ctx))
 
 
-@post("/customers", include_in_schema=False)
-@guarded
+@dashboard_post("/customers")
 async def customers_create(request: Request) -> Response:
-    form = await form_data(request)
-    ctx = await dashboard_context(request, form)
-    data = {"email": str(form.get("email", "")).strip() or None, "name": str(form.get("name", "")).strip()}
-    result = (await operations.run("CreateCustomer", ctx, {"input": data}))["createCustomer"]
-    if error := mutation_error(result):
-        return await show(request, ctx, "CustomersPage", "customers/list.html", "customers", {}, status=400,
-                          error=error, q="", status_filter="", **_rights(ctx))
-    return redirect(request, f"/customers/{result['customer']['id']}")
+    return await submit(request, "CreateCustomer", lambda form: {"input": {
+        "email": str(form.get("email", "")).strip() or None, "name": str(form.get("name", "")).strip()}},
+        page=partial(_create_failed, request),
+        then=lambda created: redirect(request, f"/customers/{created.result['customer']['id']}"))
+
+
+async def _create_failed(request: Request, ctx, status: int, **extra: Any) -> Response:
+    """The list, unfiltered, with the create form's error."""
+    return await show(request, ctx, "CustomersPage", "customers/list.html", "customers", {}, status=status,
+                      q="", status_filter="", **_rights(ctx), **extra)
 
 
 async def _detail(request: Request, ctx, customer_id: str, status: int = 200, **extra: Any) -> Response:
@@ -58,8 +57,7 @@ async def _detail(request: Request, ctx, customer_id: str, status: int = 200, **
                       status=status, tx_suggestion=f"dash_{secrets.token_hex(6)}", **_rights(ctx), **extra)
 
 
-@get("/customers/{customer_id:str}", include_in_schema=False)
-@guarded
+@dashboard_get("/customers/{customer_id:str}")
 async def customer_page(request: Request, customer_id: str) -> Response:
     return await _detail(request, await dashboard_context(request), customer_id)
 
@@ -69,52 +67,38 @@ def _amount(form: dict[str, Any], currency: str) -> int:
     return minor_amount(None, currency, decimal_value=str(form.get("amount", "")).strip())
 
 
-async def _mutate(request: Request, customer_id: str, operation: str, build) -> Response:
-    form = await form_data(request)
-    ctx = await dashboard_context(request, form)
-    try:
-        result = next(iter((await operations.run(operation, ctx, {"input": build(form)})).values()))
-        error = mutation_error(result)
-    except InvalidRequest as exc:
-        result, error = {}, {"message": exc.message, "code": exc.code, "field": exc.param}
-    if error:
-        return await _detail(request, ctx, customer_id, status=STATUS_OF.get(error["code"], 400), error=error)
-    return await _detail(request, ctx, customer_id, done=operation)
+async def _mutate(request: Request, customer_id: str, operation: str, variables: Variables) -> Response:
+    return await submit(request, operation, variables, page=partial(_detail, request, customer_id=customer_id),
+                        then=lambda done: _detail(request, done.ctx, customer_id, done=operation))
 
 
-@post("/customers/{customer_id:str}/credit", include_in_schema=False)
-@guarded
+@dashboard_post("/customers/{customer_id:str}/credit")
 async def customer_credit(request: Request, customer_id: str) -> Response:
     def build(form: dict[str, Any]) -> dict[str, Any]:
         currency = currency_code(form.get("currency"))
-        return {"customerId": customer_id, "currency": currency, "amount": _amount(form, currency),
-                "transactionId": str(form.get("transaction_id", "")).strip()}
+        return {"input": {"customerId": customer_id, "currency": currency, "amount": _amount(form, currency),
+                          "transactionId": str(form.get("transaction_id", "")).strip()}}
 
     return await _mutate(request, customer_id, "CreditCustomer", build)
 
 
-@post("/customers/{customer_id:str}/transfer", include_in_schema=False)
-@guarded
+@dashboard_post("/customers/{customer_id:str}/transfer")
 async def customer_transfer(request: Request, customer_id: str) -> Response:
     def build(form: dict[str, Any]) -> dict[str, Any]:
         currency = currency_code(form.get("currency"))
         to_currency = str(form.get("to_currency", "")).strip() or None
-        return {"fromCustomer": customer_id, "toCustomer": str(form.get("to_customer", "")).strip(),
-                "currency": currency, "amount": _amount(form, currency), "toCurrency": to_currency,
-                "description": str(form.get("description", "")) or None}
+        return {"input": {"fromCustomer": customer_id, "toCustomer": str(form.get("to_customer", "")).strip(),
+                          "currency": currency, "amount": _amount(form, currency), "toCurrency": to_currency,
+                          "description": str(form.get("description", "")) or None}}
 
     return await _mutate(request, customer_id, "CreateTransfer", build)
 
 
-@post("/customers/{customer_id:str}/close", include_in_schema=False)
-@guarded
+@dashboard_post("/customers/{customer_id:str}/close")
 async def customer_close(request: Request, customer_id: str) -> Response:
-    form = await form_data(request)
-    ctx = await dashboard_context(request, form)
-    result = (await operations.run("CloseCustomer", ctx, {"id": customer_id}))["closeCustomer"]
-    if error := mutation_error(result):
-        return await _detail(request, ctx, customer_id, status=STATUS_OF.get(error["code"], 400), error=error)
-    return redirect(request, f"/customers/{customer_id}")
+    return await submit(request, "CloseCustomer", {"id": customer_id},
+                        page=partial(_detail, request, customer_id=customer_id),
+                        then=lambda _: redirect(request, f"/customers/{customer_id}"))
 
 
 HANDLERS = [customers_page, customers_create, customer_page, customer_credit, customer_transfer, customer_close]

@@ -14,7 +14,7 @@ from server.events import service, sse
 from server.events.catalog import EVENT_TYPES
 from server.events.wire import EventMessage
 from server.permissions import read
-from server.web.pages import LoginRequired, base_vars, dashboard_context, guarded, show
+from server.web.pages import LoginRequired, base_vars, dashboard_context, dashboard_get, show
 from server.web.render import env, render_page
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -39,8 +39,7 @@ def stream_url(types: list[str], since: int, view: str = "events") -> str:
     return "/events/stream?" + urlencode(query)
 
 
-@get("/events", include_in_schema=False)
-@guarded
+@dashboard_get("/events")
 async def events_page(request: Request) -> Response:
     ctx = await dashboard_context(request)
     type_filter = request.query_params.get("type") or ""
@@ -53,8 +52,7 @@ async def events_page(request: Request) -> Response:
                       stream_url=stream_url(types, since))
 
 
-@get("/events/{event_id:str}", include_in_schema=False)
-@guarded
+@dashboard_get("/events/{event_id:str}")
 async def event_page(request: Request, event_id: str) -> Response:
     ctx = await dashboard_context(request)
     data = await operations.run("EventPage", ctx, {"id": event_id})

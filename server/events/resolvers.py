@@ -8,12 +8,11 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from server.errors import PaydeckError
 from server.events import service
 from server.events import types as t
 from server.events.hub import hub
 from server.events.queries import TypeFilter
-from server.gql.common import Connection, connection, ctx_of, first_arg
+from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 from server.permissions import read
 
 
@@ -30,12 +29,7 @@ class EventQuery:
 
     @strawberry.field(description="One event of the current account and mode.")
     async def event(self, info: Info, id: strawberry.ID) -> t.Event | None:
-        try:
-            return t.Event.from_row(await service.get(ctx_of(info), str(id)))
-        except PaydeckError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await one_or_none(t.Event.from_row, service.get(ctx_of(info), str(id)))
 
 
 async def _stream(info: Info, types: TypeFilter) -> AsyncGenerator[t.Event, None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -59,6 +59,14 @@ def first_arg(first: int | None) -> int:
     return parse_limit(first, param="first")
 
 
+async def one_or_none(convert: Callable[[Any], T], load: Awaitable[Any]) -> T | None:
+    """What `load` finds, converted; None when it raises NotFound: a query field for one object answers null."""
+    try:
+        return convert(await load)
+    except NotFound:
+        return None
+
+
 @strawberry.interface(description="A problem with a mutation's input or the state it met.")
 class Error:
     message: str = strawberry.field(description="What went wrong, for people.")
@@ -96,7 +104,9 @@ class IdempotencyKeyError(Error):
     pass
 
 
-ERROR_TYPES: list[tuple[type[PaydeckError], type]] = [
+# Each domain error and the member of a mutation's result union that says it (the union lists the members
+# the mutation can return). ERROR_HANDLERS, registered on the schema, does the conversion for every field.
+ERROR_TYPES: list[tuple[type[PaydeckError], type[Error]]] = [
     (IdempotencyError, IdempotencyKeyError),
     (InvalidRequest, ValidationError),
     (NotFound, NotFoundError),
@@ -106,12 +116,26 @@ ERROR_TYPES: list[tuple[type[PaydeckError], type]] = [
 ]
 
 
-def error_member(exc: PaydeckError) -> Any:
-    """The union member for a domain error; auth errors are re-raised as top-level errors."""
-    for exc_type, gql_type in ERROR_TYPES:
-        if isinstance(exc, exc_type):
-            return gql_type(message=exc.message, code=exc.code, field=exc.param)
-    raise exc
+class ErrorMember(strawberry.ExceptionHandler):
+    """Turns a domain error raised by a resolver into its member of the field's result union.
+
+    Strawberry applies a handler only to fields whose union lists `error_type`, so a mutation
+    just raises: `createRefund` answers `NotFoundError` for a missing payment, while an error
+    its union does not list (`PermissionDenied`, `AuthenticationFailed`, or `NotFound` from a
+    mutation without `NotFoundError`) stays a top-level GraphQL error with `extensions.code`.
+    """
+
+    def __init__(self, exception_type: type[PaydeckError], error_type: type[Error]) -> None:
+        self.exception_type = exception_type
+        self.error_type = error_type
+
+    def handle(self, exception: PaydeckError, *, field: Any, info: Info) -> Error:
+        return self.error_type(message=exception.message, code=exception.code, field=exception.param)
+
+
+ERROR_HANDLERS = [ErrorMember(exc_type, gql_type) for exc_type, gql_type in ERROR_TYPES]
+# The HTTP status a page answers with when a mutation returned this error member (server.web.forms).
+STATUS_OF_ERROR = {gql_type.__name__: exc_type.status for exc_type, gql_type in ERROR_TYPES}
 
 
 @strawberry.type(description="A mutation that changed nothing visible but succeeded.")

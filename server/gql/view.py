@@ -19,6 +19,7 @@ from server import sessions, textcheck
 from server.auth import build_context, context_for_websocket
 from server.context import RequestContext
 from server.errors import ErrorCode, InvalidRequest, PaydeckError
+from server.gql.loaders import Loaders
 from server.schema import schema
 from server.web.render import render_page
 
@@ -27,6 +28,7 @@ class GraphQLContext(BaseContext, kw_only=True):
     """Strawberry's Litestar context, carrying our RequestContext."""
 
     ctx: RequestContext
+    loaders: Loaders | None = None  # per HTTP request; none on a WebSocket (see loaders_of)
     connection_params: Any = None
 
 
@@ -34,8 +36,8 @@ async def graphql_context(scope: ASGIScope) -> GraphQLContext:
     connection: ASGIConnection = ASGIConnection(scope)
     if scope["type"] == ScopeType.WEBSOCKET:
         return GraphQLContext(ctx=RequestContext(request=connection))
-    resolved = scope.get("state", {}).get("paydeck_ctx")  # set by the idempotency middleware
-    return GraphQLContext(ctx=resolved or await build_context(connection))
+    ctx = scope.get("state", {}).get("paydeck_ctx") or await build_context(connection)  # idempotency sets it
+    return GraphQLContext(ctx=ctx, loaders=Loaders(ctx))
 
 
 _Base = make_graphql_controller(schema, path="/graphql", context_getter=graphql_context,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from server.errors import PaydeckError
-from server.gql.common import Connection, connection, ctx_of, error_member, first_arg
+from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 from server.keys import service
 from server.keys import types as t
 
@@ -21,12 +20,7 @@ class KeyQuery:
 
     @strawberry.field(description="One API key of the current mode.")
     async def api_key(self, info: Info, id: strawberry.ID) -> t.ApiKey | None:
-        try:
-            return t.ApiKey.from_row(await service.get(ctx_of(info), str(id)))
-        except PaydeckError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await one_or_none(t.ApiKey.from_row, service.get(ctx_of(info), str(id)))
 
 
 @strawberry.type
@@ -34,27 +28,18 @@ class KeyMutation:
     @strawberry.mutation(description="Create a key in the current mode; its secret is in the result, once.")
     async def create_api_key(self, info: Info, input: t.CreateApiKeyInput) -> t.CreateApiKeyResult:
         rights = {p.resource: p.level for p in input.permissions or []}
-        try:
-            created = await service.create(ctx_of(info), input.kind, input.name, input.expires_at, rights)
-        except PaydeckError as exc:
-            return error_member(exc)
+        created = await service.create(ctx_of(info), input.kind, input.name, input.expires_at, rights)
         return t.ApiKeySecretPayload(api_key=t.ApiKey.from_row(created.key), secret=created.token, previous_key=None)
 
     @strawberry.mutation(description="Revoke a key at once.")
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> t.RevokeApiKeyResult:
-        try:
-            row = await service.revoke(ctx_of(info), str(id))
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await service.revoke(ctx_of(info), str(id))
         return t.ApiKeyPayload(api_key=t.ApiKey.from_row(row))
 
     @strawberry.mutation(description="Replace a key; the old one keeps working for `expiresInHours` (0–168).")
     async def roll_api_key(self, info: Info, id: strawberry.ID, expires_in_hours: int = 0) -> t.RollApiKeyResult:
         ctx = ctx_of(info)
-        try:
-            created = await service.roll(ctx, str(id), expires_in_hours)
-            old = await service.get(ctx, str(id))
-        except PaydeckError as exc:
-            return error_member(exc)
+        created = await service.roll(ctx, str(id), expires_in_hours)
+        old = await service.get(ctx, str(id))
         return t.ApiKeySecretPayload(api_key=t.ApiKey.from_row(created.key), secret=created.token,
                                      previous_key=t.ApiKey.from_row(old))

@@ -44,6 +44,12 @@ async def accounts_of_owner(scope: Scope, owner_id: str, purpose: str | None = N
     return await db.fetch_as(LedgerAccount, sql + " ORDER BY currency", *args)
 
 
+async def accounts_of_owners(scope: Scope, owner_ids: list[str], purpose: str) -> list[LedgerAccount]:
+    return await db.fetch_as(LedgerAccount, "SELECT * FROM ledger_accounts WHERE account_id = $1 AND livemode = $2 "
+                             "AND owner_id = ANY($3) AND purpose = $4 ORDER BY owner_id, currency",
+                             scope.account_id, scope.livemode, owner_ids, purpose)
+
+
 async def post_entry(scope: Scope, entry_id: str, kind: str, reference: str | None, description: str,
                      metadata: dict[str, Any], legs: list[tuple[str, str, int]]) -> list[Posting]:
     """Write an entry and its postings in one call; returns each posting's balance_after."""
@@ -123,3 +129,17 @@ async def lock_accounts(scope: Scope, ledger_account_ids: list[str]) -> None:
     every account it will touch first, so batches cannot deadlock each other."""
     await db.fetch("SELECT 1 FROM ledger_accounts WHERE id = ANY($1) AND account_id = $2 AND livemode = $3 "
                    "ORDER BY id FOR UPDATE", sorted(set(ledger_account_ids)), scope.account_id, scope.livemode)
+
+
+async def post_bulk(scope: Scope, entries: list[tuple[str, str, str | None, str, datetime]],
+                    postings: list[tuple[str, str, str, int]]) -> int:
+    """Many dated entries in one call (`ledger_post_bulk`, same invariants as one by one); returns postings written.
+
+    `entries`: (id, kind, reference, description, created); `postings`: (id, entry id, ledger account id, amount).
+    """
+    row = await db.fetchrow(
+        "SELECT ledger_post_bulk($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS written",
+        scope.account_id, scope.livemode, *[list(column) for column in zip(*entries, strict=True)],
+        *[list(column) for column in zip(*postings, strict=True)])
+    assert row is not None
+    return int(row["written"])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from server.errors import PaydeckError
-from server.gql.common import Ok, ctx_of, error_member
+from server.gql.common import Ok, ctx_of
 from server.ledger import fx
 from server.ledger import types as t
 
@@ -29,16 +28,10 @@ class LedgerQuery:
 class LedgerMutation:
     @strawberry.mutation(description="Set the rate of a currency pair (needs admin).")
     async def set_fx_rate(self, info: Info, input: t.SetFxRateInput) -> t.SetFxRateResult:
-        try:
-            row = await fx.set_rate(ctx_of(info), input.base, input.quote, input.rate, input.spread_bps)
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await fx.set_rate(ctx_of(info), input.base, input.quote, input.rate, input.spread_bps)
         return t.FxRatePayload(fx_rate=t.FxRate.from_row(row))
 
     @strawberry.mutation(description="Remove the rate of a currency pair (needs admin).")
     async def delete_fx_rate(self, info: Info, base: str, quote: str) -> t.DeleteFxRateResult:
-        try:
-            await fx.delete_rate(ctx_of(info), base, quote)
-        except PaydeckError as exc:
-            return error_member(exc)
+        await fx.delete_rate(ctx_of(info), base, quote)
         return Ok(ok=True)

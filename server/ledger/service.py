@@ -25,7 +25,7 @@ from server.context import RequestContext, Scope
 from server.errors import ErrorCode, PaymentRequired
 from server.ids import new_id
 from server.ledger import queries
-from server.ledger.rows import Balance, BalanceChange, LedgerAccount, Posting
+from server.ledger.rows import Amount, Balance, BalanceChange, LedgerAccount, Posting
 from server.permissions import read
 
 # purpose -> may the balance go below zero?
@@ -150,7 +150,19 @@ async def balances(scope: Scope, owner_id: str, purpose: str, at: datetime | Non
         then = await queries.balances_at(scope, [a.id for a in accounts], at)
         return [Balance(currency=a.currency, available=then.get(a.id, 0), pending=0, ledger_account_id=a.id)
                 for a in accounts if a.created <= at]
-    return [Balance(currency=a.currency, available=a.balance, pending=0, ledger_account_id=a.id) for a in accounts]
+    return [_balance_now(a) for a in accounts]
+
+
+async def current_balances(scope: Scope, owner_ids: list[str], purpose: str) -> list[list[Balance]]:
+    """`balances` now, of many owners at once, in the order asked."""
+    found: dict[str, list[Balance]] = {owner_id: [] for owner_id in owner_ids}
+    for a in await queries.accounts_of_owners(scope, owner_ids, purpose):
+        found[a.owner_id].append(_balance_now(a))
+    return [found[owner_id] for owner_id in owner_ids]
+
+
+def _balance_now(account: LedgerAccount) -> Balance:
+    return Balance(currency=account.currency, available=account.balance, pending=0, ledger_account_id=account.id)
 
 
 async def history(scope: Scope, owner_id: str, purpose: str, after: str | None, limit: int,
@@ -160,6 +172,13 @@ async def history(scope: Scope, owner_id: str, purpose: str, after: str | None, 
     if not accounts:
         return []
     return await queries.history(scope, [a.id for a in accounts], after, limit, gte, lte)
+
+
+async def available_balance(ctx: RequestContext) -> list[Amount]:
+    """What the merchant may pay out, per currency (below zero: what it owes): REST and GraphQL `balance`."""
+    scope = ctx.require(read("balance"))
+    return [Amount(amount=b.available, currency=b.currency)
+            for b in await balances(scope, scope.account_id, "merchant_balance")]
 
 
 async def merchant_balances(ctx: RequestContext) -> list[LedgerAccount]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from server.context import Scope
 from server.ledger import service as ledger
-from server.ledger.rows import Amount
 from server.payments.rows import Pricing
 
 
@@ -39,9 +38,3 @@ async def reverse_refund(scope: Scope, refund_id: str, amount: int, currency: st
     clearing = await ledger.merchant_account(scope, "processor_clearing", currency)
     balance = await ledger.merchant_account(scope, "merchant_balance", currency)
     await ledger.transfer(scope, "refund_reversal", clearing, balance, amount, reference=refund_id)
-
-
-async def merchant_balance(scope: Scope) -> list[Amount]:
-    """Available balance per currency."""
-    return [Amount(amount=b.available, currency=b.currency)
-            for b in await ledger.balances(scope, scope.account_id, "merchant_balance")]

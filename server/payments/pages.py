@@ -8,10 +8,11 @@ payment at the top of `#payment-rows` without reloading.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get
 
 from server import operations
 from server.errors import InvalidRequest, NotFound, PaydeckError
@@ -19,14 +20,13 @@ from server.events import service as events
 from server.events.pages import stream_url
 from server.ledger.money import DIGITS, MAX_AMOUNT
 from server.payments import receipts
+from server.payments.rows import STATUSES
 from server.permissions import read, write
-from server.web.pages import base_vars, dashboard_context, form_data, guarded, mutation_error, show
+from server.web.forms import submit
+from server.web.pages import base_vars, dashboard_context, dashboard_get, dashboard_post, show
 from server.web.render import render_page
 
-STATUSES = ("requires_payment_method", "processing", "requires_capture", "succeeded", "failed", "canceled")
 FILTERS = ("status", "customer", "amount_gte", "amount_lte", "created_gte", "created_lte")
-STATUS_OF = {"resource_missing": 404, "payment_intent_unexpected_state": 409,
-             "payment_intent_action_in_progress": 409}
 
 
 @get("/receipts/{token:str}", include_in_schema=False)
@@ -60,8 +60,7 @@ def _date(value: str, name: str, end: bool = False) -> str | None:
     return (day.replace(hour=23, minute=59, second=59) if end else day).isoformat()
 
 
-@get("/payments", include_in_schema=False)
-@guarded
+@dashboard_get("/payments")
 async def payments_page(request: Request) -> Response:
     ctx = await dashboard_context(request)
     params = request.query_params
@@ -88,8 +87,7 @@ async def payments_page(request: Request) -> Response:
                       query=urlencode({k: v for k, v in f.items() if v}), **extra)
 
 
-@get("/payments/rows/{pi_id:str}", include_in_schema=False)
-@guarded
+@dashboard_get("/payments/rows/{pi_id:str}")
 async def payment_row(request: Request, pi_id: str) -> Response:
     """One row of the list, for live insertion."""
     ctx = await dashboard_context(request)
@@ -111,55 +109,41 @@ async def _detail(request: Request, ctx, pi_id: str, status: int = 200, **extra:
                         **extra}, status=status)
 
 
-@get("/payments/{pi_id:str}", include_in_schema=False)
-@guarded
+@dashboard_get("/payments/{pi_id:str}")
 async def payment_page(request: Request, pi_id: str) -> Response:
     return await _detail(request, await dashboard_context(request), pi_id)
 
 
-def _form_vars(form: dict[str, Any]) -> dict[str, Any]:
-    return {"_amount": _int(str(form.get("amount", "")).strip(), "amount"),
-            "_reason": str(form.get("reason", "")).strip() or None}
+def _amount(form: dict[str, Any]) -> int | None:
+    return _int(str(form.get("amount", "")).strip(), "amount")
 
 
-@post("/payments/{pi_id:str}/refund", include_in_schema=False)
-@guarded
+def _reason(form: dict[str, Any]) -> str | None:
+    return str(form.get("reason", "")).strip() or None
+
+
+@dashboard_post("/payments/{pi_id:str}/refund")
 async def payment_refund(request: Request, pi_id: str) -> Response:
-    return await _refund_or_capture(request, pi_id, "refund")
+    return await submit(request, "CreateRefund", lambda form: {
+        "input": {"paymentIntent": pi_id, "amount": _amount(form), "reason": _reason(form)}},
+        page=partial(_detail, request, pi_id=pi_id), then=_done(request, pi_id, "Refund made."))
 
 
-@post("/payments/{pi_id:str}/capture", include_in_schema=False)
-@guarded
+@dashboard_post("/payments/{pi_id:str}/capture")
 async def payment_capture(request: Request, pi_id: str) -> Response:
-    return await _refund_or_capture(request, pi_id, "capture")
+    return await submit(request, "CapturePaymentIntent", lambda form: {"id": pi_id, "amountToCapture": _amount(form)},
+                        page=partial(_detail, request, pi_id=pi_id), then=_done(request, pi_id, "Payment captured."))
 
 
-@post("/payments/{pi_id:str}/cancel", include_in_schema=False)
-@guarded
+@dashboard_post("/payments/{pi_id:str}/cancel")
 async def payment_cancel(request: Request, pi_id: str) -> Response:
-    return await _refund_or_capture(request, pi_id, "cancel")
+    return await submit(request, "CancelPaymentIntent", {"id": pi_id}, page=partial(_detail, request, pi_id=pi_id),
+                        then=_done(request, pi_id, "Authorization released."))
 
 
-async def _refund_or_capture(request: Request, pi_id: str, action: str) -> Response:
-    form = await form_data(request)
-    ctx = await dashboard_context(request, form)
-    try:
-        values = _form_vars(form)
-    except InvalidRequest as exc:
-        return await _detail(request, ctx, pi_id, status=400, error={"message": exc.message, "field": exc.param})
-    variables: dict[str, Any]
-    if action == "refund":
-        name, variables, done = "CreateRefund", {"input": {"paymentIntent": pi_id, "amount": values["_amount"],
-                                                           "reason": values["_reason"]}}, "Refund made."
-    elif action == "capture":
-        name, variables, done = "CapturePaymentIntent", {"id": pi_id, "amountToCapture": values["_amount"]}, \
-            "Payment captured."
-    else:
-        name, variables, done = "CancelPaymentIntent", {"id": pi_id}, "Authorization released."
-    result = next(iter((await operations.run(name, ctx, variables)).values()))
-    if error := mutation_error(result):
-        return await _detail(request, ctx, pi_id, status=STATUS_OF.get(error["code"], 400), error=error)
-    return await _detail(request, ctx, pi_id, done=done)
+def _done(request: Request, pi_id: str, notice: str):
+    """The payment's page again, saying what was done."""
+    return lambda submitted: _detail(request, submitted.ctx, pi_id, done=notice)
 
 
 HANDLERS = [receipt_page, payments_page, payment_row, payment_page, payment_refund, payment_capture, payment_cancel]

@@ -104,6 +104,12 @@ async def refunds_of(scope: Scope, pi_id: str) -> list[Refund]:
         "ORDER BY id", scope.account_id, scope.livemode, pi_id)
 
 
+async def refunds_of_intents(scope: Scope, pi_ids: list[str]) -> list[Refund]:
+    return await db.fetch_as(
+        Refund, "SELECT * FROM refunds WHERE account_id = $1 AND livemode = $2 AND payment_intent_id = ANY($3) "
+        "ORDER BY id", scope.account_id, scope.livemode, pi_ids)
+
+
 async def get_refund(scope: Scope, refund_id: str, *, lock: bool = False) -> Refund | None:
     return await db.fetchrow_as(Refund, "SELECT * FROM refunds WHERE account_id = $1 AND livemode = $2 AND id = $3"
                                 + (" FOR UPDATE" if lock else ""), scope.account_id, scope.livemode, refund_id)
@@ -138,8 +144,9 @@ async def insert_receipt(receipt: Receipt) -> Receipt:
     return made
 
 
-async def receipts_of(pi_id: str) -> list[Receipt]:
-    return await db.fetch_as(Receipt, "SELECT * FROM receipts WHERE payment_intent_id = $1 ORDER BY id", pi_id)
+async def receipts_of(scope: Scope, pi_id: str) -> list[Receipt]:
+    return await db.fetch_as(Receipt, "SELECT * FROM receipts WHERE account_id = $1 AND livemode = $2 "
+                             "AND payment_intent_id = $3 ORDER BY id", scope.account_id, scope.livemode, pi_id)
 
 
 async def receipt(scope: Scope, receipt_id: str) -> Receipt | None:
@@ -148,12 +155,15 @@ async def receipt(scope: Scope, receipt_id: str) -> Receipt | None:
 
 
 async def receipt_by_token(token: str) -> Receipt | None:
+    """The public receipt page's read: unscoped on purpose, found only by its unguessable token."""
     return await db.fetchrow_as(Receipt, "SELECT * FROM receipts WHERE token = $1", token)
 
 
-async def payment_receipt(pi_id: str) -> Receipt | None:
-    return await db.fetchrow_as(Receipt, "SELECT * FROM receipts WHERE payment_intent_id = $1 AND refund_id IS NULL",
-                                pi_id)
+async def payment_receipts(scope: Scope, pi_ids: list[str]) -> list[Receipt]:
+    """The receipts of these payments themselves (not of their refunds)."""
+    return await db.fetch_as(Receipt, "SELECT * FROM receipts WHERE account_id = $1 AND livemode = $2 "
+                             "AND payment_intent_id = ANY($3) AND refund_id IS NULL", scope.account_id,
+                             scope.livemode, pi_ids)
 
 
 # --- what payments read of other tables ---------------------------------------------------------
@@ -166,15 +176,27 @@ async def account_pricing(account_id: str) -> Pricing:
     return row
 
 
-class TimelineEvent(msgspec.Struct, frozen=True):
+class TimelineEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event of a payment or of one of its refunds, with the payment it belongs to."""
+
+    intent_id: str
     id: str
     type: str
     object_id: str
     created: datetime
 
 
-async def events_of(scope: Scope, object_ids: list[str], limit: int = 200) -> list[TimelineEvent]:
+async def timeline_events(scope: Scope, pi_ids: list[str], limit: int) -> list[TimelineEvent]:
+    """The events of each payment and of its refunds, in commit order (unpublished last), at most `limit` each."""
     return await db.fetch_as(
-        TimelineEvent, "SELECT id, type, object_id, created FROM events WHERE account_id = $1 AND livemode = $2 "
-        "AND object_id = ANY($3) ORDER BY pos NULLS LAST, seq LIMIT $4",  # commit order; unpublished last
-        scope.account_id, scope.livemode, object_ids, limit)
+        TimelineEvent,
+        "WITH objects AS ("
+        " SELECT u.id AS intent_id, u.id AS object_id FROM unnest($3::text[]) AS u(id)"
+        " UNION ALL SELECT payment_intent_id, id FROM refunds"
+        " WHERE account_id = $1 AND livemode = $2 AND payment_intent_id = ANY($3)) "
+        "SELECT intent_id, id, type, object_id, created FROM ("
+        " SELECT o.intent_id, e.id, e.type, e.object_id, e.created,"
+        " row_number() OVER (PARTITION BY o.intent_id ORDER BY e.pos NULLS LAST, e.seq) AS n"
+        " FROM objects o JOIN events e ON e.account_id = $1 AND e.livemode = $2 AND e.object_id = o.object_id"
+        ") timeline WHERE n <= $4 ORDER BY intent_id, n",
+        scope.account_id, scope.livemode, pi_ids, limit)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server import clock, db, infra
@@ -24,6 +23,8 @@ from server.permissions import read
 from server.urls import public_url
 
 CACHE_SECONDS = 24 * 3600
+TOKEN_BYTES = 24  # a public receipt URL carries this much randomness (32 URL-safe characters)
+MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH = 20, 64  # anything else is no token of ours: not looked up
 
 
 def _number() -> str:
@@ -35,16 +36,17 @@ async def create(scope: Scope, pi_id: str, refund_id: str | None = None) -> Rece
     """Issue a receipt inside the caller's transaction; a refund's also drops cached copies of the payment's."""
     row = await queries.insert_receipt(Receipt(
         id=new_id("rcpt"), account_id=scope.account_id, livemode=scope.livemode, payment_intent_id=pi_id,
-        refund_id=refund_id, number=_number(), token=secrets.token_urlsafe(24), created=clock.PAYMENTS.now()))
+        refund_id=refund_id, number=_number(), token=secrets.token_urlsafe(TOKEN_BYTES),
+        created=clock.PAYMENTS.now()))
     if refund_id is not None:  # a payment's first receipt has no cached copies yet
-        await invalidate(pi_id)
+        await invalidate(scope, pi_id)
     return row
 
 
-async def invalidate(pi_id: str) -> None:
+async def invalidate(scope: Scope, pi_id: str) -> None:
     """After the current transaction commits, forget every cached receipt of this payment."""
     keys = []
-    for r in await queries.receipts_of(pi_id):
+    for r in await queries.receipts_of(scope, pi_id):
         keys += [f"receipt:{r.token}", f"receipt:id:{r.id}"]
 
     async def drop() -> None:
@@ -56,6 +58,49 @@ async def invalidate(pi_id: str) -> None:
 
 def url_of(token: str) -> str:
     return f"{public_url()}/receipts/{token}"
+
+
+async def find(ctx: RequestContext, receipt_id: str) -> Receipt:
+    """A receipt of this account and mode."""
+    scope = ctx.require(read("payment_intents"))
+    row = await queries.receipt(scope, receipt_id)
+    if row is None:
+        raise NotFound(f"no such receipt: '{receipt_id}'", param="id")
+    return row
+
+
+async def of_intents(scope: Scope, pi_ids: list[str]) -> list[Receipt | None]:
+    """The receipt of each payment (None before it succeeded), in the order asked: a payment's nested field.
+
+    The caller has read these payments through `scope` already, with whatever right that took
+    (a publishable key confirming its payment sees the receipt as REST shows it)."""
+    found = {r.payment_intent_id: r for r in await queries.payment_receipts(scope, pi_ids)}
+    return [found.get(pi_id) for pi_id in pi_ids]
+
+
+async def get(ctx: RequestContext, receipt_id: str) -> tuple[dict[str, Any], bool]:
+    """The whole receipt (as the public page shows it), and whether it came from the cache."""
+    row = await find(ctx, receipt_id)  # the cached copy is keyed by id: the scope is checked before serving it
+    cache_key = f"receipt:id:{receipt_id}"
+    if (hit := await _from_cache(cache_key)) is not None:
+        return hit, True
+    return await _store(cache_key, row), False
+
+
+async def public(token: str) -> tuple[dict[str, Any], bool]:
+    """The receipt behind a public token, and whether it came from the cache.
+
+    The one unscoped read of receipts: only the unguessable token (TOKEN_BYTES random bytes) finds it,
+    never a receipt's or a payment's id."""
+    if not MIN_TOKEN_LENGTH <= len(token) <= MAX_TOKEN_LENGTH:
+        raise NotFound("no such receipt")
+    cache_key = f"receipt:{token}"
+    if (hit := await _from_cache(cache_key)) is not None:
+        return hit, True
+    row = await queries.receipt_by_token(token)
+    if row is None:
+        raise NotFound("no such receipt")
+    return await _store(cache_key, row), False
 
 
 async def _build(receipt: Receipt) -> dict[str, Any]:
@@ -73,44 +118,16 @@ async def _build(receipt: Receipt) -> dict[str, Any]:
     }
 
 
-async def _cached(cache_key: str, load: Callable[[], Awaitable[Receipt]]) -> tuple[dict[str, Any], bool]:
-    redis = infra.redis()
-    hit = await redis.get(cache_key)
-    if hit is not None:
-        data = json.loads(hit)
-        data["url"] = url_of(data["url"].rsplit("/", 1)[-1])  # the host this request came to
-        return data, True
-    receipt = await load()
+async def _from_cache(cache_key: str) -> dict[str, Any] | None:
+    hit = await infra.redis().get(cache_key)
+    if hit is None:
+        return None
+    data: dict[str, Any] = json.loads(hit)
+    data["url"] = url_of(data["url"].rsplit("/", 1)[-1])  # the host this request came to
+    return data
+
+
+async def _store(cache_key: str, receipt: Receipt) -> dict[str, Any]:
     data = await _build(receipt)
-    await redis.set(cache_key, json.dumps(data), ex=CACHE_SECONDS)
-    return data, False
-
-
-async def public(token: str) -> tuple[dict[str, Any], bool]:
-    """The receipt behind a public token, and whether it came from the cache."""
-
-    async def load() -> Receipt:
-        row = await queries.receipt_by_token(token)
-        if row is None:
-            raise NotFound("no such receipt")
-        return row
-
-    if len(token) > 64:
-        raise NotFound("no such receipt")
-    return await _cached(f"receipt:{token}", load)
-
-
-async def get(ctx: RequestContext, receipt_id: str) -> tuple[dict[str, Any], bool]:
-    scope = ctx.require(read("payment_intents"))
-
-    async def load() -> Receipt:
-        row = await queries.receipt(scope, receipt_id)
-        if row is None:
-            raise NotFound(f"no such receipt: '{receipt_id}'", param="id")
-        return row
-
-    # The cached copy is keyed by id; check the scope before serving it.
-    row = await queries.receipt(scope, receipt_id)
-    if row is None:
-        raise NotFound(f"no such receipt: '{receipt_id}'", param="id")
-    return await _cached(f"receipt:id:{receipt_id}", load)
+    await infra.redis().set(cache_key, json.dumps(data), ex=CACHE_SECONDS)
+    return data

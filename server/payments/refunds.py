@@ -111,7 +111,7 @@ async def _refused(ctx: RequestContext | None, scope: Scope, refund: Refund) -> 
     pi = await queries.update(pi.id, {"amount_refunded": pi.amount_refunded - refund.amount,
                                       "updated": clock.PAYMENTS.now()})
     await accounting.reverse_refund(scope, refund.id, refund.amount, refund.currency)
-    await receipts.invalidate(pi.id)
+    await receipts.invalidate(scope, pi.id)
     await emit(ctx, scope, "refund.failed", "refund", refund.id, refund_json(refund))
     await emit(ctx, scope, "payment_intent.refund_reversed", "payment_intent", pi.id,
                intent_json(pi, with_secret=False))
@@ -126,6 +126,10 @@ async def get(ctx: RequestContext, refund_id: str) -> Refund:
     return row
 
 
-async def of_intent(ctx: RequestContext, pi_id: str) -> list[Refund]:
+async def of_intents(ctx: RequestContext, pi_ids: list[str]) -> list[list[Refund]]:
+    """The refunds of each payment, oldest first, in the order asked: a payment's nested field."""
     scope = ctx.require(read("refunds"))
-    return await queries.refunds_of(scope, pi_id)
+    found: dict[str, list[Refund]] = {pi_id: [] for pi_id in pi_ids}
+    for refund in await queries.refunds_of_intents(scope, pi_ids):
+        found[refund.payment_intent_id].append(refund)
+    return [found[pi_id] for pi_id in pi_ids]

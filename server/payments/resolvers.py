@@ -7,28 +7,18 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from server.errors import PaydeckError
-from server.gql.common import Connection, connection, ctx_of, error_member, first_arg
+from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
+from server.ledger import service as ledger
 from server.ledger.types import Long, Money
 from server.pagination import decode_cursor
-from server.payments import accounting, refunds, service, summary
+from server.payments import receipts, refunds, service, summary
 from server.payments import types as t
 from server.payments.rows import PaymentIntent
-from server.permissions import read
 
 
 def _payload(row: PaymentIntent, with_secret: bool = False) -> t.PaymentIntentPayload:
     return t.PaymentIntentPayload(payment_intent=t.PaymentIntent.from_row(row),
                                   client_secret=row.client_secret if with_secret else None)
-
-
-async def _or_none(coro):
-    try:
-        return await coro
-    except PaydeckError as exc:
-        if exc.status == 404:
-            return None
-        raise
 
 
 @strawberry.type
@@ -47,21 +37,15 @@ class PaymentQuery:
 
     @strawberry.field(description="One payment intent of this mode.")
     async def payment_intent(self, info: Info, id: strawberry.ID) -> t.PaymentIntent | None:
-        row = await _or_none(service.get(ctx_of(info), str(id)))
-        return t.PaymentIntent.from_row(row) if row else None
+        return await one_or_none(t.PaymentIntent.from_row, service.get(ctx_of(info), str(id)))
 
     @strawberry.field(description="One refund of this mode.")
     async def refund(self, info: Info, id: strawberry.ID) -> t.Refund | None:
-        row = await _or_none(refunds.get(ctx_of(info), str(id)))
-        return t.Refund.from_row(row) if row else None
+        return await one_or_none(t.Refund.from_row, refunds.get(ctx_of(info), str(id)))
 
     @strawberry.field(description="One receipt of this mode.")
     async def receipt(self, info: Info, id: strawberry.ID) -> t.Receipt | None:
-        from server.payments import queries
-
-        scope = ctx_of(info).require(read("payment_intents"))
-        row = await queries.receipt(scope, str(id))
-        return t.Receipt.from_row(row) if row else None
+        return await one_or_none(t.Receipt.from_row, receipts.find(ctx_of(info), str(id)))
 
     @strawberry.field(description="Today's gross volume, successful payments and success rate against "
                                   "yesterday at the same time of day.")
@@ -72,58 +56,42 @@ class PaymentQuery:
 
     @strawberry.field(description="The merchant's available balance per currency (needs view_payments).")
     async def balance(self, info: Info) -> list[Money]:
-        scope = ctx_of(info).require(read("balance"))
-        return [Money(amount=b.amount, currency=b.currency) for b in await accounting.merchant_balance(scope)]
+        return [Money(amount=b.amount, currency=b.currency) for b in await ledger.available_balance(ctx_of(info))]
 
 
 @strawberry.type
 class PaymentMutation:
     @strawberry.mutation(description="Create a payment intent; its client secret is in the result.")
     async def create_payment_intent(self, info: Info, input: t.CreatePaymentIntentInput) -> t.PaymentIntentResult:
-        try:
-            row = await service.create(ctx_of(info), input.amount, input.currency, customer=input.customer,
-                                       description=input.description, metadata=input.metadata,
-                                       capture_method=input.capture_method)
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await service.create(ctx_of(info), input.amount, input.currency, customer=input.customer,
+                                   description=input.description, metadata=input.metadata,
+                                   capture_method=input.capture_method)
         return _payload(row, with_secret=True)
 
     @strawberry.mutation(description="Confirm with a card (secret key or session; publishable key + clientSecret).")
     async def confirm_payment_intent(self, info: Info, id: strawberry.ID, card: t.CardInput,
                                      client_secret: str | None = None) -> t.PaymentIntentResult:
         details = {"number": card.number, "exp_month": card.exp_month, "exp_year": card.exp_year, "cvc": card.cvc}
-        try:
-            row = await service.confirm(ctx_of(info), str(id), details, client_secret)
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await service.confirm(ctx_of(info), str(id), details, client_secret)
         return _payload(row)
 
     @strawberry.mutation(description="Capture an authorized payment, fully or partly, before it expires.")
     async def capture_payment_intent(self, info: Info, id: strawberry.ID,
                                      amount_to_capture: Long | None = None,  # type: ignore[valid-type]
                                      ) -> t.PaymentIntentResult:
-        try:
-            row = await service.capture(ctx_of(info), str(id), amount_to_capture)
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await service.capture(ctx_of(info), str(id), amount_to_capture)
         return _payload(row)
 
     @strawberry.mutation(description="Cancel a payment intent that is not yet paid (or release an authorization). "
                                      "reason: abandoned, duplicate, fraudulent or requested_by_customer.")
     async def cancel_payment_intent(self, info: Info, id: strawberry.ID,
                                     reason: str | None = None) -> t.PaymentIntentResult:
-        try:
-            row = await service.cancel(ctx_of(info), str(id), reason)
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await service.cancel(ctx_of(info), str(id), reason)
         return _payload(row)
 
     @strawberry.mutation(description="Refund a payment, fully or partly; never more than remains.")
     async def create_refund(self, info: Info, input: t.CreateRefundInput) -> t.RefundResult:
-        try:
-            row = await refunds.create(ctx_of(info), input.payment_intent, input.amount, input.reason)
-        except PaydeckError as exc:
-            return error_member(exc)
+        row = await refunds.create(ctx_of(info), input.payment_intent, input.amount, input.reason)
         return t.RefundPayload(refund=t.Refund.from_row(row))
 
 

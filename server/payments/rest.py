@@ -12,12 +12,12 @@ from litestar.params import KwargDefinition, Parameter
 
 from server.context import RequestContext
 from server.instants import parse_instant
+from server.ledger import service as ledger
 from server.ledger.money import MAX_AMOUNT, amount_filter
 from server.pagination import decode_cursor, parse_limit
-from server.payments import accounting, queries, receipts, refunds, service
+from server.payments import receipts, refunds, service
 from server.payments.rows import PaymentIntent
 from server.payments.serial import intent_json, refund_json
-from server.permissions import read
 from server.rest import api_context, list_body
 
 # Amounts arrive untyped and are checked by server.ledger.money (strict: no "2000", no 2000.0), which
@@ -67,7 +67,9 @@ def _card(card: CardInput) -> dict[str, object]:
 
 async def intent_body(ctx: RequestContext, pi: PaymentIntent) -> dict[str, Any]:
     body = intent_json(pi, with_secret=not (ctx.principal.key_kind == "publishable"))
-    receipt = await queries.payment_receipt(pi.id) if pi.status == "succeeded" else None
+    receipt = None
+    if pi.status == "succeeded":
+        (receipt,) = await receipts.of_intents(ctx.scope, [pi.id])
     body["receipt"] = ({"id": receipt.id, "number": receipt.number, "url": receipts.url_of(receipt.token)}
                        if receipt else None)
     return body
@@ -151,9 +153,8 @@ class BalanceController(Controller):
 
     @get("/", summary="The merchant's available balance per currency")
     async def retrieve(self, ctx: RequestContext) -> dict[str, Any]:
-        scope = ctx.require(read("balance"))
-        return {"object": "balance", "available": await accounting.merchant_balance(scope), "pending": [],
-                "livemode": scope.livemode}
+        available = await ledger.available_balance(ctx)
+        return {"object": "balance", "available": available, "pending": [], "livemode": ctx.scope.livemode}
 
 
 CONTROLLERS = [PaymentIntentController, RefundController, ReceiptController, BalanceController]

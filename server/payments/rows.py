@@ -12,6 +12,7 @@ import msgspec
 
 from server.context import Scope
 
+# Every status a payment intent can have (the database's payment_intents_status_valid check says the same).
 STATUSES = ("requires_payment_method", "processing", "requires_capture", "succeeded", "failed", "canceled")
 
 

@@ -9,15 +9,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from server.gql.common import (
-    ConflictError,
-    NotFoundError,
-    UnprocessableError,
-    ValidationError,
-    ctx_of,
-)
+from server.gql.common import ConflictError, NotFoundError, UnprocessableError, ValidationError
+from server.gql.loaders import loaders_of
 from server.ledger.types import Long, Money
 from server.payments import rows
+from server.payments.receipts import url_of
 
 
 @strawberry.type(description="What the processor reported about the card. The number itself is never stored.")
@@ -39,8 +35,6 @@ class Receipt:
 
     @classmethod
     def from_row(cls, row: rows.Receipt) -> Receipt:
-        from server.payments.receipts import url_of
-
         return cls(id=row.id, number=row.number, url=url_of(row.token), refund_id=row.refund_id)
 
 
@@ -95,26 +89,17 @@ class PaymentIntent:
 
     @strawberry.field(description="Its refunds, oldest first.")
     async def refunds(self, info: Info) -> list[Refund]:
-        from server.payments import refunds
-
-        return [Refund.from_row(r) for r in await refunds.of_intent(ctx_of(info), self.id)]
+        return [Refund.from_row(r) for r in await loaders_of(info).refunds_of_intent.load(self.id)]
 
     @strawberry.field(description="The receipt of the payment, once it succeeded.")
     async def receipt(self, info: Info) -> Receipt | None:
-        from server.payments import queries
-
-        ctx_of(info).scope  # noqa: B018 - scoped: the intent was loaded through the caller's scope
-        row = await queries.payment_receipt(self.id)
+        row = await loaders_of(info).receipt_of_intent.load(self.id)
         return Receipt.from_row(row) if row else None
 
     @strawberry.field(description="Its events and its refunds' events, oldest first: the timeline of the payment.")
     async def timeline(self, info: Info) -> list[TimelineEvent]:
-        from server.payments import queries
-
-        scope = ctx_of(info).scope
-        ids = [self.id, *(r.id for r in await queries.refunds_of(scope, self.id))]
         return [TimelineEvent(id=r.id, type=r.type, object_id=r.object_id, created=r.created)
-                for r in await queries.events_of(scope, ids)]
+                for r in await loaders_of(info).timeline_of_intent.load(self.id)]
 
     @classmethod
     def from_row(cls, row: rows.PaymentIntent) -> PaymentIntent:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request, Response
+from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.handlers import HTTPRouteHandler
 from litestar.response import Redirect
 
 from server import operations, sessions, textcheck
@@ -18,6 +21,7 @@ from server.errors import ErrorCode, PaydeckError, PermissionDenied
 from server.web.render import is_htmx, render_page
 
 log = logging.getLogger(__name__)
+Handler = Callable[..., Awaitable[Response]]
 ERROR_TITLES = {400: "That did not work", 401: "Please log in", 403: "Not allowed", 404: "Page not found",
                 405: "Page not found", 409: "That cannot be done now", 413: "Too large", 429: "Slow down"}
 
@@ -60,11 +64,6 @@ async def show(request: Request, ctx: RequestContext, operation: str, template: 
     data = await operations.run(operation, ctx, variables)
     return render_page(request, template, {**data, **base_vars(ctx, data, active), **extra}, block=block,
                        status=status)
-
-
-def mutation_error(result: dict[str, Any]) -> dict[str, Any] | None:
-    """The error member of a mutation result union, if it is one."""
-    return result if "message" in result and "code" in result else None
 
 
 def redirect(request: Request, location: str) -> Response:
@@ -117,9 +116,8 @@ async def error_page(request: Request, exc: PaydeckError) -> Response:
     return render_page(request, "error.html", context, status=exc.status)
 
 
-def guarded(handler):
+def guarded(handler: Handler) -> Handler:
     """Render domain errors of a page handler as a page (inside the shell when logged in)."""
-    import functools
 
     @functools.wraps(handler)
     async def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -129,3 +127,13 @@ def guarded(handler):
             return await error_page(kwargs["request"], exc)
 
     return wrapper
+
+
+def dashboard_get(path: str, **options: Any) -> Callable[[Handler], HTTPRouteHandler]:
+    """A dashboard page at `path`: not in the API's OpenAPI document, its domain errors drawn as a page."""
+    return lambda handler: get(path, include_in_schema=False, **options)(guarded(handler))
+
+
+def dashboard_post(path: str, **options: Any) -> Callable[[Handler], HTTPRouteHandler]:
+    """A dashboard form's target (see `server.web.forms.submit`), like `dashboard_get`."""
+    return lambda handler: post(path, include_in_schema=False, **options)(guarded(handler))

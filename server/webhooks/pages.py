@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response
 
 from server import clock, operations
 from server.errors import NotFound
 from server.instants import parse_instant
-from server.web.pages import dashboard_context, form_data, guarded, mutation_error, redirect, show
+from server.web.forms import Submitted, Variables, submit
+from server.web.pages import dashboard_context, dashboard_get, dashboard_post, redirect, show
 
 FILTERS = ("status", "eventType", "eventId")
-ERROR_STATUS = {"resource_missing": 404, "conflict": 409}
 
 
 def _when(raw: Any, param: str) -> str | None:
@@ -39,28 +40,24 @@ async def _detail(request: Request, ctx, endpoint_id: str, status: int = 200, **
                       status=status, filters=filters, block=extra.pop("block", None), **extra)
 
 
-@get("/webhooks", include_in_schema=False)
-@guarded
+@dashboard_get("/webhooks")
 async def webhooks_page(request: Request) -> Response:
     return await _list(request, await dashboard_context(request))
 
 
-@post("/webhooks", include_in_schema=False)
-@guarded
+@dashboard_post("/webhooks")
 async def webhooks_create(request: Request) -> Response:
-    form = await form_data(request)
-    ctx = await dashboard_context(request, form)
+    return await submit(request, "CreateWebhookEndpoint", _endpoint_input, page=partial(_list, request),
+                        then=lambda created: _list(request, created.ctx, created=created.result))
+
+
+def _endpoint_input(form: dict[str, Any]) -> dict[str, Any]:
     events = [e.strip() for e in str(form.get("enabled_events", "")).replace("\n", ",").split(",") if e.strip()]
-    variables = {"input": {"url": str(form.get("url", "")), "enabledEvents": events,
-                           "description": str(form.get("description", "")), "ordered": form.get("ordered") == "on"}}
-    result = (await operations.run("CreateWebhookEndpoint", ctx, variables))["createWebhookEndpoint"]
-    if error := mutation_error(result):
-        return await _list(request, ctx, status=400, error=error, form=form)
-    return await _list(request, ctx, created=result)
+    return {"input": {"url": str(form.get("url", "")), "enabledEvents": events,
+                      "description": str(form.get("description", "")), "ordered": form.get("ordered") == "on"}}
 
 
-@get("/webhooks/{endpoint_id:str}", include_in_schema=False)
-@guarded
+@dashboard_get("/webhooks/{endpoint_id:str}")
 async def endpoint_page(request: Request, endpoint_id: str) -> Response:
     ctx = await dashboard_context(request)
     return await _detail(request, ctx, endpoint_id, block="deliveries" if request.query_params.get("partial") else None,
@@ -77,29 +74,26 @@ def _done_notice(done: str | None) -> str | None:
     return {"enabled": "Endpoint enabled.", "disabled": "Endpoint disabled."}.get(kind)
 
 
-async def _mutate(request: Request, endpoint_id: str, operation: str, variables: Any, notice: Any = None,
+async def _mutate(request: Request, endpoint_id: str, operation: str, variables: Variables, notice: Any = None,
                   done: Any = None) -> Response:
-    form = await form_data(request)
-    ctx = await dashboard_context(request, form)
-    field = operation[0].lower() + operation[1:]
-    result = (await operations.run(operation, ctx, variables(form) if callable(variables) else variables))[field]
-    if error := mutation_error(result):
-        return await _detail(request, ctx, endpoint_id, status=ERROR_STATUS.get(error["code"], 400), error=error)
-    if done is not None:
-        return redirect(request, f"/webhooks/{endpoint_id}?done={done(result)}")
-    return await _detail(request, ctx, endpoint_id, notice=notice, result=result)
+    """An action on the endpoint's page: back to it with a notice, or (`done`) redirected to it."""
+    def then(submitted: Submitted) -> Any:
+        if done is not None:
+            return redirect(request, f"/webhooks/{endpoint_id}?done={done(submitted.result)}")
+        return _detail(request, submitted.ctx, endpoint_id, notice=notice, result=submitted.result)
+
+    return await submit(request, operation, variables, page=partial(_detail, request, endpoint_id=endpoint_id),
+                        then=then)
 
 
-@post("/webhooks/{endpoint_id:str}/test", include_in_schema=False)
-@guarded
+@dashboard_post("/webhooks/{endpoint_id:str}/test")
 async def endpoint_test(request: Request, endpoint_id: str) -> Response:
     return await _mutate(request, endpoint_id, "SendTestWebhookEvent",
                          lambda f: {"endpointId": endpoint_id, "eventType": str(f.get("event_type", ""))},
                          done=lambda r: f"test:{r['webhookDelivery']['id']}")
 
 
-@post("/webhooks/{endpoint_id:str}/rotate", include_in_schema=False)
-@guarded
+@dashboard_post("/webhooks/{endpoint_id:str}/rotate")
 async def endpoint_rotate(request: Request, endpoint_id: str) -> Response:
     def variables(form: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -112,22 +106,19 @@ async def endpoint_rotate(request: Request, endpoint_id: str) -> Response:
                          "Secret rotated. Deploy the new secret: the old one keeps signing until the time shown.")
 
 
-@post("/webhooks/{endpoint_id:str}/reveal", include_in_schema=False)
-@guarded
+@dashboard_post("/webhooks/{endpoint_id:str}/reveal")
 async def endpoint_reveal(request: Request, endpoint_id: str) -> Response:
     return await _mutate(request, endpoint_id, "RevealWebhookEndpointSecret", {"id": endpoint_id}, None)
 
 
-@post("/webhooks/{endpoint_id:str}/status", include_in_schema=False)
-@guarded
+@dashboard_post("/webhooks/{endpoint_id:str}/status")
 async def endpoint_status(request: Request, endpoint_id: str) -> Response:
     return await _mutate(request, endpoint_id, "UpdateWebhookEndpoint",
                          lambda f: {"id": endpoint_id, "input": {"status": str(f.get("status", ""))}},
                          done=lambda r: r["webhookEndpoint"]["status"])
 
 
-@post("/webhooks/{endpoint_id:str}/recover", include_in_schema=False)
-@guarded
+@dashboard_post("/webhooks/{endpoint_id:str}/recover")
 async def endpoint_recover(request: Request, endpoint_id: str) -> Response:
     def variables(form: dict[str, Any]) -> dict[str, Any]:
         since = _when(form.get("since"), "since") or (clock.now() - timedelta(days=7)).isoformat()
@@ -137,15 +128,10 @@ async def endpoint_recover(request: Request, endpoint_id: str) -> Response:
                          done=lambda r: f"recovered:{r['count']}")
 
 
-@post("/webhooks/{endpoint_id:str}/delete", include_in_schema=False)
-@guarded
+@dashboard_post("/webhooks/{endpoint_id:str}/delete")
 async def endpoint_delete(request: Request, endpoint_id: str) -> Response:
-    form = await form_data(request)
-    ctx = await dashboard_context(request, form)
-    result = (await operations.run("DeleteWebhookEndpoint", ctx, {"id": endpoint_id}))["deleteWebhookEndpoint"]
-    if error := mutation_error(result):
-        return await _list(request, ctx, status=ERROR_STATUS.get(error["code"], 400), error=error)
-    return await _list(request, ctx, notice="Endpoint deleted.")
+    return await submit(request, "DeleteWebhookEndpoint", {"id": endpoint_id}, page=partial(_list, request),
+                        then=lambda deleted: _list(request, deleted.ctx, notice="Endpoint deleted."))
 
 
 async def _delivery(request: Request, ctx, delivery_id: str, status: int = 200, **extra: Any) -> Response:
@@ -161,23 +147,18 @@ async def _delivery(request: Request, ctx, delivery_id: str, status: int = 200, 
                       variables={"id": delivery_id}, status=status, pretty_payload=pretty, **extra)
 
 
-@get("/webhooks/deliveries/{delivery_id:str}", include_in_schema=False)
-@guarded
+@dashboard_get("/webhooks/deliveries/{delivery_id:str}")
 async def delivery_page(request: Request, delivery_id: str) -> Response:
     notice = ("Queued: it will be sent again with the same webhook-id."
               if request.query_params.get("done") == "resent" else None)
     return await _delivery(request, await dashboard_context(request), delivery_id, notice=notice)
 
 
-@post("/webhooks/deliveries/{delivery_id:str}/resend", include_in_schema=False)
-@guarded
+@dashboard_post("/webhooks/deliveries/{delivery_id:str}/resend")
 async def delivery_resend(request: Request, delivery_id: str) -> Response:
-    form = await form_data(request)
-    ctx = await dashboard_context(request, form)
-    result = (await operations.run("ResendWebhookDelivery", ctx, {"id": delivery_id}))["resendWebhookDelivery"]
-    if error := mutation_error(result):
-        return await _delivery(request, ctx, delivery_id, status=ERROR_STATUS.get(error["code"], 400), error=error)
-    return redirect(request, f"/webhooks/deliveries/{delivery_id}?done=resent")
+    return await submit(request, "ResendWebhookDelivery", {"id": delivery_id},
+                        page=partial(_delivery, request, delivery_id=delivery_id),
+                        then=lambda _: redirect(request, f"/webhooks/deliveries/{delivery_id}?done=resent"))
 
 
 HANDLERS = [webhooks_page, webhooks_create, delivery_page, delivery_resend, endpoint_page, endpoint_test,

@@ -142,10 +142,11 @@ async def deliveries_page(scope: Scope, after: str | None, limit: int, *, endpoi
     return await db.fetch(" ".join(sql), *args)
 
 
-async def attempts(scope: Scope, delivery_id: str) -> list[dict[str, Any]]:
+async def attempts(scope: Scope, delivery_ids: list[str]) -> list[dict[str, Any]]:
+    """The attempts of these deliveries, each delivery's newest first."""
     rows = await db.fetch(
-        "SELECT * FROM webhook_attempts WHERE delivery_id = $1 AND account_id = $2 AND livemode = $3 "
-        "ORDER BY attempt_number DESC", delivery_id, scope.account_id, scope.livemode)
+        "SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1::varchar[]) AND account_id = $2 AND livemode = $3 "
+        "ORDER BY delivery_id, attempt_number DESC", delivery_ids, scope.account_id, scope.livemode)
     return rows
 
 

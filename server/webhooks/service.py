@@ -224,8 +224,12 @@ async def get_delivery(ctx: RequestContext, delivery_id: str) -> dict[str, Any]:
     return row
 
 
-async def delivery_attempts(ctx: RequestContext, delivery_id: str) -> list[dict[str, Any]]:
-    return await queries.attempts(ctx.require(read(RESOURCE)), delivery_id)
+async def attempts_of(ctx: RequestContext, delivery_ids: list[str]) -> list[list[dict[str, Any]]]:
+    """Every attempt of each delivery, newest first, in the order asked: a delivery's nested field."""
+    found: dict[str, list[dict[str, Any]]] = {delivery_id: [] for delivery_id in delivery_ids}
+    for attempt in await queries.attempts(ctx.require(read(RESOURCE)), delivery_ids):
+        found[attempt["delivery_id"]].append(attempt)
+    return [found[delivery_id] for delivery_id in delivery_ids]
 
 
 async def resend(ctx: RequestContext, delivery_id: str) -> dict[str, Any]:

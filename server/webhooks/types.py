@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from server.gql.common import ConflictError, NotFoundError, ValidationError, ctx_of
+from server.gql.loaders import loaders_of
 from server.webhooks import service
 
 
@@ -79,17 +80,8 @@ class WebhookEndpoint:
 
 
 async def _stats(info: Info, endpoint_id: str) -> dict[str, Any]:
-    """Stats of every endpoint in the page, fetched once per request."""
-    ctx = ctx_of(info)
-    cache: dict[str, Any] = ctx.loaders.setdefault("webhook_stats", {})
-    if endpoint_id not in cache:
-        wanted = ctx.loaders.get("webhook_endpoint_ids") or [endpoint_id]
-        if endpoint_id not in wanted:
-            wanted = [endpoint_id]
-        found = await service.endpoint_stats(ctx, wanted)
-        for eid in wanted:
-            cache[eid] = found.get(eid, {})
-    return cache[endpoint_id]
+    """This endpoint's attempts over 7 days, read with every other endpoint's in the list."""
+    return await loaders_of(info).endpoint_stats.load(endpoint_id)
 
 
 @strawberry.type(description="One HTTP attempt of a delivery: the request sent and the response received.")
@@ -133,7 +125,7 @@ class WebhookDelivery:
 
     @strawberry.field(description="Every attempt, newest first.")
     async def attempts(self, info: Info) -> list[WebhookAttempt]:
-        return [WebhookAttempt.from_row(r) for r in await service.delivery_attempts(ctx_of(info), self.id)]
+        return [WebhookAttempt.from_row(r) for r in await loaders_of(info).attempts_of_delivery.load(self.id)]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> WebhookDelivery:
