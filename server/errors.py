@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     # Bad input
     INVALID_REQUEST = "invalid_request"
     PARAMETER_INVALID = "parameter_invalid"
+    PARAMETER_UNKNOWN = "parameter_unknown"  # a parameter the endpoint does not take (the Stripe-compatible API)
+    PARAMETER_MISSING = "parameter_missing"
     AMOUNT_TOO_LARGE = "amount_too_large"
     INVALID_NUMBER = "invalid_number"
     INVALID_EXPIRY = "invalid_expiry"
@@ -41,6 +43,7 @@ class ErrorCode(StrEnum):
     TRANSACTION_ALREADY_PROCESSED = "transaction_already_processed"
     FX_RATE_MISSING = "fx_rate_missing"
     INSUFFICIENT_FUNDS = "insufficient_funds"
+    CARD_DECLINED = "card_declined"  # the Stripe-compatible API's 402; `decline_code` says why
     # Who is asking
     INVALID_API_KEY = "invalid_api_key"
     API_KEY_MISSING = "api_key_missing"
