@@ -25,7 +25,7 @@ def main() -> None:
             payload = self.rfile.read(int(self.headers.get("content-length") or 0))
             try:
                 event = stripe.Webhook.construct_event(payload, self.headers.get("stripe-signature"), secret)
-                line = {"id": event.id, "type": event.type, "object": event.data.object.get("object")}
+                line = {"id": event.id, "type": event.type, "object": event.data.object.object}
                 status = 200
             except (ValueError, stripe.SignatureVerificationError) as exc:
                 line, status = {"error": f"{type(exc).__name__}: {exc}"}, 400
