@@ -118,11 +118,16 @@ def region_of(country: str) -> str | None:
     return REGION_OF_COUNTRY.get(country)
 
 
+def normal_category(category: str) -> str:
+    """The category, or the default for a value from before the list was fixed."""
+    return category if category in CATEGORIES else DEFAULT_CATEGORY
+
+
 def category_label(category: str) -> str:
-    return CATEGORIES[category][0] if category in CATEGORIES else CATEGORIES[DEFAULT_CATEGORY][0]
+    return CATEGORIES[normal_category(category)][0]
 
 
 def region_label(region: str | None) -> str:
     if region == GLOBAL:
-        return "all regions without a cohort of their own"
+        return "Global (regions too small for a cohort of their own)"
     return REGIONS.get(region or "", "no region")

@@ -24,7 +24,7 @@ from server.ratelimit import blocked, hit
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
 # Tables whose test-mode rows survive "delete all test data".
-KEPT_ON_TEST_DATA_DELETE = {"api_keys", "audit_log"}
+KEPT_ON_TEST_DATA_DELETE = {"api_keys", "audit_log", "privacy_budget_ledger"}
 
 
 @dataclass

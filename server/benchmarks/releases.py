@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from server.accounts.business import CATEGORIES, DEFAULT_CATEGORY, GLOBAL, REGIONS
+from server.accounts.business import CATEGORIES, GLOBAL, REGIONS, normal_category
 from server.benchmarks.mechanism import (
     ReleasePlan,
     count_measurement,
@@ -123,7 +123,7 @@ def plan_period(sellers: Iterable[Seller], policy: ReleasePolicy, spent: Mapping
     plan = PeriodPlan()
     by_cohort: dict[tuple[str, str | None], list[Seller]] = {}
     for seller in sellers:
-        category = seller.category if seller.category in CATEGORIES else DEFAULT_CATEGORY
+        category = normal_category(seller.category)
         by_cohort.setdefault((category, seller.region), []).append(seller)
     for category in CATEGORIES:
         pooled = list(by_cohort.get((category, None), []))
