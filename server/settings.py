@@ -57,6 +57,8 @@ class Settings(BaseSettings):
 
     allow_private_webhook_urls: bool = False
     run_workers: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line (server/logs.py)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     drain_seconds: float = Field(default=0.0, ge=0)
 
@@ -99,6 +101,11 @@ class Settings(BaseSettings):
         if self.benchmark_k_quartiles <= self.benchmark_k_median:
             raise ValueError("PAYDECK_BENCHMARK_K_QUARTILES must be larger than PAYDECK_BENCHMARK_K_MEDIAN")
         return self
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("data_dir")
     @classmethod
