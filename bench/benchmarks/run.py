@@ -71,9 +71,9 @@ def bench_accuracy(trials: int) -> list[dict]:
 
 async def bench_time(sellers: int) -> dict:
     from server import clock, db
+    from server.accounts.business import region_of
     from server.benchmarks import marketplace, periods, releases, service
     from server.benchmarks.metrics import DEFAULT_POLICY
-    from server.accounts.business import region_of
     from server.benchmarks.values import values
 
     now = clock.now()

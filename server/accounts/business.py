@@ -28,7 +28,6 @@ from types import MappingProxyType
 
 from babel import Locale
 
-
 # code -> (label, the MCC band it stands for)
 CATEGORIES: MappingProxyType[str, tuple[str, str]] = MappingProxyType({
     "retail": ("Retail", "MCC 5200–5399, 5600–5999: shops selling goods"),

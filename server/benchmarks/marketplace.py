@@ -31,7 +31,6 @@ from server.analytics import backfill, buckets, verify
 from server.analytics.history import DECLINES, Day, History, Payment, Shape
 from server.benchmarks import periods
 from server.context import Scope
-from server.ids import new_id
 from server.ledger.money import exponent
 
 DEFAULT_SELLERS = 900  # `paydeck run --demo`: about 610 in the demo account's cohort, "500+" with room for noise
@@ -176,7 +175,7 @@ async def create(sellers: int, *, category: str, region: str, now: datetime | No
             accounts.SellerAccount(name=_name(rng), category=p.category, country=p.country,
                                    default_currency=p.currency, timezone=p.timezone)
             for p in profiles], created=start - timedelta(days=rng.randint(30, 400)))
-        await backfill.set_rates(False, [(account_id, p.currency, "USD", USD_RATES[p.currency])
+        await backfill.write_rates(False, [(account_id, p.currency, "USD", USD_RATES[p.currency])
                                          for account_id, p in zip(ids, profiles, strict=True)
                                          if p.currency != "USD"], now)
         for account_id, seller in zip(ids, profiles, strict=True):

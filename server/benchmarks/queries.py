@@ -45,8 +45,8 @@ async def currency_totals(livemode: bool, start: datetime, end: datetime) -> lis
     """Each seller's confirmed, succeeded, gross volume and refunds per currency, from the daily rollups."""
     return await db.fetch_as(
         CurrencyTotals,
-        "SELECT account_id, currency, sum(attempts) AS attempts, sum(succeeded) AS succeeded, "
-        "sum(gross_amount) AS gross, sum(refund_count) AS refunds FROM analytics_rollups_daily "
+        "SELECT account_id, currency, sum(attempts)::bigint AS attempts, sum(succeeded)::bigint AS succeeded, "
+        "sum(gross_amount) AS gross, sum(refund_count)::bigint AS refunds FROM analytics_rollups_daily "
         "WHERE livemode = $1 AND bucket >= $2 AND bucket < $3 AND currency <> '' "
         "GROUP BY account_id, currency", livemode, start, end)
 

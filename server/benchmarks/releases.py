@@ -162,7 +162,7 @@ def _metrics(cohort: Cohort, members: list[Seller], count: Release, policy: Rele
              plan: PeriodPlan) -> None:
     for seller in members:
         plan.cohort_of[seller.account_id] = cohort
-    for name, metric in METRICS.items():
+    for name in METRICS:
         contributing = {s.account_id: value for s in members if (value := s.values.get(name)) is not None}
         release = _metric(cohort, name, contributing, count, policy, budget)
         plan.releases.append(release)

@@ -12,13 +12,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
-import msgspec
 
 from server import clock, db
 from server.accounts.business import GLOBAL, category_label, normal_category, region_label, region_of
@@ -26,7 +25,8 @@ from server.analytics import follower
 from server.analytics.figures import mid_rates
 from server.benchmarks import mechanism, periods, queries
 from server.benchmarks.metrics import METRICS, Metric, ReleasePolicy
-from server.benchmarks.releases import COUNT, PeriodPlan, Release, Seller, plan_period
+from server.benchmarks.releases import COUNT, PeriodPlan, Seller, plan_period
+from server.benchmarks.results import Benchmarks as BenchmarksResult
 from server.benchmarks.results import (
     BudgetEntry,
     Cohort,
@@ -39,7 +39,6 @@ from server.benchmarks.results import (
     PublishedPolicy,
     Quantiles,
 )
-from server.benchmarks.results import Benchmarks as BenchmarksResult
 from server.benchmarks.rows import BenchmarkPeriod, BenchmarkRelease, BenchmarkSellerValue
 from server.benchmarks.values import USD, SellerMonth, values
 from server.context import RequestContext, Scope
@@ -90,7 +89,7 @@ async def compute_period(livemode: bool, month: date, policy: ReleasePolicy, *,
     sellers = [Seller(m.account_id, m.category, region_of(m.country), values(m)) for m in months]
     async with db.transaction():
         claimed = await queries.claim_period(BenchmarkPeriod(
-            id=new_id("bmp"), livemode=livemode, period=month, policy=msgspec.structs.asdict(policy),
+            id=new_id("bmp"), livemode=livemode, period=month, policy=dataclasses.asdict(policy),
             computed_at=now))
         if not claimed:
             raise Conflict(f"the benchmarks of {name} ({'live' if livemode else 'test'} mode) were computed "
@@ -254,8 +253,8 @@ async def _cohorts(scope: Scope, months: Iterable[date], own: Sequence[Benchmark
         if month in found or settings is None:
             continue
         category, region = normal_category(settings.category), region_of(settings.country)
-        regional = region and await queries.count_release(scope.livemode, month, category, region)
-        found[month] = (category, region if regional and regional.size_bucket is not None else GLOBAL)
+        regional = await queries.count_release(scope.livemode, month, category, region) if region else None
+        found[month] = (category, region if region and regional and regional.size_bucket is not None else GLOBAL)
     return found
 
 

@@ -7,12 +7,12 @@ the mechanism, so the value kept here is the seller's own exact figure, shown ba
 
 | metric | value | undefined when |
 |---|---|---|
-| conversion_rate | succeeded ÷ payment intents created | nothing was created |
-| authorization_rate | succeeded ÷ confirmed (sent to the processor, as analytics counts "attempts") | nothing was confirmed |
-| average_order_value_usd | gross volume in USD ÷ succeeded payments, in dollars | nothing succeeded in a currency with a rate to USD |
-| refund_rate | refunds made this month ÷ payments that succeeded this month | nothing succeeded |
+| conversion_rate | succeeded ÷ payment intents created | nothing created |
+| authorization_rate | succeeded ÷ confirmed (analytics' "attempts") | nothing confirmed |
+| average_order_value_usd | USD gross volume ÷ succeeded payments | nothing succeeded with a rate to USD |
+| refund_rate | refunds made this month ÷ payments that succeeded | nothing succeeded |
 | dispute_rate | disputed payments ÷ succeeded payments | nothing succeeded |
-| volume_growth_mom | this month's gross volume in USD ÷ last month's − 1 | last month had no volume |
+| volume_growth_mom | this month's USD gross volume ÷ last month's − 1 | last month had no volume |
 
 Amounts become US dollars with the seller's own FX table (operator rates, no spread) exactly as
 the Analytics page converts them (`server.analytics.figures`); a currency without a rate to USD is

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from server.accounts.business import (
+    _M49,
     CATEGORIES,
     DEFAULT_CATEGORY,
     REGION_OF_COUNTRY,
     REGIONS,
-    _M49,
     countries,
     is_country,
     region_of,
