@@ -26,10 +26,10 @@ from decimal import Decimal
 
 from server import clock, db
 from server.accounts import service as accounts
-from server.accounts.business import REGIONS
+from server.accounts.business import REGIONS, normal_category, region_of
 from server.analytics import backfill, buckets, verify
 from server.analytics.history import DECLINES, Day, History, Payment, Shape
-from server.benchmarks import periods
+from server.benchmarks import periods, queries
 from server.context import Scope
 from server.ledger.money import exponent
 
@@ -154,6 +154,14 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 def _name(rng: random.Random) -> str:
     return f"{rng.choice(NAMES)} {rng.choice(NAMES)} {rng.choice(KINDS)}"
+
+
+async def create_around(account_id: str, sellers: int, *, now: datetime | None = None) -> Created:
+    """A marketplace whose largest cohort is the account's own (category and region from its settings)."""
+    settings = await queries.seller_settings(account_id)
+    assert settings is not None, f"no account {account_id}"
+    return await create(sellers, category=normal_category(settings.category),
+                        region=region_of(settings.country) or "north_america", now=now)
 
 
 async def create(sellers: int, *, category: str, region: str, now: datetime | None = None, months: int = MONTHS,
