@@ -48,7 +48,8 @@ async def ensure_demo(settings: Settings, announce: bool = False, sellers: int =
             market = await marketplace.create_around(info["account_id"], sellers)
             info["marketplace_sellers"] = market.sellers
             _save(path, info)
-        released = await benchmarks.release_due(settings)
+        # Months are released once: without the marketplace they would be released with no peers, for good.
+        released = await benchmarks.release_due(settings) if sellers else []
     finally:
         await db.close_pool()
     if announce:

@@ -15,7 +15,8 @@ from server.settings import get_settings
 @click.command(help="Create the demo account (if missing) and a test-mode marketplace of other sellers (once), "
                     "release the closed months' benchmarks, and print the login and keys.")
 @click.option("--sellers", default=None, type=click.IntRange(0, 100_000),
-              help="Sellers of the demo marketplace (default 900; 0: none). Only when it is first created.")
+              help="Sellers of the demo marketplace (default 900; 0: none, and no month is released). "
+                   "Only when it is first created.")
 def demo(sellers: int | None) -> None:
     from server.benchmarks.marketplace import DEFAULT_SELLERS
     from server.demo import ensure_demo
