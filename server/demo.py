@@ -42,6 +42,9 @@ async def ensure_demo(settings: Settings, announce: bool = False, sellers: int =
             info = {"account_id": created.account["id"], "email": DEMO_EMAIL, "password": password,
                     **{f"{k}_key": v for k, v in created.keys.items()}}
             _save(path, info)
+        if announce and not saved:
+            # The first run writes months of history and a marketplace of sellers: say so before the wait.
+            print("\n  preparing demo data (first run only, about a minute) ...", flush=True)
         history = await _history(info)
         market = None
         if sellers and not info.get("marketplace_sellers"):
