@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     BALANCE_NOT_ZERO = "balance_not_zero"
     TRANSACTION_ALREADY_PROCESSED = "transaction_already_processed"
     FX_RATE_MISSING = "fx_rate_missing"
+    BENCHMARK_PERIOD_RELEASED = "benchmark_period_released"
     INSUFFICIENT_FUNDS = "insufficient_funds"
     CARD_DECLINED = "card_declined"  # the Stripe-compatible API's 402; `decline_code` says why
     # Who is asking

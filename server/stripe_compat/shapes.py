@@ -105,7 +105,8 @@ def webhook_endpoint(e: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-OBJECTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"customer": customer, "payment_intent": payment_intent, "refund": refund}
+OBJECTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "customer": customer, "payment_intent": payment_intent, "refund": refund}
 
 
 def any_object(obj: dict[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,8 @@ compat requests in the request log; a failure after a commit recovered by a retr
 
 from __future__ import annotations
 
+import asyncio
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -28,7 +28,8 @@ async def test_deliveries_verify_with_construct_event(client: stripe.StripeClien
         "url": f"http://127.0.0.1:{port}/hooks", "enabled_events": ["payment_intent.succeeded", "refund.created"]})
     assert endpoint.signature_scheme == "stripe" and endpoint.secret.startswith("whsec_")
     out = tmp_path / "verified.jsonl"
-    receiver = subprocess.Popen([sys.executable, str(RECEIVER), str(port), endpoint.secret, str(out)])
+    receiver = await asyncio.create_subprocess_exec(sys.executable, str(RECEIVER), str(port), endpoint.secret,
+                                                    str(out))
     try:
         await eventually(lambda: _reachable(port), message="the receiver process listens")
         pi = await sdk(client.payment_intents.create, params={"amount": 700, "currency": "usd", "confirm": True,
@@ -41,7 +42,7 @@ async def test_deliveries_verify_with_construct_event(client: stripe.StripeClien
             ("payment_intent.succeeded", "payment_intent"), ("refund.created", "refund")]
     finally:
         receiver.kill()
-        receiver.wait()
+        await receiver.wait()
     changed = await sdk(client.webhook_endpoints.update, endpoint.id, params={"signature_scheme": "standard",
                                                                               "disabled": True})
     assert (changed.signature_scheme, changed.status) == ("standard", "disabled")
