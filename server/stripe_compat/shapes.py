@@ -1,15 +1,17 @@
 """Stripe's object shapes, made from Paydeck's one JSON shape of each object (`serial.py`, event snapshots).
 
 They take the JSON (not the rows) so that event snapshots, which are that JSON, come out the same way in
-`/stripe/v1/events` and in webhook deliveries signed the Stripe way. A leaf: imports nothing of Paydeck,
-so the webhooks domain can use it. Fields Paydeck has no notion of are left out, not invented; the
-table in docs/stripe-compat.md lists what each object carries.
+`/stripe/v1/events` and in webhook deliveries signed the Stripe way. Fields Paydeck has no notion of are
+left out, not invented; the table in docs/stripe-compat.md lists what each object carries.
+Imports only `server.errors` (its codes), so the webhooks domain can use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from server.errors import ErrorCode
 
 API_VERSION = "2024-06-20"  # the version whose shapes these follow; any Stripe-Version header is accepted
 STATUS = {"failed": "requires_payment_method"}  # a declined attempt, as Stripe reports it
@@ -49,7 +51,7 @@ def _payment_method_id(pi: dict[str, Any]) -> str:
 
 
 def _payment_error(error: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "card_error", "code": "card_declined", "decline_code": error.get("decline_code"),
+    return {"type": "card_error", "code": ErrorCode.CARD_DECLINED, "decline_code": error.get("decline_code"),
             "message": error.get("message")}
 
 
