@@ -46,3 +46,4 @@ def sniff(content: bytes, param: str = "file") -> Kind:
     else:
         looks = f"its content is {found.mime}"
     raise InvalidRequest(f"only PDF, PNG and JPEG files are accepted: {looks}", param=param)
+UPLOAD_MAX_BODY = MAX_BYTES + 64 * 1024  # a multipart body: the file and its fields, boundaries and headers
