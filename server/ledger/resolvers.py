@@ -17,7 +17,7 @@ class LedgerQuery:
         from server.ledger import service
 
         rows = await service.merchant_balances(ctx_of(info))
-        return [t.LedgerBalance(purpose=r["purpose"], currency=r["currency"], amount=r["balance"]) for r in rows]
+        return [t.LedgerBalance(purpose=r.purpose, currency=r.currency, amount=r.balance) for r in rows]
 
     @strawberry.field(description="FX rates of this account and mode, used by cross-currency transfers.")
     async def fx_rates(self, info: Info) -> list[t.FxRate]:

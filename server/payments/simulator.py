@@ -33,12 +33,12 @@ import hmac
 import json
 import secrets
 import sqlite3
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar, Request, get, post
 from litestar.exceptions import HTTPException
 
+from server import clock
 from server.payments.cards import BY_NUMBER, brand, luhn_ok
 
 STATE: dict[str, Any] = {"secret": b"simulator", "timeout_delay": 30.0, "latency": 0.0, "decision_delay": 5.0,
@@ -129,7 +129,7 @@ def _decide(card: dict[str, Any]) -> tuple[str, str | None]:
     known = BY_NUMBER.get(number)
     if known and known.outcome == "declined":
         return "declined", known.decline_code
-    now = datetime.now(UTC)
+    now = clock.wall()
     if (int(card.get("exp_year", 0)), int(card.get("exp_month", 0))) < (now.year, now.month):
         return "declined", "expired_card"
     return "succeeded", None
@@ -146,12 +146,12 @@ async def create_charge(request: Request, data: dict[str, Any]) -> dict[str, Any
     amount = int(data["amount"])
     status = "declined" if outcome == "declined" else ("succeeded" if capture else "authorized")
     known = BY_NUMBER.get(str(card.get("number", "")))
-    charge = {
+    charge: dict[str, Any] = {
         "id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": data.get("reference"),
         "status": status, "amount": amount, "currency": data.get("currency"),
         "amount_captured": amount if status == "succeeded" else 0, "amount_refunded": 0,
         "decline_code": decline, "card": _card_facts(card),
-        "disputed": False, "created": int(datetime.now(UTC).timestamp()),
+        "disputed": False, "created": int(clock.wall().timestamp()),
         # A dispute card's charge is disputed once it is paid (now, or when it is captured).
         "dispute_after": ({"reason": known.dispute_reason, "inquiry": known.outcome == "inquiry"}
                           if known and known.outcome in ("dispute", "inquiry") and status != "declined" else None),
@@ -184,9 +184,10 @@ async def charge_by_key(key: str) -> dict[str, Any]:
 async def resolve(key: str) -> dict[str, Any]:
     """The charge made with this key; if none was made, void the key so a late request cannot charge."""
     if key not in BY_KEY:
-        charge = {"id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": None, "status": "void",
-                  "amount": 0, "currency": None, "amount_captured": 0, "amount_refunded": 0,
-                  "decline_code": "processing_error", "card": None, "disputed": False}
+        charge: dict[str, Any] = {
+            "id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": None, "status": "void",
+            "amount": 0, "currency": None, "amount_captured": 0, "amount_refunded": 0,
+            "decline_code": "processing_error", "card": None, "disputed": False}
         STORE.save(charge=charge)
         CHARGES[charge["id"]] = charge
         BY_KEY[key] = charge["id"]
@@ -253,7 +254,7 @@ async def refund(request: Request, data: dict[str, Any]) -> dict[str, Any]:
 # --- disputes -----------------------------------------------------------------------------------
 
 def _now() -> float:
-    return datetime.now(UTC).timestamp()
+    return clock.wall().timestamp()
 
 
 def _changed(dispute: dict[str, Any], **changes: Any) -> dict[str, Any]:
