@@ -11,8 +11,11 @@ from db.tables.analytics import (
     AnalyticsRollupDaily,
     AnalyticsRollupHourly,
 )
+from db.tables.claims import TransferClaim, TransferClaimMessage
 from db.tables.customers import Credit, Customer, Transfer
+from db.tables.disputes import Dispute, ProcessorFeed
 from db.tables.events import Event, EventDispatch
+from db.tables.files import File
 from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
 from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
@@ -24,4 +27,5 @@ __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "Even
            "Transfer", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookFanout",
            "WebhookFanoutState",
            "AnalyticsApiRollup", "AnalyticsApiRollupDaily", "AnalyticsApiRollupHourly", "AnalyticsFact",
-           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly"]
+           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly",
+           "Dispute", "File", "ProcessorFeed", "TransferClaim", "TransferClaimMessage"]

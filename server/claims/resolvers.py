@@ -41,7 +41,7 @@ class ClaimMutation:
     async def add_transfer_claim_message(self, info: Info, id: strawberry.ID, author: str,
                                          body: str) -> t.ClaimMessageResult:
         made = await service.add_message(ctx_of(info), str(id), author, body)
-        return t.ClaimMessagePayload(message=t.ClaimMessage.from_row(made))
+        return t.ClaimMessagePayload(claim_message=t.ClaimMessage.from_row(made))
 
     @strawberry.mutation(description="The sender turns the inquiry into a claim now (the amount is held).")
     async def escalate_transfer_claim(self, info: Info, id: strawberry.ID) -> t.TransferClaimResult:

@@ -95,7 +95,7 @@ class TransferClaimPayload:
 
 @strawberry.type(description="The message added.")
 class ClaimMessagePayload:
-    message: ClaimMessage = strawberry.field(description="The message.")
+    claim_message: ClaimMessage = strawberry.field(description="The message.")
 
 
 TransferClaimResult = Annotated[TransferClaimPayload | ValidationError | NotFoundError | ConflictError

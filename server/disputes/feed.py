@@ -4,7 +4,9 @@ The processor numbers every change of a dispute from one sequence; we keep the
 last number applied (`processor_feeds`) and ask for what came after it. Each
 report goes through `service.ingest`, which applies it once, so two processes
 polling at the same time (every worker runs the job) or a poll repeated after a
-crash change nothing twice; the position only moves forward. A processor that
+crash change nothing twice; the position only moves forward. A report about a
+payment whose charge answer is still being applied here stops the poll there,
+and the next poll reads it again. A processor that
 forgot everything (a simulator started without its state file) answers with
 another `feed` id, and the feed is then read again from its start.
 
@@ -40,12 +42,18 @@ async def poll(max_batches: int = 20) -> int:
             if current is not None and current.position:
                 current = None
                 continue
+        waiting = False
         for reported in page.data:
-            await service.ingest(None, reported)
+            try:
+                await service.ingest(None, reported)
+            except service.NotReady as exc:  # read again from here next time
+                log.info("dispute %s waits: %s", reported.id, exc)
+                waiting = True
+                break
             position = max(position, reported.seq)
             read += 1
         async with db.transaction():
             await queries.save_feed(FEED, epoch, position, clock.now())
-        if not page.has_more:
+        if waiting or not page.has_more:
             break
     return read

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -39,11 +40,11 @@ def dispute_json(dispute: Dispute, now: datetime | None = None) -> dict[str, Any
     }
 
 
-def dispute_counts(snapshot: dict[str, Any]) -> bool:
+def dispute_counts(snapshot: Mapping[str, Any]) -> bool:
     """A chargeback counts as a dispute in analytics; an inquiry only once it escalates."""
     return not snapshot["is_inquiry"]
 
 
-def amount_lost(snapshot: dict[str, Any]) -> int:
+def amount_lost(snapshot: Mapping[str, Any]) -> int:
     """What the dispute keeps from the merchant now: the amount withdrawn and not given back (fee apart)."""
     return snapshot["amount"] if snapshot["funds_withdrawn"] and not snapshot["funds_reinstated"] else 0

@@ -27,6 +27,7 @@ take them in that order, so they never wait on each other in a cycle.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,6 +53,10 @@ log = logging.getLogger(__name__)
 RESPONSE_DAYS = 7  # evidence is due a week after a dispute opens or escalates (networks give 7 to 21 days)
 FIRST_REMINDER, LAST_REMINDER = timedelta(hours=72), timedelta(hours=24)  # before due_by
 TIMELINE_LIMIT = 200
+
+
+class NotReady(Exception):
+    """The disputed payment's charge is still being applied here: the report must wait for it."""
 
 
 class ProcessorUnavailable(PaydeckError):
@@ -129,7 +134,10 @@ async def timelines(ctx: RequestContext, dispute_ids: list[str]) -> list[list[qu
 
 async def ingest(ctx: RequestContext | None, reported: ProcessorDispute,
                  step: effects.Step | None = None) -> Dispute | None:
-    """Apply one report of the processor about a dispute, once. None if it concerns no payment of ours."""
+    """Apply one report of the processor about a dispute, once. None if it concerns no payment of ours.
+
+    Raises NotReady while the payment's own charge (or capture) is still being applied: the processor
+    can report a dispute before we have heard its answer to the charge."""
     found = await queries.intent_scope(reported.reference or "")
     if found is None:
         log.warning("the processor reports dispute %s on %s, which is no payment here", reported.id,
@@ -141,6 +149,8 @@ async def ingest(ctx: RequestContext | None, reported: ProcessorDispute,
             return await queries.get(scope, done["id"])
         pi = await payment_queries.get(scope, found.id, lock=True)
         assert pi is not None
+        if pi.status == "processing" or pi.pending_action == "capture":
+            raise NotReady(f"{pi.id} is {pi.pending_action or pi.status}: its charge's answer is not applied yet")
         if pi.processor_charge_id != reported.charge:
             log.warning("dispute %s is on charge %s, but %s was charged as %s", reported.id, reported.charge,
                         pi.id, pi.processor_charge_id)
@@ -255,9 +265,9 @@ async def _close_inquiry(ctx: RequestContext | None, scope: Scope, dispute: Disp
 # --- the merchant's answer ------------------------------------------------------------------------
 
 
-async def _evidence_files(scope: Scope, proposed: dict[str, str]) -> None:
+async def _evidence_files(scope: Scope, proposed: Mapping[str, str | None]) -> None:
     """Every file field names an uploaded dispute-evidence file of this account and mode."""
-    wanted = {name: proposed[name] for name in evidence.FILE_FIELDS if proposed.get(name)}
+    wanted = {name: value for name in evidence.FILE_FIELDS if (value := proposed.get(name))}
     found = await files.of_ids(scope, sorted(set(wanted.values())))
     for name, file_id in wanted.items():
         if file_id not in found or found[file_id].purpose != "dispute_evidence":
