@@ -20,6 +20,13 @@ def past_due(dispute: Dispute, now: datetime | None = None) -> bool:
     return dispute.status in evidence.AWAITING_EVIDENCE and (now or clock.PAYMENTS.now()) >= dispute.due_by
 
 
+def protection_reason(dispute: Dispute) -> str:
+    """Why the dispute's loss was (or would now be) covered by seller protection, or not."""
+    if dispute.seller_protection_reason:  # decided when it was lost
+        return dispute.seller_protection_reason
+    return evidence.protection(dispute.reason, dispute.evidence, dispute.submission_count > 0).reason
+
+
 def dispute_json(dispute: Dispute, now: datetime | None = None) -> dict[str, Any]:
     """Stripe's dispute object, with what Paydeck adds: the fee, the funds' moves and seller protection."""
     return {
@@ -34,7 +41,7 @@ def dispute_json(dispute: Dispute, now: datetime | None = None) -> dict[str, Any
         },
         "fee": dispute.fee, "funds_withdrawn": dispute.funds_withdrawn_at is not None,
         "funds_reinstated": dispute.funds_reinstated_at is not None,
-        "seller_protection": dispute.seller_protection, "seller_protection_reason": dispute.seller_protection_reason,
+        "seller_protection": dispute.seller_protection, "seller_protection_reason": protection_reason(dispute),
         "metadata": dispute.metadata, "livemode": dispute.livemode, "closed": _ts(dispute.closed_at),
         "created": _ts(dispute.created),
     }

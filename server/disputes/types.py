@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from server import clock
 from server.disputes import evidence, rows
-from server.disputes.serial import past_due
+from server.disputes.serial import past_due, protection_reason
 from server.files.types import File
 from server.gql.common import ConflictError, NotFoundError, ValidationError
 from server.gql.loaders import loaders_of
@@ -82,8 +82,7 @@ class Dispute:
 
     @classmethod
     def from_row(cls, row: rows.Dispute) -> Dispute:
-        submitted = row.submission_count > 0
-        reason = row.seller_protection_reason or evidence.protection(row.reason, row.evidence, submitted).reason
+        reason = protection_reason(row)
         return cls(id=row.id, payment_intent_id=row.payment_intent_id, amount=row.amount, currency=row.currency,
                    fee=row.fee, reason=row.reason, status=row.status,
                    is_inquiry=row.status in evidence.INQUIRY_STATUSES,
