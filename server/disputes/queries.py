@@ -114,8 +114,8 @@ async def due_for_deadline(now: datetime, first: timedelta, last: timedelta, lim
     """Disputes awaiting evidence with deadline work to do now: past due, or a reminder due and not sent."""
     return await db.fetch_as(
         Dispute, "SELECT * FROM disputes WHERE status IN ('needs_response', 'warning_needs_response') "
-        "AND due_by <= $1 + $2::interval AND (due_by <= $1 OR (reminded_72h_at IS NULL) "
-        "OR (reminded_24h_at IS NULL AND due_by <= $1 + $3::interval)) ORDER BY due_by LIMIT $4",
+        "AND due_by <= $1::timestamptz + $2::interval AND (due_by <= $1::timestamptz OR reminded_72h_at IS NULL "
+        "OR (reminded_24h_at IS NULL AND due_by <= $1::timestamptz + $3::interval)) ORDER BY due_by LIMIT $4",
         now, first, last, limit)
 
 
