@@ -8,7 +8,6 @@ from tests.disputes.helpers import (
     PDF,
     assert_analytics_agree,
     assert_ledger_balanced,
-    dispute,
     dispute_entries,
     disputed,
     events_of,
