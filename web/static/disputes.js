@@ -23,8 +23,13 @@
     tick();
     setInterval(tick, 1000);
     // Under review: look again now and then, so the issuer's decision shows without a manual reload.
+    // Always a GET of the dispute itself: this page may be the answer to the evidence form's POST, and
+    // reloading that would post the evidence again.
     const waiting = document.querySelector("[data-refresh-seconds]");
-    if (waiting) setTimeout(() => window.location.reload(), Number(waiting.dataset.refreshSeconds) * 1000);
+    if (waiting) {
+      setTimeout(() => window.location.replace(waiting.dataset.refreshUrl),
+        Number(waiting.dataset.refreshSeconds) * 1000);
+    }
   });
   document.addEventListener("htmx:afterSwap", tick);
   document.addEventListener("click", (event) => {
