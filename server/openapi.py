@@ -22,6 +22,7 @@ from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -224,7 +225,7 @@ def document(openapi: OpenAPI) -> OpenAPI:
             if wanted := QUERY.get(f"{method.upper()} {path}"):
                 _query_parameters(operation, wanted)
             if path == FILE_CONTENTS and method == "get" and operation.responses:
-                binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary"))
+                binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
                 operation.responses["200"] = OpenAPIResponse(
                     description="The file's bytes, as an attachment, with the type sniffed from its content.",
                     content={kind.mime: binary for kind in FILE_TYPES.values()})
