@@ -29,6 +29,11 @@ DOMAINS = (analytics_tasks, apilogs_tasks, benchmarks_tasks, events_tasks, idemp
            webhooks_tasks)
 
 
+def _cancel_requested() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def registered_jobs() -> list[jobs.Job]:
     """Every domain's jobs: importing this module imported all the tasks modules."""
     return jobs.registered()
@@ -49,6 +54,12 @@ class Workers:
         while not self.stopping.is_set():
             try:
                 await job.run(self.settings)
+            except asyncio.CancelledError:
+                if self.stopping.is_set() or _cancel_requested():
+                    raise
+                # A CancelledError nobody asked for (a library's timeout leaking out of a job) must not end the
+                # job for the life of the process: the dispatcher would stop and live updates with it.
+                log.error("job %s was cancelled from inside; restarting in %.0fs", job.name, pause)
             except Exception:
                 log.exception("job %s failed; retrying in %.0fs", job.name, pause)
             try:
