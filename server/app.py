@@ -17,6 +17,8 @@ from server.apilogs import pages as apilog_pages
 from server.apilogs import writer as apilog_writer
 from server.apilogs.capture import apilog_middleware
 from server.apilogs.rest import RequestLogController
+from server.benchmarks import pages as benchmark_pages
+from server.benchmarks.rest import BenchmarkController
 from server.claims import pages as claim_pages
 from server.claims.rest import TransferClaimController
 from server.customers import pages as customer_pages
@@ -53,10 +55,10 @@ STATIC = WEB / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
                     RequestLogController, EventController, WebhookEndpointController, *DISPUTE_CONTROLLERS,
-                    FileController, TransferClaimController]
+                    FileController, TransferClaimController, BenchmarkController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
                  *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS,
-                 *dispute_pages.HANDLERS, *claim_pages.HANDLERS]
+                 *dispute_pages.HANDLERS, *claim_pages.HANDLERS, *benchmark_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

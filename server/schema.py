@@ -16,6 +16,7 @@ from strawberry.types import Info
 from server import clock
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.apilogs.resolvers import ApiLogQuery
+from server.benchmarks.resolvers import BenchmarkQuery
 from server.claims.resolvers import ClaimMutation, ClaimQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.disputes.resolvers import DisputeMutation, DisputeQuery
@@ -36,9 +37,10 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
-                             "payments, API request logs, events, webhooks, disputes, files and transfer claims.")
+                             "payments, API request logs, events, webhooks, disputes, files, transfer claims "
+                             "and seller benchmarks.")
 class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery,
-            DisputeQuery, FileQuery, ClaimQuery):
+            DisputeQuery, FileQuery, ClaimQuery, BenchmarkQuery):
     pass
 
 

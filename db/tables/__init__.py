@@ -11,6 +11,7 @@ from db.tables.analytics import (
     AnalyticsRollupDaily,
     AnalyticsRollupHourly,
 )
+from db.tables.benchmarks import BenchmarkPeriod, BenchmarkRelease, BenchmarkSellerValue, PrivacyBudgetEntry
 from db.tables.claims import TransferClaim, TransferClaimMessage
 from db.tables.customers import Credit, Customer, Transfer
 from db.tables.disputes import Dispute, ProcessorFeed
@@ -28,4 +29,5 @@ __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "Even
            "WebhookFanoutState",
            "AnalyticsApiRollup", "AnalyticsApiRollupDaily", "AnalyticsApiRollupHourly", "AnalyticsFact",
            "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly",
-           "Dispute", "File", "ProcessorFeed", "TransferClaim", "TransferClaimMessage"]
+           "Dispute", "File", "ProcessorFeed", "TransferClaim", "TransferClaimMessage",
+           "BenchmarkPeriod", "BenchmarkRelease", "BenchmarkSellerValue", "PrivacyBudgetEntry"]
