@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 
+from server import db
 from server.accounts.service import NewAccount
+from tests.support import eventually
 
 
 @dataclass
@@ -260,8 +262,14 @@ async def _logged_owner_request(t: Tenants) -> str:
 
     resp = await t.http.get("/v1/account", headers=t.key("owner"), params={"marker": "isolation-probe"})
     assert resp.status_code == 200
-    assert await writer.flush_all() >= 1
-    return resp.headers["Request-Id"]
+    request_id = resp.headers["Request-Id"]
+
+    async def stored() -> bool:  # the periodic flush may have written it already: ask the table, not the count
+        await writer.flush_all()
+        return await db.fetchrow("SELECT 1 FROM api_request_logs WHERE id = $1", request_id) is not None
+
+    await eventually(stored, message=f"request {request_id} in the log")
+    return request_id
 
 
 @rest("GET /v1/request_logs", "GET /v1/request_logs/{log_id:str}")
