@@ -78,10 +78,25 @@ async def open_pool(min_size: int = 2, max_size: int = 20, acquire_timeout: floa
                                        server_settings=await _session_settings(db))
 
 
-async def close_pool() -> None:
+POOL_CLOSE_SECONDS = 10.0
+
+
+async def close_pool(grace: float = POOL_CLOSE_SECONDS) -> None:
+    """Close gracefully, but never hang a shutdown: asyncpg's close waits, without a limit, for every
+    connection to be released, and one held by a task that never finishes would stop `paydeck run`
+    from exiting on Ctrl-C. After `grace` seconds the remaining connections are terminated."""
     db = engine()
-    if db.pool is not None:
-        await db.close_connection_pool()
+    pool = db.pool
+    if pool is None:
+        return
+    try:
+        await asyncio.wait_for(asyncio.shield(pool.close()), grace)
+    except TimeoutError:
+        log.warning("database connections still in use after %.0fs of shutdown; terminating them", grace)
+        pool.terminate()
+    finally:
+        if db.pool is pool:
+            db.pool = None
 
 
 @contextlib.asynccontextmanager

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -74,6 +75,7 @@ def infrastructure() -> dict[str, str]:
     yield {"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp)}
     for proc in reversed(started):
         proc.stop()
+    shutil.rmtree(tmp, ignore_errors=True)  # each run writes hundreds of MB; left behind, they fill the disk
 
 
 def pytest_configure(config):

@@ -9,6 +9,7 @@ import pytest
 
 from server import db
 from server.db_engine import BoundedPool, PoolExhausted
+from server.settings import get_settings
 
 
 async def test_an_acquire_that_waits_too_long_is_a_503_and_patience_waits_longer(server):
@@ -61,3 +62,20 @@ async def test_copy_uses_the_codecs_too(server):
             await conn.execute("CREATE TEMP TABLE codec_copy (b jsonb, j json) ON COMMIT DROP")
             await conn.copy_records_to_table("codec_copy", records=[({"a": 1}, [1, 2])], columns=["b", "j"])
             assert [dict(r) for r in await conn.fetch("SELECT * FROM codec_copy")] == [{"b": {"a": 1}, "j": [1, 2]}]
+
+
+async def test_closing_the_pool_never_hangs_on_a_connection_someone_still_holds(server):
+    # given: the process's pool, with one connection taken and never given back (a stuck task's)
+    settings = get_settings()
+    pool = db.engine().pool
+    held = await pool.acquire()
+    try:
+        # when: shutdown closes the pool
+        await asyncio.wait_for(db.close_pool(grace=0.5), 5)
+        # then: it returned, the held connection was terminated, and the pool is gone
+        assert db.engine().pool is None
+        with pytest.raises(asyncpg.InterfaceError):
+            await held.fetchval("SELECT 1")
+    finally:  # the session's server needs its pool back
+        await db.open_pool(settings.db_pool_min, settings.db_pool_max)
+    assert await db.fetchrow("SELECT 1 AS one") == {"one": 1}

@@ -20,10 +20,11 @@ import argparse
 import asyncio
 import contextlib
 import os
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bench.scratch import scratch_folder
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 START, END = "<!-- analytics:start -->", "<!-- analytics:end -->"
@@ -238,7 +239,7 @@ def main() -> None:
     from server.settings import get_settings
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-"))
+    tmp = scratch_folder("paydeck-bench-")
     started = []
     if not os.environ.get("DATABASE_URL"):
         pg = embedded.start_postgres(tmp, database="paydeck_bench")

@@ -19,10 +19,11 @@ import argparse
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bench.scratch import scratch_folder
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 START, END = "<!-- apilogs:start -->", "<!-- apilogs:end -->"
@@ -274,7 +275,7 @@ def main() -> None:
     from server.settings import get_settings
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-"))
+    tmp = scratch_folder("paydeck-bench-")
     started = []
     if not os.environ.get("DATABASE_URL"):
         pg = embedded.start_postgres(tmp, database="paydeck_bench")

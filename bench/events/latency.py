@@ -23,14 +23,14 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
+
+from bench.scratch import scratch_folder
 
 
 # Pause between events: this measures latency, not throughput. With N subscribers of one account every
@@ -140,7 +140,7 @@ def infrastructure():
     if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
         yield os.environ["DATABASE_URL"], os.environ["REDIS_URL"]
         return
-    tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-"))
+    tmp = scratch_folder("paydeck-bench-")
     pg = embedded.start_postgres(tmp, fsync=False, database="paydeck_bench")
     rd = embedded.start_redis(tmp / "redis", persist=False)
     try:

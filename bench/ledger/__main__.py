@@ -23,11 +23,10 @@ import random
 import re
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from bench.ledger.setup import Fixture, prepare
+from bench.scratch import scratch_folder
 from server.ids import new_id
 
 MODES = ("sql", "sql-x10", "service", "http")
@@ -125,7 +124,7 @@ async def main() -> None:
     args = parser.parse_args()
     client_counts = [int(c) for c in args.clients.split(",")]
     modes = args.modes.split(",")
-    tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-"))
+    tmp = scratch_folder("paydeck-bench-")
     async with prepare(tmp, max(client_counts)) as fx:
         pg_url = pgbench_init(fx.base_url)
         rows = []

@@ -22,11 +22,11 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
+
+from bench.scratch import scratch_folder
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
 
@@ -163,7 +163,7 @@ def main() -> None:
     from server import embedded
     from server.payments.processor import start_simulator
 
-    tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-"))
+    tmp = scratch_folder("paydeck-bench-")
     pg = embedded.start_postgres(tmp, fsync=True, database="bench")
     rd = embedded.start_redis(tmp / "redis", persist=False)
     sim = start_simulator(tmp / "processor")

@@ -25,11 +25,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+from bench.scratch import scratch_folder
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -101,7 +102,7 @@ async def main(args: argparse.Namespace) -> None:
     from server.webhooks import service as webhooks
     from tests.factories import user_ctx
 
-    tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-webhooks-"))
+    tmp = scratch_folder("paydeck-bench-webhooks-")
     pg = embedded.start_postgres(tmp, fsync=True, database="bench")
     rd = embedded.start_redis(tmp / "redis", persist=False)
     procs: list[subprocess.Popen] = []
