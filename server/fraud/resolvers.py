@@ -48,10 +48,10 @@ class RadarQuery:
         return await one_or_none(t.ValueList.from_row, radar.get_value_list(ctx_of(info), str(id)))
 
     @strawberry.field(description="The values of one list, newest first; `value` finds one.")
-    async def radar_value_list_items(self, info: Info, value_list: str, first: int | None = None,
+    async def radar_value_list_items(self, info: Info, value_list: strawberry.ID, first: int | None = None,
                                      after: str | None = None,
                                      value: str | None = None) -> Connection[t.ValueListItem]:
-        page = await radar.list_items(ctx_of(info), value_list, first_arg(first), decode_cursor(after, "after"),
+        page = await radar.list_items(ctx_of(info), str(value_list), first_arg(first), decode_cursor(after, "after"),
                                       value)
         return connection(page, t.ValueListItem.from_row)
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from server import clock, db
 from server.context import RequestContext, Scope
+from server.errors import ErrorCode, Unprocessable
 from server.events.service import emit
 from server.fraud import engine, queries
 from server.fraud.engine import Assessment
@@ -125,6 +126,14 @@ async def record(ctx: RequestContext | None, scope: Scope, assessment: Assessmen
                 log.exception("Radar: the block-rate check failed for %s", scope.account_id)
 
         db.after_commit(check)
+
+
+def blocked(assessment: Assessment) -> Unprocessable:
+    """The error of a transfer Radar blocked: what decided it is in `risk`."""
+    rule = assessment.decision.rule
+    return Unprocessable(f"the transfer was blocked by Radar (risk {assessment.score.score}, "
+                         f"{assessment.score.level}){f': {rule.text}' if rule else ''}; nothing was moved",
+                         code=ErrorCode.BLOCKED_BY_RADAR, extra={"risk": assessment.summary()})
 
 
 async def open_review(ctx: RequestContext | None, scope: Scope, object_type: str, object_id: str,

@@ -169,7 +169,8 @@ async def test_with_risk_off_nothing_is_evaluated(http):
     assert len(await processor().charges_for(pi["id"])) == 1
 
 
-async def test_demo_traffic_stays_normal_and_only_the_fraudulent_card_is_highest(http, base_url):
+async def test_demo_traffic_stays_normal_and_only_the_fraudulent_card_is_highest(http, base_url, monkeypatch):
+    monkeypatch.setattr(get_settings(), "api_rate_limit_per_second", 100_000)  # the generator, faster than life
     m = await merchant(http)
     async with httpx.AsyncClient(base_url=base_url, headers=m.headers, timeout=60) as client:
         traffic = Traffic(client, random.Random(20261130))

@@ -26,7 +26,7 @@ async def reviewed(m: Merchant, amount: int = 20000, number: str | None = None, 
     """A payment sent to review: the payment and its open review."""
     pi = await confirm(m, amount, number, **extra)
     assert pi["status"] in ("succeeded", "requires_capture") and pi["risk"]["outcome"] == "review", pi
-    queue = (await m.get("/v1/reviews", params={"open": "true"})).json()["data"]
+    queue = (await m.get("/v1/reviews", open="true")).json()["data"]
     review = next(r for r in queue if r["payment_intent"] == pi["id"])
     return pi, review
 
@@ -55,8 +55,8 @@ async def test_approve_closes_it_once_and_the_payment_stands(http):
     assert again.status_code == 409 and again.json()["error"]["code"] == "review_unexpected_state"
     assert len(await events(review["id"], "review.closed")) == 1
     assert (await m.get(f"/v1/payment_intents/{pi['id']}")).json()["status"] == "succeeded"
-    assert (await m.get("/v1/reviews", params={"open": "true"})).json()["data"] == []
-    assert (await m.get("/v1/reviews", params={"open": "maybe"})).json()["error"]["param"] == "open"
+    assert (await m.get("/v1/reviews", open="true")).json()["data"] == []
+    assert (await m.get("/v1/reviews", open="maybe")).json()["error"]["param"] == "open"
 
 
 async def test_refund_as_fraud_refunds_in_full_and_blocks_the_card(http):
@@ -71,8 +71,7 @@ async def test_refund_as_fraud_refunds_in_full_and_blocks_the_card(http):
     refunds = await db.fetch("SELECT reason, status FROM refunds WHERE payment_intent_id = $1", pi["id"])
     assert [(r["reason"], r["status"]) for r in refunds] == [("fraudulent", "succeeded")]
     lists = {vl["alias"]: vl["id"] for vl in (await m.get("/v1/radar/value_lists")).json()["data"]}
-    blocked = (await m.get("/v1/radar/value_list_items", params={"value_list": lists["blocked_card_fingerprints"]}
-                           )).json()["data"]
+    blocked = (await m.get("/v1/radar/value_list_items", value_list=lists["blocked_card_fingerprints"])).json()["data"]
     assert len(blocked) == 1 and blocked[0]["created_by"] == f"review {review['id']}"
     next_try = await confirm(m, 500, number)
     assert next_try["status"] == "failed" and next_try["outcome"] == "blocked"
