@@ -142,7 +142,8 @@ async def summary(ctx: RequestContext, start: datetime, end: datetime, *, timezo
     period = _period(start, end)
     comparison = Period(*buckets.comparison_range(period.start, period.end, frame.zone, how))
     now, before = await _sums(frame.scope, period), await _sums(frame.scope, comparison)
-    metrics, missing = [], set()
+    metrics: list[MetricSummary] = []
+    missing: set[str] = set()
     for figure in figures.FIGURES.values():
         current, gaps_now = _figure(figure, now, frame)
         previous, gaps_before = _figure(figure, before, frame)
@@ -212,7 +213,7 @@ def _metrics(names: Sequence[str] | None) -> list[str]:
 async def _sums_by_period(scope: Scope, period: Period, starts: list[datetime], endpoint: str | None,
                           api_key_id: str | None) -> dict[int, _Sums]:
     empty_api = {m.column: 0 for m in API_METRICS}
-    sums = defaultdict(lambda: _Sums({}, {**empty_api, "latency": {}}))
+    sums: defaultdict[int, _Sums] = defaultdict(lambda: _Sums({}, {**empty_api, "latency": {}}))
     parts = levels.segments(period.start, period.end, starts)
     for row in await queries.totals(scope, parts, starts):
         sums[row["period"]].by_currency[row["currency"]] = {

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from server import db
+from server import clock
 from server.accounts import queries as account_queries
 from server.context import RequestContext, Scope
+from server.payments import queries
 from server.permissions import read
 
 
@@ -28,28 +28,21 @@ class DaySummary:
 
 
 async def _day(scope: Scope, start: datetime, end: datetime) -> DaySummary:
-    rows = await db.fetch(
-        "SELECT currency, count(*) FILTER (WHERE amount_received > 0) AS succeeded, "
-        "count(*) FILTER (WHERE status = 'failed') AS failed, "
-        "coalesce(sum(amount_received), 0) AS gross FROM payment_intents "
-        "WHERE account_id = $1 AND livemode = $2 AND created >= $3 AND created < $4 GROUP BY currency",
-        scope.account_id, scope.livemode, start, end,
-    )
     day = DaySummary(start, end)
-    for row in rows:
-        day.succeeded += row["succeeded"]
-        day.failed += row["failed"]
-        if row["gross"]:
-            day.gross[row["currency"].upper()] = int(row["gross"])
+    for totals in await queries.day_totals(scope, start, end):
+        day.succeeded += totals.succeeded
+        day.failed += totals.failed
+        if totals.gross:
+            day.gross[totals.currency.upper()] = totals.gross
     return day
 
 
 async def today_and_yesterday(ctx: RequestContext, now: datetime | None = None) -> tuple[DaySummary, DaySummary]:
     """Today so far, and yesterday up to the same time of day: like for like."""
     scope = ctx.require(read("payment_intents"))
-    account: dict[str, Any] | None = await account_queries.account(scope.account_id)
+    account = await account_queries.account(scope.account_id)
     zone = ZoneInfo(account["timezone"] if account else "UTC")
-    local_now = (now or datetime.now(zone)).astimezone(zone)
+    local_now = (now or clock.now()).astimezone(zone)
     midnight = datetime.combine(local_now.date(), time(0), tzinfo=zone)
     yesterday = midnight - timedelta(days=1)
     return (await _day(scope, midnight, local_now),
