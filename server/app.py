@@ -22,6 +22,8 @@ from server.customers.rest import CustomerController, TransferController
 from server.events import hub as events_hub
 from server.events import pages as event_pages
 from server.events.rest import EventController
+from server.fraud import pages as fraud_pages
+from server.fraud.rest import CONTROLLERS as FRAUD_CONTROLLERS
 from server.gql.view import GraphQLController
 from server.idempotency import owner as idempotency_owner
 from server.idempotency.middleware import idempotency_middleware
@@ -47,9 +49,10 @@ log = logging.getLogger(__name__)
 STATIC = WEB / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
-                    RequestLogController, EventController, WebhookEndpointController]
+                    RequestLogController, EventController, WebhookEndpointController, *FRAUD_CONTROLLERS]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
-                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS]
+                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS,
+                 *fraud_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

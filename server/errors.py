@@ -41,6 +41,9 @@ class ErrorCode(StrEnum):
     TRANSACTION_ALREADY_PROCESSED = "transaction_already_processed"
     FX_RATE_MISSING = "fx_rate_missing"
     INSUFFICIENT_FUNDS = "insufficient_funds"
+    RESOURCE_ALREADY_EXISTS = "resource_already_exists"
+    REVIEW_UNEXPECTED_STATE = "review_unexpected_state"
+    BLOCKED_BY_RADAR = "blocked_by_radar"
     # Who is asking
     INVALID_API_KEY = "invalid_api_key"
     API_KEY_MISSING = "api_key_missing"

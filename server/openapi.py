@@ -105,6 +105,13 @@ QUERY: dict[str, dict[str, Schema]] = {
         "created[lt]": UNIX_SECONDS, "object_id": TEXT,
     },
     "GET /v1/webhook_endpoints": {**LIST_QUERY},
+    "GET /v1/radar/value_lists": {**LIST_QUERY, "alias": TEXT},
+    "GET /v1/radar/value_list_items": {
+        **LIST_QUERY, "value": TEXT,
+        "value_list": Schema(type=OpenAPIType.STRING, description="The list whose items to list (`rsl_…`)."),
+    },
+    "GET /v1/reviews": {**LIST_QUERY, "open": Schema(type=OpenAPIType.STRING, enum=["true", "false"],
+                                                      description="`true`: the queue; `false`: closed ones.")},
 }
 
 

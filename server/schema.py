@@ -19,6 +19,7 @@ from server.apilogs.resolvers import ApiLogQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
+from server.fraud.resolvers import RadarMutation, RadarQuery
 from server.gql.common import ERROR_HANDLERS, ctx_of
 from server.gql.scalars import SCALAR_OVERRIDES
 from server.gql.textguard import TextGuard
@@ -33,14 +34,16 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
-                             "payments, API request logs, events and webhooks.")
-class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery):
+                             "payments, API request logs, events, webhooks and Radar.")
+class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery,
+            RadarQuery):
     pass
 
 
 @strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates and "
-                             "webhook endpoints.")
-class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation):
+                             "webhook endpoints, Radar's rules and lists, and reviews.")
+class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation,
+               RadarMutation):
     pass
 
 

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     processor_latency_ms: float = Field(default=0.0, ge=0)
     reconcile_after_seconds: float = Field(default=30.0, ge=0)
     authorization_days: int = Field(default=7, ge=1)
+    # Radar (docs/fraud.md): off only as the reference of the cost-of-risk benchmark.
+    risk_enabled: bool = True
+    radar_alert_block_rate: float = Field(default=0.2, gt=0, le=1)
+    radar_alert_min_evaluations: int = Field(default=20, ge=1)
     demo_rate: float = Field(default=0.5, ge=0)  # actions/s of `paydeck run --demo` demo traffic
 
     # Test-only: honour the Paydeck-Test-Fault header (server/faults.py). Never on in production.

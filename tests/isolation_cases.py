@@ -595,3 +595,7 @@ async def _payment_summary(t: Tenants) -> None:
     for _, headers in t.intruders:
         theirs = (await t.gql(headers, query))["data"]["paymentSummary"]["today"]
         assert theirs == {"succeededCount": 0, "grossVolume": []}
+
+
+# Radar keeps its cases in its own module (registered on import).
+from tests import isolation_radar  # noqa: E402, F401

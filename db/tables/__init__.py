@@ -13,6 +13,16 @@ from db.tables.analytics import (
 )
 from db.tables.customers import Credit, Customer, Transfer
 from db.tables.events import Event, EventDispatch
+from db.tables.fraud import (
+    RadarAlert,
+    RadarRule,
+    RadarSecret,
+    RadarSetup,
+    RadarValueList,
+    RadarValueListItem,
+    Review,
+    RiskEvaluation,
+)
 from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
 from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
@@ -24,4 +34,6 @@ __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "Even
            "Transfer", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookFanout",
            "WebhookFanoutState",
            "AnalyticsApiRollup", "AnalyticsApiRollupDaily", "AnalyticsApiRollupHourly", "AnalyticsFact",
-           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly"]
+           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly",
+           "RadarAlert", "RadarRule", "RadarSecret", "RadarSetup", "RadarValueList", "RadarValueListItem", "Review",
+           "RiskEvaluation"]

@@ -24,6 +24,7 @@ EVENT_TYPES: dict[str, str] = {
     "dispute.created": "A customer disputed a payment.",
     "dispute.closed": "A dispute was won or lost.",
     "review.opened": "A payment or transfer was held for review.",
-    "review.closed": "A review was approved or refused.",
+    "review.closed": "A review was closed: approved, refunded or refunded as fraud.",
+    "radar.block_rate.exceeded": "Radar blocked more than the alert threshold of the last hour's decisions.",
     "webhook_endpoint.disabled": "A webhook endpoint was disabled after failing for days.",
 }

@@ -17,9 +17,8 @@ from server.ledger.money import currency_code, minor_amount
 from server.payments.cards import TEST_CARDS
 from server.permissions import write
 from server.web.forms import submit
-from server.web.pages import dashboard_context, dashboard_get, dashboard_post, redirect, show
+from server.web.pages import base_vars, dashboard_context, dashboard_get, dashboard_post, redirect, show
 from server.web.render import render_page
-from server.web.pages import base_vars
 
 BACKTEST_DAYS = (1, 7, 30, 90)
 

@@ -92,8 +92,8 @@ async def update_rule(ctx: RequestContext, rule_id: str, text: object = msgspec.
     scope = await _scope(ctx, True)
     changes: dict[str, object] = {}
     if text is not msgspec.UNSET:
-        changes["rule"] = await _checked(scope, text)
-        changes["action"] = engine.parsed(changes["rule"]).action  # type: ignore[arg-type]
+        checked = await _checked(scope, text)
+        changes["rule"], changes["action"] = checked, engine.parsed(checked).action
     if shadow is not msgspec.UNSET:
         changes["shadow"] = _shadow(shadow)
     async with db.transaction():

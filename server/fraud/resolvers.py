@@ -8,9 +8,9 @@ from strawberry.types import Info
 
 from server.fraud import radar, reviews, trial
 from server.fraud import types as t
-from server.payments.types import PaymentIntent, PaymentIntentPayload, PaymentIntentResult
 from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 from server.pagination import decode_cursor
+from server.payments.types import PaymentIntent, PaymentIntentPayload, PaymentIntentResult
 
 
 def _given(value: object) -> object:

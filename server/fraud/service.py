@@ -31,8 +31,7 @@ from server.errors import ErrorCode, Unprocessable
 from server.events.service import emit
 from server.fraud import engine, queries
 from server.fraud.engine import Assessment
-from server.fraud.inputs import CardFacts, Subject, Usual, amount_in_usd, base_signals, card_fingerprint
-from server.fraud.inputs import velocity_keys
+from server.fraud.inputs import CardFacts, Subject, Usual, amount_in_usd, base_signals, card_fingerprint, velocity_keys
 from server.fraud.lists import DEFAULT_LISTS, DEFAULT_RULES
 from server.fraud.rows import RadarAlert, RadarRule, Review, RiskEvaluation, ValueList
 from server.fraud.serial import alert_json, review_json

@@ -96,7 +96,8 @@ _BASE: tuple[Signal, ...] = (
     Signal("is_3d_secure", B, "True when the payment was authenticated with 3D Secure."),
     Signal("amount_vs_customer_median", N, "The amount divided by the median of the customer's earlier "
                                            "successful payments; missing for a first payment."),
-    Signal("transaction_type", S, "What is evaluated: a card 'payment' or a wallet 'transfer'.", ("payment", "transfer")),
+    Signal("transaction_type", S, "What is evaluated: a card 'payment' or a wallet 'transfer'.",
+           ("payment", "transfer")),
     Signal("risk_score", N, "The risk score from 0 to 99 (see the scoring model)."),
     Signal("risk_level", S, "'normal' below 65, 'elevated' from 65 to 74, 'highest' from 75.", RISK_LEVELS),
 )

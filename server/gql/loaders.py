@@ -25,6 +25,7 @@ from strawberry.types import Info
 
 from server.context import RequestContext
 from server.customers import wallet
+from server.fraud import radar, reviews
 from server.gql.common import ctx_of
 from server.payments import receipts, refunds, timeline
 from server.webhooks import service as webhooks
@@ -40,6 +41,9 @@ class Loaders:
         self.balances_of_customer = DataLoader(lambda ids: wallet.balances_of(ctx, list(ids)))
         self.endpoint_stats = DataLoader(lambda ids: _endpoint_stats(ctx, list(ids)))
         self.attempts_of_delivery = DataLoader(lambda ids: webhooks.attempts_of(ctx, list(ids)))
+        self.evaluation_of_object = DataLoader(lambda ids: radar.evaluations_of(ctx, list(ids)))
+        self.value_list_item_count = DataLoader(lambda ids: radar.item_counts(ctx, list(ids)))
+        self.review_subject = DataLoader(lambda ids: reviews.subjects_of(ctx, list(ids)))
 
 
 async def _endpoint_stats(ctx: RequestContext, endpoint_ids: list[str]) -> list[dict[str, Any]]:

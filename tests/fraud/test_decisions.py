@@ -35,8 +35,8 @@ async def test_the_fraudulent_card_is_blocked_before_the_processor_with_its_expl
     assert stolen["value"] is True and stolen["points"] == 85
     assert explained["signals"]["ip_country"] == "GB" and explained["signals"]["card_country"] == "US"
     assert explained["signals"]["risk_level"] == "highest" and explained["rules_matched"][0]["action"] == "block"
-    failed = await db.fetchrow("SELECT data FROM events WHERE object_id = $1 AND type = 'payment_intent.payment_failed'",
-                               pi["id"])
+    failed = await db.fetchrow("SELECT data FROM events WHERE object_id = $1 "
+                               "AND type = 'payment_intent.payment_failed'", pi["id"])
     assert failed["data"]["risk"]["outcome"] == "block" and failed["data"]["outcome"] == "blocked"
 
 
@@ -146,7 +146,8 @@ async def test_graphql_confirm_takes_the_buyer_and_answers_the_risk(http):
     pi = await m.intent(1000)
     query = """mutation($id: ID!, $card: CardInput!) {
       confirmPaymentIntent(id: $id, card: $card, email: "g@example.com", ipAddress: "81.2.69.142") {
-        ... on PaymentIntentPayload { paymentIntent { status outcome risk { score level outcome reasons { signal points }
+        ... on PaymentIntentPayload { paymentIntent { status outcome
+          risk { score level outcome reasons { signal points }
           evaluation { factors { signal points } signals { name value } } } } } } }"""
     result = (await http.post("/graphql", json={"query": query, "variables": {
         "id": pi["id"], "card": {"number": fresh_card(), "expMonth": 12, "expYear": 2034, "cvc": "123"}}},

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from server.fraud.inputs import CardFacts, Subject, Usual, amount_in_usd, base_signals, card_fingerprint, public_ip
-from server.fraud.inputs import velocity_keys
+from server.fraud.inputs import (
+    CardFacts,
+    Subject,
+    Usual,
+    amount_in_usd,
+    base_signals,
+    card_fingerprint,
+    public_ip,
+    velocity_keys,
+)
 from server.fraud.signals import CATALOGUE
 from server.fraud.usd import usd_rate
 

@@ -101,11 +101,11 @@ async def test_graphql_mirrors_the_queue(http):
     node = listed["data"]["reviews"]["nodes"][0]
     assert node["paymentIntentId"] == pi["id"] and node["subject"]["amount"] == 20000
     assert node["evaluation"]["rule"]["rule"] == REVIEW_BIG and node["subject"]["card"].startswith("visa ••••")
-    done = await gql(http, 'mutation { approveReview(id: "%s") { ... on ReviewPayload { review { closedReason } } } }'
-                     % review["id"], headers=m.headers)
+    done = await gql(http, 'mutation($id: ID!) { approveReview(id: $id) { ... on ReviewPayload '
+                           '{ review { closedReason } } } }', {"id": review["id"]}, headers=m.headers)
     assert done["data"]["approveReview"]["review"]["closedReason"] == "approved"
-    again = await gql(http, 'mutation { refundReview(id: "%s", asFraud: true) { __typename ... on ConflictError '
-                            '{ code } } }' % review["id"], headers=m.headers)
+    again = await gql(http, 'mutation($id: ID!) { refundReview(id: $id, asFraud: true) { __typename '
+                            '... on ConflictError { code } } }', {"id": review["id"]}, headers=m.headers)
     assert again["data"]["refundReview"] == {"__typename": "ConflictError", "code": "review_unexpected_state"}
 
 

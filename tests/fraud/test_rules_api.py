@@ -155,6 +155,6 @@ async def test_graphql_mirrors_rules_and_lists(http):
     assert rule["id"] in [r["id"] for r in listed["data"]["radarRules"]]
     assert {"alias": "blocked_emails", "itemCount": 0} in listed["data"]["radarValueLists"]["nodes"]
     pi = await confirm(m, 5000, fresh_card())
-    shadowed = await gql(http, '{ riskEvaluation(id: "%s") { shadowRulesMatched { id } } }' % pi["risk"]["evaluation"],
-                         headers=m.headers)
+    shadowed = await gql(http, 'query($id: ID!) { riskEvaluation(id: $id) { shadowRulesMatched { id } } }',
+                         {"id": pi["risk"]["evaluation"]}, headers=m.headers)
     assert shadowed["data"]["riskEvaluation"]["shadowRulesMatched"] == [{"id": rule["id"]}]

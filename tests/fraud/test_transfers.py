@@ -1,4 +1,4 @@
-"""Wallet transfers are decided before anything is posted: a blocked one is refused and leaves no trace in the ledger."""
+"""Wallet transfers are decided before anything is posted: a blocked one is refused, no trace in the ledger."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ async def test_a_transfer_carries_its_risk(http):
     assert risk["level"] == "normal" and risk["outcome"] == "allow"
     explained = (await a.get(f"/v1/radar/evaluations/{risk['evaluation']}")).json()
     assert explained["object_type"] == "transfer" and explained["transfer"] == resp.json()["id"]
-    assert explained["signals"]["transaction_type"] == "transfer" and explained["signals"]["email"] == "sender@example.com"
+    signals = explained["signals"]
+    assert signals["transaction_type"] == "transfer" and signals["email"] == "sender@example.com"
     assert explained["signals"]["charge_attempts_per_customer_minutely"] == 1
 
 
