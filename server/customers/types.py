@@ -168,4 +168,4 @@ CustomerResult = Annotated[CustomerPayload | ValidationError | NotFoundError | C
 CreditResult = Annotated[CreditPayload | ValidationError | NotFoundError | ConflictError | UnprocessableError,
                          strawberry.union("CreditResult")]
 TransferResult = Annotated[TransferPayload | ValidationError | NotFoundError | ConflictError |
-                           InsufficientFundsError, strawberry.union("TransferResult")]
+                           InsufficientFundsError | UnprocessableError, strawberry.union("TransferResult")]

@@ -43,6 +43,7 @@ class Loaders:
         self.attempts_of_delivery = DataLoader(lambda ids: webhooks.attempts_of(ctx, list(ids)))
         self.evaluation_of_object = DataLoader(lambda ids: radar.evaluations_of(ctx, list(ids)))
         self.value_list_item_count = DataLoader(lambda ids: radar.item_counts(ctx, list(ids)))
+        self.review_of_object = DataLoader(lambda ids: reviews.of_objects(ctx, list(ids)))
         self.review_subject = DataLoader(lambda ids: reviews.subjects_of(ctx, list(ids)))
 
 

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from server.fraud.types import Risk
+from server.fraud.types import Review, Risk
 from server.gql.common import ConflictError, NotFoundError, UnprocessableError, ValidationError
 from server.gql.loaders import loaders_of
 from server.ledger.types import Long, Money
@@ -93,6 +93,11 @@ class PaymentIntent:
     livemode: bool = strawberry.field(description="The mode it lives in.")
     created: datetime = strawberry.field(description="When it was created.")
     updated: datetime = strawberry.field(description="When it last changed.")
+
+    @strawberry.field(description="Its Radar review, if a review rule sent it to one.")
+    async def review(self, info: Info) -> Review | None:
+        row = await loaders_of(info).review_of_object.load(self.id)
+        return Review.from_row(row) if row else None
 
     @strawberry.field(description="Its refunds, oldest first.")
     async def refunds(self, info: Info) -> list[Refund]:

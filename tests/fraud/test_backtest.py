@@ -8,6 +8,7 @@ from server import db
 from server.fraud.engine import parsed
 from server.fraud.rules import fold_list
 from server.fraud.storage import from_stored
+from server.settings import get_settings
 from tests.factories import gql
 from tests.fraud.helpers import add_rule, confirm, fresh_card
 from tests.payments.helpers import merchant
@@ -26,7 +27,8 @@ RULES = [
 IPS = ["81.2.69.142", "8.8.8.8", "81.2.69.160", "85.214.132.117", None]
 
 
-async def test_the_backtest_agrees_with_live_evaluation_on_the_same_payments(http):
+async def test_the_backtest_agrees_with_live_evaluation_on_the_same_payments(http, monkeypatch):
+    monkeypatch.setattr(get_settings(), "api_rate_limit_per_second", 100_000)  # 40 payments and 20 backtests at once
     m = await merchant(http)
     watched = (await m.post("/v1/radar/value_lists", {"alias": "watched", "name": "Watched", "item_type": "email"})
                ).json()
