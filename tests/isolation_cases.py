@@ -257,11 +257,18 @@ async def _webhooks_graphql_case(t: Tenants) -> None:
 async def _logged_owner_request(t: Tenants) -> str:
     """A request made with the owner's test key, flushed to the log; returns its request id."""
     from server.apilogs import writer
+    from tests.support import eventually
 
     resp = await t.http.get("/v1/account", headers=t.key("owner"), params={"marker": "isolation-probe"})
     assert resp.status_code == 200
-    assert await writer.flush_all() >= 1
-    return resp.headers["Request-Id"]
+    request_id = resp.headers["Request-Id"]
+
+    async def stored() -> bool:  # the writer's own timer may have written it first: flushing then finds nothing
+        await writer.flush_all()
+        return (await t.http.get(f"/v1/request_logs/{request_id}", headers=t.key("owner"))).status_code == 200
+
+    await eventually(stored, message=f"request {request_id} in the owner's log")
+    return request_id
 
 
 @rest("GET /v1/request_logs", "GET /v1/request_logs/{log_id:str}")

@@ -285,11 +285,15 @@ async def delete_value_list(ctx: RequestContext, list_id: str) -> ValueList:
 
 
 async def list_items(ctx: RequestContext, value_list: object, limit: int, after: str | None,
-                     value: str | None = None) -> Page[ValueListItem]:
+                     value: str | None = None, *, missing_is_empty: bool = False) -> Page[ValueListItem]:
+    """The items of a list; a list not in this mode is a 404, or no items with `missing_is_empty` (GraphQL,
+    where a query answers data rather than an error)."""
     scope = ctx.require(read("radar"))
     if not isinstance(value_list, str) or not value_list:
         raise InvalidRequest("value_list is required: the id of the list whose items to list", param="value_list")
     found = await queries.value_list(scope, value_list)
+    if found is None and missing_is_empty:
+        return Page([], False, None)
     if found is None:
         raise NotFound(f"no such value list: '{value_list}'", param="value_list")
     rows = await queries.items(scope, value_list, after, limit,

@@ -47,12 +47,13 @@ class RadarQuery:
     async def radar_value_list(self, info: Info, id: strawberry.ID) -> t.ValueList | None:
         return await one_or_none(t.ValueList.from_row, radar.get_value_list(ctx_of(info), str(id)))
 
-    @strawberry.field(description="The values of one list, newest first; `value` finds one.")
+    @strawberry.field(description="The values of one list, newest first; `value` finds one. A list not in this "
+                                  "mode has none.")
     async def radar_value_list_items(self, info: Info, value_list: strawberry.ID, first: int | None = None,
                                      after: str | None = None,
                                      value: str | None = None) -> Connection[t.ValueListItem]:
         page = await radar.list_items(ctx_of(info), str(value_list), first_arg(first), decode_cursor(after, "after"),
-                                      value)
+                                      value, missing_is_empty=True)
         return connection(page, t.ValueListItem.from_row)
 
     @strawberry.field(description="One value list item.")

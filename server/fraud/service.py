@@ -161,9 +161,10 @@ async def ensure_defaults(scope: Scope) -> None:
             return
         for default in DEFAULT_LISTS:
             await make_default_list(scope, default.alias)
-        for text in DEFAULT_RULES:
+        first_ms = int(now.timestamp() * 1000)
+        for i, text in enumerate(DEFAULT_RULES):  # one millisecond apart: ids order them as listed
             await queries.insert_rule(RadarRule(
-                id=new_id("rr"), account_id=scope.account_id, livemode=scope.livemode,
+                id=new_id("rr", at_ms=first_ms + i), account_id=scope.account_id, livemode=scope.livemode,
                 action=engine.parsed(text).action, rule=text, shadow=False, is_default=True, created=now,
                 updated=now))
 

@@ -48,8 +48,8 @@ def _velocity_keys() -> dict[str, str]:
             keys[amount_signal(key.kind, window.suffix)] = f"usd.{kind}.{suffix}"
             for other in VELOCITY_KEYS:
                 if other.kind != key.kind:
-                    code = f"{KIND_CODES[other.kind]}.{kind}.{suffix}"
-                    keys[distinct_signal(other.kind, key.kind, window.suffix)] = code
+                    short = f"{KIND_CODES[other.kind]}.{kind}.{suffix}"
+                    keys[distinct_signal(other.kind, key.kind, window.suffix)] = short
     return keys
 
 
