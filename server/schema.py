@@ -16,9 +16,13 @@ from strawberry.types import Info
 from server import clock
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.apilogs.resolvers import ApiLogQuery
+from server.benchmarks.resolvers import BenchmarkQuery
+from server.claims.resolvers import ClaimMutation, ClaimQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
+from server.disputes.resolvers import DisputeMutation, DisputeQuery
 from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
+from server.files.resolvers import FileQuery
 from server.fraud.resolvers import RadarMutation, RadarQuery
 from server.gql.common import ERROR_HANDLERS, ctx_of
 from server.gql.scalars import SCALAR_OVERRIDES
@@ -34,16 +38,17 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
-                             "payments, API request logs, events, webhooks and Radar.")
+                             "payments, API request logs, events, webhooks, disputes, files, transfer claims "
+                             "seller benchmarks and Radar.")
 class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery,
-            RadarQuery):
+            DisputeQuery, FileQuery, ClaimQuery, BenchmarkQuery, RadarQuery):
     pass
 
 
-@strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates and "
-                             "webhook endpoints, Radar's rules and lists, and reviews.")
+@strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates, "
+                             "webhook endpoints, disputes, transfer claims, Radar's rules and lists, and reviews.")
 class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation,
-               RadarMutation):
+               DisputeMutation, ClaimMutation, RadarMutation):
     pass
 
 
