@@ -29,6 +29,8 @@ from server.events import hub as events_hub
 from server.events import pages as event_pages
 from server.events.rest import EventController
 from server.files.rest import FileController
+from server.fraud import pages as fraud_pages
+from server.fraud.rest import CONTROLLERS as FRAUD_CONTROLLERS
 from server.gql.view import GraphQLController
 from server.idempotency import owner as idempotency_owner
 from server.idempotency.middleware import idempotency_middleware
@@ -56,10 +58,11 @@ STATIC = WEB / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
                     RequestLogController, EventController, WebhookEndpointController, *DISPUTE_CONTROLLERS,
-                    FileController, TransferClaimController, BenchmarkController]
+                    FileController, TransferClaimController, BenchmarkController, *FRAUD_CONTROLLERS]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
                  *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS,
-                 *dispute_pages.HANDLERS, *claim_pages.HANDLERS, *benchmark_pages.HANDLERS]
+                 *dispute_pages.HANDLERS, *claim_pages.HANDLERS, *benchmark_pages.HANDLERS,
+                 *fraud_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

@@ -39,18 +39,32 @@ class Timeline:
     def __init__(self, name: str) -> None:
         self.name = name
         self._offset = timedelta(0)
+        self._stopped_at: datetime | None = None  # while `frozen`
 
     def now(self) -> datetime:
-        return wall() + self._offset
+        return self._stopped_at if self._stopped_at is not None else wall() + self._offset
 
     def advance(self, delta: timedelta) -> None:
         if delta < timedelta(0):
             raise ValueError(f"the {self.name} clock only moves forward")
         self._offset += delta
+        if self._stopped_at is not None:
+            self._stopped_at += delta
 
     def reset(self) -> None:
         """Back to wall time (tests only, once nothing scheduled on the moved time is left)."""
         self._offset = timedelta(0)
+        self._stopped_at = None
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Stop the timeline where it is, moved only by `advance` (edges exact to the microsecond), then
+        return to wall time."""
+        self._stopped_at = self.now()
+        try:
+            yield
+        finally:
+            self.reset()
 
     @contextlib.contextmanager
     def travel(self, delta: timedelta) -> Iterator[None]:

@@ -55,6 +55,9 @@ class ErrorCode(StrEnum):
     TRANSFER_CLAIM_UNEXPECTED_STATE = "transfer_claim_unexpected_state"
     TRANSFER_CLAIM_WINDOW_CLOSED = "transfer_claim_window_closed"
     TRANSFER_CLAIM_ALREADY_APPEALED = "transfer_claim_already_appealed"
+    RESOURCE_ALREADY_EXISTS = "resource_already_exists"
+    REVIEW_UNEXPECTED_STATE = "review_unexpected_state"
+    BLOCKED_BY_RADAR = "blocked_by_radar"
     # Who is asking
     INVALID_API_KEY = "invalid_api_key"
     API_KEY_MISSING = "api_key_missing"

@@ -121,6 +121,13 @@ QUERY: dict[str, dict[str, Schema]] = {
         "transfer": Schema(type=OpenAPIType.STRING, description="The claim of this transfer.")},
     "GET /v1/benchmarks": {"period": PERIOD},
     "GET /v1/benchmarks/privacy_budget": {"period": PERIOD},
+    "GET /v1/radar/value_lists": {**LIST_QUERY, "alias": TEXT},
+    "GET /v1/radar/value_list_items": {
+        **LIST_QUERY, "value": TEXT,
+        "value_list": Schema(type=OpenAPIType.STRING, description="The list whose items to list (`rsl_…`)."),
+    },
+    "GET /v1/reviews": {**LIST_QUERY, "open": Schema(type=OpenAPIType.STRING, enum=["true", "false"],
+                                                      description="`true`: the queue; `false`: closed ones.")},
 }
 FILE_CONTENTS = "/v1/files/{file_id}/contents"  # answers with the file's own (sniffed) type
 

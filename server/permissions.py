@@ -88,6 +88,8 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in [
     Resource("transfers", P.VIEW_CUSTOMERS, P.MANAGE_CUSTOMERS),
     Resource("payment_intents", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
     Resource("refunds", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
+    Resource("radar", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
+    Resource("reviews", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
     Resource("events", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
     Resource("disputes", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
     Resource("files", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),

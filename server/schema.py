@@ -23,6 +23,7 @@ from server.disputes.resolvers import DisputeMutation, DisputeQuery
 from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
 from server.files.resolvers import FileQuery
+from server.fraud.resolvers import RadarMutation, RadarQuery
 from server.gql.common import ERROR_HANDLERS, ctx_of
 from server.gql.scalars import SCALAR_OVERRIDES
 from server.gql.textguard import TextGuard
@@ -38,16 +39,16 @@ log = logging.getLogger(__name__)
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
                              "payments, API request logs, events, webhooks, disputes, files, transfer claims "
-                             "and seller benchmarks.")
+                             "seller benchmarks and Radar.")
 class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery,
-            DisputeQuery, FileQuery, ClaimQuery, BenchmarkQuery):
+            DisputeQuery, FileQuery, ClaimQuery, BenchmarkQuery, RadarQuery):
     pass
 
 
 @strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates, "
-                             "webhook endpoints, disputes and transfer claims.")
+                             "webhook endpoints, disputes, transfer claims, Radar's rules and lists, and reviews.")
 class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation,
-               DisputeMutation, ClaimMutation):
+               DisputeMutation, ClaimMutation, RadarMutation):
     pass
 
 

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     authorization_days: int = Field(default=7, ge=1)
     dispute_sync_seconds: float = Field(default=2.0, gt=0, le=3600)  # how often disputes are read from the processor
     dispute_decision_seconds: float = Field(default=5.0, ge=0)  # how long the simulator takes to decide evidence
+    # Radar (docs/fraud.md): off only as the reference of the cost-of-risk benchmark.
+    risk_enabled: bool = True
+    radar_alert_block_rate: float = Field(default=0.2, gt=0, le=1)
+    radar_alert_min_evaluations: int = Field(default=20, ge=1)
     demo_rate: float = Field(default=0.5, ge=0)  # actions/s of `paydeck run --demo` demo traffic
 
     # Seller benchmarks (docs/benchmarks.md): every privacy parameter of a release, with its default.

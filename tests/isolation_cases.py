@@ -575,7 +575,6 @@ async def _events_graphql(t: Tenants) -> None:
 @graphql("Subscription.events", "Subscription.paymentUpdated")
 async def _events_subscriptions(t: Tenants) -> None:
     from tests.events.helpers import WSClient, emit_event, nudging, scope_of
-    from tests.support import eventually
 
     owner_ids: list[str] = []
     for (name, headers), livemode in zip(t.intruders, (False, True), strict=True):
@@ -965,3 +964,7 @@ async def _benchmark_policy(t: Tenants) -> None:
     answers = [(await t.gql(headers, query))["data"]["benchmarkPolicy"]
                for headers in (t.key(), *[h for _, h in t.intruders])]
     assert answers[0] == answers[1] == answers[2] and answers[0]["kQuartiles"] == 500
+
+
+# Radar keeps its cases in its own module (registered on import).
+from tests import isolation_radar  # noqa: E402, F401

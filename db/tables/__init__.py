@@ -17,6 +17,16 @@ from db.tables.customers import Credit, Customer, Transfer
 from db.tables.disputes import Dispute, ProcessorFeed
 from db.tables.events import Event, EventDispatch
 from db.tables.files import File
+from db.tables.fraud import (
+    RadarAlert,
+    RadarRule,
+    RadarSecret,
+    RadarSetup,
+    RadarValueList,
+    RadarValueListItem,
+    Review,
+    RiskEvaluation,
+)
 from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
 from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
@@ -30,4 +40,6 @@ __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "Even
            "AnalyticsApiRollup", "AnalyticsApiRollupDaily", "AnalyticsApiRollupHourly", "AnalyticsFact",
            "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly",
            "Dispute", "File", "ProcessorFeed", "TransferClaim", "TransferClaimMessage",
-           "BenchmarkPeriod", "BenchmarkRelease", "BenchmarkSellerValue", "PrivacyBudgetEntry"]
+           "BenchmarkPeriod", "BenchmarkRelease", "BenchmarkSellerValue", "PrivacyBudgetEntry",
+           "RadarAlert", "RadarRule", "RadarSecret", "RadarSetup", "RadarValueList", "RadarValueListItem", "Review",
+           "RiskEvaluation"]

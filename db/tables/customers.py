@@ -41,4 +41,5 @@ class Transfer(Table, tablename="transfers"):
     rate = Varchar(length=40, null=True, default=None)
     entry_id = Varchar(length=40)
     description = Varchar(length=500, default="")
+    risk = JSONB(null=True, default=None)  # Radar's decision (server/fraud), when it ran
     created = Timestamptz()

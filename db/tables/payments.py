@@ -38,6 +38,7 @@ class PaymentIntent(Table, tablename="payment_intents"):
     pending_amount = BigInt(null=True, default=None)
     pending_reason = Varchar(length=40, null=True, default=None)
     capture_before = Timestamptz(null=True, default=None)
+    risk = JSONB(null=True, default=None)  # Radar's decision (server/fraud), when it ran
     created = Timestamptz()
     updated = Timestamptz()
 

@@ -6,6 +6,7 @@ Their JSON shapes for REST and events are in `server/customers/serial.py`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -59,3 +60,4 @@ class Transfer(msgspec.Struct, kw_only=True):
     entry_id: str
     description: str
     created: datetime
+    risk: dict[str, Any] | None = None  # Radar's decision in short, when it ran

@@ -28,7 +28,8 @@ def transfer_json(transfer: Transfer) -> dict[str, Any]:
     return {"id": transfer.id, "object": "transfer", "from_customer": transfer.from_customer,
             "to_customer": transfer.to_customer, "amount": transfer.amount, "currency": transfer.currency,
             "to_amount": transfer.to_amount, "to_currency": transfer.to_currency, "rate": transfer.rate,
-            "entry": transfer.entry_id, "description": transfer.description, "livemode": transfer.livemode,
+            "entry": transfer.entry_id, "description": transfer.description, "risk": transfer.risk,
+            "livemode": transfer.livemode,
             "created": int(transfer.created.timestamp())}
 
 

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.customers import rows, wallet
+from server.fraud.types import Risk
 from server.gql.common import (
     ConflictError,
     Connection,
@@ -103,13 +104,14 @@ class Transfer:
     to_currency: str = strawberry.field(description="Receiver's currency.")
     rate: str | None = strawberry.field(description="Effective FX rate applied, if converted.")
     description: str = strawberry.field(description="Free text.")
+    risk: Risk | None = strawberry.field(description="Radar's decision, made before anything was posted.")
     created: datetime = strawberry.field(description="When it happened.")
 
     @classmethod
     def from_row(cls, row: rows.Transfer) -> Transfer:
         return cls(id=row.id, from_customer=row.from_customer, to_customer=row.to_customer, amount=row.amount,
                    currency=row.currency, to_amount=row.to_amount, to_currency=row.to_currency, rate=row.rate,
-                   description=row.description, created=row.created)
+                   description=row.description, risk=Risk.from_json(row.id, row.risk), created=row.created)
 
 
 @strawberry.input(description="A new customer.")
@@ -166,4 +168,4 @@ CustomerResult = Annotated[CustomerPayload | ValidationError | NotFoundError | C
 CreditResult = Annotated[CreditPayload | ValidationError | NotFoundError | ConflictError | UnprocessableError,
                          strawberry.union("CreditResult")]
 TransferResult = Annotated[TransferPayload | ValidationError | NotFoundError | ConflictError |
-                           InsufficientFundsError, strawberry.union("TransferResult")]
+                           InsufficientFundsError | UnprocessableError, strawberry.union("TransferResult")]

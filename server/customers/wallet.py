@@ -11,6 +11,7 @@ from server.customers.rows import Credit, Customer, Transfer
 from server.customers.serial import credit_json, transfer_json
 from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound, Unprocessable
 from server.events.service import emit
+from server.fraud import service as fraud
 from server.idempotency import effects
 from server.ids import new_id
 from server.instants import parse_instant
@@ -130,23 +131,45 @@ async def transfer(ctx: RequestContext, from_customer: object, to_customer: obje
     if to_amount <= 0:
         raise InvalidRequest(f"amount is too small to convert to {target_code}", param="amount")
     step = effects.step("transfer", sender_id)
+    if made := await _made_before(scope, step):
+        return made
+    transfer_id = new_id("tr")
+    # Radar decides before anything is posted, with no transaction held (server/fraud).
+    risk = await fraud.evaluate_transfer(scope, transfer_id, amount=minor, currency=code, from_customer=sender_id)
+    if risk is not None and risk.outcome == "block":
+        async with db.transaction():
+            await fraud.record(ctx, scope, risk)  # the decision is kept; no transfer, nothing posted
+        raise fraud.blocked(risk)
     async with db.transaction():
-        if done := await effects.recall(step):  # this request's transfer committed before: return it
+        if done := await effects.recall(step):  # this request's transfer committed meanwhile: return it
             made = await queries.get_transfer(scope, done["id"])
             assert made is not None
             return made
         await _check_parties(scope, sender_id, receiver_id)
-        made = Transfer(id=new_id("tr"), account_id=scope.account_id, livemode=scope.livemode,
+        made = Transfer(id=transfer_id, account_id=scope.account_id, livemode=scope.livemode,
                         from_customer=sender_id, to_customer=receiver_id, amount=minor, currency=code,
                         to_amount=to_amount, to_currency=target_code,
                         rate=str(fx.effective_rate(rate)) if rate else None, entry_id=new_id("je"),
-                        description=text, created=clock.now())
+                        description=text, created=clock.now(), risk=risk.summary() if risk else None)
+        if risk is not None:
+            await fraud.record(ctx, scope, risk)
         await ledger.post(scope, "transfer", await _transfer_legs(scope, made, rate), reference=made.id,
                           description=text, entry_id=made.entry_id)
         await queries.insert_transfer(made)
         await emit(ctx, scope, "transfer.created", "transfer", made.id, transfer_json(made))
+        await fraud.open_review(ctx, scope, "transfer", made.id, made.risk)
         await effects.bind(step, "transfer", made.id)
     return made
+
+
+async def _made_before(scope: Scope, step: effects.Step | None) -> Transfer | None:
+    """The transfer this request's Idempotency-Key committed before, if any (its retry returns it)."""
+    async with db.transaction():
+        if done := await effects.recall(step):
+            made = await queries.get_transfer(scope, done["id"])
+            assert made is not None
+            return made
+    return None
 
 
 async def _check_parties(scope: Scope, sender_id: str, receiver_id: str) -> None:

@@ -35,6 +35,7 @@ EVENT_TYPES: dict[str, str] = {
     "transfer_claim.appealed": "The losing party appealed a decision; the amount is held again.",
     "transfer_claim.withdrawn": "The sender withdrew an inquiry or claim; any hold was released.",
     "review.opened": "A payment or transfer was held for review.",
-    "review.closed": "A review was approved or refused.",
+    "review.closed": "A review was closed: approved, refunded or refunded as fraud.",
+    "radar.block_rate.exceeded": "Radar blocked more than the alert threshold of the last hour's decisions.",
     "webhook_endpoint.disabled": "A webhook endpoint was disabled after failing for days.",
 }

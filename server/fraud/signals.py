@@ -85,6 +85,8 @@ _BASE: tuple[Signal, ...] = (
     Signal("card_brand", S, "The card network: 'visa', 'mastercard', 'amex', 'discover', ..."),
     Signal("card_funding", S, "The card's funding type.", ("credit", "debit", "prepaid", "unknown")),
     Signal("card_fingerprint", S, "A stable fingerprint of the card number; the same card has the same value."),
+    Signal("card_reported_stolen", B, "True when the card's issuer has reported it lost or stolen (the simulator's "
+                                      "issuer reports its fraudulent test card, 4100 0000 0000 0019)."),
     Signal("email", S, "The buyer's email address."),
     Signal("email_domain", S, "The part of the buyer's email address after '@'."),
     Signal("customer", S, "The customer id the payment belongs to, e.g. 'cus_...'."),
@@ -94,6 +96,8 @@ _BASE: tuple[Signal, ...] = (
     Signal("is_3d_secure", B, "True when the payment was authenticated with 3D Secure."),
     Signal("amount_vs_customer_median", N, "The amount divided by the median of the customer's earlier "
                                            "successful payments; missing for a first payment."),
+    Signal("transaction_type", S, "What is evaluated: a card 'payment' or a wallet 'transfer'.",
+           ("payment", "transfer")),
     Signal("risk_score", N, "The risk score from 0 to 99 (see the scoring model)."),
     Signal("risk_level", S, "'normal' below 65, 'elevated' from 65 to 74, 'highest' from 75.", RISK_LEVELS),
 )

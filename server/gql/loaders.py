@@ -28,6 +28,7 @@ from server.context import RequestContext
 from server.customers import wallet
 from server.disputes import service as disputes
 from server.files import service as files
+from server.fraud import radar, reviews
 from server.gql.common import ctx_of
 from server.payments import receipts, refunds, timeline
 from server.webhooks import service as webhooks
@@ -47,6 +48,10 @@ class Loaders:
         self.timeline_of_dispute = DataLoader(lambda ids: disputes.timelines(ctx, list(ids)))
         self.file_info = DataLoader(lambda ids: files.infos(ctx, list(ids)))
         self.messages_of_claim = DataLoader(lambda ids: claims.messages_of(ctx, list(ids)))
+        self.evaluation_of_object = DataLoader(lambda ids: radar.evaluations_of(ctx, list(ids)))
+        self.value_list_item_count = DataLoader(lambda ids: radar.item_counts(ctx, list(ids)))
+        self.review_of_object = DataLoader(lambda ids: reviews.of_objects(ctx, list(ids)))
+        self.review_subject = DataLoader(lambda ids: reviews.subjects_of(ctx, list(ids)))
 
 
 async def _endpoint_stats(ctx: RequestContext, endpoint_ids: list[str]) -> list[dict[str, Any]]:

@@ -42,8 +42,16 @@ TEST_CARDS: list[TestCard] = [
              "product_not_received"),
     TestCard("4000000000001976", "inquiry", None,
              "Succeeds, then the issuer opens an inquiry (a warning before any chargeback)", "fraudulent"),
+    TestCard("4000000000000259", "dispute", None, "Succeeds, then the cardholder disputes it"),
+    TestCard("4000008260000000", "succeeded", None, "Visa issued in the United Kingdom: succeeds"),
+    TestCard("4000000760000002", "succeeded", None, "Visa issued in Brazil: succeeds"),
 ]
 BY_NUMBER = {c.number: c for c in TEST_CARDS}
+
+# Where the simulator's issuers are: the US, unless a test card says otherwise.
+ISSUER_COUNTRIES = {"4000008260000000": "GB", "4000000760000002": "BR"}
+# The card the simulator's issuer reports stolen (Radar reads it before any processor call).
+REPORTED_STOLEN = {"4100000000000019"}
 
 DECLINE_MESSAGES = {
     "generic_decline": "The card was declined.",
@@ -78,6 +86,25 @@ def brand(number: str) -> str:
     if number.startswith("6011") or number.startswith("65"):
         return "discover"
     return "unknown"
+
+
+def issuer_country(number: str) -> str:
+    """The issuing country known from the number alone (the simulator's issuers)."""
+    return ISSUER_COUNTRIES.get(number, "US")
+
+
+def funding(number: str) -> str:
+    """The simulator issues credit cards only."""
+    return "credit"
+
+
+def reported_stolen(number: str) -> bool:
+    return number in REPORTED_STOLEN
+
+
+def is_test_card(number: str) -> bool:
+    """A documented test card: shared by everyone who tests, so its history says nothing of one buyer."""
+    return number in BY_NUMBER
 
 
 def _integer(value: object) -> int:

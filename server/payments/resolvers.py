@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from server.fraud.inputs import buyer
 from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 from server.ledger import service as ledger
 from server.ledger.types import Long, Money
@@ -68,11 +69,15 @@ class PaymentMutation:
                                    capture_method=input.capture_method)
         return _payload(row, with_secret=True)
 
-    @strawberry.mutation(description="Confirm with a card (secret key or session; publishable key + clientSecret).")
+    @strawberry.mutation(description="Confirm with a card (secret key or session; publishable key + clientSecret); "
+                                     "the buyer's ipAddress, email and userAgent go to Radar.")
     async def confirm_payment_intent(self, info: Info, id: strawberry.ID, card: t.CardInput,
-                                     client_secret: str | None = None) -> t.PaymentIntentResult:
+                                     client_secret: str | None = None, ip_address: str | None = None,
+                                     email: str | None = None,
+                                     user_agent: str | None = None) -> t.PaymentIntentResult:
         details = {"number": card.number, "exp_month": card.exp_month, "exp_year": card.exp_year, "cvc": card.cvc}
-        row = await service.confirm(ctx_of(info), str(id), details, client_secret)
+        row = await service.confirm(ctx_of(info), str(id), details, client_secret,
+                                    buyer(ip_address, email, user_agent))
         return _payload(row)
 
     @strawberry.mutation(description="Capture an authorized payment, fully or partly, before it expires.")

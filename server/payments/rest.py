@@ -11,6 +11,7 @@ from litestar.openapi.spec import OpenAPIType
 from litestar.params import KwargDefinition, Parameter
 
 from server.context import RequestContext
+from server.fraud.inputs import buyer
 from server.instants import parse_instant
 from server.ledger import service as ledger
 from server.ledger.money import MAX_AMOUNT, amount_filter
@@ -45,6 +46,10 @@ class CardInput(msgspec.Struct, forbid_unknown_fields=True):
 class IntentConfirm(msgspec.Struct, forbid_unknown_fields=True):
     card: CardInput
     client_secret: str | None = None
+    # The buyer, for Radar (docs/fraud.md); checked by server.fraud.inputs.buyer.
+    ip_address: str | None = None
+    email: str | None = None
+    user_agent: str | None = None
 
 
 class IntentCapture(msgspec.Struct, forbid_unknown_fields=True):
@@ -109,7 +114,8 @@ class PaymentIntentController(Controller):
     @post("/{pi_id:str}/confirm", status_code=200,
           summary="Confirm with card details (secret key, or publishable key + client_secret)")
     async def confirm(self, ctx: RequestContext, pi_id: str, data: IntentConfirm) -> dict[str, Any]:
-        return await intent_body(ctx, await service.confirm(ctx, pi_id, _card(data.card), data.client_secret))
+        who = buyer(data.ip_address, data.email, data.user_agent)
+        return await intent_body(ctx, await service.confirm(ctx, pi_id, _card(data.card), data.client_secret, who))
 
     @post("/{pi_id:str}/capture", status_code=200, summary="Capture an authorized payment, fully or partly")
     async def capture(self, ctx: RequestContext, pi_id: str, data: IntentCapture | None = None) -> dict[str, Any]:

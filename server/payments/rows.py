@@ -7,6 +7,7 @@ Their JSON shapes for REST, events and webhooks are in `server/payments/serial.p
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -60,6 +61,7 @@ class PaymentIntent(msgspec.Struct, kw_only=True):
     pending_amount: int | None
     pending_reason: str | None
     capture_before: datetime | None
+    risk: dict[str, Any] | None = None  # Radar's decision in short (server.fraud.engine.Assessment.summary)
     created: datetime
     updated: datetime
 

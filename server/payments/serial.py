@@ -19,6 +19,19 @@ def card_json(card: Card | None) -> dict[str, Any] | None:
             "country": card.country, "fingerprint": card.fingerprint}
 
 
+def charge_outcome(pi: PaymentIntent) -> str | None:
+    """Stripe's charge outcome: blocked by Radar, declined by the issuer, authorized (after a review rule:
+    manual_review), or null before the card was tried."""
+    decided = (pi.risk or {}).get("outcome")
+    if decided == "block":
+        return "blocked"
+    if pi.status == "failed":
+        return "issuer_declined"
+    if pi.card_last4 is None or pi.status == "processing":
+        return None
+    return "manual_review" if decided == "review" else "authorized"
+
+
 def intent_json(pi: PaymentIntent, *, with_secret: bool = True) -> dict[str, Any]:
     error = None
     if pi.failure_code:
@@ -29,7 +42,8 @@ def intent_json(pi: PaymentIntent, *, with_secret: bool = True) -> dict[str, Any
         "amount_capturable": pi.amount_capturable, "amount_received": pi.amount_received,
         "amount_refunded": pi.amount_refunded, "fee": pi.fee, "customer": pi.customer_id,
         "description": pi.description, "metadata": pi.metadata, "card": card_json(pi.card),
-        "last_payment_error": error, "disputed": pi.disputed, "cancellation_reason": pi.cancellation_reason,
+        "last_payment_error": error, "outcome": charge_outcome(pi), "risk": pi.risk,
+        "disputed": pi.disputed, "cancellation_reason": pi.cancellation_reason,
         "capture_before": ts(pi.capture_before), "livemode": pi.livemode, "created": ts(pi.created),
     }
     if with_secret:

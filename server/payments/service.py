@@ -37,6 +37,9 @@ from server.context import RequestContext, Scope
 from server.customers import queries as customer_queries
 from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound, PaydeckError
 from server.events.service import emit
+from server.fraud import service as fraud
+from server.fraud.engine import Assessment
+from server.fraud.inputs import Buyer
 from server.idempotency import effects
 from server.ids import new_id
 from server.ledger import money
@@ -167,13 +170,20 @@ async def list_intents(ctx: RequestContext, limit: int, after: str | None, *, st
 
 
 async def confirm(ctx: RequestContext, pi_id: str, card: Mapping[str, object] | None,
-                  client_secret: str | None = None) -> PaymentIntent:
-    """Charge the card: `card` is untrusted (number, exp_month, exp_year, cvc), checked by `clean_card`."""
+                  client_secret: str | None = None, buyer: Buyer | None = None) -> PaymentIntent:
+    """Charge the card: `card` is untrusted (number, exp_month, exp_year, cvc), checked by `clean_card`.
+
+    Radar decides first (server/fraud), with no transaction held: a blocked payment fails in the
+    transaction that would have moved it to `processing`, so the processor is never asked."""
     publishable = ctx.principal.is_key and ctx.principal.key_kind == "publishable"
     scope = ctx.require(CONFIRM_WITH_CLIENT_SECRET if publishable else write("payment_intents"))
     if not isinstance(card, Mapping):
         raise InvalidRequest("card is required: number, exp_month, exp_year, cvc", param="card")
     details = clean_card(card)
+    buyer = buyer or Buyer()
+    if publishable and buyer.ip_address is None:  # from a browser: the buyer's own address
+        buyer = Buyer(ctx.ip_address, buyer.email, buyer.user_agent)
+    risk = await _assess(scope, pi_id, details["number"], buyer)
     step = effects.step("confirm", pi_id)
     async with db.transaction():
         done = await effects.recall(step)
@@ -185,9 +195,16 @@ async def confirm(ctx: RequestContext, pi_id: str, card: Mapping[str, object] | 
             key = done["processor_key"]
         else:
             check_transition(pi, "confirm")
+            if risk is not None:
+                await fraud.record(ctx, scope, risk)
+            if risk is not None and risk.outcome == "block":
+                pi = await _blocked(ctx, scope, pi, details, risk)
+                await effects.bind(step, "payment_intent", pi_id, processor_key=None)
+                return pi
             key, now = f"{pi_id}_{secrets.token_hex(6)}", clock.PAYMENTS.now()
             pi = await queries.update(pi_id, {"status": "processing", "processor_key": key,
-                                              "processing_since": now, "updated": now})
+                                              "processing_since": now, "updated": now,
+                                              "risk": risk.summary() if risk else None})
             await _emit(ctx, scope, "payment_intent.processing", pi)
             await effects.bind(step, "payment_intent", pi_id, processor_key=key)
     if pi.status != "processing" or pi.processor_key != key:
@@ -200,6 +217,32 @@ async def confirm(ctx: RequestContext, pi_id: str, card: Mapping[str, object] | 
     except ProcessorError:
         charge = Charge(status="declined", decline_code="processing_error")
     return await apply_charge(ctx, scope, pi_id, key, charge)
+
+
+async def _assess(scope: Scope, pi_id: str, number: str, buyer: Buyer) -> Assessment | None:
+    """Radar's decision on a payment still to be confirmed (None for one that is not, or with risk off)."""
+    pi = await queries.get(scope, pi_id)
+    if pi is None or pi.status != "requires_payment_method":
+        return None  # a retry resuming its first attempt, or a 404/409 the transaction gives
+    return await fraud.evaluate_payment(scope, pi_id, amount=pi.amount, currency=pi.currency,
+                                        customer=pi.customer_id, card_number=number, ip_address=buyer.ip_address,
+                                        email=buyer.email, user_agent=buyer.user_agent)
+
+
+async def _blocked(ctx: RequestContext, scope: Scope, pi: PaymentIntent, details: Mapping[str, object],
+                   risk: Assessment) -> PaymentIntent:
+    """Fail a payment Radar blocked: never sent to the processor, nothing posted."""
+    number, card = str(details["number"]), risk.subject.card
+    rule = risk.decision.rule
+    pi = await queries.update(pi.id, {
+        "status": "failed", "failure_code": "fraudulent", "updated": clock.PAYMENTS.now(), "risk": risk.summary(),
+        "failure_message": f"Blocked by Radar (risk {risk.score.score}, {risk.score.level})"
+                           + (f": {rule.text}" if rule else ""),
+        "card_brand": card.brand if card else None, "card_last4": number[-4:],
+        "card_exp_month": details["exp_month"], "card_exp_year": details["exp_year"],
+        "card_country": card.country if card else None, "card_fingerprint": card.fingerprint if card else None})
+    await _emit(ctx, scope, "payment_intent.payment_failed", pi)
+    return pi
 
 
 async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key: str,
@@ -222,6 +265,7 @@ async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key
                            capture_before=now + timedelta(days=get_settings().authorization_days))
             pi = await queries.update(pi_id, changes)
             await _emit(ctx, scope, "payment_intent.amount_capturable_updated", pi)
+            await fraud.open_review(ctx, scope, "payment_intent", pi.id, pi.risk)
         else:
             code = charge.decline_code or "generic_decline"
             changes.update(status="failed", failure_code=code,
@@ -240,6 +284,7 @@ async def _succeed(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent, 
     pi = await queries.update(pi.id, changes)
     await receipts.create(scope, pi.id)
     await _emit(ctx, scope, "payment_intent.succeeded", pi)
+    await fraud.open_review(ctx, scope, "payment_intent", pi.id, pi.risk)
     return pi  # a dispute comes later, from the processor's dispute feed (server/disputes)
 
 

@@ -39,7 +39,7 @@ from litestar import Litestar, Request, get, post
 from litestar.exceptions import HTTPException
 
 from server import clock
-from server.payments.cards import BY_NUMBER, brand, luhn_ok
+from server.payments.cards import BY_NUMBER, brand, issuer_country, luhn_ok
 
 STATE: dict[str, Any] = {"secret": b"simulator", "timeout_delay": 30.0, "latency": 0.0, "decision_delay": 5.0,
                          "seq": 0, "feed": secrets.token_hex(8)}
@@ -119,7 +119,7 @@ def _card_facts(card: dict[str, Any]) -> dict[str, Any]:
     number = str(card.get("number", ""))
     fingerprint = hmac.new(STATE["secret"], number.encode(), hashlib.sha256).hexdigest()[:16]
     return {"brand": brand(number), "last4": number[-4:], "exp_month": card.get("exp_month"),
-            "exp_year": card.get("exp_year"), "country": "US", "fingerprint": fingerprint}
+            "exp_year": card.get("exp_year"), "country": issuer_country(number), "fingerprint": fingerprint}
 
 
 def _decide(card: dict[str, Any]) -> tuple[str, str | None]:

@@ -10,11 +10,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.disputes.types import Dispute
+from server.fraud.types import Review, Risk
 from server.gql.common import ConflictError, NotFoundError, UnprocessableError, ValidationError
 from server.gql.loaders import loaders_of
 from server.ledger.types import Long, Money
 from server.payments import rows
 from server.payments.receipts import url_of
+from server.payments.serial import charge_outcome
 
 
 @strawberry.type(description="What the processor reported about the card. The number itself is never stored.")
@@ -82,11 +84,21 @@ class PaymentIntent:
     failure_code: str | None = strawberry.field(description="Decline code of a failed payment.")
     failure_message: str | None = strawberry.field(description="Why it failed, for people.")
     disputed: bool = strawberry.field(description="Whether the cardholder disputed it.")
+    outcome: str | None = strawberry.field(description="Stripe's charge outcome: authorized, manual_review (allowed "
+                                                        "by a review rule), blocked (by Radar), issuer_declined, or "
+                                                        "null before the card was tried.")
+    risk: Risk | None = strawberry.field(description="Radar's decision, made before the processor was asked "
+                                                     "(null with risk off or before confirmation).")
     cancellation_reason: str | None = strawberry.field(description="Why it was canceled (e.g. expired).")
     capture_before: datetime | None = strawberry.field(description="Deadline of a manual capture.")
     livemode: bool = strawberry.field(description="The mode it lives in.")
     created: datetime = strawberry.field(description="When it was created.")
     updated: datetime = strawberry.field(description="When it last changed.")
+
+    @strawberry.field(description="Its Radar review, if a review rule sent it to one.")
+    async def review(self, info: Info) -> Review | None:
+        row = await loaders_of(info).review_of_object.load(self.id)
+        return Review.from_row(row) if row else None
 
     @strawberry.field(description="Its refunds, oldest first.")
     async def refunds(self, info: Info) -> list[Refund]:
@@ -118,6 +130,7 @@ class PaymentIntent:
                    amount_received=row.amount_received, amount_refunded=row.amount_refunded, fee=row.fee,
                    customer_id=row.customer_id, description=row.description, metadata=JSON(row.metadata), card=card,
                    failure_code=row.failure_code, failure_message=row.failure_message, disputed=row.disputed,
+                   outcome=charge_outcome(row), risk=Risk.from_json(row.id, row.risk),
                    cancellation_reason=row.cancellation_reason, capture_before=row.capture_before,
                    livemode=row.livemode, created=row.created, updated=row.updated)
 

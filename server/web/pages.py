@@ -54,7 +54,8 @@ async def dashboard_context(request: Request, form: dict[str, Any] | None = None
 def base_vars(ctx: RequestContext, data: dict[str, Any], active: str) -> dict[str, Any]:
     from server.urls import public_url
 
-    return {"viewer": data.get("viewer"), "account": data.get("account"), "csrf_token": ctx.principal.csrf_token,
+    return {"viewer": data.get("viewer"), "account": data.get("account"), "radarAlert": data.get("radarAlert"),
+            "csrf_token": ctx.principal.csrf_token,
             "active": active, "public_url": public_url()}
 
 
