@@ -28,12 +28,12 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
+
+from bench.scratch import scratch_folder
 
 BUYERS = 5000
 RULES = [
@@ -202,7 +202,7 @@ def main() -> None:
     from server import embedded
     from server.payments.processor import start_simulator
 
-    tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-fraud-"))
+    tmp = scratch_folder("paydeck-bench-fraud-")
     pg = embedded.start_postgres(tmp, fsync=True, database="bench")
     rd = embedded.start_redis(tmp / "redis", persist=False)
     sim = start_simulator(tmp / "processor")
