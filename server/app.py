@@ -12,6 +12,8 @@ from litestar.static_files import create_static_files_router
 from server import db, health, infra, openapi, outage
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
+from server.analytics import pages as analytics_pages
+from server.analytics.rest import AnalyticsController
 from server.apilogs import pages as apilog_pages
 from server.apilogs import writer as apilog_writer
 from server.apilogs.capture import apilog_middleware
@@ -46,9 +48,10 @@ log = logging.getLogger(__name__)
 STATIC = WEB / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
-                    RequestLogController, EventController, WebhookEndpointController]
+                    RequestLogController, EventController, WebhookEndpointController, AnalyticsController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
-                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS]
+                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS,
+                 *analytics_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

@@ -74,6 +74,19 @@ LIST_QUERY: dict[str, Schema] = {
 }
 AMOUNT_BOUND = Schema(type=OpenAPIType.INTEGER, minimum=0, description="An amount in minor units (e.g. cents).")
 
+LOCAL_TIME = Schema(type=OpenAPIType.STRING,
+                    description="A Unix timestamp in seconds, an ISO 8601 time with an offset, or a local date or "
+                                "time (`2026-10-01`) in `timezone`; between 1970 and 2999.")
+CURRENCY = Schema(type=OpenAPIType.STRING, pattern=r"^[A-Za-z]{3}$", description="An ISO 4217 code.")
+RANGE_QUERY: dict[str, Schema] = {
+    "range": Schema(type=OpenAPIType.STRING, enum=["today", "last_7_days", "last_4_weeks", "last_12_months"],
+                    description="A range ending now, from a local midnight in `timezone`; or give `start` and `end`."),
+    "start": LOCAL_TIME, "end": LOCAL_TIME,
+    "timezone": Schema(type=OpenAPIType.STRING, max_length=64,
+                       description="An IANA time zone for local periods (default: the account's)."),
+}
+COMPARE = Schema(type=OpenAPIType.STRING, enum=["previous_period", "previous_year"], default="previous_period")
+
 # Query parameters by operation: replaces Litestar's "any string", and declares those read from the raw query.
 QUERY: dict[str, dict[str, Schema]] = {
     "GET /v1/customers": {**LIST_QUERY, "email": TEXT,
@@ -105,6 +118,25 @@ QUERY: dict[str, dict[str, Schema]] = {
         "created[lt]": UNIX_SECONDS, "object_id": TEXT,
     },
     "GET /v1/webhook_endpoints": {**LIST_QUERY},
+    "GET /v1/analytics/summary": {**RANGE_QUERY, "currency": CURRENCY, "compare": COMPARE},
+    "GET /v1/analytics/timeseries": {
+        **RANGE_QUERY, "currency": CURRENCY,
+        "metrics": Schema(type=OpenAPIType.STRING, description="Metric names, comma-separated (default: all)."),
+        "interval": Schema(type=OpenAPIType.STRING, enum=["hour", "day", "week", "month"],
+                           description="Local period of each point (default: the range's own)."),
+        "endpoint": Schema(type=OpenAPIType.STRING, description="Only this endpoint group's API metrics, e.g. "
+                                                                "`POST /v1/payment_intents/{id}/confirm`."),
+        "api_key": Schema(type=OpenAPIType.STRING, description="Only this API key's API metrics."),
+    },
+    "GET /v1/analytics/api_usage": {
+        **RANGE_QUERY, "group_by": Schema(type=OpenAPIType.STRING, enum=["endpoint", "api_key"], default="endpoint"),
+        "compare": Schema(type=OpenAPIType.STRING, enum=["previous_period", "previous_year", "none"],
+                          default="previous_period"),
+    },
+    "GET /v1/analytics/top_codes": {
+        **RANGE_QUERY, "kind": Schema(type=OpenAPIType.STRING, enum=["decline", "error"], default="decline"),
+        "limit": LIST_QUERY["limit"],
+    },
 }
 
 

@@ -13,6 +13,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.types import Info
 
 from server.accounts.resolvers import AccountMutation, AccountQuery
+from server.analytics.resolvers import AnalyticsQuery
 from server.apilogs.resolvers import ApiLogQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import PaydeckError, ServiceUnavailable
@@ -31,8 +32,9 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
-                             "payments, API request logs, events and webhooks.")
-class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery):
+                             "payments, API request logs, events, webhooks and analytics.")
+class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery,
+            AnalyticsQuery):
     pass
 
 
