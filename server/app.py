@@ -32,6 +32,8 @@ from server.operations import load_all as load_operations
 from server.paths import WEB
 from server.payments import pages as payment_pages
 from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
+from server.reporting import pages as reporting_pages
+from server.reporting.rest import ExportController, ReportRunController
 from server.request_guard import request_guard
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
@@ -48,10 +50,11 @@ log = logging.getLogger(__name__)
 STATIC = WEB / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
-                    RequestLogController, EventController, WebhookEndpointController, AnalyticsController]
+                    RequestLogController, EventController, WebhookEndpointController, AnalyticsController,
+                    ReportRunController, ExportController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
                  *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS,
-                 *analytics_pages.HANDLERS]
+                 *analytics_pages.HANDLERS, *reporting_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

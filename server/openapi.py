@@ -38,6 +38,7 @@ from server.apilogs.filters import SOURCES as LOG_SOURCES
 from server.customers.service import STATUSES as CUSTOMER_STATUSES
 from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from server.payments.pages import STATUSES as PAYMENT_STATUSES
+from server.reporting.catalog import REPORT_TYPES
 
 BEARER = "bearerAuth"
 ERROR_REF = Reference(ref="#/components/schemas/Error")
@@ -118,6 +119,24 @@ QUERY: dict[str, dict[str, Schema]] = {
         "created[lt]": UNIX_SECONDS, "object_id": TEXT,
     },
     "GET /v1/webhook_endpoints": {**LIST_QUERY},
+    "GET /v1/reporting/report_runs": {
+        **LIST_QUERY, "statements": Schema(type=OpenAPIType.BOOLEAN, description="Only monthly statements "
+                                                                                 "(true), or none of them (false)."),
+        "report_type": Schema(type=OpenAPIType.STRING, enum=list(REPORT_TYPES)),
+    },
+    "GET /v1/exports/payment_intents": {
+        "created[gte]": LOCAL_TIME, "created[lt]": LOCAL_TIME, "currency": CURRENCY,
+        "status": Schema(type=OpenAPIType.STRING, enum=list(PAYMENT_STATUSES)),
+        "timezone": RANGE_QUERY["timezone"],
+    },
+    "GET /v1/exports/request_logs": {
+        "created[gte]": LOCAL_TIME, "created[lt]": LOCAL_TIME,
+        "status": Schema(type=OpenAPIType.STRING, pattern=r"^[1-5](xx|XX|[0-9]{2})$",
+                         description="A status (404) or class (4xx)."),
+        "method": Schema(type=OpenAPIType.STRING, enum=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        "path": Schema(type=OpenAPIType.STRING, description="A path prefix, e.g. /v1/customers."),
+        "api_key": TEXT, "timezone": RANGE_QUERY["timezone"],
+    },
     "GET /v1/analytics/summary": {**RANGE_QUERY, "currency": CURRENCY, "compare": COMPARE},
     "GET /v1/analytics/timeseries": {
         **RANGE_QUERY, "currency": CURRENCY,
@@ -210,6 +229,8 @@ def statuses_of(method: str, path: str) -> tuple[int, ...]:
         statuses += MOVES_MONEY
     if method == "POST" and (path == "/v1/refunds" or path.endswith(("/confirm", "/capture", "/cancel"))):
         statuses += PROCESSOR
+    if method == "GET" and path.startswith("/v1/reporting/") and path.endswith("/file"):
+        statuses.append(409)  # the run has not succeeded (yet)
     return tuple(sorted(set(statuses)))
 
 

@@ -25,6 +25,7 @@ from server.keys.resolvers import KeyMutation, KeyQuery
 from server.ledger.resolvers import LedgerMutation, LedgerQuery
 from server.outage import is_connection_failure
 from server.payments.resolvers import PaymentMutation, PaymentQuery
+from server.reporting.resolvers import ReportingMutation, ReportingQuery
 from server.settings import get_settings
 from server.webhooks.resolvers import WebhookMutation, WebhookQuery
 
@@ -32,15 +33,16 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
-                             "payments, API request logs, events, webhooks and analytics.")
+                             "payments, API request logs, events, webhooks, analytics and report runs.")
 class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery,
-            AnalyticsQuery):
+            AnalyticsQuery, ReportingQuery):
     pass
 
 
 @strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates and "
-                             "webhook endpoints.")
-class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation):
+                             "webhook endpoints; ask for reports.")
+class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation,
+               ReportingMutation):
     pass
 
 

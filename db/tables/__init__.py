@@ -17,6 +17,7 @@ from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
 from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
 from db.tables.payments import PaymentIntent, Receipt, Refund
+from db.tables.reporting import ReportFileChunk, ReportRun
 from db.tables.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookFanout, WebhookFanoutState
 
 __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "EventDispatch", "FxRate", "IdempotencyKey",
@@ -24,4 +25,5 @@ __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "Even
            "Transfer", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookFanout",
            "WebhookFanoutState",
            "AnalyticsApiRollup", "AnalyticsApiRollupDaily", "AnalyticsApiRollupHourly", "AnalyticsFact",
-           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly"]
+           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly",
+           "ReportFileChunk", "ReportRun"]

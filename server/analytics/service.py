@@ -70,7 +70,10 @@ class Frame:
 
 
 async def _frame(ctx: RequestContext, timezone: str | None, currency: str | None) -> Frame:
-    scope = ctx.require(read("analytics"))
+    return await _frame_of(ctx.require(read("analytics")), timezone, currency)
+
+
+async def _frame_of(scope: Scope, timezone: str | None, currency: str | None) -> Frame:
     account = await account_queries.account(scope.account_id) or {}
     zone_name = timezone or account.get("timezone") or "UTC"
     target = currency_code(currency or account.get("default_currency") or "USD")
@@ -208,7 +211,18 @@ async def timeseries(ctx: RequestContext, start: datetime, end: datetime, *, int
 
     `endpoint` / `api_key_id` narrow the API figures to one endpoint group or key.
     """
-    frame = await _frame(ctx, timezone, currency)
+    return await _timeseries(await _frame(ctx, timezone, currency), start, end, interval, metrics, endpoint,
+                             api_key_id)
+
+
+async def timeseries_of(scope: Scope, start: datetime, end: datetime, *, interval: str, timezone: str,
+                        metrics: Sequence[str], currency: str | None = None) -> Timeseries:
+    """`timeseries` of a scope whose reader was checked already (a report run, checked when it was asked for)."""
+    return await _timeseries(await _frame_of(scope, timezone, currency), start, end, interval, metrics, None, None)
+
+
+async def _timeseries(frame: Frame, start: datetime, end: datetime, interval: str, metrics: Sequence[str] | None,
+                      endpoint: str | None, api_key_id: str | None) -> Timeseries:
     period = _period(start, end)
     step = _interval(interval)
     chosen = _metrics(metrics)

@@ -26,4 +26,6 @@ EVENT_TYPES: dict[str, str] = {
     "review.opened": "A payment or transfer was held for review.",
     "review.closed": "A review was approved or refused.",
     "webhook_endpoint.disabled": "A webhook endpoint was disabled after failing for days.",
+    "reporting.report_run.succeeded": "A report run finished; its CSV file is ready to download.",
+    "reporting.report_run.failed": "A report run failed; `error` says why.",
 }

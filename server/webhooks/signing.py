@@ -25,6 +25,7 @@ EVENT_TYPES = [
     "payment_intent.payment_failed", "payment_intent.canceled", "charge.refunded", "refund.created",
     "customer.created", "customer.updated", "customer.closed", "transfer.created", "credit.created",
     "dispute.created", "dispute.closed", "review.opened", "review.closed", "webhook_endpoint.disabled",
+    "reporting.report_run.succeeded", "reporting.report_run.failed",
 ]
 
 
@@ -97,6 +98,9 @@ def sample_object(event_type: str, livemode: bool) -> dict[str, Any]:
     if kind == "dispute":
         return {"id": "dp_test_sample00000000000", "object": "dispute", "amount": 2000, "currency": "usd",
                 "reason": "fraudulent", "status": "needs_response", "livemode": livemode}
+    if kind == "reporting":
+        return {"id": "frr_test_sample000000000000", "object": "reporting.report_run", "report_type": "balance.summary",
+                "status": "succeeded" if event_type.endswith("succeeded") else "failed", "livemode": livemode}
     if kind == "webhook_endpoint":
         return {"id": "we_test_sample00000000000", "object": "webhook_endpoint", "url": "https://example.com/hooks",
                 "status": "disabled", "livemode": livemode}

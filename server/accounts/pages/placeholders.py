@@ -9,7 +9,6 @@ from server.web.pages import dashboard_context, dashboard_get, show
 PLACEHOLDERS = {
     "disputes": ("Disputes", "Disputes arrive after payments."),
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
-    "reports": ("Reports", "Monthly usage reports and CSV exports arrive after payments."),
     "benchmarks": ("Benchmarks", "Privacy-safe peer benchmarks arrive after analytics."),
 }
 
