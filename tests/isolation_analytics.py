@@ -73,3 +73,91 @@ async def _analytics_graphql(t: Tenants) -> None:
         assert CONFIRM not in [g["group"] for g in theirs["apiUsage"]["groups"]], name
     seen = await t.other_session.graphql(query, window)
     assert seen["data"]["analytics"]["summary"]["metric"]["current"]["exact"] == 0
+
+
+# --- reporting ---------------------------------------------------------------------------------------
+
+
+async def _owner_run(t: Tenants) -> dict[str, Any]:
+    """A succeeded payments.itemized run of the owner's test mode, over its payments."""
+    if "report_run" in t.objects:
+        return t.objects["report_run"]
+    await _owner_payments(t)
+    now = datetime.now(UTC)
+    resp = await t.http.post("/v1/reporting/report_runs", headers=t.key("owner"), json={
+        "report_type": "payments.itemized",
+        "parameters": {"interval_start": (now - timedelta(hours=1)).isoformat(), "interval_end": now.isoformat()}})
+    assert resp.status_code == 200, resp.text
+
+    async def done() -> dict[str, Any] | None:
+        run = (await t.http.get(f"/v1/reporting/report_runs/{resp.json()['id']}", headers=t.key("owner"))).json()
+        return run if run["status"] == "succeeded" else None
+
+    t.objects["report_run"] = await eventually(done, message="the owner's report run")
+    return t.objects["report_run"]
+
+
+@rest("POST /v1/reporting/report_runs", "GET /v1/reporting/report_runs", "GET /v1/reporting/report_runs/{run_id:str}",
+      "GET /v1/reporting/report_runs/{run_id:str}/file", "GET /v1/reporting/report_types")
+async def _reporting_rest(t: Tenants) -> None:
+    run = await _owner_run(t)
+    mine = await t.http.get(f"/v1/reporting/report_runs/{run['id']}/file", headers=t.key("owner"))
+    assert mine.status_code == 200 and mine.text.count("\n") == run["result"]["rows"] + 1
+    for name, headers in t.intruders:
+        assert (await t.http.get(f"/v1/reporting/report_runs/{run['id']}", headers=headers)).status_code == 404
+        assert (await t.http.get(f"/v1/reporting/report_runs/{run['id']}/file", headers=headers)).status_code == 404
+        listed = (await t.http.get("/v1/reporting/report_runs", headers=headers)).json()
+        assert run["id"] not in [r["id"] for r in listed["data"]], name
+        types = await t.http.get("/v1/reporting/report_types", headers=headers)
+        assert types.status_code == 200 and len(types.json()["data"]) == 4
+        # Their own run over the same hour holds none of the owner's payments.
+        theirs = await t.http.post("/v1/reporting/report_runs", headers=headers, json={
+            "report_type": "payments.itemized", "parameters": run["parameters"]})
+        assert theirs.status_code == 200, theirs.text
+
+        async def done(run_id: str = theirs.json()["id"], h: dict[str, str] = headers) -> dict[str, Any] | None:
+            body = (await t.http.get(f"/v1/reporting/report_runs/{run_id}", headers=h)).json()
+            return body if body["status"] == "succeeded" else None
+
+        made = await eventually(done, message=f"the {name}'s report run")
+        assert made["result"]["rows"] == 0, name
+    owner_list = (await t.http.get("/v1/reporting/report_runs", headers=t.key("owner"))).json()
+    assert [r["id"] for r in owner_list["data"]] == [run["id"]]
+
+
+@rest("GET /v1/exports/payment_intents", "GET /v1/exports/request_logs")
+async def _exports_rest(t: Tenants) -> None:
+    p = await _owner_payments(t)
+    await flush_all()
+    mine = await t.http.get("/v1/exports/payment_intents", headers=t.key("owner"))
+    assert p["paid"] in mine.text
+    logs = await t.http.get("/v1/exports/request_logs", headers=t.key("owner"))
+    assert p["paid"] in logs.text  # the confirm request names it
+    for name, headers in t.intruders:
+        theirs = await t.http.get("/v1/exports/payment_intents", headers=headers)
+        assert theirs.status_code == 200 and p["paid"] not in theirs.text, name
+        their_logs = await t.http.get("/v1/exports/request_logs", headers=headers)
+        assert their_logs.status_code == 200 and p["paid"] not in their_logs.text, name
+
+
+@graphql("Query.reportRuns", "Query.reportRun", "Query.reportTypes", "Mutation.createReportRun")
+async def _reporting_graphql(t: Tenants) -> None:
+    run = await _owner_run(t)
+    query = ("query($id: ID!) { reportRun(id: $id) { id status result { rows } } "
+             "reportRuns(first: 100) { nodes { id } } reportTypes { id } }")
+    mine = (await t.gql(t.key("owner"), query, {"id": run["id"]}))["data"]
+    assert mine["reportRun"]["status"] == "succeeded"
+    assert run["id"] in [n["id"] for n in mine["reportRuns"]["nodes"]]
+    for name, headers in t.intruders:
+        theirs = (await t.gql(headers, query, {"id": run["id"]}))["data"]
+        assert theirs["reportRun"] is None, name
+        assert run["id"] not in [n["id"] for n in theirs["reportRuns"]["nodes"]], name
+        assert len(theirs["reportTypes"]) == 4
+    seen = await t.other_session.graphql(query, {"id": run["id"]})
+    assert seen["data"]["reportRun"] is None
+    made = await t.other_session.graphql(
+        'mutation { createReportRun(input: {reportType: "payments.itemized", intervalStart: "2026-01-01", '
+        'intervalEnd: "2026-01-02"}) { __typename ... on ReportRunPayload { reportRun { id } } } }')
+    new_id = made["data"]["createReportRun"]["reportRun"]["id"]
+    owner_list = (await t.gql(t.key("owner"), query, {"id": new_id}))["data"]
+    assert owner_list["reportRun"] is None and new_id not in [n["id"] for n in owner_list["reportRuns"]["nodes"]]

@@ -82,13 +82,14 @@ async def list_runs(scope: Scope, after: str | None, limit: int, *, statements: 
                                 f"LIMIT ${len(args)}", *args))
 
 
-async def claim_next(now: datetime, lease: timedelta) -> ReportRun | None:
-    """The oldest pending run nobody holds (never claimed, or its lease ran out), claimed for `lease`."""
+async def claim_next(now: datetime, lease: timedelta, run_id: str | None = None) -> ReportRun | None:
+    """The oldest pending run nobody holds (never claimed, or its lease ran out), or that run only, claimed
+    for `lease`."""
     rows = await db.fetch(
         "UPDATE report_runs SET attempts = attempts + 1, lease_until = $2, started = coalesce(started, $1), "
         "rows_done = 0 WHERE id = (SELECT id FROM report_runs WHERE status = 'pending' "
-        "AND (lease_until IS NULL OR lease_until < $1) ORDER BY created LIMIT 1 FOR UPDATE SKIP LOCKED) "
-        "RETURNING *", now, now + lease)
+        "AND (lease_until IS NULL OR lease_until < $1) AND ($3::text IS NULL OR id = $3) "
+        "ORDER BY created LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *", now, now + lease, run_id)
     return _runs(rows)[0] if rows else None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
-from server.pagination import decode_cursor
+from server.gql.common import Connection, Edge, PageInfo, ctx_of, first_arg, one_or_none
+from server.pagination import decode_cursor, encode_cursor
 from server.reporting import service
 from server.reporting import types as t
 
@@ -19,7 +19,10 @@ class ReportingQuery:
                           statements: bool | None = None, report_type: str | None = None) -> Connection[t.ReportRun]:
         page = await service.list_runs(ctx_of(info), first_arg(first), decode_cursor(after, "after"),
                                        statements=statements, report_type_name=report_type)
-        return connection(page, t.ReportRun.from_row)
+        nodes = [t.ReportRun.from_row(run) for run in page.items]
+        return Connection(edges=[Edge(cursor=encode_cursor(run.id), node=node) for run, node in
+                                 zip(page.items, nodes, strict=True)], nodes=nodes,
+                          page_info=PageInfo(has_next_page=page.has_more, end_cursor=page.next_cursor))
 
     @strawberry.field(description="One report run of this mode.")
     async def report_run(self, info: Info, id: strawberry.ID) -> t.ReportRun | None:

@@ -82,9 +82,9 @@ class _File:
             self.buffer.clear()
 
 
-async def run_once() -> bool:
-    """Claim and make one run; False when there was none to claim."""
-    run = await queries.claim_next(_now(), LEASE)
+async def run_once(run_id: str | None = None) -> bool:
+    """Claim and make one run (the oldest pending, or `run_id`); False when there was none to claim."""
+    run = await queries.claim_next(_now(), LEASE, run_id)
     if run is None:
         return False
     try:

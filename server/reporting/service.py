@@ -162,10 +162,10 @@ async def file(ctx: RequestContext, run_id: str) -> tuple[ReportRun, AsyncIterat
     """A succeeded run's CSV, chunk by chunk (constant memory)."""
     scope = ctx.require(read("reports"))
     run = await _get(scope, run_id)
-    ctx.require(REPORT_TYPES[run.report_type].data)
     if run.status != "succeeded":
         raise Conflict(f"report run {run.id} is {run.status}: its file exists once it has succeeded",
                        extra={"status": run.status})
+    ctx.require(REPORT_TYPES[run.report_type].data)
     return run, _chunks(run)
 
 
