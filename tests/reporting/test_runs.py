@@ -168,7 +168,8 @@ async def test_bad_parameters_are_refused_naming_the_field(http, body, param):
 async def test_a_file_is_there_only_once_the_run_has_succeeded(http):
     m = Merchant(http, await new_account())
     resp = await http.post("/v1/reporting/report_runs", headers=m.headers, json={
-        "report_type": "payments.itemized", "parameters": {"interval_start": "2026-01-01", "interval_end": "2026-01-02"}})
+        "report_type": "payments.itemized",
+        "parameters": {"interval_start": "2026-01-01", "interval_end": "2026-01-02"}})
     run = resp.json()
     early = await http.get(f"/v1/reporting/report_runs/{run['id']}/file", headers=m.headers)
     assert early.status_code in (200, 409)  # the worker may be that quick
