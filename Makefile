@@ -6,7 +6,7 @@ PYTEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint format schema bench clean
+.PHONY: help install run test test-fast lint typecheck format schema bench clean
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,8 +22,9 @@ install: $(STAMP) ## Create .venv with the pinned dependencies
 run: $(STAMP) ## Run the platform with demo data at http://127.0.0.1:8000
 	PAYDECK_ALLOW_PRIVATE_WEBHOOK_URLS=$${PAYDECK_ALLOW_PRIVATE_WEBHOOK_URLS:-true} $(BIN)/paydeck run --demo
 
-test: $(STAMP) ## Lint, then the whole test suite on real PostgreSQL and Redis
+test: $(STAMP) ## Lint and type-check, then the whole test suite on real PostgreSQL and Redis
 	$(BIN)/ruff check server db tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## Tests without the browser
@@ -31,6 +32,9 @@ test-fast: $(STAMP) ## Tests without the browser
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check server db tests bench
+
+typecheck: $(STAMP) ## mypy over server/ and db/ (configured in pyproject.toml)
+	$(BIN)/mypy
 
 format: $(STAMP) ## ruff format + fixes
 	$(BIN)/ruff check --fix server db tests bench

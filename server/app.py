@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from litestar import Litestar
 from litestar.static_files import create_static_files_router
 
-from server import db, health, infra, openapi, outage
+from server import db, health, infra, openapi
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
 from server.analytics import pages as analytics_pages
@@ -58,11 +59,9 @@ PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.H
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 
-def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
-    settings = settings or get_settings()
-    workers_enabled = settings.run_workers if run_workers is None else run_workers
-    load_operations()
-    log_writer = apilog_writer.LogWriter(settings)
+def _lifespan(settings: Settings, log_writer: apilog_writer.LogWriter,
+              workers_enabled: bool) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """What the app starts before serving (pools, hub, log writer, workers, supervisor) and stops after."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -93,22 +92,31 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
             await idempotency_owner.stop()
             await db.close_pool()
 
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, run_workers: bool | None = None) -> Litestar:
+    settings = settings or get_settings()
+    workers_enabled = settings.run_workers if run_workers is None else run_workers
+    load_operations()
+    log_writer = apilog_writer.LogWriter(settings)
     app = Litestar(
         route_handlers=[
             health.healthz, health.readyz, *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
-        lifespan=[lifespan],
+        lifespan=[_lifespan(settings, log_writer, workers_enabled)],
         # Outermost first. The guard refuses unreadable input after the log has started capturing the request
         # and before idempotency reads the body.
         middleware=[public_url_middleware, request_id_middleware, apilog_middleware(log_writer, settings),
                     request_guard(settings.max_body_bytes), idempotency_middleware],
+        # Litestar types each handler as taking any Exception; ours take the class they are registered for.
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         before_send=[security_headers],  # on every response, routing errors included
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi.openapi_config(),
         debug=False,
+        logging_config=None,  # server.logs configures logging; Litestar must not replace its handler
     )
-    outage.install_on_root()  # Litestar has just replaced the root logger's handlers
     openapi.document(app.openapi_schema)  # built once, here: errors, security and parameter ranges added
     return app

@@ -15,7 +15,7 @@ from server import sessions
 from server.accounts import queries as account_queries
 from server.apilogs.capture import auth_state
 from server.context import Principal, RequestContext, Scope
-from server.errors import AuthenticationFailed, PermissionDenied
+from server.errors import AuthenticationFailed, ErrorCode, PermissionDenied
 from server.keys import service as keys
 from server.permissions import Role
 from server.ratelimit import enforce
@@ -37,7 +37,7 @@ def bearer_token(connection: ASGIConnection) -> str | None:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed("the Authorization header must be 'Bearer <API key>'",
-                                   code="authorization_header_invalid")
+                                   code=ErrorCode.AUTHORIZATION_HEADER_INVALID)
     return token.strip()
 
 
@@ -87,7 +87,7 @@ async def build_context(connection: ASGIConnection, *, csrf_token: str | None = 
         given = csrf_token or connection.headers.get(CSRF_HEADER)
         if not sessions.csrf_matches(session.csrf, given):
             raise PermissionDenied("missing or invalid CSRF token; reload the page and try again",
-                                   code="csrf_failed", extra={"permission": "csrf"})
+                                   code=ErrorCode.CSRF_FAILED, extra={"permission": "csrf"})
     return ctx
 
 

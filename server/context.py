@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.errors import AuthenticationFailed, PermissionDenied
+from server.errors import AuthenticationFailed, ErrorCode, PermissionDenied
 from server.permissions import Access, Role, key_allows, role_allows, user_permission_for
 
 
@@ -75,7 +75,7 @@ class RequestContext:
         if self.scope_ is None:
             raise AuthenticationFailed(
                 "authentication required: send 'Authorization: Bearer <key>' or log in",
-                code="authentication_required",
+                code=ErrorCode.AUTHENTICATION_REQUIRED,
             )
         return self.scope_
 

@@ -18,9 +18,11 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
+import asyncpg
+import msgspec
 from piccolo.engine.finder import engine_finder
 
 from server import faults
@@ -28,6 +30,7 @@ from server.db_engine import PaydeckEngine, acquire_timeout_override
 from server.settings import get_settings
 
 log = logging.getLogger(__name__)
+Row = TypeVar("Row")
 
 _pending: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
     "paydeck_after_commit", default=None
@@ -55,8 +58,6 @@ TRANSACTION_TIMEOUT = "5min"
 
 async def _session_settings(db: PaydeckEngine) -> dict[str, str]:
     """Connection-level defaults (they survive the pool's RESET ALL between uses)."""
-    import asyncpg
-
     probe = await asyncpg.connect(**db.config)
     try:
         major = probe.get_server_version().major
@@ -174,11 +175,11 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
         async with db.pool.acquire() as conn:
             rows = await conn.fetch(sql, *args)
     else:
-        conn = await db.get_new_connection()
+        own = await db.get_new_connection()
         try:
-            rows = await conn.fetch(sql, *args)
+            rows = await own.fetch(sql, *args)
         finally:
-            await conn.close()
+            await own.close()
     return [dict(r) for r in rows]
 
 
@@ -187,5 +188,34 @@ async def fetchrow(sql: str, *args: Any) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+async def fetch_as(row_type: type[Row], sql: str, *args: Any) -> list[Row]:
+    """Raw SQL whose rows come back as `row_type` (a msgspec Struct of the selected columns)."""
+    return [msgspec.convert(row, row_type) for row in await fetch(sql, *args)]
+
+
+async def fetchrow_as(row_type: type[Row], sql: str, *args: Any) -> Row | None:
+    rows = await fetch_as(row_type, sql, *args)
+    return rows[0] if rows else None
+
+
 async def execute(sql: str, *args: Any) -> None:
     await fetch(sql, *args)
+
+
+async def ping() -> None:
+    """A round trip to PostgreSQL (readiness)."""
+    await fetch("SELECT 1")
+
+
+def insert_sql(table: str, columns: Sequence[str], suffix: str = "") -> str:
+    """`INSERT INTO table (a, b) VALUES ($1, $2) suffix`: pass the values in the order of `columns`.
+
+    Column names come from our code (a typed row's fields or a service's dict), never from input.
+    """
+    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) {suffix}".rstrip()
+
+
+def set_sql(columns: Sequence[str], first: int) -> str:
+    """`a = $first, b = $first+1` for an UPDATE whose other parameters take $1 .. $first-1."""
+    return ", ".join(f"{column} = ${first + i}" for i, column in enumerate(columns))

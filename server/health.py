@@ -36,7 +36,7 @@ async def readyz() -> Response:
     if draining.is_set():
         checks["shutdown"] = "draining"
     try:
-        await asyncio.wait_for(db.fetch("SELECT 1"), 2)
+        await asyncio.wait_for(db.ping(), 2)
         checks["postgres"] = "ok"
     except Exception as exc:  # any failure means not ready
         checks["postgres"] = f"error: {type(exc).__name__}"

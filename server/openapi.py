@@ -35,7 +35,7 @@ from litestar.openapi.spec import (
 
 from server.apilogs.filters import METHODS as LOG_METHODS
 from server.apilogs.filters import SOURCES as LOG_SOURCES
-from server.customers.service import STATUSES as CUSTOMER_STATUSES
+from server.customers.rows import STATUSES as CUSTOMER_STATUSES
 from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from server.payments.pages import STATUSES as PAYMENT_STATUSES
 from server.reporting.catalog import REPORT_TYPES

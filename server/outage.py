@@ -76,9 +76,3 @@ def recovered() -> None:
     for f in _filters:
         f.reset()
 
-
-def install_on_root() -> None:
-    """Filter what the root logger's handlers print (again after Litestar replaced them: it does once built)."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, OncePerOutage) for f in handler.filters):
-            handler.addFilter(OncePerOutage())

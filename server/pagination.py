@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -53,6 +54,11 @@ def decode_cursor(cursor: str | None, param: str = "cursor") -> str | None:
         raise InvalidRequest("invalid pagination cursor", param=param) from None
 
 
+def id_of(row: Any) -> str:
+    """The id a row is paged by: a typed row's `id`, or a dict row's `"id"`."""
+    return str(row["id"] if isinstance(row, Mapping) else row.id)
+
+
 @dataclass
 class Page(Generic[T]):
     items: list[T]
@@ -60,7 +66,7 @@ class Page(Generic[T]):
     next_cursor: str | None
 
     @classmethod
-    def from_rows(cls, rows: list[Any], limit: int, id_of=lambda r: r["id"]) -> Page[Any]:
+    def from_rows(cls, rows: list[T], limit: int, id_of: Callable[[T], str] = id_of) -> Page[T]:
         """`rows` was fetched with LIMIT limit + 1."""
         has_more = len(rows) > limit
         items = rows[:limit]

@@ -23,10 +23,11 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from server import textcheck
-from server.errors import InvalidRequest, PaydeckError, UnsupportedMediaType
+from server.errors import ErrorCode, InvalidRequest, PaydeckError, UnsupportedMediaType
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -79,18 +80,19 @@ def check_json_body(body: bytes, *, text: bool) -> None:
         data = msgspec.json.decode(body)
     except RecursionError:
         raise InvalidRequest(f"the request body is nested too deeply: at most {textcheck.MAX_JSON_DEPTH} levels of "
-                             "objects and arrays are accepted", param="body", code="parameter_invalid") from None
+                             "objects and arrays are accepted", param="body",
+                             code=ErrorCode.PARAMETER_INVALID) from None
     except UnicodeDecodeError:
         found = _locate(body)
         field = found.param if found else "body"
         raise InvalidRequest(f"{field} is not valid UTF-8: send JSON encoded as UTF-8", param=field,
-                             code="parameter_invalid") from None
+                             code=ErrorCode.PARAMETER_INVALID) from None
     except msgspec.DecodeError as exc:
         if found := _locate(body):
             raise found from None
         reason = re.sub(r"\s*-\s*at `[^`]*`", "", str(exc)).rstrip(".")
         raise InvalidRequest(f"the request body is not valid JSON: {reason}", param="body",
-                             code="parameter_invalid") from None
+                             code=ErrorCode.PARAMETER_INVALID) from None
     if text and _may_hide_bad_text(body):
         textcheck.check_tree(data, text=True)
     elif body.count(b"[") + body.count(b"{") > textcheck.MAX_JSON_DEPTH:
@@ -113,9 +115,9 @@ def check_body(scope: Scope, body: bytes) -> None:
     check_json_body(body, text=scope["path"] != "/graphql")
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes | None]:
+async def _read_body(receive: Receive, limit: int) -> tuple[list[ReceiveMessage], bytes | None]:
     """The messages received (to replay them) and the body; None when it is over `limit` (Litestar answers 413)."""
-    messages: list[Message] = []
+    messages: list[ReceiveMessage] = []
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -158,10 +160,10 @@ def request_guard(max_body_bytes: int):
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            replay: list[Message] = []
+            replay: list[ReceiveMessage] = []
             try:
                 check_query(scope)
                 check_path_params(scope)
@@ -174,7 +176,7 @@ def request_guard(max_body_bytes: int):
                 await _refuse(scope, receive, send, exc)
                 return
 
-            async def replay_receive() -> Message:
+            async def replay_receive() -> ReceiveMessage:
                 return replay.pop(0) if replay else await receive()
 
             await app(scope, replay_receive, send)

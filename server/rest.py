@@ -8,7 +8,7 @@ from litestar import Request
 
 from server.auth import build_context
 from server.context import RequestContext
-from server.errors import AuthenticationFailed
+from server.errors import AuthenticationFailed, ErrorCode
 from server.pagination import Page
 
 
@@ -21,7 +21,7 @@ async def api_context(request: Request) -> RequestContext:
     if not ctx.principal.is_key:
         raise AuthenticationFailed(
             "no API key given: send 'Authorization: Bearer <secret key>' (keys are on the dashboard's API keys page)",
-            code="api_key_missing",
+            code=ErrorCode.API_KEY_MISSING,
         )
     return ctx
 

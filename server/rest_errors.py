@@ -16,7 +16,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import Receive, Scope, Send
 
-from server.errors import InvalidRequest, PaydeckError, ServiceUnavailable
+from server.errors import ErrorCode, InvalidRequest, PaydeckError, ServiceUnavailable
 from server.ids import new_id
 from server.outage import is_connection_failure
 
@@ -31,7 +31,7 @@ EMPTY_BODY = "the request body is empty: send a JSON object with 'Content-Type: 
 
 def request_id_of(request: Request) -> str:
     # Routing failures (404, 405) happen before the request-id middleware runs: give them one here.
-    state = request.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state = request.scope.setdefault("state", {})
     return state.setdefault("request_id", new_id("req"))
 
 
@@ -60,7 +60,7 @@ class DashboardErrorPage(Response):
         super().__init__(None, status_code=exc.status, headers=headers)
         self.exc = exc
 
-    def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+    def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:
         from server.web.pages import error_page
 
         async def send_page(scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,7 +115,7 @@ def validation_error(request: Request, exc: ValidationException) -> Response:
         param, message = None, str(exc.detail)
     if "JSON is malformed" in message or "Malformed" in message or "invalid json" in message.lower():
         param, message = "body", "the request body is not valid JSON"
-    return render(request, InvalidRequest(message, param=param, code="parameter_invalid"))
+    return render(request, InvalidRequest(message, param=param, code=ErrorCode.PARAMETER_INVALID))
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
@@ -128,7 +128,7 @@ def http_error(request: Request, exc: HTTPException) -> Response:
                    f"no route for {request.method} {request.url.path}")
     if status == 413:
         message = "request body too large"
-    error = PaydeckError(message, code=f"http_{status}")
+    error = PaydeckError(message, code=ErrorCode.of_http(status))
     error.status, error.type = status, HTTP_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
     return render(request, error, dict(exc.headers or {}))
 
@@ -137,7 +137,7 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
     if is_connection_failure(exc):  # PostgreSQL or Redis is down or restarting: retry, not a bug (server.outage)
         return paydeck_error(request, ServiceUnavailable())
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    error = PaydeckError("an internal error occurred; the request id identifies it", code="internal_error")
+    error = PaydeckError("an internal error occurred; the request id identifies it", code=ErrorCode.INTERNAL_ERROR)
     error.status, error.type = 500, "api_error"
     return render(request, error)
 

@@ -53,6 +53,7 @@ def infrastructure(settings: Settings | None = None, *, quiet: bool = False, com
                               processor_url=settings.processor_url)
             else:
                 _attach(settings, found, wanted)
+        assert settings.database_url and settings.redis_url, "started, attached or given: both are known here"
         os.environ["DATABASE_URL"] = settings.database_url
         os.environ["REDIS_URL"] = settings.redis_url
         if settings.processor_url:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.types import Info
 
+from server import clock
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.analytics.resolvers import AnalyticsQuery
 from server.apilogs.resolvers import ApiLogQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
-from server.errors import PaydeckError, ServiceUnavailable
+from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
 from server.gql.common import ERROR_HANDLERS, ctx_of
 from server.gql.scalars import SCALAR_OVERRIDES
@@ -60,7 +62,7 @@ class Subscription(EventSubscription):
         scope = ctx_of(info).scope
         interval = min(max(interval_seconds, 1), 60)
         while True:
-            yield Heartbeat(at=datetime.now(UTC), account_id=scope.account_id, livemode=scope.livemode)
+            yield Heartbeat(at=clock.now(), account_id=scope.account_id, livemode=scope.livemode)
             await asyncio.sleep(interval)
 
 
@@ -75,13 +77,14 @@ def classification(status: int) -> str:
 class DomainErrors(SchemaExtension):
     """Give domain errors a code and hide unexpected ones behind a generic message."""
 
-    def on_operation(self):  # type: ignore[override]
+    def on_operation(self):
         yield
         result = self.execution_context.result
-        if not result or not getattr(result, "errors", None):
+        errors = getattr(result, "errors", None)
+        if result is None or not errors:
             return
         cleaned = []
-        for error in result.errors:
+        for error in errors:
             original = error.original_error
             if original is not None and is_connection_failure(original):
                 original = self._unavailable()
@@ -96,7 +99,7 @@ class DomainErrors(SchemaExtension):
             elif original is not None and not isinstance(original, GraphQLError):
                 log.error("unexpected error in GraphQL", exc_info=original)
                 cleaned.append(GraphQLError("internal error", error.nodes, error.source, error.positions,
-                                            error.path, original, {"code": "internal_error",
+                                            error.path, original, {"code": ErrorCode.INTERNAL_ERROR,
                                                                    "classification": classification(500)}))
             else:
                 cleaned.append(error)
@@ -122,9 +125,10 @@ def build_schema() -> strawberry.Schema:
         exception_handlers=ERROR_HANDLERS,
         extensions=[
             TextGuard,
-            QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-            MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-            MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            # Factories, not instances: Strawberry makes one per operation (instances are deprecated).
+            partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
+            partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+            partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
             DomainErrors,
         ],
     )

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
 
     allow_private_webhook_urls: bool = False
     run_workers: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line (server/logs.py)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     drain_seconds: float = Field(default=0.0, ge=0)
 
@@ -83,6 +85,11 @@ class Settings(BaseSettings):
 
     # Test-only: honour the Paydeck-Test-Fault header (server/faults.py). Never on in production.
     test_faults: bool = False
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("data_dir")
     @classmethod

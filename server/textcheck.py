@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from server.errors import InvalidRequest
+from server.errors import ErrorCode, InvalidRequest
 
 MAX_JSON_DEPTH = 64  # far beyond any body or GraphQL variables the API reads; a flood of brackets is refused
 
@@ -38,7 +38,7 @@ def printable(name: str) -> str:
 def check(text: str, param: str) -> None:
     if reason := problem(text):
         shown = printable(param)
-        raise InvalidRequest(f"{shown} {reason}", param=shown, code="parameter_invalid")
+        raise InvalidRequest(f"{shown} {reason}", param=shown, code=ErrorCode.PARAMETER_INVALID)
 
 
 def _child(path: str, key: Any) -> str:
@@ -61,12 +61,12 @@ def check_tree(value: Any, root: str = "", *, text: bool = True, max_depth: int 
                 check(item, path or "body")
         elif isinstance(item, float) and not math.isfinite(item):
             shown = printable(path) or "body"
-            raise InvalidRequest(f"{shown} is out of range", param=shown, code="parameter_invalid")
+            raise InvalidRequest(f"{shown} is out of range", param=shown, code=ErrorCode.PARAMETER_INVALID)
         elif isinstance(item, dict | list):
             if depth >= max_depth:
                 shown = printable(path.split(".", 1)[0].split("[", 1)[0]) or "body"
                 raise InvalidRequest(f"{shown} is nested too deeply: at most {max_depth} levels of objects and "
-                                     "arrays are accepted", param=shown, code="parameter_invalid")
+                                     "arrays are accepted", param=shown, code=ErrorCode.PARAMETER_INVALID)
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             for key, child in pairs:
                 child_path = _child(path, key)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from litestar.datastructures import Headers
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from server.ownership import recorded_owner
 from server.settings import LOCAL_HOSTS, Settings, get_settings
 
 # A Host header we are willing to put into a link: a name or an address, and a port.
@@ -31,6 +32,16 @@ def public_url(settings: Settings | None = None) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/")
     return _request_base.get() or served_url(settings)
+
+
+def running_app_url(given: str | None = None) -> str:
+    """The running app, for client commands (`paydeck listen`, `simulate`): `given` (--url),
+    PAYDECK_PUBLIC_URL, the data folder's `paydeck run`, or the address PAYDECK_HOST/PAYDECK_PORT name."""
+    settings = get_settings()
+    if given or settings.public_url:
+        return given or settings.public_url or ""
+    owner = recorded_owner(settings.data_dir)
+    return owner.app_url if owner and owner.app_url else served_url(settings)
 
 
 def served_url(settings: Settings | None = None) -> str:

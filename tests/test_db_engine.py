@@ -42,3 +42,22 @@ async def test_the_app_pool_is_bounded(server):
 
     assert isinstance(db.engine().pool, BoundedPool)
     assert db.engine().pool.acquire_timeout == get_settings().db_pool_timeout_seconds
+
+
+async def test_json_columns_take_and_give_python_values(server):
+    row = await db.fetchrow("SELECT $1::jsonb AS b, $2::json AS j, '{\"a\": [1, null]}'::jsonb AS literal",
+                            {"x": True, "n": 1.5}, [1, "two"])
+    assert row == {"b": {"x": True, "n": 1.5}, "j": [1, "two"], "literal": {"a": [1, None]}}
+
+
+async def test_json_text_is_refused_rather_than_stored_as_one_string(server):
+    with pytest.raises(asyncpg.DataError, match="not JSON text"):
+        await db.fetchrow("SELECT $1::jsonb AS b", '{"a": 1}')
+
+
+async def test_copy_uses_the_codecs_too(server):
+    async with db.engine().pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute("CREATE TEMP TABLE codec_copy (b jsonb, j json) ON COMMIT DROP")
+            await conn.copy_records_to_table("codec_copy", records=[({"a": 1}, [1, 2])], columns=["b", "j"])
+            assert [dict(r) for r in await conn.fetch("SELECT * FROM codec_copy")] == [{"b": {"a": 1}, "j": [1, 2]}]

@@ -37,13 +37,13 @@ async def _customers(ctx: RequestContext, scope: Scope, n: int) -> tuple[list[st
     from server.customers import service
     from server.ledger import service as ledger
 
-    ids = [(await service.create(ctx, None, f"bench {i}"))["id"] for i in range(n)]
+    ids = [(await service.create(ctx, None, f"bench {i}")).id for i in range(n)]
     wallets = {}
     async with db.transaction():
         funding = await ledger.merchant_account(scope, "funding", "USD")
         for cid in ids:
-            wallets[cid] = (await ledger.wallet(scope, cid, "USD"))["id"]
-        legs = [ledger.Leg(funding["id"], "USD", -FUNDS * n)] + [ledger.Leg(w, "USD", FUNDS) for w in wallets.values()]
+            wallets[cid] = (await ledger.wallet(scope, cid, "USD")).id
+        legs = [ledger.Leg(funding.id, "USD", -FUNDS * n)] + [ledger.Leg(w, "USD", FUNDS) for w in wallets.values()]
         await ledger.post(scope, "credit", legs, reference="bench-funding")
     return ids, wallets
 

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.tables import Account, Invitation, Membership, User
 from server import db
 
 
 async def account(account_id: str) -> dict[str, Any] | None:
-    return await Account.select().where(Account.id == account_id).first()
+    return await db.fetchrow("SELECT * FROM accounts WHERE id = $1", account_id)
 
 
 async def user_by_email(email: str) -> dict[str, Any] | None:
-    return await User.select().where(User.email == email.lower()).first()
+    return await db.fetchrow("SELECT * FROM users WHERE email = $1", email.lower())
 
 
 async def user(user_id: str) -> dict[str, Any] | None:
-    return await User.select().where(User.id == user_id).first()
+    return await db.fetchrow("SELECT * FROM users WHERE id = $1", user_id)
 
 
 async def membership(account_id: str, user_id: str) -> dict[str, Any] | None:
-    return await Membership.select().where(
-        (Membership.account_id == account_id) & (Membership.user_id == user_id)
-    ).first()
+    return await db.fetchrow("SELECT * FROM memberships WHERE account_id = $1 AND user_id = $2", account_id, user_id)
 
 
 async def member_of(account_id: str, user_id: str) -> dict[str, Any] | None:
@@ -88,13 +85,18 @@ async def invitation_by_hash(token_hash: str) -> dict[str, Any] | None:
 
 
 async def invitation(account_id: str, invitation_id: str) -> dict[str, Any] | None:
-    return await Invitation.select().where(
-        (Invitation.id == invitation_id) & (Invitation.account_id == account_id)
-    ).first()
+    return await db.fetchrow("SELECT * FROM invitations WHERE id = $1 AND account_id = $2", invitation_id, account_id)
+
+
+async def invitation_with_account(token_hash: str) -> dict[str, Any] | None:
+    """An invitation by its token's hash, with the account's name and whether its email has a user."""
+    return await db.fetchrow(
+        "SELECT i.*, a.name AS account_name, (SELECT 1 FROM users u WHERE u.email = i.email) AS user_exists "
+        "FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE token_hash = $1", token_hash)
 
 
 async def insert_account(row: dict[str, Any]) -> None:
-    await Account.insert(Account(**row))
+    await db.execute(db.insert_sql("accounts", list(row)), *row.values())
 
 
 async def insert_user_if_absent(row: dict[str, Any]) -> dict[str, Any]:
@@ -111,29 +113,37 @@ async def insert_user_if_absent(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def insert_membership(row: dict[str, Any]) -> None:
-    await Membership.insert(Membership(**row))
+    await db.execute(db.insert_sql("memberships", list(row)), *row.values())
 
 
 async def insert_invitation(row: dict[str, Any]) -> None:
-    await Invitation.insert(Invitation(**row))
+    await db.execute(db.insert_sql("invitations", list(row)), *row.values())
 
 
 async def update_account(account_id: str, values: dict[str, Any]) -> None:
-    await Account.update(values).where(Account.id == account_id)
+    await db.execute(f"UPDATE accounts SET {db.set_sql(list(values), 2)} WHERE id = $1", account_id, *values.values())
 
 
 async def update_membership(account_id: str, membership_id: str, values: dict[str, Any]) -> None:
-    await Membership.update(values).where(
-        (Membership.id == membership_id) & (Membership.account_id == account_id)
-    )
+    await db.execute(f"UPDATE memberships SET {db.set_sql(list(values), 3)} WHERE id = $1 AND account_id = $2",
+                     membership_id, account_id, *values.values())
 
 
 async def delete_membership(account_id: str, membership_id: str) -> None:
-    await Membership.delete().where((Membership.id == membership_id) & (Membership.account_id == account_id))
+    await db.execute("DELETE FROM memberships WHERE id = $1 AND account_id = $2", membership_id, account_id)
 
 
 async def update_invitation(invitation_id: str, values: dict[str, Any]) -> None:
-    await Invitation.update(values).where(Invitation.id == invitation_id)
+    await db.execute(f"UPDATE invitations SET {db.set_sql(list(values), 2)} WHERE id = $1",
+                     invitation_id, *values.values())
+
+
+async def delete_test_rows(table: str, account_id: str) -> int:
+    """Delete the account's test-mode rows of `table` (a name from the table registry); how many went."""
+    row = await db.fetchrow(f'WITH d AS (DELETE FROM "{table}" WHERE account_id = $1 AND livemode = false '
+                            "RETURNING 1) SELECT count(*) AS n FROM d", account_id)
+    assert row is not None
+    return int(row["n"])
 
 
 async def set_last_login(user_id: str) -> None:

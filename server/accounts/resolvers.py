@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.accounts import queries, service, team
@@ -100,4 +101,4 @@ class AccountMutation:
     @strawberry.mutation(description="Delete every test-mode object of the account. `confirm` must be `DELETE`.")
     async def delete_test_data(self, info: Info, confirm: str) -> t.DeleteTestDataResult:
         counts = await service.delete_test_data(ctx_of(info), confirm)
-        return t.DeleteTestDataPayload(deleted=counts)
+        return t.DeleteTestDataPayload(deleted=JSON(counts))

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import available_timezones
 
 from babel.numbers import get_currency_name
 
-from server import db
+from server import clock, db, validation
 from server.accounts import queries
 from server.accounts.passwords import hash_password, verify_password
+from server.audit import queries as audit_queries
 from server.audit import service as audit
 from server.context import RequestContext, Scope
-from server.errors import AuthenticationFailed, InvalidRequest, NotFound, RateLimited
+from server.errors import AuthenticationFailed, ErrorCode, InvalidRequest, NotFound, RateLimited
 from server.ids import new_id
 from server.keys import service as keys
 from server.permissions import Role, read, write
 from server.ratelimit import blocked, hit
+from server.settings import get_settings
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
 # Tables whose test-mode rows survive "delete all test data".
 KEPT_ON_TEST_DATA_DELETE = {"api_keys", "audit_log"}
@@ -34,15 +34,9 @@ class NewAccount:
     keys: dict[str, str]  # e.g. {"secret_test": "sk_test_…"}
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def normalise_email(email: str, param: str = "email") -> str:
-    email = (email or "").strip().lower()
-    if not EMAIL.match(email) or len(email) > 320:
-        raise InvalidRequest("email must be a valid email address", param=param)
-    return email
+def normalise_email(email: object, param: str = "email") -> str:
+    """A login email: checked, trimmed and lower-cased (one user per address, whatever its case)."""
+    return validation.email(email, param).lower()
 
 
 def check_password(password: str, param: str = "password") -> None:
@@ -60,10 +54,10 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
     async with db.transaction():
         user = await existing_or_new_user(email, password, "", InvalidRequest(
             "a user with this email exists; give their password to add an account", param="password"))
-        account = {"id": new_id("acct"), "created": _now(), **clean}
+        account = {"id": new_id("acct"), "created": clock.now(), **clean}
         await queries.insert_account(account)
         await queries.insert_membership({"id": new_id("mem"), "account_id": account["id"], "user_id": user["id"],
-                                         "role": Role.OWNER.value, "created": _now()})
+                                         "role": Role.OWNER.value, "created": clock.now()})
         await audit.record(None, account["id"], "account.created", "account", account["id"],
                            {"owner": email, "name": name})
         issued: dict[str, str] = {}
@@ -81,7 +75,7 @@ async def existing_or_new_user(email: str, password: str, name: str, wrong_passw
     if user is None:
         check_password(password)
         candidate = {"id": new_id("user"), "email": email, "name": name.strip()[:200],
-                     "password_hash": await hash_password(password), "created": _now()}
+                     "password_hash": await hash_password(password), "created": clock.now()}
         user = await queries.insert_user_if_absent(candidate)
         if user["id"] == candidate["id"]:
             return user
@@ -94,8 +88,6 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
     """Check a login. Failed attempts are limited per email and per IP; successes don't count,
     so a busy office behind one address is not locked out by its own logins."""
     email_key = (email or "").strip().lower()[:320]
-    from server.settings import get_settings
-
     settings = get_settings()
     limits = [(f"login:email:{email_key}", settings.login_attempts_per_15min),
               (f"login:ip:{ip}", settings.login_attempts_per_ip_15min)]
@@ -106,7 +98,7 @@ async def login(email: str, password: str, ip: str) -> dict[str, Any]:
     if not await verify_password(user["password_hash"] if user else None, password or ""):
         for bucket, limit in limits:
             await hit(bucket, limit, 900)
-        raise AuthenticationFailed("incorrect email or password", code="invalid_credentials")
+        raise AuthenticationFailed("incorrect email or password", code=ErrorCode.INVALID_CREDENTIALS)
     assert user is not None
     await queries.set_last_login(user["id"])
     return user
@@ -198,26 +190,11 @@ async def delete_test_data(ctx: RequestContext, confirm: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     async with db.transaction():
         for table in test_mode_tables():
-            rows = await db.fetch(
-                f'WITH d AS (DELETE FROM "{table}" WHERE account_id = $1 AND livemode = false RETURNING 1) '
-                "SELECT count(*) AS n FROM d",
-                scope.account_id,
-            )
-            counts[table] = rows[0]["n"]
+            counts[table] = await queries.delete_test_rows(table, scope.account_id)
         await audit.record(ctx, scope.account_id, "test_data.deleted", "account", scope.account_id, counts, False)
     return counts
 
 
 async def audit_page(ctx: RequestContext, after: str | None, limit: int) -> list[dict[str, Any]]:
     scope = ctx.require(read("audit_log"))
-    args: list[Any] = [scope.account_id]
-    where = "a.account_id = $1"
-    if after:
-        args.append(after)
-        where += f" AND a.id < ${len(args)}"
-    args.append(limit + 1)
-    return await db.fetch(
-        "SELECT a.*, u.email AS actor_email FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id "
-        f"WHERE {where} ORDER BY a.id DESC LIMIT ${len(args)}",
-        *args,
-    )
+    return await audit_queries.page(scope.account_id, after, limit)

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.accounts import queries
 from server.accounts.service import existing_or_new_user, normalise_email
 from server.audit import service as audit
 from server.context import RequestContext
-from server.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound, PermissionDenied
+from server.errors import AuthenticationFailed, Conflict, ErrorCode, InvalidRequest, NotFound, PermissionDenied
 from server.ids import new_id
 from server.pagination import Page, decode_cursor
 from server.permissions import Role, write
 
 INVITE_DAYS = 7
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _hash(token: str) -> str:
@@ -64,9 +60,9 @@ async def invite(ctx: RequestContext, email: str, role: str) -> tuple[dict[str, 
     parsed = parse_role(role)
     _guard_owner_change(ctx, parsed)
     token = secrets.token_urlsafe(32)
-    row = {"id": new_id("inv"), "account_id": scope.account_id, "email": email, "role": parsed.value,
-           "token_hash": _hash(token), "invited_by": ctx.principal.user_id or "", "created": _now(),
-           "expires_at": _now() + timedelta(days=INVITE_DAYS)}
+    row: dict[str, Any] = {"id": new_id("inv"), "account_id": scope.account_id, "email": email, "role": parsed.value,
+           "token_hash": _hash(token), "invited_by": ctx.principal.user_id or "", "created": clock.now(),
+           "expires_at": clock.now() + timedelta(days=INVITE_DAYS)}
     async with db.transaction():
         existing = await queries.user_by_email(email)
         if existing and await queries.membership(scope.account_id, existing["id"]):
@@ -83,19 +79,15 @@ async def revoke_invitation(ctx: RequestContext, invitation_id: str) -> dict[str
         row = await queries.invitation(scope.account_id, invitation_id)
         if row is None or row["accepted_at"] or row["revoked_at"]:
             raise NotFound(f"no pending invitation '{invitation_id}'", param="id")
-        await queries.update_invitation(invitation_id, {"revoked_at": _now()})
+        await queries.update_invitation(invitation_id, {"revoked_at": clock.now()})
         await audit.record(ctx, scope.account_id, "member.invitation_revoked", "invitation", invitation_id,
                            {"email": row["email"]})
     return row
 
 
 async def lookup_invitation(token: str) -> dict[str, Any]:
-    row = await db.fetchrow(
-        "SELECT i.*, a.name AS account_name, (SELECT 1 FROM users u WHERE u.email = i.email) AS user_exists "
-        "FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE token_hash = $1",
-        _hash(token or ""),
-    )
-    if row is None or row["accepted_at"] or row["revoked_at"] or row["expires_at"] <= _now():
+    row = await queries.invitation_with_account(_hash(token or ""))
+    if row is None or row["accepted_at"] or row["revoked_at"] or row["expires_at"] <= clock.now():
         raise NotFound("this invitation link is invalid, expired or already used", param="token")
     return row
 
@@ -104,14 +96,14 @@ async def accept(token: str, password: str, name: str = "") -> tuple[dict[str, A
     """Join the account; creates the user on first use. Returns (user, invitation)."""
     async with db.transaction():
         inv = await queries.invitation_by_hash(_hash(token or ""))
-        if inv is None or inv["accepted_at"] or inv["revoked_at"] or inv["expires_at"] <= _now():
+        if inv is None or inv["accepted_at"] or inv["revoked_at"] or inv["expires_at"] <= clock.now():
             raise NotFound("this invitation link is invalid, expired or already used", param="token")
         user = await existing_or_new_user(inv["email"], password, name or "", AuthenticationFailed(
-            "incorrect password for this email", code="invalid_credentials"))
+            "incorrect password for this email", code=ErrorCode.INVALID_CREDENTIALS))
         if await queries.membership(inv["account_id"], user["id"]) is None:
             await queries.insert_membership({"id": new_id("mem"), "account_id": inv["account_id"],
-                                             "user_id": user["id"], "role": inv["role"], "created": _now()})
-        await queries.update_invitation(inv["id"], {"accepted_at": _now()})
+                                             "user_id": user["id"], "role": inv["role"], "created": clock.now()})
+        await queries.update_invitation(inv["id"], {"accepted_at": clock.now()})
         actor = RequestContext()
         await audit.record(actor, inv["account_id"], "member.joined", "user", user["id"],
                            {"email": user["email"], "role": inv["role"]})

@@ -11,7 +11,9 @@ from strawberry.scalars import JSON
 from server.gql.common import ConflictError, NotFoundError, ValidationError
 from server.permissions import ROLE_DESCRIPTIONS, ROLE_PERMISSIONS, Role
 
-RoleEnum = strawberry.enum(Role, name="Role", description="A member's role; it fixes their permissions.")
+# strawberry.enum registers the class itself as the GraphQL enum "Role"; the alias keeps it a type for mypy.
+strawberry.enum(Role, name="Role", description="A member's role; it fixes their permissions.")
+RoleEnum = Role
 
 
 @strawberry.type(description="A merchant account and its settings.")
@@ -113,13 +115,11 @@ class AuditEntry:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> AuditEntry:
-        import json
-
         details = row["details"]
         return cls(id=row["id"], action=row["action"], target_type=row["target_type"], target_id=row["target_id"],
                    actor_user_id=row["actor_user_id"], actor_email=row.get("actor_email"),
                    actor_key_id=row["actor_key_id"], livemode=row["livemode"],
-                   details=json.loads(details) if isinstance(details, str) else details,
+                   details=details,
                    ip_address=row["ip_address"], created=row["created"])
 
 

@@ -17,9 +17,8 @@ import random
 import time
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from server import db
+from server import clock, db
 from server.accounts import queries as account_queries
 from server.analytics import buckets, queries, verify
 from server.analytics.history import (
@@ -39,6 +38,7 @@ from server.apilogs import queries as log_queries
 from server.context import RequestContext, Scope
 from server.ledger import bulk, fx
 from server.ledger import service as ledger
+from server.ledger.rows import LedgerAccount
 
 DEMO_DAYS = 90
 # Test-mode rates of the demo account (operator rates; analytics converts with them).
@@ -66,9 +66,9 @@ class _LedgerAccounts:
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self.known: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.known: dict[tuple[str, str, str], LedgerAccount] = {}
 
-    async def get(self, owner: str, purpose: str, currency: str) -> dict[str, Any]:
+    async def get(self, owner: str, purpose: str, currency: str) -> LedgerAccount:
         key = (owner, purpose, currency)
         if key not in self.known:
             self.known[key] = (await ledger.merchant_account(self.scope, purpose, currency) if not owner
@@ -82,7 +82,7 @@ async def write_history(scope: Scope, history: History, first: date, last: date,
 
     Runs in the caller's transaction if there is one (the demo: all or nothing), else one per day.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     started = time.perf_counter()
     written = Written()
     accounts = _LedgerAccounts(scope)
@@ -103,7 +103,7 @@ async def _write_day(scope: Scope, day: Day, accounts: _LedgerAccounts, written:
         setattr(written, counter, getattr(written, counter) + len(rows))
     entries = []
     for entry in day.entries:
-        legs = [ledger.Leg((await accounts.get(owner, purpose, currency))["id"], currency, amount)
+        legs = [ledger.Leg((await accounts.get(owner, purpose, currency)).id, currency, amount)
                 for owner, purpose, currency, amount in entry.moves if amount]
         entries.append(bulk.DatedEntry(entry.kind, legs, entry.created, entry.reference, id=entry.id))
     written.postings += await bulk.post_many(scope, entries)
@@ -134,7 +134,7 @@ async def seed(scope: Scope, *, payments: int, days: int, with_requests: bool = 
                now: datetime | None = None) -> Written:
     """About `payments` payments (with proportionate customers, refunds, credits, transfers) over the last
     `days` days, then the rollups of that range: the bulk writer of the benchmarks."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     per_day = payments / days / MEAN_FACTOR
     shape = Shape(payments_per_day=per_day, customers_per_day=max(1.0, per_day / 10),
                   credits_per_day=max(1.0, per_day / 40), transfers_per_day=max(1.0, per_day / 50),
@@ -151,7 +151,7 @@ async def seed(scope: Scope, *, payments: int, days: int, with_requests: bool = 
 
 async def write_payments(scope: Scope, payments: list[Payment], now: datetime | None = None) -> Written:
     """Exactly these payments (no refunds, no requests), with their ledger entries and rollups."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     history = await history_for(scope, Shape(refund_share=0, with_requests=False))
     history.now = now
     day = Day()
@@ -173,7 +173,7 @@ async def backfill_demo(ctx: RequestContext, days: int = DEMO_DAYS, now: datetim
     `ctx` is the demo owner's, in test mode (it sets the demo FX rates, as an admin would).
     """
     scope = Scope(ctx.scope.account_id, False)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     account = await account_queries.account(scope.account_id)
     assert account is not None
     if await queries.has_payments(scope):

@@ -131,7 +131,7 @@ def period_starts(start: datetime, end: datetime, tz: ZoneInfo, interval: Interv
     if interval is Interval.HOUR:
         return _hour_starts(start, end, tz)
     first = _period_of(start.astimezone(tz).date(), interval)
-    starts = []
+    starts: list[datetime] = []
     day = first
     while True:
         boundary = local_midnight(day, tz)

@@ -1,6 +1,6 @@
 """`paydeck analytics ...`: check the rollups against the source tables, rebuild a range.
 
-Registered on the main command group by `server/cli.py`; imports stay inside the commands so that
+Registered in `DOMAIN_GROUPS` of `server/cli/__init__.py`; imports stay inside the commands so that
 `paydeck --help` does not load the app.
 """
 
@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import click
+
+from server import clock
+from server.errors import InvalidRequest
+from server.instants import parse_instant
 
 DEFAULT_DAYS = 30
 
 
 def _since(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC) - timedelta(days=DEFAULT_DAYS)
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        moment = parse_instant(value, "--since")
+    except InvalidRequest:
         raise click.BadParameter("a date (2026-11-01) or an ISO 8601 time", param_hint="--since") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment or clock.now() - timedelta(days=DEFAULT_DAYS)
 
 
 @click.group(help="Analytics: rollups of payments, customers, balances and API requests.")

@@ -38,6 +38,7 @@ from typing import Any
 from server.analytics import histogram
 from server.analytics.metrics import NO_CURRENCY, Unit, scalar_columns
 from server.ledger.money import exponent
+from server.ledger.rows import FxRate
 
 Totals = Mapping[str, Any]  # column -> summed value (the latency column: a histogram)
 Number = int | float | None
@@ -117,15 +118,15 @@ FIGURES: dict[str, Figure] = {f.name: f for f in [*PAYMENT_FIGURES, *API_FIGURES
 # --- currencies ------------------------------------------------------------------------------------
 
 
-def mid_rates(rows: Iterable[Mapping[str, Any]], target: str) -> dict[str, Decimal]:
+def mid_rates(rows: Iterable[FxRate], target: str) -> dict[str, Decimal]:
     """currency -> rate into `target`, from the account's FX rate rows (operator rate, no spread)."""
     rates: dict[str, Decimal] = {target: Decimal(1)}
     inverse: dict[str, Decimal] = {}
     for row in rows:
-        if row["quote"] == target and row["base"] != target:
-            rates[row["base"]] = Decimal(row["rate"])
-        elif row["base"] == target and Decimal(row["rate"]) > 0:
-            inverse[row["quote"]] = 1 / Decimal(row["rate"])
+        if row.quote == target and row.base != target:
+            rates[row.base] = Decimal(row.rate)
+        elif row.base == target and Decimal(row.rate) > 0:
+            inverse[row.quote] = 1 / Decimal(row.rate)
     return {**inverse, **rates}
 
 

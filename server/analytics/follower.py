@@ -24,7 +24,6 @@ payment is in the rollups well under a second after its commit when the dispatch
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -75,9 +74,8 @@ async def apply(events: Sequence[dict[str, Any]]) -> None:
     now: dict[str, tuple[str, bool, Contribution]] = {}
     deltas: dict[RollupKey, Values] = {}
     for event in counted:
-        snapshot = event["data"] if isinstance(event["data"], dict) else json.loads(event["data"])
         try:
-            new = contribution(BY_OBJECT_TYPE[event["object_type"]], snapshot)
+            new = contribution(BY_OBJECT_TYPE[event["object_type"]], event["data"])
         except (KeyError, TypeError, ValueError, AttributeError):
             # Not a snapshot of the object (hand-made data): counting it is impossible, stopping here would
             # stop analytics for everyone. Skipped; if it mattered, `paydeck analytics verify` shows it.
@@ -90,9 +88,7 @@ async def apply(events: Sequence[dict[str, Any]]) -> None:
             old = now[object_id][2]
             add_into(deltas.setdefault((*scope, old.bucket, old.currency), {}), old.values, -1)
         elif (fact := before.get(object_id)) is not None:
-            old_values = fact["contribution"] if isinstance(fact["contribution"], dict) else json.loads(
-                fact["contribution"])
-            add_into(deltas.setdefault((*scope, int(fact["bucket"]), fact["currency"]), {}), old_values, -1)
+            add_into(deltas.setdefault((*scope, int(fact["bucket"]), fact["currency"]), {}), fact["contribution"], -1)
         add_into(deltas.setdefault((*scope, new.bucket, new.currency), {}), new.values, 1)
         now[object_id] = (*scope, new)
     await queries.add_to_rollups([(*key, values) for key, values in sorted(deltas.items()) if values])

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from server import clock
 from server.apilogs.records import API_VERSION
 from server.ids import new_id
 from server.payments.accounting import fee_for
@@ -128,7 +129,7 @@ class History:
     customers: list[str] = field(default_factory=list)
     wallets: dict[tuple[str, str], int] = field(default_factory=dict)
     later: list[tuple[datetime, tuple, Entry]] = field(default_factory=list)  # refunds dated on later days
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # nothing happens from here on
+    now: datetime = field(default_factory=clock.now)  # nothing happens from here on
 
     def days(self, first: date, last: date, now: datetime) -> Iterator[Day]:
         """Each local day from `first` to `last`, nothing at or after `now`."""
@@ -191,7 +192,7 @@ class History:
         first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
         cid = new_id("cus", _ms(at))
         email = f"{first}.{last}.{secrets.token_hex(2)}@example.com".lower().replace(" ", "")
-        out.customers.append((cid, self.account_id, self.livemode, email, f"{first} {last}", "{}", "active", at, at))
+        out.customers.append((cid, self.account_id, self.livemode, email, f"{first} {last}", {}, "active", at, at))
         self.customers.append(cid)
         self._request(out, at, "POST", "/v1/customers", 200, 35, [cid])
         return cid
@@ -224,7 +225,7 @@ class History:
         out.payments.append((
             pi_id, self.account_id, self.livemode, status, amount, currency,
             "manual" if spec.manual else "automatic", 0, received, refunded, fee, customer, self.rng.choice(ITEMS),
-            "{}", f"{pi_id}_secret_{secrets.token_hex(9)}", brand if card else None, last4 if card else None,
+            {}, f"{pi_id}_secret_{secrets.token_hex(9)}", brand if card else None, last4 if card else None,
             12 if card else None, 2031 if card else None, country if card else None,
             secrets.token_hex(8) if card else None, f"{pi_id}_hist" if card else None,
             f"ch_{pi_id[3:]}" if card and status != "failed" else None, failure,
@@ -320,10 +321,9 @@ class History:
                           else {"id": object_ids[0] if object_ids else None, "livemode": self.livemode})
         out.requests.append((
             new_id("req", _ms(at)), self.account_id, self.livemode, "api", None, self.rng.choice(self.key_ids),
-            "secret", method, path, None, None, "{}",
-            json.dumps({"content-type": "application/json", "authorization": "[REDACTED]",
-                        "user-agent": "paydeck-python/1.4"}),
-            "" if method == "GET" else "{}", status, json.dumps({"content-type": "application/json"}), body,
+            "secret", method, path, None, None, {},
+            {"content-type": "application/json", "authorization": "[REDACTED]", "user-agent": "paydeck-python/1.4"},
+            "" if method == "GET" else "{}", status, {"content-type": "application/json"}, body,
             error_type, code, message, at, duration, API_VERSION, None, False, "203.0.113.7", object_ids))
 
 

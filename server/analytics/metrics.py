@@ -25,11 +25,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+import msgspec
 
 from server.analytics.buckets import bucket_start
-from server.customers.service import customer_data
-from server.customers.wallet import credit_data, transfer_data
+from server.customers import rows as customer_rows
+from server.customers.serial import credit_json, customer_json, transfer_json
+from server.payments import rows as payment_rows
 from server.payments.serial import intent_json, refund_json
 
 Snapshot = Mapping[str, Any]
@@ -41,20 +44,24 @@ class Unit(StrEnum):
     AMOUNT = "amount"  # minor units of the row's currency
 
 
+Row = TypeVar("Row", bound=msgspec.Struct)
+
+
 @dataclass(frozen=True)
-class Source:
-    """A kind of object that contributes: its table, its events' object type, its snapshot."""
+class Source(Generic[Row]):
+    """A kind of object that contributes: its table and typed row, its events' object type, its snapshot."""
 
     object_type: str  # events.object_type of the events that carry its snapshot
     table: str
-    snapshot: Callable[[dict[str, Any]], Snapshot]  # a row of `table` -> the snapshot its events carry
+    row: type[Row]  # the typed row of `table` (its domain's rows.py)
+    snapshot: Callable[[Row], Snapshot]  # a row -> the snapshot its events carry (the domain's serializer)
     currency: Callable[[Snapshot], str]
 
 
 @dataclass(frozen=True)
 class Metric:
     column: str
-    source: Source
+    source: Source[Any]
     value: Callable[[Snapshot], int]  # what one object adds to its bucket (0: nothing)
     unit: Unit = Unit.COUNT
 
@@ -64,7 +71,7 @@ class CodeCounts:
     """A jsonb column counting objects per code (decline codes)."""
 
     column: str
-    source: Source
+    source: Source[Any]
     code: Callable[[Snapshot], str | None]  # None: the object adds nothing
 
 
@@ -72,13 +79,18 @@ def _upper(field: str) -> Callable[[Snapshot], str]:
     return lambda snap: str(snap[field]).upper()
 
 
-PAYMENT_INTENTS = Source("payment_intent", "payment_intents", lambda row: intent_json(row, with_secret=False),
+def _intent_snapshot(pi: payment_rows.PaymentIntent) -> Snapshot:
+    return intent_json(pi, with_secret=False)
+
+
+PAYMENT_INTENTS = Source("payment_intent", "payment_intents", payment_rows.PaymentIntent, _intent_snapshot,
                          _upper("currency"))
-REFUNDS = Source("refund", "refunds", refund_json, _upper("currency"))
-CUSTOMERS = Source("customer", "customers", customer_data, lambda snap: NO_CURRENCY)
-CREDITS = Source("credit", "credits", credit_data, _upper("currency"))
-TRANSFERS = Source("transfer", "transfers", transfer_data, _upper("currency"))  # the sender's currency
-SOURCES = (PAYMENT_INTENTS, REFUNDS, CUSTOMERS, CREDITS, TRANSFERS)
+REFUNDS = Source("refund", "refunds", payment_rows.Refund, refund_json, _upper("currency"))
+CUSTOMERS = Source("customer", "customers", customer_rows.Customer, customer_json, lambda snap: NO_CURRENCY)
+CREDITS = Source("credit", "credits", customer_rows.Credit, credit_json, _upper("currency"))
+TRANSFERS = Source("transfer", "transfers", customer_rows.Transfer, transfer_json,
+                   _upper("currency"))  # the sender's currency
+SOURCES: tuple[Source[Any], ...] = (PAYMENT_INTENTS, REFUNDS, CUSTOMERS, CREDITS, TRANSFERS)
 BY_OBJECT_TYPE = {s.object_type: s for s in SOURCES}
 
 CONFIRMED = {"processing", "requires_capture", "succeeded", "failed"}
@@ -155,7 +167,7 @@ class Contribution:
         return self.values
 
 
-def contribution(source: Source, snap: Snapshot) -> Contribution:
+def contribution(source: Source[Any], snap: Snapshot) -> Contribution:
     values: Values = {}
     for metric in METRICS:
         if metric.source is source:

@@ -7,16 +7,17 @@ input; statements are built from the current declarations (a metric added is a c
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from server import db
 from server.analytics.api_metrics import API_METRICS, ERROR_CODES_COLUMN, LATENCY_COLUMN, ApiCell, RowKey
 from server.analytics.buckets import bucket_time
 from server.analytics.levels import LEVELS, QUARTER, Level, Segment, floor_to
-from server.analytics.metrics import Values, add_into, code_columns, scalar_columns
+from server.analytics.metrics import Row, Source, Values, add_into, code_columns, scalar_columns
 from server.context import Scope
 
 # Writers of API rollups hold this advisory lock shared; a rebuild of API rollups holds it exclusively,
@@ -128,7 +129,7 @@ async def save_facts(facts: Sequence[FactRow]) -> None:
         "ON CONFLICT (object_id) DO UPDATE SET bucket = EXCLUDED.bucket, currency = EXCLUDED.currency, "
         "contribution = EXCLUDED.contribution",
         list(columns[0]), list(columns[1]), list(columns[2]), [bucket_time(b) for b in columns[3]],
-        list(columns[4]), [json.dumps(v) for v in columns[5]])
+        list(columns[4]), list(columns[5]))
 
 
 RollupRow = tuple[str, bool, int, str, dict[str, Any]]  # account, livemode, bucket, currency, values
@@ -151,7 +152,7 @@ async def add_to_rollups(rows: Sequence[RollupRow]) -> None:
         args: list[list[Any]] = [[k[0] for k in keys], [k[1] for k in keys], [bucket_time(k[2]) for k in keys],
                                  [k[3] for k in keys]]
         args += [[int(merged[k].get(c, 0)) for k in keys] for c in scalars]
-        args += [[json.dumps(merged[k].get(c, {})) for k in keys] for c in codes]
+        args += [[merged[k].get(c, {}) for k in keys] for c in codes]
         await db.execute(_rollup_upsert(level.table, tuple(scalars), tuple(codes)), *args)
 
 
@@ -169,8 +170,8 @@ async def add_to_api_rollups(cells: dict[RowKey, ApiCell], levels: Sequence[Leve
         args: list[list[Any]] = [[k[0] for k in keys], [k[1] for k in keys], [bucket_time(k[2]) for k in keys],
                                  [k[3] for k in keys], [k[4] for k in keys]]
         args += [[merged[k].counts[c] for k in keys] for c in API_COUNTS]
-        args.append([json.dumps({str(i): n for i, n in merged[k].latency.items()}) for k in keys])
-        args.append([json.dumps(merged[k].error_codes) for k in keys])
+        args.append([{str(i): n for i, n in merged[k].latency.items()} for k in keys])
+        args.append([merged[k].error_codes for k in keys])
         await db.execute(_api_upsert(level.api_table), *args)
 
 
@@ -211,18 +212,18 @@ async def delete_range(table: str, scope: Scope, since: datetime, until: datetim
                      scope.account_id, scope.livemode, since, until)
 
 
-async def source_rows(table: str, scope: Scope, since: datetime, until: datetime) -> AsyncIterator[dict[str, Any]]:
-    """Rows of a source table created in [since, until), streamed (a cursor: bounded memory at any size).
+async def source_rows(source: Source[Row], scope: Scope, since: datetime, until: datetime) -> AsyncIterator[Row]:
+    """Typed rows of a source table created in [since, until), streamed (a cursor: bounded memory at any size).
 
     Must run inside a transaction; the rows are what the rollups of that range are made of.
     """
-    assert table in ("payment_intents", "refunds", "customers", "credits", "transfers")
+    assert source.table in ("payment_intents", "refunds", "customers", "credits", "transfers")
     txn = db.engine().current_transaction.get()
     assert txn is not None, "stream source rows inside a transaction"
     async for record in txn.connection.cursor(
-            f"SELECT * FROM {table} WHERE account_id = $1 AND livemode = $2 AND created >= $3 AND created < $4",
-            scope.account_id, scope.livemode, since, until, prefetch=2000):
-        yield dict(record)
+            f"SELECT * FROM {source.table} WHERE account_id = $1 AND livemode = $2 AND created >= $3 "
+            "AND created < $4", scope.account_id, scope.livemode, since, until, prefetch=2000):
+        yield msgspec.convert(dict(record), source.row)
 
 
 async def scopes_since(since: datetime, account_id: str | None) -> list[Scope]:

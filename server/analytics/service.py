@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server import clock
 from server.accounts import queries as account_queries
 from server.analytics import buckets, figures, histogram, levels, queries
 from server.analytics.api_metrics import API_METRICS, ERROR_CODES_COLUMN
@@ -101,7 +102,7 @@ async def window(ctx: RequestContext, *, range: str | None = None, start: dateti
             name = Range(range)
         except ValueError:
             raise InvalidRequest(f"range must be one of {', '.join(Range)}", param="range") from None
-        first, last = buckets.named_range(name, tz, now or datetime.now(UTC))
+        first, last = buckets.named_range(name, tz, now or clock.now())
         return Window(name.value, timezone, first, last, RANGE_INTERVALS[name].value)
     if start is None or end is None:
         param = "start" if start is None else "end"
@@ -183,7 +184,8 @@ async def summary(ctx: RequestContext, start: datetime, end: datetime, *, timezo
     period = _period(start, end)
     comparison = Period(*buckets.comparison_range(period.start, period.end, frame.zone, how))
     now, before = await _sums(frame.scope, period), await _sums(frame.scope, comparison)
-    metrics, missing = [], set()
+    metrics: list[MetricSummary] = []
+    missing: set[str] = set()
     for figure in figures.FIGURES.values():
         current, gaps_now = _figure(figure, now, frame)
         previous, gaps_before = _figure(figure, before, frame)
@@ -264,7 +266,7 @@ def _metrics(names: Sequence[str] | None) -> list[str]:
 async def _sums_by_period(scope: Scope, period: Period, starts: list[datetime], endpoint: str | None,
                           api_key_id: str | None) -> dict[int, _Sums]:
     empty_api = {m.column: 0 for m in API_METRICS}
-    sums = defaultdict(lambda: _Sums({}, {**empty_api, "latency": {}}))
+    sums: defaultdict[int, _Sums] = defaultdict(lambda: _Sums({}, {**empty_api, "latency": {}}))
     parts = levels.segments(period.start, period.end, starts)
     for row in await queries.totals(scope, parts, starts):
         sums[row["period"]].by_currency[row["currency"]] = {

@@ -18,13 +18,12 @@ the same way; a rebuild works in whole UTC days so that it can replace every lev
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.analytics import buckets, follower, queries
 from server.analytics.api_metrics import API_METRICS, ERROR_CODES_COLUMN, LATENCY_COLUMN, ROW_FIELDS, ApiCell, add_rows
 from server.analytics.buckets import bucket_time
@@ -71,12 +70,13 @@ async def from_sources(scope: Scope, since: datetime, until: datetime, *, save_f
     expected = Expected()
     facts: list[queries.FactRow] = []
     for source in SOURCES:
-        async for row in queries.source_rows(source.table, scope, since, until):
-            counted = contribution(source, source.snapshot(row))
+        async for row in queries.source_rows(source, scope, since, until):
+            snapshot = source.snapshot(row)
+            counted = contribution(source, snapshot)
             add_into(expected.rollups.setdefault((counted.bucket, counted.currency), {}), counted.values)
             expected.objects += 1
             if save_facts:
-                facts.append((row["id"], scope.account_id, scope.livemode, counted.bucket, counted.currency,
+                facts.append((snapshot["id"], scope.account_id, scope.livemode, counted.bucket, counted.currency,
                               counted.values))
                 if len(facts) >= FACTS_BATCH:
                     await queries.save_facts(facts)
@@ -90,13 +90,9 @@ def _stored_rollups(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], 
     for row in rows:
         values: Values = {}
         add_into(values, {c: int(row[c]) for c in scalar_columns()})
-        add_into(values, {c: _json(row[c]) for c in code_columns()})
+        add_into(values, {c: row[c] for c in code_columns()})
         stored[(int(row["bucket"]), row["currency"])] = values
     return stored
-
-
-def _json(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else json.loads(value or "{}")
 
 
 def _compare(kind: str, scope: Scope, stored: Mapping[tuple[int, str], Values],
@@ -179,7 +175,7 @@ async def api_window(scope: Scope, since: datetime, until: datetime, level: Leve
     days = await queries.retention_days(scope.account_id)
     if days is None:
         return None
-    kept_from = datetime.now(UTC) - timedelta(days=days) + RETENTION_MARGIN
+    kept_from = clock.now() - timedelta(days=days) + RETENTION_MARGIN
     start, end = _on(level, max(since, kept_from), up=True), _on(level, until, up=True)
     return (start, end) if start < end else None
 
@@ -211,8 +207,7 @@ async def _stored_api(scope: Scope, level: Level, since: datetime, until: dateti
     for row in await queries.api_rollup_rows(scope, since, until, level):
         values: Values = {}
         add_into(values, {**{m.column: int(row[m.column]) for m in API_METRICS},
-                          LATENCY_COLUMN: _json(row[LATENCY_COLUMN]),
-                          ERROR_CODES_COLUMN: _json(row[ERROR_CODES_COLUMN])})
+                          LATENCY_COLUMN: row[LATENCY_COLUMN], ERROR_CODES_COLUMN: row[ERROR_CODES_COLUMN]})
         stored[(int(row["bucket"]), f"{row['endpoint']} {row['api_key_id']}")] = values
     return stored
 
@@ -260,7 +255,7 @@ async def verify(since: datetime, until: datetime | None = None, account_id: str
     shows differences is therefore compared again after catching up, and only what persists is
     reported.
     """
-    since, until = buckets.floor(since), buckets.ceil(until or datetime.now(UTC) + buckets.BUCKET)
+    since, until = buckets.floor(since), buckets.ceil(until or clock.now() + buckets.BUCKET)
     await follower.catch_up()
     found: list[Difference] = []
     for scope in await queries.scopes_since(since, account_id):
@@ -318,6 +313,6 @@ async def rebuild_scope(scope: Scope, since: datetime, until: datetime) -> Rebui
 
 
 async def rebuild(since: datetime, until: datetime | None = None, account_id: str | None = None) -> list[Rebuilt]:
-    until = until or datetime.now(UTC) + buckets.BUCKET
+    until = until or clock.now() + buckets.BUCKET
     await follower.catch_up()
     return [await rebuild_scope(scope, since, until) for scope in await queries.scopes_since(since, account_id)]

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_LOGGED_PREFIXES = ("/static", "/healthz", "/readyz", "/schema", "/login", "/logs/tail")
@@ -73,7 +74,7 @@ def apilog_middleware(writer: Any, settings: Any):
 
 def _middleware(app: ASGIApp, writer: Any, enabled: bool, capture_limit: int) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or not enabled or not writer.running
+        if (scope["type"] != ScopeType.HTTP or not enabled or not writer.running
                 or not is_candidate(scope["method"], scope["path"])):
             await app(scope, receive, send)
             return
@@ -86,7 +87,7 @@ def _middleware(app: ASGIApp, writer: Any, enabled: bool, capture_limit: int) ->
         status = 500
         response_headers: list[tuple[str, str]] = []
 
-        async def receive_copy() -> Message:
+        async def receive_copy() -> ReceiveMessage:
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")

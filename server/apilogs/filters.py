@@ -53,7 +53,8 @@ class LogFilter:
         return self
 
     def status_codes_and_classes(self) -> tuple[list[int], list[int]]:
-        codes, classes = [], []
+        codes: list[int] = []
+        classes: list[int] = []
         for value in self.status:
             value = value.lower()
             (classes if value.endswith("xx") else codes).append(int(value[0]) if value.endswith("xx") else int(value))

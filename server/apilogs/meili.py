@@ -12,9 +12,10 @@ Path prefixes are matched at "/" boundaries.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from server import clock
 from server.apilogs import queries
 from server.apilogs.filters import REQUEST_ID_RE, LogFilter, words
 from server.context import Scope
@@ -98,7 +99,7 @@ class MeiliEngine:
             from meilisearch_python_sdk.models.settings import TypoTolerance
 
             index = await self.client.get_or_create_index(self.index_name, primary_key="id")
-            tasks = [await index.update_filterable_attributes(FILTERABLE),
+            tasks = [await index.update_filterable_attributes([*FILTERABLE]),
                      await index.update_sortable_attributes(["id", "started_ms"]),
                      await index.update_searchable_attributes(SEARCHABLE),
                      await index.update_typo_tolerance(TypoTolerance(enabled=False))]
@@ -159,5 +160,5 @@ class MeiliEngine:
         oldest = await queries.rows_after(position, 1, 0)
         seconds = 0.0
         if oldest:
-            seconds = max(0.0, (datetime.now(UTC) - oldest[0]["started_at"]).total_seconds())
+            seconds = max(0.0, (clock.now() - oldest[0]["started_at"]).total_seconds())
         return {"engine": self.name, "lag_records": max(0, newest - position), "lag_seconds": round(seconds, 1)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,9 +13,10 @@ from jinja2_fragments import render_block
 from litestar import Request, Response
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from server import operations
+from server import clock, operations
 from server.apilogs.writer import TAIL_CHANNEL
 from server.errors import InvalidRequest
+from server.instants import parse_instant
 from server.permissions import read
 from server.web.pages import dashboard_context, dashboard_get, show
 from server.web.render import env
@@ -27,18 +28,16 @@ FILTER_PARAMS = ("q", "status", "method", "path", "key", "error_type", "idempote
 
 
 def _when(raw: str, name: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be a date and time", param=name) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    when = parse_instant(raw, name)
+    assert when is not None, "callers pass a value"
+    return when
 
 
 def parse_filters(params: Any) -> tuple[dict[str, Any], str | None, datetime, datetime, dict[str, str]]:
     """GraphQL filter, search text, chart range and the raw values (to refill the form and build links)."""
     raw = {k: str(params.get(k) or "").strip() for k in FILTER_PARAMS}
     raw["range"] = raw["range"] or "24h"
-    now = datetime.now(UTC)
+    now = clock.now()
     if raw["range"] == "custom":
         since = _when(raw["from"], "from") if raw["from"] else now - PRESETS["24h"]
         until = _when(raw["to"], "to") if raw["to"] else now

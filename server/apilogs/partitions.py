@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from server import db
+from server import clock
+from server.apilogs import queries
 
 log = logging.getLogger(__name__)
 PARENT = "api_request_logs"
@@ -33,8 +34,7 @@ async def ensure(day: date) -> None:
         return
     start, end = day.isoformat(), (day + timedelta(days=1)).isoformat()
     try:
-        await db.execute(f"CREATE TABLE IF NOT EXISTS {name_of(day)} PARTITION OF {PARENT} "
-                         f"FOR VALUES FROM ('{start} 00:00:00+00') TO ('{end} 00:00:00+00')")
+        await queries.create_partition(PARENT, name_of(day), start, end)
     except (asyncpg.DuplicateTableError, asyncpg.UniqueViolationError):
         pass  # another process created it at the same moment
     _known.add(day)
@@ -42,20 +42,17 @@ async def ensure(day: date) -> None:
 
 async def ensure_ahead(days_ahead: int, today: date | None = None) -> None:
     """Yesterday (late writers), today and `days_ahead` days after."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock.now().date()
     for offset in range(-1, days_ahead + 1):
         await ensure(today + timedelta(days=offset))
 
 
 async def existing() -> list[tuple[str, date]]:
-    rows = await db.fetch(
-        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1 ORDER BY c.relname", PARENT)
     out = []
-    for row in rows:
-        day = day_of(row["name"])
+    for name in await queries.partition_names(PARENT):
+        day = day_of(name)
         if day is not None:
-            out.append((row["name"], day))
+            out.append((name, day))
     return out
 
 
@@ -65,7 +62,7 @@ async def drop_before(cutoff: datetime) -> list[str]:
     for name, day in await existing():
         end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
         if end <= cutoff:
-            await db.execute(f"DROP TABLE IF EXISTS {name}")
+            await queries.drop_partition(name)
             _known.discard(day)
             dropped.append(name)
     return dropped

@@ -173,3 +173,23 @@ async def rows_after(seq: int, limit: int, settle_seconds: float) -> list[dict[s
 async def max_seq() -> int:
     row = await db.fetchrow("SELECT coalesce(max(seq), 0) AS m FROM api_request_logs")
     return int(row["m"]) if row else 0
+
+
+# --- daily partitions (server/apilogs/partitions.py) -------------------------------------------
+
+
+async def create_partition(parent: str, name: str, start: str, end: str) -> None:
+    """A partition of `parent` for [start, end) (ISO dates, UTC); names come from partitions.name_of."""
+    await db.execute(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {parent} "
+                     f"FOR VALUES FROM ('{start} 00:00:00+00') TO ('{end} 00:00:00+00')")
+
+
+async def partition_names(parent: str) -> list[str]:
+    rows = await db.fetch(
+        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1 ORDER BY c.relname", parent)
+    return [row["name"] for row in rows]
+
+
+async def drop_partition(name: str) -> None:
+    await db.execute(f"DROP TABLE IF EXISTS {name}")

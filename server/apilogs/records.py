@@ -11,6 +11,7 @@ from typing import Any
 
 from server.apilogs import redact
 from server.apilogs.capture import RawCapture
+from server.errors import ErrorCode
 
 API_VERSION = "2026-11-01"
 OBJECT_ID_RE = re.compile(r"\b(?:pi|ch|re|cus|evt|tr|txn|dp|we|wh|po|rv|in|key)_[0-9a-hjkmnp-tv-z]{26}\b")
@@ -69,7 +70,7 @@ def error_of(status: int, body_text: str, is_graphql: bool) -> tuple[str | None,
             return (str(ext.get("type") or "graphql_error")[:60], str(ext.get("code") or "")[:80] or None,
                     str(first.get("message") or "") or None)
     if status >= 500:
-        return "api_error", "internal_error", None
+        return "api_error", ErrorCode.INTERNAL_ERROR, None
     if status >= 400:
         return "invalid_request_error", None, None
     return None, None, None
@@ -110,10 +111,10 @@ def build(raw: RawCapture, body_limit: int) -> tuple[Any, ...] | None:
         raw.request_id, auth["account_id"], auth["livemode"], auth["source"], auth.get("user_id"),
         auth.get("api_key_id"), auth.get("api_key_type"), raw.method[:10], path,
         (op_name or None) and op_name[:200], op_type,
-        json.dumps(redact.query_params(raw.query_string.decode("latin-1"))),
-        json.dumps(redact.headers(raw.request_headers)),
+        redact.query_params(raw.query_string.decode("latin-1")),
+        redact.headers(raw.request_headers),
         redact.body(raw.request_body, content_type, body_limit), raw.status,
-        json.dumps(redact.headers(raw.response_headers)), response_body, error_type, error_code,
+        redact.headers(raw.response_headers), response_body, error_type, error_code,
         error_message and redact.scrub_text(error_message)[:2000],
         datetime.fromtimestamp(raw.started, UTC), round(raw.duration_ms, 3),
         (_header(raw.request_headers, "paydeck-version") or API_VERSION)[:20],

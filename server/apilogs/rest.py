@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,18 +17,15 @@ from server.rest import api_context, list_body
 
 
 def log_json(row: dict[str, Any]) -> dict[str, Any]:
-    def parsed(value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
-
     return {
         "id": row["id"], "object": "request_log", "livemode": row["livemode"], "source": row["source"],
         "api_key": row["api_key_id"], "api_key_type": row["api_key_type"], "user": row["user_id"],
         "method": row["method"], "path": row["path"],
         "graphql": {"operation_name": row["operation_name"], "operation_type": row["operation_type"]}
         if row["operation_type"] else None,
-        "query_params": parsed(row["query_params"]), "request_headers": parsed(row["request_headers"]),
+        "query_params": row["query_params"], "request_headers": row["request_headers"],
         "request_body": row["request_body"], "status": row["status_code"],
-        "response_headers": parsed(row["response_headers"]), "response_body": row["response_body"],
+        "response_headers": row["response_headers"], "response_body": row["response_body"],
         "error": {"type": row["error_type"], "code": row["error_code"], "message": row["error_message"]}
         if row["error_type"] else None,
         "created": int(row["started_at"].timestamp()), "started_at": row["started_at"].isoformat(),

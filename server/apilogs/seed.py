@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from server import clock
 from server.apilogs import partitions, queries
 from server.apilogs.records import API_VERSION
 from server.ids import new_id
@@ -47,7 +48,7 @@ def _weighted_routes(rng: random.Random) -> Iterator[tuple[str, str]]:
 def rows(account_id: str, livemode: bool, count: int, days: float, key_ids: list[str],
          seed: int = 7, now: datetime | None = None) -> Iterator[tuple]:
     rng = random.Random(seed)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     span_ms = int(days * 86_400_000)
     routes = _weighted_routes(rng)
     start_ms = int(now.timestamp() * 1000) - span_ms
@@ -78,9 +79,9 @@ def rows(account_id: str, livemode: bool, count: int, days: float, key_ids: list
         yield (
             new_id("req", at_ms), account_id, livemode, "api", None, key, "secret", method, path,
             "Checkout" if path == "/graphql" else None, "mutation" if path == "/graphql" else None,
-            "{}", json.dumps({"content-type": "application/json", "authorization": "[REDACTED]",
-                              "user-agent": "paydeck-python/1.4"}), request_body, status,
-            json.dumps({"content-type": "application/json"}), response_body, error_type, error_code, message,
+            {}, {"content-type": "application/json", "authorization": "[REDACTED]",
+                 "user-agent": "paydeck-python/1.4"}, request_body, status,
+            {"content-type": "application/json"}, response_body, error_type, error_code, message,
             started, round(rng.lognormvariate(3.0, 0.6), 3), API_VERSION, idem, False, "203.0.113.7",
             [x for x in (cus, pi) if x in path or x in response_body],
         )
@@ -89,7 +90,7 @@ def rows(account_id: str, livemode: bool, count: int, days: float, key_ids: list
 async def seed(account_id: str, count: int, days: float = 7, livemode: bool = False, batch: int = 10_000,
                key_ids: list[str] | None = None, now: datetime | None = None) -> int:
     """Write `count` records; returns how many were written."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     day = (now - timedelta(days=days)).date()
     while day <= now.date():
         await partitions.ensure(day)

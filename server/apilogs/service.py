@@ -7,7 +7,6 @@ Every read takes the caller's scope (account + mode) and needs
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import shlex
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from server import clock
 from server.apilogs import partitions, queries
 from server.apilogs.filters import LogFilter, normalise_query
 from server.apilogs.meili import MeiliEngine
@@ -74,7 +74,7 @@ async def series(ctx: RequestContext, flt: LogFilter, query: str | None, since: 
                  until: datetime | None) -> Series:
     """Requests and errors per bucket (a minute unless the range needs more than 1,500 of them)."""
     scope = ctx.require(read(RESOURCE))
-    until = until or datetime.now(UTC)
+    until = until or clock.now()
     since = since or until - timedelta(hours=1)
     if since >= until:
         raise InvalidRequest("the start of the range must be before its end", param="since")
@@ -94,11 +94,7 @@ async def series(ctx: RequestContext, flt: LogFilter, query: str | None, since: 
 def as_curl(row: dict[str, Any], base_url: str) -> str:
     """The request as a curl command; the key is a placeholder, secrets stay redacted."""
     params = row.get("query_params") or {}
-    if isinstance(params, str):
-        params = json.loads(params)
     headers = row.get("request_headers") or {}
-    if isinstance(headers, str):
-        headers = json.loads(headers)
     url = base_url.rstrip("/") + row["path"] + (("?" + urlencode(params, doseq=True)) if params else "")
     parts = ["curl", "-X", row["method"], shlex.quote(url)]
     if row.get("source") == "api":
@@ -125,7 +121,7 @@ async def apply_retention(now: datetime | None = None, ahead_days: int = 3) -> d
     (account_id, started_at) keeps each probe short). The search index forgets
     the same records.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     await partitions.ensure_ahead(ahead_days, now.date())
     retention = {r["id"]: int(r["log_retention_days"]) for r in await queries.retention_days()}
     longest = max(retention.values(), default=30)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +17,6 @@ from server.urls import public_url
 class Header:
     name: str = strawberry.field(description="Lower-case header name.")
     value: str = strawberry.field(description="Redacted value.")
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else (value or {})
 
 
 @strawberry.type(description="One API request as logged: redacted before it was stored or indexed.")
@@ -57,13 +52,13 @@ class ApiRequest:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ApiRequest:
         def headers(value: Any) -> list[Header]:
-            return [Header(name=k, value=v) for k, v in sorted(_json(value).items())]
+            return [Header(name=k, value=v) for k, v in sorted((value or {}).items())]
 
         return cls(
             id=row["id"], livemode=row["livemode"], source=row["source"], user_id=row["user_id"],
             api_key_id=row["api_key_id"], api_key_type=row["api_key_type"], method=row["method"], path=row["path"],
             operation_name=row["operation_name"], operation_type=row["operation_type"],
-            query_params=_json(row["query_params"]), request_headers=headers(row["request_headers"]),
+            query_params=JSON(row["query_params"] or {}), request_headers=headers(row["request_headers"]),
             request_body=row["request_body"], status=row["status_code"],
             response_headers=headers(row["response_headers"]), response_body=row["response_body"],
             error_type=row["error_type"], error_code=row["error_code"], error_message=row["error_message"],

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from db.tables import AuditLog
+from server import clock
+from server.audit import queries
 from server.context import RequestContext
 from server.ids import new_id
 
@@ -14,16 +14,10 @@ async def record(ctx: RequestContext | None, account_id: str, action: str, targe
                  details: dict[str, Any] | None = None, livemode: bool | None = None) -> None:
     """Write one audit entry; call inside the transaction of the change it records."""
     principal = ctx.principal if ctx else None
-    await AuditLog.insert(AuditLog(
-        id=new_id("aud"),
-        account_id=account_id,
-        livemode=livemode,
-        actor_user_id=principal.user_id if principal else None,
-        actor_key_id=principal.key_id if principal else None,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        details=details or {},
-        ip_address=ctx.ip_address if ctx else None,
-        created=datetime.now(UTC),
-    ))
+    await queries.insert({
+        "id": new_id("aud"), "account_id": account_id, "livemode": livemode,
+        "actor_user_id": principal.user_id if principal else None,
+        "actor_key_id": principal.key_id if principal else None,
+        "action": action, "target_type": target_type, "target_id": target_id, "details": details or {},
+        "ip_address": ctx.ip_address if ctx else None, "created": clock.now(),
+    })

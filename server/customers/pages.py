@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Request, Response
 
 from server import operations
+from server.context import RequestContext
 from server.errors import NotFound
 from server.ledger.money import currency_code, minor_amount
 from server.permissions import write
@@ -17,7 +18,7 @@ from server.web.forms import Variables, submit
 from server.web.pages import dashboard_context, dashboard_get, dashboard_post, redirect, show
 
 
-def _rights(ctx) -> dict[str, bool]:
+def _rights(ctx: RequestContext) -> dict[str, Any]:
     return {"can_manage": ctx.can(write("customers")), "can_transfer": ctx.can(write("transfers"))}
 
 

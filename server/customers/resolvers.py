@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from server.customers import service, wallet
 from server.customers import types as t
+from server.customers.rows import CustomerChanges
 from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
 
 
@@ -43,8 +44,8 @@ class CustomerMutation:
 
     @strawberry.mutation(description="Change a customer's email, name, metadata or status.")
     async def update_customer(self, info: Info, id: strawberry.ID, input: t.UpdateCustomerInput) -> t.CustomerResult:
-        changes = {k: getattr(input, k) for k in ("email", "name", "metadata", "status")
-                   if getattr(input, k) is not strawberry.UNSET}
+        changes = CustomerChanges(**{k: getattr(input, k) for k in ("email", "name", "metadata", "status")
+                                     if getattr(input, k) is not strawberry.UNSET})
         row = await service.update(ctx_of(info), str(id), changes)
         return t.CustomerPayload(customer=t.Customer.from_row(row))
 

@@ -11,8 +11,10 @@ from litestar.params import Parameter
 
 from server.context import RequestContext
 from server.customers import service, wallet
-from server.customers.service import customer_data
-from server.customers.wallet import credit_data, transfer_data
+from server.customers.rows import CustomerChanges
+from server.customers.serial import balance_change_json, credit_json, customer_json, transfer_json
+from server.instants import parse_instant
+from server.ledger.rows import Balance
 from server.pagination import parse_limit
 from server.rest import api_context, list_body
 
@@ -49,17 +51,10 @@ class TransferCreate(msgspec.Struct, forbid_unknown_fields=True):
     amount_decimal: Any = None
 
 
-def balance_body(customer_id: str, rows: list[dict[str, Any]], livemode: bool, at: str | None) -> dict[str, Any]:
+def balance_body(customer_id: str, rows: list[Balance], livemode: bool, at: str | None) -> dict[str, Any]:
     return {"object": "balance", "customer": customer_id, "livemode": livemode, "at": at,
-            "available": [{"amount": r["available"], "currency": r["currency"]} for r in rows],
-            "pending": [{"amount": r["pending"], "currency": r["currency"]} for r in rows]}
-
-
-def history_item(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "object": "balance_transaction", "type": row["kind"], "entry": row["entry_id"],
-            "amount": row["amount"], "currency": row["currency"], "balance_after": row["balance_after"],
-            "reference": row["reference"], "description": row["description"],
-            "created": int(row["created"].timestamp()), "created_at": row["created"].isoformat()}
+            "available": [{"amount": r.available, "currency": r.currency} for r in rows],
+            "pending": [{"amount": r.pending, "currency": r.currency} for r in rows]}
 
 
 class CustomerController(Controller):
@@ -69,38 +64,38 @@ class CustomerController(Controller):
 
     @post("/", status_code=200, summary="Create a customer")
     async def create(self, ctx: RequestContext, data: CustomerCreate) -> dict[str, Any]:
-        return customer_data(await service.create(ctx, data.email, data.name, data.metadata))
+        return customer_json(await service.create(ctx, data.email, data.name, data.metadata))
 
     @get("/", summary="List customers, newest first")
     async def list_(self, ctx: RequestContext, limit: str | None = None,
                     cursor: str | None = None, email: str | None = None,
                     status: str | None = None) -> dict[str, Any]:
         page = await service.list_customers(ctx, parse_limit(limit), cursor, email=email, status=status)
-        return list_body(page, customer_data, "/v1/customers")
+        return list_body(page, customer_json, "/v1/customers")
 
     @get("/{customer_id:str}", summary="Retrieve a customer")
     async def retrieve(self, ctx: RequestContext, customer_id: str) -> dict[str, Any]:
-        return customer_data(await service.get(ctx, customer_id))
+        return customer_json(await service.get(ctx, customer_id))
 
     @post("/{customer_id:str}", status_code=200, summary="Update a customer")
     async def update(self, ctx: RequestContext, customer_id: str, data: CustomerUpdate) -> dict[str, Any]:
-        changes = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not UNSET}
-        return customer_data(await service.update(ctx, customer_id, changes))
+        changes = CustomerChanges(email=data.email, name=data.name, metadata=data.metadata, status=data.status)
+        return customer_json(await service.update(ctx, customer_id, changes))
 
     @delete("/{customer_id:str}", status_code=200, summary="Close a customer (needs a zero balance)")
     async def close(self, ctx: RequestContext, customer_id: str) -> dict[str, Any]:
-        return customer_data(await service.close(ctx, customer_id))
+        return customer_json(await service.close(ctx, customer_id))
 
     @post("/{customer_id:str}/credits", status_code=202, summary="Add money once per transaction_id")
     async def credit(self, ctx: RequestContext, customer_id: str, data: CreditCreate) -> dict[str, Any]:
         row, balance = await wallet.credit(ctx, customer_id, data.amount, data.currency, data.transaction_id,
                                            data.amount_decimal)
-        return credit_data(row, balance)
+        return credit_json(row, balance)
 
     @get("/{customer_id:str}/balance", summary="Balance per currency, now or ?at=<time>")
     async def balance(self, ctx: RequestContext, customer_id: str, at: str | None = None) -> dict[str, Any]:
         rows = await wallet.balance(ctx, customer_id, at)
-        when = wallet.parse_time(at, "at")
+        when = parse_instant(at, "at")
         return balance_body(customer_id, rows, ctx.scope.livemode, when.isoformat() if when else None)
 
     @get("/{customer_id:str}/history", summary="Balance history, newest first")
@@ -110,7 +105,7 @@ class CustomerController(Controller):
                       lte: str | None = Parameter(query="created[lte]", default=None, required=False),
                       ) -> dict[str, Any]:
         page = await wallet.history(ctx, customer_id, parse_limit(limit), cursor, gte, lte)
-        return list_body(page, history_item, f"/v1/customers/{customer_id}/history")
+        return list_body(page, balance_change_json, f"/v1/customers/{customer_id}/history")
 
 
 class TransferController(Controller):
@@ -122,17 +117,17 @@ class TransferController(Controller):
     async def create(self, ctx: RequestContext, data: TransferCreate) -> dict[str, Any]:
         row = await wallet.transfer(ctx, data.from_customer, data.to_customer, data.amount, data.currency,
                                     data.to_currency, data.description, data.amount_decimal)
-        return transfer_data(row)
+        return transfer_json(row)
 
     @get("/", summary="List transfers, newest first")
     async def list_(self, ctx: RequestContext, limit: str | None = None, cursor: str | None = None,
                     customer: str | None = None) -> dict[str, Any]:
         page = await wallet.list_transfers(ctx, parse_limit(limit), cursor, customer)
-        return list_body(page, transfer_data, "/v1/transfers")
+        return list_body(page, transfer_json, "/v1/transfers")
 
     @get("/{transfer_id:str}", summary="Retrieve a transfer")
     async def retrieve(self, ctx: RequestContext, transfer_id: str) -> dict[str, Any]:
-        return transfer_data(await wallet.get_transfer(ctx, transfer_id))
+        return transfer_json(await wallet.get_transfer(ctx, transfer_id))
 
 
 __all__ = ["CustomerController", "TransferController"]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from server.customers import wallet
+from server.customers import rows, wallet
 from server.gql.common import (
     ConflictError,
     Connection,
@@ -22,6 +22,7 @@ from server.gql.common import (
     first_arg,
 )
 from server.gql.loaders import loaders_of
+from server.ledger.rows import BalanceChange
 from server.ledger.types import Long, Money
 
 
@@ -38,10 +39,10 @@ class BalanceTransaction:
     created: datetime = strawberry.field(description="When it was posted.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> BalanceTransaction:
-        return cls(id=row["id"], type=row["kind"], entry=row["entry_id"], amount=row["amount"],
-                   currency=row["currency"], balance_after=row["balance_after"], reference=row["reference"],
-                   description=row["description"], created=row["created"])
+    def from_row(cls, row: BalanceChange) -> BalanceTransaction:
+        return cls(id=row.id, type=row.kind, entry=row.entry_id, amount=row.amount, currency=row.currency,
+                   balance_after=row.balance_after, reference=row.reference, description=row.description,
+                   created=row.created)
 
 
 @strawberry.type(description="A customer: a wallet holder with a balance per currency.")
@@ -61,7 +62,7 @@ class Customer:
             rows = await loaders_of(info).balances_of_customer.load(self.id)
         else:
             rows = await wallet.balance(ctx_of(info), self.id, at)
-        return [Money(amount=r["available"], currency=r["currency"]) for r in rows]
+        return [Money(amount=r.available, currency=r.currency) for r in rows]
 
     @strawberry.field(description="Balance history, newest first (keyset pagination).")
     async def history(self, info: Info, first: int | None = None, after: str | None = None,
@@ -71,9 +72,9 @@ class Customer:
         return connection(page, BalanceTransaction.from_row)
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Customer:
-        return cls(id=row["id"], email=row["email"], name=row["name"], metadata=row["metadata"] or {},
-                   status=row["status"], livemode=row["livemode"], created=row["created"], updated=row["updated"])
+    def from_row(cls, row: rows.Customer) -> Customer:
+        return cls(id=row.id, email=row.email, name=row.name, metadata=JSON(row.metadata), status=row.status,
+                   livemode=row.livemode, created=row.created, updated=row.updated)
 
 
 @strawberry.type(description="Money added to a customer's balance once per transaction id.")
@@ -86,9 +87,9 @@ class Credit:
     created: datetime = strawberry.field(description="When it was recorded.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Credit:
-        return cls(id=row["id"], customer_id=row["customer_id"], amount=row["amount"], currency=row["currency"],
-                   transaction_id=row["transaction_id"], created=row["created"])
+    def from_row(cls, row: rows.Credit) -> Credit:
+        return cls(id=row.id, customer_id=row.customer_id, amount=row.amount, currency=row.currency,
+                   transaction_id=row.transaction_id, created=row.created)
 
 
 @strawberry.type(description="Money moved from one customer to another, possibly converted.")
@@ -105,11 +106,10 @@ class Transfer:
     created: datetime = strawberry.field(description="When it happened.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Transfer:
-        return cls(id=row["id"], from_customer=row["from_customer"], to_customer=row["to_customer"],
-                   amount=row["amount"], currency=row["currency"], to_amount=row["to_amount"],
-                   to_currency=row["to_currency"], rate=row["rate"], description=row["description"],
-                   created=row["created"])
+    def from_row(cls, row: rows.Transfer) -> Transfer:
+        return cls(id=row.id, from_customer=row.from_customer, to_customer=row.to_customer, amount=row.amount,
+                   currency=row.currency, to_amount=row.to_amount, to_currency=row.to_currency, rate=row.rate,
+                   description=row.description, created=row.created)
 
 
 @strawberry.input(description="A new customer.")
@@ -153,7 +153,7 @@ class CustomerPayload:
 @strawberry.type(description="The credit and the customer's balance in its currency after it.")
 class CreditPayload:
     credit: Credit = strawberry.field(description="The credit.")
-    balance: Long = strawberry.field(description="Current balance in the credit's currency.")  # type: ignore
+    balance: Long = strawberry.field(description="Current balance in the credit's currency.")  # type: ignore[valid-type]
 
 
 @strawberry.type(description="The transfer.")

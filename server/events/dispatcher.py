@@ -27,24 +27,14 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
-from server.events.queries import COLUMNS
+from server.db_engine import register_json_codecs
+from server.events import queries
 from server.events.service import NOTIFY_CHANNEL
 from server.events.wire import channel, to_wire
 
 log = logging.getLogger(__name__)
 
-LEADER_LOCK = 0x70617964_6576  # "paydev": the advisory lock key of the dispatcher leader
 NAME = "redis"
-
-ASSIGN_SQL = f"""
-WITH batch AS (
-    SELECT id, seq FROM events WHERE pos IS NULL ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED
-), numbered AS (
-    SELECT batch.id, $1::bigint + row_number() OVER (ORDER BY batch.seq) AS pos FROM batch
-)
-UPDATE events SET pos = numbered.pos FROM numbered WHERE events.id = numbered.id
-RETURNING {", ".join("events." + c.strip() for c in COLUMNS.split(","))}
-"""
 
 
 class Dispatcher:
@@ -68,8 +58,8 @@ class Dispatcher:
             try:
                 await self._connect()
                 while True:
-                    if not self.leader:
-                        self.leader = bool(await self.conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK))
+                    if not self.leader and self.conn is not None:
+                        self.leader = await queries.take_leadership(self.conn)
                         if self.leader:
                             log.info("event dispatcher leads")
                     if self.leader:
@@ -85,6 +75,7 @@ class Dispatcher:
 
     async def _connect(self) -> None:
         self.conn = await asyncpg.connect(self.dsn)
+        await register_json_codecs(self.conn)
         await self.conn.add_listener(NOTIFY_CHANNEL, self._notified)
         self.leader = False
 
@@ -123,17 +114,7 @@ class Dispatcher:
     async def assign(self) -> list[dict[str, Any]]:
         """Give the next committed events their positions (committed before anything is published)."""
         assert self.conn is not None
-        async with self.conn.transaction():
-            # The state row's lock serialises assigners, so positions grow in commit order.
-            assigned = await self.conn.fetchval(
-                "SELECT assigned_pos FROM event_dispatch WHERE name = $1 FOR UPDATE", self.name)
-            if assigned is None:
-                return []
-            rows = [dict(r) for r in await self.conn.fetch(ASSIGN_SQL, assigned, self.batch)]
-            if rows:
-                await self.conn.execute(
-                    "UPDATE event_dispatch SET assigned_pos = $2, updated = now() WHERE name = $1",
-                    self.name, max(r["pos"] for r in rows))
+        rows = await queries.assign_positions(self.conn, self.name, self.batch)
         rows.sort(key=lambda r: r["pos"])
         return rows
 
@@ -145,31 +126,18 @@ class Dispatcher:
                 pipe.publish(channel(row["account_id"], row["livemode"]), to_wire(row))
             await pipe.execute()
         self.published += len(rows)
-        # Advance only over a contiguous range: published_pos means "everything up to here went out".
-        await self.conn.execute(
-            "UPDATE event_dispatch SET published_pos = $3, updated = now() "
-            "WHERE name = $1 AND published_pos >= $2 - 1 AND published_pos < $3",
-            self.name, rows[0]["pos"], rows[-1]["pos"])
+        await queries.mark_published(self.conn, self.name, rows[0]["pos"], rows[-1]["pos"])
 
     async def _republish(self) -> int:
         assert self.conn is not None
         total = 0
         while True:
-            state = await self.conn.fetchrow(
-                "SELECT assigned_pos, published_pos FROM event_dispatch WHERE name = $1", self.name)
-            if state is None:
-                await self.conn.execute(
-                    "INSERT INTO event_dispatch (name, assigned_pos, published_pos, updated) "
-                    "VALUES ($1, 0, 0, now()) ON CONFLICT DO NOTHING", self.name)
-                return total
+            state = await queries.dispatch_state(self.conn, self.name)
             if state["published_pos"] >= state["assigned_pos"]:
                 return total
-            rows = [dict(r) for r in await self.conn.fetch(
-                f"SELECT {COLUMNS} FROM events WHERE pos > $1 AND pos <= $2 ORDER BY pos LIMIT $3",
-                state["published_pos"], state["assigned_pos"], self.batch)]
+            rows = await queries.positioned(self.conn, state["published_pos"], state["assigned_pos"], self.batch)
             if not rows:  # the range was removed by retention meanwhile
-                await self.conn.execute("UPDATE event_dispatch SET published_pos = $2 WHERE name = $1",
-                                        self.name, state["assigned_pos"])
+                await queries.skip_to(self.conn, self.name, state["assigned_pos"])
                 return total
             log.info("republishing %d events after an interrupted dispatch", len(rows))
             await self.publish(rows)

@@ -74,6 +74,7 @@ class Subscriber:
         while True:
             if self.closed:
                 raise StopAsyncIteration
+            message: EventMessage | None
             if self.backlog:
                 message = self.backlog.popleft()
             elif self.catch_up:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from server import db
 from server.context import Scope
 from server.ids import id_floor
@@ -145,3 +147,67 @@ async def delete_older_than(cutoff_id: str, batch: int) -> int:
         cutoff_id, batch,
     )
     return len(rows)
+
+
+# --- the dispatcher's own connection (server/events/dispatcher.py) -------------------------------
+
+LEADER_LOCK = 0x70617964_6576  # "paydev": the advisory lock key of the dispatcher leader
+
+ASSIGN_SQL = f"""
+WITH batch AS (
+    SELECT id, seq FROM events WHERE pos IS NULL ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED
+), numbered AS (
+    SELECT batch.id, $1::bigint + row_number() OVER (ORDER BY batch.seq) AS pos FROM batch
+)
+UPDATE events SET pos = numbered.pos FROM numbered WHERE events.id = numbered.id
+RETURNING {", ".join("events." + c.strip() for c in COLUMNS.split(","))}
+"""
+
+
+async def take_leadership(conn: asyncpg.Connection) -> bool:
+    """The session advisory lock of the leader; PostgreSQL releases it when the connection ends."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK))
+
+
+async def assign_positions(conn: asyncpg.Connection, name: str, batch: int) -> list[dict[str, Any]]:
+    """Give up to `batch` committed events the next positions, in one transaction; the positioned rows."""
+    async with conn.transaction():
+        # The state row's lock serialises assigners, so positions grow in commit order.
+        assigned = await conn.fetchval("SELECT assigned_pos FROM event_dispatch WHERE name = $1 FOR UPDATE", name)
+        if assigned is None:
+            return []
+        rows = [dict(r) for r in await conn.fetch(ASSIGN_SQL, assigned, batch)]
+        if rows:
+            await conn.execute("UPDATE event_dispatch SET assigned_pos = $2, updated = now() WHERE name = $1",
+                               name, max(r["pos"] for r in rows))
+    return rows
+
+
+async def mark_published(conn: asyncpg.Connection, name: str, first: int, last: int) -> None:
+    """Advance only over a contiguous range: published_pos means "everything up to here went out"."""
+    await conn.execute("UPDATE event_dispatch SET published_pos = $3, updated = now() "
+                       "WHERE name = $1 AND published_pos >= $2 - 1 AND published_pos < $3", name, first, last)
+
+
+async def dispatch_state(conn: asyncpg.Connection, name: str) -> dict[str, Any]:
+    """(assigned_pos, published_pos) of the dispatcher `name`, created at zero on first use."""
+    row = await conn.fetchrow("SELECT assigned_pos, published_pos FROM event_dispatch WHERE name = $1", name)
+    if row is None:
+        await conn.execute("INSERT INTO event_dispatch (name, assigned_pos, published_pos, updated) "
+                           "VALUES ($1, 0, 0, now()) ON CONFLICT DO NOTHING", name)
+        return {"assigned_pos": 0, "published_pos": 0}
+    return dict(row)
+
+
+async def positioned(conn: asyncpg.Connection, after: int, upto: int, limit: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(
+        f"SELECT {COLUMNS} FROM events WHERE pos > $1 AND pos <= $2 ORDER BY pos LIMIT $3", after, upto, limit)]
+
+
+async def skip_to(conn: asyncpg.Connection, name: str, pos: int) -> None:
+    await conn.execute("UPDATE event_dispatch SET published_pos = $2 WHERE name = $1", name, pos)
+
+
+async def notify(channel: str, event_id: str) -> None:
+    """Delivered when the current transaction commits."""
+    await db.execute("SELECT pg_notify($1, $2)", channel, event_id)

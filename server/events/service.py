@@ -8,7 +8,6 @@ pages are driven from the committed rows.
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -26,12 +25,6 @@ NOTIFY_CHANNEL = "paydeck_events"
 MAX_TYPES = 20
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    raise TypeError(f"cannot serialise {type(value).__name__} in an event")
-
-
 async def emit(ctx: RequestContext | None, scope: Scope, type: str, object_type: str, object_id: str,
                data: dict[str, Any]) -> str:
     """Record an event; must run inside `db.transaction()`. Returns the event id.
@@ -45,11 +38,11 @@ async def emit(ctx: RequestContext | None, scope: Scope, type: str, object_type:
     event_id = new_id("evt", at_ms=now_ms)  # `created` is the id's own millisecond: time ranges are id ranges
     await queries.insert({
         "id": event_id, "account_id": scope.account_id, "livemode": scope.livemode, "type": type,
-        "object_type": object_type, "object_id": object_id, "data": json.dumps(data, default=_json_default),
+        "object_type": object_type, "object_id": object_id, "data": data,
         "request_id": ctx.request_id if ctx else None, "idempotency_key": ctx.idempotency_key if ctx else None,
         "created": datetime.fromtimestamp(now_ms / 1000, UTC),
     })
-    await db.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, event_id)
+    await queries.notify(NOTIFY_CHANNEL, event_id)
     return event_id
 
 

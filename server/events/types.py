@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +28,11 @@ class Event:
         data = row["data"]
         return cls(id=strawberry.ID(row["id"]), type=row["type"], object_type=row["object_type"],
                    object_id=row["object_id"], livemode=row["livemode"], created=row["created"],
-                   data=json.loads(data) if isinstance(data, str) else data, request_id=row.get("request_id"),
+                   data=data, request_id=row.get("request_id"),
                    idempotency_key=row.get("idempotency_key"))
 
     @classmethod
     def from_message(cls, message: EventMessage) -> Event:
         return cls(id=strawberry.ID(message.id), type=message.type, object_type=message.object_type,
                    object_id=message.object_id, livemode=message.livemode, created=message.created,
-                   data=message.data, request_id=message.request_id, idempotency_key=message.idempotency_key)
+                   data=JSON(message.data), request_id=message.request_id, idempotency_key=message.idempotency_key)

@@ -24,7 +24,7 @@ def channel(account_id: str, livemode: bool) -> str:
 
 
 def _data(value: Any) -> dict[str, Any]:
-    return json.loads(value) if isinstance(value, str) else (value or {})
+    return value or {}
 
 
 def _created(value: Any) -> int:
@@ -61,7 +61,7 @@ class EventMessage:
     data: dict[str, Any]
     request_id: str | None
     idempotency_key: str | None
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    cache: dict[tuple[str, str], bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def scope(self) -> Scope:

@@ -42,10 +42,11 @@ from typing import Any, Literal
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from server.errors import InvalidRequest
+from server.errors import ErrorCode, InvalidRequest
 from server.fraud.signals import Signal, SignalType
 
 Action = Literal["allow", "block", "review"]
+ACTIONS: dict[str, Action] = {"allow": "allow", "block": "block", "review": "review"}  # the grammar's words
 ACTION_ORDER: tuple[Action, ...] = ("allow", "block", "review")
 MAX_RULE_LENGTH = 1000
 MAX_NESTING = 32
@@ -124,7 +125,7 @@ class RuleError(InvalidRequest):
 
     def __init__(self, message: str, column: int, expected: Sequence[str] = (), found: str | None = None,
                  param: str = "rule") -> None:
-        super().__init__(message, param=param, code="invalid_rule",
+        super().__init__(message, param=param, code=ErrorCode.INVALID_RULE,
                          extra={"column": column, "expected": list(expected)})
         self.column = column
         self.expected = tuple(expected)
@@ -243,7 +244,7 @@ def parse(text: str, catalogue: Mapping[str, Signal], *, known_lists: Collection
     builder = _Builder(catalogue, known_lists)
     action_token, _if, condition_tree = tree.children
     condition = builder.condition(condition_tree, depth=0)
-    return Rule(action=str(action_token).lower(), condition=condition, text=text,  # type: ignore[arg-type]
+    return Rule(action=ACTIONS[str(action_token).lower()], condition=condition, text=text,
                 attributes=frozenset(builder.attributes), lists=frozenset(builder.lists), id=id, shadow=shadow)
 
 
@@ -259,7 +260,7 @@ def _syntax_tree(text: str) -> Tree:
         before = parser.copy(deepcopy_values=False)
         return parser.feed_eof()
     except UnexpectedCharacters as error:
-        if text[error.pos_in_stream] in "'\"":
+        if error.pos_in_stream is not None and text[error.pos_in_stream] in "'\"":
             quote = text[error.pos_in_stream]
             raise RuleError(f"the string at column {error.column} is never closed; expected {quote} to end it",
                             error.column, [quote], quote) from None
@@ -314,11 +315,12 @@ class _Builder:
         if kind == "group":
             return self.condition(parts[1], depth + 1)
         if kind == "truth":
-            return self.truth(parts[0])
+            return self.truth(_tokens(parts)[0])
         if kind == "comparison":
-            return self.comparison(*parts)
+            left, op, right = _tokens(parts)
+            return self.comparison(left, op, right)
         if kind == "membership":
-            return self.membership(parts)
+            return self.membership(_tokens(parts))
         raise AssertionError(f"unexpected rule node {kind}")
 
     def attribute(self, token: Token) -> Attribute:
@@ -327,8 +329,8 @@ class _Builder:
         if signal is None:
             close = get_close_matches(name, list(self.catalogue), n=1)
             hint = f" (did you mean :{close[0]}:?)" if close else ""
-            raise RuleError(f"unknown attribute {token} at column {token.column}{hint}; "
-                            "expected an attribute from the signal catalogue", token.column,
+            raise RuleError(f"unknown attribute {token} at column {_column(token)}{hint}; "
+                            "expected an attribute from the signal catalogue", _column(token),
                             ["an attribute from the signal catalogue"], str(token))
         self.attributes.add(name)
         return Attribute(name, signal.type)
@@ -337,7 +339,7 @@ class _Builder:
         attribute = self.attribute(token)
         if attribute.type is not SignalType.BOOL:
             raise RuleError(f"{token} is a {attribute.type}; expected a comparison after it at column "
-                            f"{token.column + len(token)}", token.column + len(token), ["a comparison"])
+                            f"{_column(token) + len(token)}", _column(token) + len(token), ["a comparison"])
         return Truth(attribute)
 
     def comparison(self, left_token: Token, op: Token, right_token: Token) -> Comparison:
@@ -345,11 +347,11 @@ class _Builder:
         right = self.attribute(right_token) if right_token.type == "ATTRIBUTE" else self.literal(right_token, left)
         if right.type is not left.type:
             raise RuleError(f"{left_token} is a {left.type} but {right_token} is a {right.type}; expected a "
-                            f"{left.type} at column {right_token.column}", right_token.column,
+                            f"{left.type} at column {_column(right_token)}", _column(right_token),
                             [f"a {left.type}"], str(right_token))
         if op in ("<", "<=", ">", ">=") and left.type is not SignalType.NUMBER:
             raise RuleError(f"{op} compares numbers but {left_token} is a {left.type}; expected = or != at column "
-                            f"{op.column}", op.column, ["=", "!="], str(op))
+                            f"{_column(op)}", _column(op), ["=", "!="], str(op))
         return Comparison(left, str(op), right)
 
     def membership(self, parts: list[Token]) -> InValues | InList:
@@ -359,24 +361,24 @@ class _Builder:
             return self.in_list(attribute_token, attribute, target)
         if attribute.type is SignalType.BOOL:
             raise RuleError(f"{attribute_token} is a bool; 'in' needs a string or number attribute at column "
-                            f"{attribute_token.column}", attribute_token.column, ["a string or number attribute"])
+                            f"{_column(attribute_token)}", _column(attribute_token), ["a string or number attribute"])
         literals = [self.literal(token, attribute) for token in parts[3:-1:2]]
         for token, literal in zip(parts[3:-1:2], literals, strict=True):
             if literal.type is not attribute.type:
                 raise RuleError(f"{attribute_token} is a {attribute.type} but {token} is a {literal.type}; "
-                                f"expected a {attribute.type} at column {token.column}", token.column,
+                                f"expected a {attribute.type} at column {_column(token)}", _column(token),
                                 [f"a {attribute.type}"], str(token))
-        return InValues(attribute, tuple(literal.value for literal in literals))  # type: ignore[misc]
+        return InValues(attribute, tuple(literal.value for literal in literals))
 
     def in_list(self, attribute_token: Token, attribute: Attribute, alias_token: Token) -> InList:
         if attribute.type is not SignalType.STRING:
             raise RuleError(f"value lists hold strings but {attribute_token} is a {attribute.type}; expected "
-                            f"a string attribute at column {attribute_token.column}", attribute_token.column,
+                            f"a string attribute at column {_column(attribute_token)}", _column(attribute_token),
                             ["a string attribute"])
         alias = alias_token[1:]
         if self.known_lists is not None and alias not in self.known_lists:
-            raise RuleError(f"unknown list {alias_token} at column {alias_token.column}; expected one of the "
-                            "account's value lists", alias_token.column, ["a value list alias"], str(alias_token))
+            raise RuleError(f"unknown list {alias_token} at column {_column(alias_token)}; expected one of the "
+                            "account's value lists", _column(alias_token), ["a value list alias"], str(alias_token))
         self.lists.add(alias)
         return InList(attribute, alias)
 
@@ -389,9 +391,16 @@ class _Builder:
         allowed = self.catalogue[against.name].values
         if allowed and against.type is SignalType.STRING and fold(value) not in {fold(v) for v in allowed}:
             words = ", ".join(repr(v) for v in allowed)
-            raise RuleError(f":{against.name}: is one of {words}; expected one of them at column {token.column}",
-                            token.column, [repr(v) for v in allowed], str(token))
+            raise RuleError(f":{against.name}: is one of {words}; expected one of them at column {_column(token)}",
+                            _column(token), [repr(v) for v in allowed], str(token))
         return Value(fold(value), SignalType.STRING)
+
+
+def _tokens(children: list[Tree | Token]) -> list[Token]:
+    """The children of a rule the grammar builds from tokens only."""
+    tokens = [child for child in children if isinstance(child, Token)]
+    assert len(tokens) == len(children), "a leaf rule holds tokens only"
+    return tokens
 
 
 def _column(node: Tree | Token) -> int:

@@ -167,8 +167,8 @@ class VelocityCounts:
             for suffix, totals in windows.items():
                 values[attempts_signal(kind, suffix)] = totals.count
                 values[amount_signal(kind, suffix)] = totals.amount / amount_scale
-        for (counted, kind), windows in self.distinct.items():
-            for suffix, count in windows.items():
+        for (counted, kind), counts in self.distinct.items():
+            for suffix, count in counts.items():
                 values[distinct_signal(counted, kind, suffix)] = count
         return values
 
@@ -206,8 +206,8 @@ async def record_and_count(redis: Redis, account_id: str, livemode: bool, event:
     keys = [name for kind in kinds for name in (f"{prefix}:{kind}:{present[kind]}",
                                                 f"{prefix}:{kind}:{present[kind]}:sums")]
     keys += [f"{prefix}:{counted}_for_{kind}:{present[kind]}" for counted, kind in pairs]
-    args = [now_ms, f"{event.event_id}|{event.amount}", event.amount, len(kinds), len(WINDOWS_MS), KEEP_MS,
-            *WINDOWS_MS, *(present[counted] for counted, _kind in pairs)]
+    args: list[str | int] = [now_ms, f"{event.event_id}|{event.amount}", event.amount, len(kinds),
+                             len(WINDOWS_MS), KEEP_MS, *WINDOWS_MS, *(present[counted] for counted, _kind in pairs)]
     reply = [int(x) for x in await _script(redis)(keys=keys, args=args)]
     return _unpack(reply, kinds, pairs)
 

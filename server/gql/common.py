@@ -18,7 +18,7 @@ from server.errors import (
     PaymentRequired,
     Unprocessable,
 )
-from server.pagination import Page, parse_limit
+from server.pagination import Page, encode_cursor, id_of, parse_limit
 
 T = TypeVar("T")
 
@@ -49,10 +49,8 @@ class Connection(Generic[T]):
 
 
 def connection(page: Page[Any], convert: Callable[[Any], Any]) -> Any:
-    from server.pagination import encode_cursor
-
     nodes = [convert(item) for item in page.items]
-    edges = [Edge(cursor=encode_cursor(item["id"]), node=node) for item, node in zip(page.items, nodes, strict=True)]
+    edges = [Edge(cursor=encode_cursor(id_of(item)), node=node) for item, node in zip(page.items, nodes, strict=True)]
     return Connection(edges=edges, nodes=nodes,
                       page_info=PageInfo(has_next_page=page.has_more, end_cursor=page.next_cursor))
 

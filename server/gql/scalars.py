@@ -33,4 +33,4 @@ DATETIME = ScalarDefinition(
     origin=dt.datetime,
 )
 
-SCALAR_OVERRIDES = {dt.datetime: DATETIME}
+SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {dt.datetime: DATETIME}

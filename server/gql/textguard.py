@@ -24,7 +24,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from server import textcheck
-from server.errors import InvalidRequest
+from server.errors import ErrorCode, InvalidRequest
 
 
 class _FirstBadString(Visitor):
@@ -45,9 +45,9 @@ class _FirstBadString(Visitor):
 
 
 def request_error(message: str, field: str, node: Any = None) -> GraphQLError:
-    return GraphQLError(message, nodes=node, extensions={"code": "parameter_invalid", "type": "invalid_request_error",
-                                                         "status": 400, "classification": "BAD_REQUEST",
-                                                         "field": field})
+    return GraphQLError(message, nodes=node, extensions={"code": ErrorCode.PARAMETER_INVALID,
+                                                         "type": "invalid_request_error", "status": 400,
+                                                         "classification": "BAD_REQUEST", "field": field})
 
 
 def document_problem(document: DocumentNode | None) -> GraphQLError | None:

@@ -9,6 +9,7 @@ from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.types import Scope as ASGIScope
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
@@ -17,7 +18,7 @@ from strawberry.litestar.controller import BaseContext
 from server import sessions, textcheck
 from server.auth import build_context, context_for_websocket
 from server.context import RequestContext
-from server.errors import InvalidRequest, PaydeckError
+from server.errors import ErrorCode, InvalidRequest, PaydeckError
 from server.gql.loaders import Loaders
 from server.schema import schema
 from server.web.render import render_page
@@ -33,7 +34,7 @@ class GraphQLContext(BaseContext, kw_only=True):
 
 async def graphql_context(scope: ASGIScope) -> GraphQLContext:
     connection: ASGIConnection = ASGIConnection(scope)
-    if scope["type"] == "websocket":
+    if scope["type"] == ScopeType.WEBSOCKET:
         return GraphQLContext(ctx=RequestContext(request=connection))
     ctx = scope.get("state", {}).get("paydeck_ctx") or await build_context(connection)  # idempotency sets it
     return GraphQLContext(ctx=ctx, loaders=Loaders(ctx))
@@ -43,24 +44,26 @@ _Base = make_graphql_controller(schema, path="/graphql", context_getter=graphql_
                                 multipart_uploads_enabled=False, keep_alive=True, keep_alive_interval=15)
 
 
-class GraphQLController(_Base):  # type: ignore[misc,valid-type]
+class GraphQLController(_Base):  # type: ignore[misc,valid-type]  # a class Strawberry makes at run time
     def parse_json(self, data: str | bytes) -> Any:
         """The request body (POST) or the `variables` parameter (GET): JSON, not too deep, an object or a batch."""
         if not data.strip():
             raise InvalidRequest("the request body is empty: send a JSON object with a \"query\" string", param="body",
-                                 code="parameter_invalid")
+                                 code=ErrorCode.PARAMETER_INVALID)
         try:
             parsed = msgspec.json.decode(data)
         except RecursionError:
             raise InvalidRequest(f"the JSON sent is nested too deeply: at most {textcheck.MAX_JSON_DEPTH} levels of "
-                                 "objects and arrays are accepted", param="body", code="parameter_invalid") from None
+                                 "objects and arrays are accepted", param="body",
+                                 code=ErrorCode.PARAMETER_INVALID) from None
         except (msgspec.DecodeError, UnicodeDecodeError):
-            raise InvalidRequest("the JSON sent is not valid JSON", param="body", code="parameter_invalid") from None
+            raise InvalidRequest("the JSON sent is not valid JSON", param="body",
+                                 code=ErrorCode.PARAMETER_INVALID) from None
         textcheck.check_tree(parsed, text=False)
         # Strawberry assumes an object (or a batch list); a JSON scalar would crash it with a 500.
         if not isinstance(parsed, dict | list):
             raise InvalidRequest("the request body must be a JSON object with a \"query\" string", param="body",
-                                 code="parameter_invalid")
+                                 code=ErrorCode.PARAMETER_INVALID)
         return parsed
 
     async def execute_operation(self, **kwargs: Any) -> Any:
@@ -68,7 +71,7 @@ class GraphQLController(_Base):  # type: ignore[misc,valid-type]
         for data in requests:
             if data.protocol == "http" and is_subscription(data.query, data.operation_name):
                 raise InvalidRequest("subscriptions are served over a WebSocket at /graphql (graphql-transport-ws), "
-                                     "not over HTTP", param="query", code="parameter_invalid")
+                                     "not over HTTP", param="query", code=ErrorCode.PARAMETER_INVALID)
         return await super().execute_operation(**kwargs)
 
     async def execute_request(self, request: Request[Any, Any, Any], context: Any, root_value: Any) -> Response[Any]:
@@ -76,7 +79,7 @@ class GraphQLController(_Base):  # type: ignore[misc,valid-type]
         try:
             return await self.run(request, context=context, root_value=root_value)
         except HTTPException as exc:
-            error = PaydeckError(exc.reason, param=_param_named_in(exc.reason), code=f"http_{exc.status_code}")
+            error = PaydeckError(exc.reason, param=_param_named_in(exc.reason), code=ErrorCode.of_http(exc.status_code))
             error.status = exc.status_code
             raise error from None
 

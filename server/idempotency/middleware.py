@@ -28,15 +28,16 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
 from server import db, faults
 from server.auth import build_context
-from server.errors import PaydeckError, ServiceUnavailable
+from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.idempotency import effects, owner, queries
 from server.ids import new_id
 from server.settings import get_settings
@@ -49,14 +50,15 @@ KEEP = timedelta(hours=24)
 CONTEXT_STATE = "paydeck_ctx"
 REPLAYED = "Idempotent-Replayed"
 KEPT_HEADERS = ("content-type",)
-TRANSIENT_GRAPHQL_CODES = ("internal_error", "service_unavailable")
+TRANSIENT_GRAPHQL_CODES = (ErrorCode.INTERNAL_ERROR, ErrorCode.SERVICE_UNAVAILABLE)
 SETTLE_PATIENCE = 30.0  # seconds a finished request waits for a connection to store its response
 
 
-def applies(scope: Scope) -> bool:
+def applies(scope: Scope) -> TypeGuard[HTTPScope]:
+    """A POST to the API or to /graphql: what an Idempotency-Key may guard."""
     path = scope.get("path", "")
-    return scope["type"] == "http" and scope.get("method") == "POST" and (path.startswith("/v1/") or
-                                                                           path == "/graphql")
+    return scope["type"] == ScopeType.HTTP and scope.get("method") == "POST" and (path.startswith("/v1/") or
+                                                                                   path == "/graphql")
 
 
 def is_graphql_mutation(body: bytes) -> bool:
@@ -84,7 +86,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes, bool]:
+async def _read_body(receive: Receive, limit: int) -> tuple[list[ReceiveMessage], bytes, bool]:
     messages, chunks, size = [], [], 0
     while True:
         message = await receive()
@@ -103,7 +105,7 @@ async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes
 Response = tuple[int, dict[str, str], bytes, bool]  # status, headers, body, replayed
 
 
-def _error(scope: Scope, status: int, type_: str, code: str, message: str,
+def _error(scope: Scope, status: int, type_: str, code: ErrorCode, message: str,
            headers: dict[str, str] | None = None) -> Response:
     error = {"type": type_, "code": code, "message": message}
     if type_ == "idempotency_error":
@@ -112,7 +114,8 @@ def _error(scope: Scope, status: int, type_: str, code: str, message: str,
     return status, {"content-type": "application/json", **(headers or {})}, json.dumps({"error": error}).encode(), False
 
 
-def _key_error(scope: Scope, status: int, message: str, code: str = "idempotency_error") -> Response:
+def _key_error(scope: Scope, status: int, message: str,
+               code: ErrorCode = ErrorCode.IDEMPOTENCY_ERROR) -> Response:
     return _error(scope, status, "idempotency_error", code, message)
 
 
@@ -157,13 +160,13 @@ def _armed(app: ASGIApp, fault: str | None) -> ASGIApp:
     return run
 
 
-async def _keyed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: str | None) -> None:
+async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send, key: str | None) -> None:
     if key is None:
         await app(scope, receive, send)
         return
     messages, body, complete = await _read_body(receive, get_settings().max_body_bytes)
 
-    async def replay_receive() -> Message:
+    async def replay_receive() -> ReceiveMessage:
         return messages.pop(0) if messages else await receive()
 
     if not complete or (scope["path"] == "/graphql" and not is_graphql_mutation(body)):
@@ -182,7 +185,7 @@ async def _keyed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: 
     if ctx is None or not ctx.authenticated:
         await app(scope, replay_receive, send)  # the app renders the authentication error
         return
-    scope.setdefault("state", {})[CONTEXT_STATE] = ctx  # type: ignore[typeddict-item]
+    scope.setdefault("state", {})[CONTEXT_STATE] = ctx
     print_ = fingerprint(scope["method"], scope["path"], body)
     try:
         response = await _run(app, scope, replay_receive, ctx.scope, key, print_)
@@ -191,7 +194,7 @@ async def _keyed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: 
     await _send(send, response)
 
 
-async def _run(app: ASGIApp, scope: Scope, receive: Receive, tenant: Any, key: str, print_: str) -> Response:
+async def _run(app: ASGIApp, scope: HTTPScope, receive: Receive, tenant: Any, key: str, print_: str) -> Response:
     token = new_id("claim")
     claimed = await queries.claim(tenant, key, print_, scope["method"], scope["path"], token, await owner.current())
     if claimed.outcome == "mismatch":
@@ -199,12 +202,10 @@ async def _run(app: ASGIApp, scope: Scope, receive: Receive, tenant: Any, key: s
                                       "endpoint; use a new key for a new request")
     if claimed.outcome == "busy":
         return _key_error(scope, 409, "a request with this Idempotency-Key is still being processed; retry later",
-                          "idempotency_key_in_use")
+                          ErrorCode.IDEMPOTENCY_KEY_IN_USE)
     if claimed.outcome == "replay":
         row = claimed.row
-        stored = row["response_headers"]
-        headers = json.loads(stored) if isinstance(stored, str) else stored
-        return row["response_status"], headers, row["response_body"].encode(), True
+        return row["response_status"], row["response_headers"], row["response_body"].encode(), True
     row_id = claimed.row["id"]
     try:
         status, headers, body = await _handle(app, scope, receive, row_id)
@@ -234,7 +235,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, row_id: str) -> 
     try:
         await app(scope, receive, capture)
     except faults.InjectedFault as exc:
-        return _error(scope, 500, "api_error", "internal_error", str(exc))[:3]
+        return _error(scope, 500, "api_error", ErrorCode.INTERNAL_ERROR, str(exc))[:3]
     finally:
         effects.deactivate(bound)
     return captured["status"], captured["headers"], b"".join(captured["body"])

@@ -4,13 +4,14 @@ Each process holds a session advisory lock on its own random id, on one
 connection of its own (outside the pool). A claim records that id. PostgreSQL
 drops the lock when the process dies (its connection closes), so another
 process can tell a dead owner's claim from a running one at once, without
-waiting for a lease to run out: `pg_try_advisory_xact_lock(NAMESPACE, id)`
+waiting for a lease to run out: `pg_try_advisory_xact_lock(queries.NAMESPACE, id)`
 succeeds only when nobody holds it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import secrets
 import time
@@ -19,10 +20,10 @@ from typing import Any
 import asyncpg
 
 from server import db
+from server.idempotency import queries
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = 0x69646D70  # "idmp": the first key of the two-int advisory locks (its own key space)
 CHECK_SECONDS = 5.0
 CONNECT_TIMEOUT = 5.0
 
@@ -46,7 +47,9 @@ class _Owner:
             if self.conn is None or self.conn.is_closed():
                 await self._connect()
             if self.task is None or self.task.done():
-                self.task = asyncio.get_running_loop().create_task(self._watch(), name="idempotency-owner")
+                # A fresh context: started by whichever request came first, it must not log as that request.
+                self.task = asyncio.get_running_loop().create_task(self._watch(), name="idempotency-owner",
+                                                                   context=contextvars.Context())
         return self.id
 
     async def _connect(self) -> None:
@@ -57,7 +60,7 @@ class _Owner:
             # a random id another live process holds is simply drawn again.
             candidates = ([previous] if previous else []) + [secrets.randbelow(2**31 - 2) + 1 for _ in range(10)]
             for candidate in candidates:
-                if await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, candidate):
+                if await queries.take_owner_lock(self.conn, candidate):
                     self.id = self.previous = candidate
                     self.failed_at = 0.0
                     return
@@ -72,7 +75,7 @@ class _Owner:
         while True:
             await asyncio.sleep(CHECK_SECONDS)
             try:
-                await self.conn.fetchval("SELECT 1")
+                await queries.ping(self.conn)
             except Exception:
                 async with self.lock:
                     await self._close()

@@ -12,18 +12,17 @@ commits durably with the effect itself.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from server import db
+from server import clock, db
 from server.context import Scope
-from server.idempotency.owner import NAMESPACE
 from server.ids import new_id
 
+NAMESPACE = 0x69646D70  # "idmp": the first key of the owners' two-int advisory locks (its own key space)
 # A claim older than this may be taken over even if its process still lives (a lost release).
 CLAIM_TTL = timedelta(seconds=60)
 
@@ -39,7 +38,7 @@ class Claimed:
 async def claim(scope: Scope, key: str, fingerprint: str, method: str, path: str, token: str,
                 owner: int | None) -> Claimed:
     """In one short transaction: create the key's row claimed by `token`, or judge the existing row."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with db.transaction():
         await _no_flush_wait()
         inserted = await db.fetchrow(
@@ -89,7 +88,7 @@ async def finish(row_id: str, status: int, headers: dict[str, str], body: str) -
         await _no_flush_wait()
         await db.execute("UPDATE idempotency_keys SET response_status = $2, response_headers = $3::jsonb, "
                          "response_body = $4, locked_by = NULL, locked_at = NULL, owner = NULL "
-                         "WHERE id = $1 AND response_status = 0", row_id, status, json.dumps(headers), body)
+                         "WHERE id = $1 AND response_status = 0", row_id, status, headers, body)
 
 
 async def release(row_id: str, token: str) -> None:
@@ -108,19 +107,18 @@ async def recall(row_id: str, step: str) -> dict[str, Any] | None:
                             row_id, step)
     if row is None or row["effect"] is None:
         return None
-    effect = row["effect"]
-    return json.loads(effect) if isinstance(effect, str) else effect
+    return row["effect"]
 
 
 async def bind(row_id: str, step: str, effect: dict[str, Any]) -> None:
     await db.execute("UPDATE idempotency_keys SET effects = effects || jsonb_build_object($2::text, $3::jsonb) "
-                     "WHERE id = $1", row_id, step, json.dumps(effect))
+                     "WHERE id = $1", row_id, step, effect)
 
 
 async def purge(older_than: timedelta, batch: int = 5000) -> int:
     """Delete keys older than `older_than`, in batches; safe to run in several workers at once."""
     total = 0
-    cutoff = datetime.now(UTC) - older_than
+    cutoff = clock.now() - older_than
     while True:
         rows = await db.fetch(
             "WITH d AS (DELETE FROM idempotency_keys WHERE id IN (SELECT id FROM idempotency_keys "
@@ -129,3 +127,15 @@ async def purge(older_than: timedelta, batch: int = 5000) -> int:
         total += rows[0]["n"]
         if rows[0]["n"] < batch:
             return total
+
+
+# --- the owner's own connection (server/idempotency/owner.py) ----------------------------------
+
+
+async def take_owner_lock(conn: asyncpg.Connection, owner_id: int) -> bool:
+    """Hold `owner_id` for the life of `conn`: PostgreSQL drops the lock when the connection ends."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, owner_id))
+
+
+async def ping(conn: asyncpg.Connection) -> None:
+    await conn.fetchval("SELECT 1")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from litestar import Request, Response
 
 from server.errors import InvalidRequest
+from server.instants import parse_instant
 from server.permissions import API_RESOURCES
 from server.web.forms import Variables, submit
 from server.web.pages import dashboard_context, dashboard_get, dashboard_post, show
@@ -33,11 +33,9 @@ def _create_input(form: dict[str, Any]) -> dict[str, Any]:
     kind = str(form.get("kind", "secret"))
     data: dict[str, Any] = {"kind": kind, "name": str(form.get("name", "")).strip()}
     if raw := str(form.get("expires_at", "")).strip():
-        try:
-            when = datetime.fromisoformat(raw)
-        except ValueError:
-            raise InvalidRequest("expires_at must be a date and time", param="expires_at") from None
-        data["expiresAt"] = (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+        when = parse_instant(raw, "expires_at")
+        assert when is not None
+        data["expiresAt"] = when.isoformat()
     if kind == "restricted":
         data["permissions"] = [{"resource": r, "level": str(form.get(f"perm_{r}", "none"))} for r in API_RESOURCES]
     return data

@@ -5,19 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from db.tables import ApiKey
 from server import db
 from server.context import Scope
 
 
 async def insert(row: dict[str, Any]) -> None:
-    await ApiKey.insert(ApiKey(**row))
+    await db.execute(db.insert_sql("api_keys", list(row)), *row.values())
 
 
 async def get(scope: Scope, key_id: str) -> dict[str, Any] | None:
-    return await ApiKey.select().where(
-        (ApiKey.id == key_id) & (ApiKey.account_id == scope.account_id) & (ApiKey.livemode == scope.livemode)
-    ).first()
+    return await db.fetchrow("SELECT * FROM api_keys WHERE id = $1 AND account_id = $2 AND livemode = $3",
+                             key_id, scope.account_id, scope.livemode)
 
 
 async def get_for_update(scope: Scope, key_id: str) -> dict[str, Any] | None:
@@ -50,9 +48,9 @@ async def by_hash(token_hash: str) -> dict[str, Any] | None:
 
 
 async def update(scope: Scope, key_id: str, **values: Any) -> None:
-    await ApiKey.update(values).where(
-        (ApiKey.id == key_id) & (ApiKey.account_id == scope.account_id) & (ApiKey.livemode == scope.livemode)
-    )
+    await db.execute(f"UPDATE api_keys SET {db.set_sql(list(values), 4)} "
+                     "WHERE id = $1 AND account_id = $2 AND livemode = $3",
+                     key_id, scope.account_id, scope.livemode, *values.values())
 
 
 async def touch(key_id: str, at: datetime) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.audit import service as audit
 from server.context import Principal, RequestContext, Scope
-from server.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
+from server.errors import AuthenticationFailed, Conflict, ErrorCode, InvalidRequest, NotFound
 from server.ids import new_id
 from server.infra import redis
 from server.keys import queries, tokens
@@ -28,13 +27,8 @@ class CreatedKey:
     token: str
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _rights(row: dict[str, Any]) -> dict[str, str]:
-    value = row.get("permissions") or {}
-    return json.loads(value) if isinstance(value, str) else value
+    return row.get("permissions") or {}
 
 
 async def issue(scope: Scope, kind: str, name: str = "", *, created_by: str | None = None,
@@ -44,7 +38,7 @@ async def issue(scope: Scope, kind: str, name: str = "", *, created_by: str | No
     row = {
         "id": new_id("key"), "account_id": scope.account_id, "livemode": scope.livemode, "kind": kind,
         "name": name, "display": tokens.display(token), "token_hash": tokens.hash_token(token),
-        "permissions": rights or {}, "created_by": created_by, "created": _now(), "expires_at": expires_at,
+        "permissions": rights or {}, "created_by": created_by, "created": clock.now(), "expires_at": expires_at,
         "last_used_at": None, "revoked_at": None, "rolled_to": None,
     }
     await queries.insert(row)
@@ -61,7 +55,7 @@ async def create(ctx: RequestContext, kind: str, name: str, expires_at: datetime
         raise InvalidRequest("name must be at most 120 characters", param="name")
     if expires_at is not None and expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=UTC)  # as the dashboard form does: no zone means UTC
-    if expires_at is not None and expires_at <= _now():
+    if expires_at is not None and expires_at <= clock.now():
         raise InvalidRequest("expires_at must be in the future", param="expires_at")
     clean_rights = validate_rights(rights or {}) if kind == "restricted" else {}
     if kind == "restricted" and not any(v != "none" for v in clean_rights.values()):
@@ -97,7 +91,7 @@ async def revoke(ctx: RequestContext, key_id: str) -> dict[str, Any]:
             raise NotFound(f"no API key '{key_id}'", param="id")
         if row["revoked_at"] is not None:
             raise Conflict("this API key is already revoked", param="id")
-        now = _now()
+        now = clock.now()
         await queries.update(scope, key_id, revoked_at=now)
         await audit.record(ctx, scope.account_id, "api_key.revoked", "api_key", key_id,
                            {"display": row["display"]}, scope.livemode)
@@ -116,7 +110,7 @@ async def roll(ctx: RequestContext, key_id: str, expires_in_hours: int = 0) -> C
             raise NotFound(f"no API key '{key_id}'", param="id")
         if row["revoked_at"] is not None or row["rolled_to"] is not None:
             raise Conflict("only an active key that has not been rolled can be rolled", param="id")
-        now = _now()
+        now = clock.now()
         old_expiry = now + timedelta(hours=expires_in_hours)
         if row["expires_at"] is not None:
             old_expiry = min(old_expiry, row["expires_at"])
@@ -138,12 +132,13 @@ async def authenticate(token: str) -> tuple[Principal, Scope]:
     row = await queries.by_hash(tokens.hash_token(token))
     if row is None:
         raise AuthenticationFailed("unknown API key: no key matches; it may have been deleted or mistyped",
-                                   code="api_key_unknown")
-    now = _now()
+                                   code=ErrorCode.API_KEY_UNKNOWN)
+    now = clock.now()
     if row["revoked_at"] is not None and row["revoked_at"] <= now:
-        raise AuthenticationFailed("API key has been revoked", code="api_key_revoked")
+        raise AuthenticationFailed("API key has been revoked", code=ErrorCode.API_KEY_REVOKED)
     if row["expires_at"] is not None and row["expires_at"] <= now:
-        raise AuthenticationFailed(f"API key expired at {row['expires_at'].isoformat()}", code="api_key_expired")
+        raise AuthenticationFailed(f"API key expired at {row['expires_at'].isoformat()}",
+                                   code=ErrorCode.API_KEY_EXPIRED)
     await _mark_used(row["id"], now)
     principal = Principal(kind="api_key", key_id=row["id"], key_kind=kind, key_rights=_rights(row))
     return principal, Scope(row["account_id"], row["livemode"])

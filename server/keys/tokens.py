@@ -11,7 +11,7 @@ import re
 import secrets
 import zlib
 
-from server.errors import AuthenticationFailed
+from server.errors import AuthenticationFailed, ErrorCode
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 KIND_PREFIX = {"secret": "sk", "publishable": "pk", "restricted": "rk"}
@@ -56,6 +56,6 @@ def parse(token: str) -> tuple[str, bool]:
     if not match or _checksum(token[: -CHECK_LEN]) != match.group(4):
         raise AuthenticationFailed(
             "malformed API key: expected a key such as sk_test_… as issued in the dashboard",
-            code="api_key_malformed",
+            code=ErrorCode.API_KEY_MALFORMED,
         )
     return PREFIX_KIND[match.group(1)], match.group(2) == "live"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
 
+from server import clock
 from server.gql.common import ConflictError, NotFoundError, ValidationError
 
 
@@ -33,7 +33,7 @@ class ApiKey:
 
     @strawberry.field(description="active, expiring (rolled, still working), expired or revoked.")
     def status(self) -> str:
-        now = datetime.now(UTC)
+        now = clock.now()
         if self.revoked_at is not None and self.revoked_at <= now:
             return "revoked"
         if self.expires_at is not None and self.expires_at <= now:
@@ -45,8 +45,6 @@ class ApiKey:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ApiKey:
         rights = row.get("permissions") or {}
-        if isinstance(rights, str):
-            rights = json.loads(rights)
         return cls(id=row["id"], kind=row["kind"], name=row["name"], display=row["display"],
                    livemode=row["livemode"], created=row["created"], last_used_at=row["last_used_at"],
                    expires_at=row["expires_at"], revoked_at=row["revoked_at"], rolled_to=row["rolled_to"],

@@ -24,9 +24,10 @@ from typing import Any
 import asyncpg
 
 from server.context import Scope
-from server.errors import PaymentRequired
+from server.errors import ErrorCode, PaymentRequired
 from server.ids import new_id
 from server.ledger import queries
+from server.ledger.rows import LedgerAccount
 from server.ledger.service import Leg, check_legs
 
 CHUNK = 20_000  # entries per call: bounded memory on both sides, one round trip per chunk
@@ -64,7 +65,7 @@ async def post_many(scope: Scope, entries: Sequence[DatedEntry], chunk: int = CH
         except asyncpg.CheckViolationError as exc:
             if exc.constraint_name == "ledger_accounts_non_negative":
                 raise PaymentRequired("insufficient funds: the history overdraws a balance that may not go "
-                                      "negative", code="insufficient_funds") from None
+                                      "negative", code=ErrorCode.INSUFFICIENT_FUNDS) from None
             raise
     return written
 
@@ -82,17 +83,17 @@ def _rows(entries: Sequence[DatedEntry]) -> tuple[list[tuple[Any, ...]], list[tu
 # --- the legs of each kind of entry, as the one-by-one paths post them ------------------------------
 
 
-def payment_legs(clearing: dict[str, Any], balance: dict[str, Any], fees: dict[str, Any], gross: int,
+def payment_legs(clearing: LedgerAccount, balance: LedgerAccount, fees: LedgerAccount, gross: int,
                  fee: int) -> list[Leg]:
     """`service.record_payment`: clearing −gross, merchant balance +(gross − fee), fees +fee."""
-    currency = clearing["currency"]
-    legs = [Leg(clearing["id"], currency, -gross), Leg(balance["id"], currency, gross - fee)]
+    currency = clearing.currency
+    legs = [Leg(clearing.id, currency, -gross), Leg(balance.id, currency, gross - fee)]
     if fee:
-        legs.append(Leg(fees["id"], currency, fee))
+        legs.append(Leg(fees.id, currency, fee))
     return [leg for leg in legs if leg.amount]
 
 
-def move_legs(source: dict[str, Any], target: dict[str, Any], amount: int) -> list[Leg]:
+def move_legs(source: LedgerAccount, target: LedgerAccount, amount: int) -> list[Leg]:
     """`service.transfer`: a refund (balance → clearing), a credit (funding → wallet), a same-currency transfer."""
-    assert source["currency"] == target["currency"], "a move stays in one currency"
-    return [Leg(source["id"], source["currency"], -amount), Leg(target["id"], target["currency"], amount)]
+    assert source.currency == target.currency, "a move stays in one currency"
+    return [Leg(source.id, source.currency, -amount), Leg(target.id, target.currency, amount)]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.context import Scope
 from server.ids import new_id
+from server.ledger.rows import BalanceChange, FxRate, LedgerAccount, Posting
 
 
 async def ensure_account(scope: Scope, owner_type: str, owner_id: str, purpose: str, currency: str,
-                         allow_negative: bool) -> dict[str, Any]:
+                         allow_negative: bool) -> LedgerAccount:
     """The ledger account for (owner, purpose, currency), created on first use."""
     row = await get_by_owner(scope, owner_id, purpose, currency)
     if row is not None:
@@ -22,40 +22,40 @@ async def ensure_account(scope: Scope, owner_type: str, owner_id: str, purpose: 
         "allow_negative, balance, version, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9) "
         "ON CONFLICT (account_id, livemode, owner_id, purpose, currency) DO NOTHING",
         new_id("la"), scope.account_id, scope.livemode, owner_type, owner_id, purpose, currency, allow_negative,
-        datetime.now(UTC),
+        clock.now(),
     )
     row = await get_by_owner(scope, owner_id, purpose, currency)
     assert row is not None
     return row
 
 
-async def get_by_owner(scope: Scope, owner_id: str, purpose: str, currency: str) -> dict[str, Any] | None:
-    return await db.fetchrow(
-        "SELECT * FROM ledger_accounts WHERE account_id = $1 AND livemode = $2 AND owner_id = $3 AND purpose = $4 "
-        "AND currency = $5", scope.account_id, scope.livemode, owner_id, purpose, currency)
+async def get_by_owner(scope: Scope, owner_id: str, purpose: str, currency: str) -> LedgerAccount | None:
+    return await db.fetchrow_as(
+        LedgerAccount, "SELECT * FROM ledger_accounts WHERE account_id = $1 AND livemode = $2 AND owner_id = $3 "
+        "AND purpose = $4 AND currency = $5", scope.account_id, scope.livemode, owner_id, purpose, currency)
 
 
-async def accounts_of_owner(scope: Scope, owner_id: str, purpose: str | None = None) -> list[dict[str, Any]]:
+async def accounts_of_owner(scope: Scope, owner_id: str, purpose: str | None = None) -> list[LedgerAccount]:
     sql = "SELECT * FROM ledger_accounts WHERE account_id = $1 AND livemode = $2 AND owner_id = $3"
     args: list[Any] = [scope.account_id, scope.livemode, owner_id]
     if purpose:
         sql += " AND purpose = $4"
         args.append(purpose)
-    return await db.fetch(sql + " ORDER BY currency", *args)
+    return await db.fetch_as(LedgerAccount, sql + " ORDER BY currency", *args)
 
 
-async def accounts_of_owners(scope: Scope, owner_ids: list[str], purpose: str) -> list[dict[str, Any]]:
-    return await db.fetch("SELECT * FROM ledger_accounts WHERE account_id = $1 AND livemode = $2 "
-                          "AND owner_id = ANY($3) AND purpose = $4 ORDER BY owner_id, currency",
-                          scope.account_id, scope.livemode, owner_ids, purpose)
+async def accounts_of_owners(scope: Scope, owner_ids: list[str], purpose: str) -> list[LedgerAccount]:
+    return await db.fetch_as(LedgerAccount, "SELECT * FROM ledger_accounts WHERE account_id = $1 AND livemode = $2 "
+                             "AND owner_id = ANY($3) AND purpose = $4 ORDER BY owner_id, currency",
+                             scope.account_id, scope.livemode, owner_ids, purpose)
 
 
 async def post_entry(scope: Scope, entry_id: str, kind: str, reference: str | None, description: str,
-                     metadata: dict[str, Any], legs: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
+                     metadata: dict[str, Any], legs: list[tuple[str, str, int]]) -> list[Posting]:
     """Write an entry and its postings in one call; returns each posting's balance_after."""
-    return await db.fetch(
-        "SELECT * FROM ledger_post_entry($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)",
-        entry_id, scope.account_id, scope.livemode, kind, reference, description, json.dumps(metadata),
+    return await db.fetch_as(
+        Posting, "SELECT * FROM ledger_post_entry($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)",
+        entry_id, scope.account_id, scope.livemode, kind, reference, description, metadata,
         [new_id("pst") for _ in legs], [leg[0] for leg in legs], [leg[1] for leg in legs], [leg[2] for leg in legs],
     )
 
@@ -71,7 +71,7 @@ async def balances_at(scope: Scope, ledger_account_ids: list[str], at: datetime)
 
 
 async def history(scope: Scope, ledger_account_ids: list[str], after: str | None, limit: int,
-                  gte: datetime | None, lte: datetime | None) -> list[dict[str, Any]]:
+                  gte: datetime | None, lte: datetime | None) -> list[BalanceChange]:
     """Postings of the ledger accounts with their entry, newest first (keyset on posting id)."""
     args: list[Any] = [scope.account_id, scope.livemode, ledger_account_ids]
     where = ["p.account_id = $1", "p.livemode = $2", "p.ledger_account_id = ANY($3)"]
@@ -80,9 +80,9 @@ async def history(scope: Scope, ledger_account_ids: list[str], after: str | None
             args.append(value)
             where.append(f"p.{'id' if op == '<' else 'created'} {op} ${len(args)}")
     args.append(limit + 1)
-    return await db.fetch(
-        "SELECT p.id, p.entry_id, p.currency, p.amount, p.balance_after, p.created, e.kind, e.reference, "
-        "e.description FROM postings p JOIN journal_entries e ON e.id = p.entry_id "
+    return await db.fetch_as(
+        BalanceChange, "SELECT p.id, p.entry_id, p.currency, p.amount, p.balance_after, p.created, e.kind, "
+        "e.reference, e.description FROM postings p JOIN journal_entries e ON e.id = p.entry_id "
         "AND e.account_id = p.account_id AND e.livemode = p.livemode "
         f"WHERE {' AND '.join(where)} ORDER BY p.id DESC LIMIT ${len(args)}", *args)
 
@@ -96,24 +96,24 @@ async def balance_after_entry(scope: Scope, entry_id: str, purpose: str) -> int 
     return row["balance_after"] if row else None
 
 
-async def fx_rate(scope: Scope, base: str, quote: str) -> dict[str, Any] | None:
-    return await db.fetchrow(
-        "SELECT * FROM fx_rates WHERE account_id = $1 AND livemode = $2 AND base = $3 AND quote = $4",
+async def fx_rate(scope: Scope, base: str, quote: str) -> FxRate | None:
+    return await db.fetchrow_as(
+        FxRate, "SELECT * FROM fx_rates WHERE account_id = $1 AND livemode = $2 AND base = $3 AND quote = $4",
         scope.account_id, scope.livemode, base, quote)
 
 
-async def fx_rates(scope: Scope) -> list[dict[str, Any]]:
-    return await db.fetch("SELECT * FROM fx_rates WHERE account_id = $1 AND livemode = $2 ORDER BY base, quote",
-                          scope.account_id, scope.livemode)
+async def fx_rates(scope: Scope) -> list[FxRate]:
+    return await db.fetch_as(FxRate, "SELECT * FROM fx_rates WHERE account_id = $1 AND livemode = $2 "
+                             "ORDER BY base, quote", scope.account_id, scope.livemode)
 
 
-async def upsert_fx_rate(scope: Scope, base: str, quote: str, rate: str, spread_bps: int) -> dict[str, Any]:
-    rows = await db.fetch(
-        "INSERT INTO fx_rates (id, account_id, livemode, base, quote, rate, spread_bps, updated) "
+async def upsert_fx_rate(scope: Scope, base: str, quote: str, rate: str, spread_bps: int) -> FxRate:
+    rows = await db.fetch_as(
+        FxRate, "INSERT INTO fx_rates (id, account_id, livemode, base, quote, rate, spread_bps, updated) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, livemode, base, quote) "
         "DO UPDATE SET rate = EXCLUDED.rate, spread_bps = EXCLUDED.spread_bps, updated = EXCLUDED.updated "
         "RETURNING *", new_id("fx"), scope.account_id, scope.livemode, base, quote, rate, spread_bps,
-        datetime.now(UTC))
+        clock.now())
     return rows[0]
 
 

@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from server.gql.common import Ok, ctx_of
-from server.ledger import fx
+from server.ledger import fx, service
 from server.ledger import types as t
 
 
@@ -14,10 +14,8 @@ from server.ledger import types as t
 class LedgerQuery:
     @strawberry.field(description="The merchant's own ledger accounts in this mode (needs view_payments).")
     async def ledger_balances(self, info: Info) -> list[t.LedgerBalance]:
-        from server.ledger import service
-
         rows = await service.merchant_balances(ctx_of(info))
-        return [t.LedgerBalance(purpose=r["purpose"], currency=r["currency"], amount=r["balance"]) for r in rows]
+        return [t.LedgerBalance(purpose=r.purpose, currency=r.currency, amount=r.balance) for r in rows]
 
     @strawberry.field(description="FX rates of this account and mode, used by cross-currency transfers.")
     async def fx_rates(self, info: Info) -> list[t.FxRate]:

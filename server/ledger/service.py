@@ -22,9 +22,10 @@ import asyncpg
 
 from server import db
 from server.context import RequestContext, Scope
-from server.errors import PaymentRequired
+from server.errors import ErrorCode, PaymentRequired
 from server.ids import new_id
 from server.ledger import queries
+from server.ledger.rows import Amount, Balance, BalanceChange, LedgerAccount, Posting
 from server.permissions import read
 
 # purpose -> may the balance go below zero?
@@ -54,24 +55,24 @@ class Entry:
     id: str
     kind: str
     reference: str | None
-    postings: list[dict[str, Any]] = field(default_factory=list)
+    postings: list[Posting] = field(default_factory=list)
 
     def balance_after(self, ledger_account_id: str) -> int:
-        return next(p["balance_after"] for p in self.postings if p["ledger_account_id"] == ledger_account_id)
+        return next(p.balance_after for p in self.postings if p.ledger_account_id == ledger_account_id)
 
 
-async def ledger_account(scope: Scope, owner_type: str, owner_id: str, purpose: str, currency: str) -> dict[str, Any]:
+async def ledger_account(scope: Scope, owner_type: str, owner_id: str, purpose: str, currency: str) -> LedgerAccount:
     """The ledger account of (owner, purpose, currency), created on first use."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown ledger purpose {purpose!r}")
     return await queries.ensure_account(scope, owner_type, owner_id, purpose, currency, PURPOSES[purpose])
 
 
-async def wallet(scope: Scope, customer_id: str, currency: str) -> dict[str, Any]:
+async def wallet(scope: Scope, customer_id: str, currency: str) -> LedgerAccount:
     return await ledger_account(scope, CUSTOMER, customer_id, "customer_wallet", currency)
 
 
-async def merchant_account(scope: Scope, purpose: str, currency: str) -> dict[str, Any]:
+async def merchant_account(scope: Scope, purpose: str, currency: str) -> LedgerAccount:
     """An account-level ledger account (merchant balance, fees, clearing, funding, fx) of this mode."""
     return await ledger_account(scope, MERCHANT, scope.account_id, purpose, currency)
 
@@ -110,17 +111,17 @@ async def post(scope: Scope, kind: str, legs: list[Leg], *, reference: str | Non
     except asyncpg.CheckViolationError as exc:
         if exc.constraint_name == "ledger_accounts_non_negative":
             raise PaymentRequired("insufficient funds: the balance is too low for this amount",
-                                  code="insufficient_funds", param="amount") from None
+                                  code=ErrorCode.INSUFFICIENT_FUNDS, param="amount") from None
         raise
     return Entry(entry_id, kind, reference, rows)
 
 
-async def transfer(scope: Scope, kind: str, source: dict[str, Any], target: dict[str, Any], amount: int, *,
+async def transfer(scope: Scope, kind: str, source: LedgerAccount, target: LedgerAccount, amount: int, *,
                    reference: str | None = None, description: str = "") -> Entry:
     """Move `amount` between two ledger accounts of the same currency."""
-    assert source["currency"] == target["currency"], "use convert legs for cross-currency moves"
-    return await post(scope, kind, [Leg(source["id"], source["currency"], -amount),
-                                    Leg(target["id"], target["currency"], amount)],
+    assert source.currency == target.currency, "use convert legs for cross-currency moves"
+    return await post(scope, kind, [Leg(source.id, source.currency, -amount),
+                                    Leg(target.id, target.currency, amount)],
                       reference=reference, description=description)
 
 
@@ -129,9 +130,9 @@ async def record_payment(scope: Scope, payment_id: str, gross: int, fee: int, cu
     clearing = await merchant_account(scope, "processor_clearing", currency)
     balance = await merchant_account(scope, "merchant_balance", currency)
     fees = await merchant_account(scope, "fees", currency)
-    legs = [Leg(clearing["id"], currency, -gross), Leg(balance["id"], currency, gross - fee)]
+    legs = [Leg(clearing.id, currency, -gross), Leg(balance.id, currency, gross - fee)]
     if fee:
-        legs.append(Leg(fees["id"], currency, fee))
+        legs.append(Leg(fees.id, currency, fee))
     return await post(scope, "payment", [leg for leg in legs if leg.amount], reference=payment_id)
 
 
@@ -142,46 +143,45 @@ async def record_refund(scope: Scope, refund_id: str, amount: int, currency: str
     return await transfer(scope, "refund", balance, clearing, amount, reference=refund_id)
 
 
-async def balances(scope: Scope, owner_id: str, purpose: str, at: datetime | None = None) -> list[dict[str, Any]]:
+async def balances(scope: Scope, owner_id: str, purpose: str, at: datetime | None = None) -> list[Balance]:
     """Balance per currency of an owner's ledger accounts of one purpose, now or at `at`."""
     accounts = await queries.accounts_of_owner(scope, owner_id, purpose)
     if at is not None:
-        then = await queries.balances_at(scope, [a["id"] for a in accounts], at)
-        return [{"currency": a["currency"], "available": then.get(a["id"], 0), "pending": 0,
-                 "ledger_account_id": a["id"]} for a in accounts if a["created"] <= at]
+        then = await queries.balances_at(scope, [a.id for a in accounts], at)
+        return [Balance(currency=a.currency, available=then.get(a.id, 0), pending=0, ledger_account_id=a.id)
+                for a in accounts if a.created <= at]
     return [_balance_now(a) for a in accounts]
 
 
-async def current_balances(scope: Scope, owner_ids: list[str], purpose: str) -> list[list[dict[str, Any]]]:
+async def current_balances(scope: Scope, owner_ids: list[str], purpose: str) -> list[list[Balance]]:
     """`balances` now, of many owners at once, in the order asked."""
-    found: dict[str, list[dict[str, Any]]] = {owner_id: [] for owner_id in owner_ids}
+    found: dict[str, list[Balance]] = {owner_id: [] for owner_id in owner_ids}
     for a in await queries.accounts_of_owners(scope, owner_ids, purpose):
-        found[a["owner_id"]].append(_balance_now(a))
+        found[a.owner_id].append(_balance_now(a))
     return [found[owner_id] for owner_id in owner_ids]
 
 
-def _balance_now(account: dict[str, Any]) -> dict[str, Any]:
-    return {"currency": account["currency"], "available": account["balance"], "pending": 0,
-            "ledger_account_id": account["id"]}
+def _balance_now(account: LedgerAccount) -> Balance:
+    return Balance(currency=account.currency, available=account.balance, pending=0, ledger_account_id=account.id)
 
 
 async def history(scope: Scope, owner_id: str, purpose: str, after: str | None, limit: int,
-                  gte: datetime | None = None, lte: datetime | None = None) -> list[dict[str, Any]]:
+                  gte: datetime | None = None, lte: datetime | None = None) -> list[BalanceChange]:
     """Postings on an owner's ledger accounts, newest first, `limit + 1` rows for keyset paging."""
     accounts = await queries.accounts_of_owner(scope, owner_id, purpose)
     if not accounts:
         return []
-    return await queries.history(scope, [a["id"] for a in accounts], after, limit, gte, lte)
+    return await queries.history(scope, [a.id for a in accounts], after, limit, gte, lte)
 
 
-async def available_balance(ctx: RequestContext) -> list[dict[str, Any]]:
+async def available_balance(ctx: RequestContext) -> list[Amount]:
     """What the merchant may pay out, per currency (below zero: what it owes): REST and GraphQL `balance`."""
     scope = ctx.require(read("balance"))
-    return [{"amount": b["available"], "currency": b["currency"]}
+    return [Amount(amount=b.available, currency=b.currency)
             for b in await balances(scope, scope.account_id, "merchant_balance")]
 
 
-async def merchant_balances(ctx: RequestContext) -> list[dict[str, Any]]:
+async def merchant_balances(ctx: RequestContext) -> list[LedgerAccount]:
     """The account's own ledger accounts (balance, fees, clearing, funding, fx) for the Balance page."""
     scope = ctx.require(read("balance"))
     return await queries.accounts_of_owner(scope, scope.account_id)

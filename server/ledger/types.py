@@ -8,7 +8,7 @@ from typing import Annotated, Any, NewType
 import strawberry
 
 from server.gql.common import NotFoundError, Ok, ValidationError
-from server.ledger import fx
+from server.ledger import fx, rows
 
 
 def _parse_long(value: Any) -> int:
@@ -19,6 +19,8 @@ def _parse_long(value: Any) -> int:
     return value
 
 
+# A scalar made by strawberry.scalar() is not a type to mypy: fields typed `Long` carry
+# `# type: ignore[valid-type]` for this reason (moving to StrawberryConfig.scalar_map would remove them).
 Long = strawberry.scalar(NewType("Long", int), serialize=int, parse_value=_parse_long,
                          description="A 64-bit integer: amounts in a currency's minor unit (cents, yen, fils).")
 
@@ -46,9 +48,9 @@ class FxRate:
     updated: datetime = strawberry.field(description="When it was last set.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> FxRate:
-        return cls(base=row["base"], quote=row["quote"], rate=row["rate"], spread_bps=row["spread_bps"],
-                   effective_rate=format(fx.effective_rate(row).normalize(), "f"), updated=row["updated"])
+    def from_row(cls, row: rows.FxRate) -> FxRate:
+        return cls(base=row.base, quote=row.quote, rate=row.rate, spread_bps=row.spread_bps,
+                   effective_rate=format(fx.effective_rate(row).normalize(), "f"), updated=row.updated)
 
 
 @strawberry.input(description="Set (or replace) the rate of one currency pair.")

@@ -10,10 +10,9 @@ dashboard says so. A refund is never refused for the merchant balance.
 
 from __future__ import annotations
 
-from typing import Any
-
 from server.context import Scope
 from server.ledger import service as ledger
+from server.payments.rows import Pricing
 
 
 def fee_for(gross: int, percent_bps: int, fixed_minor: int) -> int:
@@ -23,9 +22,9 @@ def fee_for(gross: int, percent_bps: int, fixed_minor: int) -> int:
 
 
 async def record_payment(scope: Scope, payment_intent_id: str, gross: int, currency: str,
-                         pricing: dict[str, Any]) -> int:
+                         pricing: Pricing) -> int:
     """Post a captured payment; returns the fee. Must run in the caller's transaction."""
-    fee = fee_for(gross, pricing["fee_percent_bps"], pricing["fee_fixed_minor"])
+    fee = fee_for(gross, pricing.fee_percent_bps, pricing.fee_fixed_minor)
     await ledger.record_payment(scope, payment_intent_id, gross, fee, currency)
     return fee
 

@@ -7,9 +7,11 @@ expiry, country, fingerprint).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from server.errors import InvalidRequest
+from server.errors import ErrorCode, InvalidRequest
 
 
 @dataclass(frozen=True)
@@ -72,24 +74,31 @@ def brand(number: str) -> str:
     return "unknown"
 
 
-def clean_card(card: dict) -> dict:
+def _integer(value: object) -> int:
+    if not isinstance(value, str | int | float):
+        raise TypeError(f"not a number: {type(value).__name__}")
+    return int(value)
+
+
+def clean_card(card: Mapping[str, object]) -> dict[str, Any]:
     """Validate card input (number, exp_month, exp_year, cvc); raise InvalidRequest naming the field."""
     number = "".join(str(card.get("number") or "").split()).replace("-", "")
     if not number.isdigit() or not 12 <= len(number) <= 19 or not luhn_ok(number):
         raise InvalidRequest("the card number is not a valid card number", param="card[number]",
-                             code="invalid_number")
+                             code=ErrorCode.INVALID_NUMBER)
     try:
-        month, year = int(card.get("exp_month")), int(card.get("exp_year"))
+        month, year = _integer(card.get("exp_month")), _integer(card.get("exp_year"))
     except (TypeError, ValueError):
         raise InvalidRequest("exp_month and exp_year must be integers", param="card[exp_month]",
-                             code="invalid_expiry") from None
+                             code=ErrorCode.INVALID_EXPIRY) from None
     if not 1 <= month <= 12:
-        raise InvalidRequest("exp_month must be between 1 and 12", param="card[exp_month]", code="invalid_expiry")
+        raise InvalidRequest("exp_month must be between 1 and 12", param="card[exp_month]",
+                             code=ErrorCode.INVALID_EXPIRY)
     if year < 100:
         year += 2000
     if not 2000 <= year <= 2100:
-        raise InvalidRequest("exp_year is not a valid year", param="card[exp_year]", code="invalid_expiry")
+        raise InvalidRequest("exp_year is not a valid year", param="card[exp_year]", code=ErrorCode.INVALID_EXPIRY)
     cvc = str(card.get("cvc") or "")
     if not cvc.isdigit() or not 3 <= len(cvc) <= 4:
-        raise InvalidRequest("cvc must be 3 or 4 digits", param="card[cvc]", code="invalid_cvc")
+        raise InvalidRequest("cvc must be 3 or 4 digits", param="card[cvc]", code=ErrorCode.INVALID_CVC)
     return {"number": number, "exp_month": month, "exp_year": year, "cvc": cvc}

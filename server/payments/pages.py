@@ -20,7 +20,7 @@ from server.events import service as events
 from server.events.pages import stream_url
 from server.ledger.money import DIGITS, MAX_AMOUNT
 from server.payments import receipts
-from server.payments.service import STATUSES
+from server.payments.rows import STATUSES
 from server.permissions import read, write
 from server.web.forms import submit
 from server.web.pages import base_vars, dashboard_context, dashboard_get, dashboard_post, show

@@ -9,14 +9,46 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
+import msgspec
 
-from server import db
+from server import db, embedded
 from server.settings import get_settings
+
+
+class ChargeCard(msgspec.Struct, frozen=True):
+    """What the processor reports about the card it charged."""
+
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    country: str | None
+    fingerprint: str
+
+
+class Charge(msgspec.Struct, frozen=True, kw_only=True):
+    """The processor's answer about a charge: made, authorized, declined, captured, canceled or void."""
+
+    id: str | None = None
+    status: str  # succeeded, authorized, declined, canceled, void
+    amount_captured: int = 0
+    decline_code: str | None = None
+    card: ChargeCard | None = None
+    disputed: bool = False
+
+
+class ProcessorRefund(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    status: str
+
+
+Answer = TypeVar("Answer", Charge, ProcessorRefund)
 
 
 class ProcessorTimeout(Exception):
@@ -29,15 +61,15 @@ class ProcessorError(Exception):
 
 class Processor(Protocol):
     async def charge(self, key: str, *, amount: int, currency: str, card: dict[str, Any], capture: bool,
-                     reference: str) -> dict[str, Any]: ...
+                     reference: str) -> Charge: ...
 
-    async def resolve(self, key: str) -> dict[str, Any]: ...
+    async def resolve(self, key: str) -> Charge: ...
 
-    async def capture(self, key: str, charge_id: str, amount: int) -> dict[str, Any]: ...
+    async def capture(self, key: str, charge_id: str, amount: int) -> Charge: ...
 
-    async def cancel(self, key: str, charge_id: str) -> dict[str, Any]: ...
+    async def cancel(self, key: str, charge_id: str) -> Charge: ...
 
-    async def refund(self, key: str, charge_id: str, amount: int) -> dict[str, Any]: ...
+    async def refund(self, key: str, charge_id: str, amount: int) -> ProcessorRefund: ...
 
 
 class HttpProcessor:
@@ -54,7 +86,7 @@ class HttpProcessor:
                                              limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
         return self._client
 
-    async def _post(self, path: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _post(self, path: str, key: str, body: dict[str, Any], answer: type[Answer]) -> Answer:
         db.forbid_transaction("a processor call")  # no connection or row lock held while we wait on it
         try:
             resp = await self.client().post(path, json=body, headers={"Idempotency-Key": key})
@@ -66,24 +98,27 @@ class HttpProcessor:
             raise ProcessorTimeout(f"processor answered {resp.status_code}")
         if resp.status_code >= 400:
             raise ProcessorError(resp.text[:300])
-        return resp.json()
+        try:
+            return msgspec.json.decode(resp.content, type=answer)
+        except msgspec.DecodeError as exc:  # not an answer we can apply: the outcome is unknown
+            raise ProcessorTimeout(f"processor answered what we cannot read: {exc}") from None
 
     async def charge(self, key: str, *, amount: int, currency: str, card: dict[str, Any], capture: bool,
-                     reference: str) -> dict[str, Any]:
+                     reference: str) -> Charge:
         return await self._post("/v1/charges", key, {"amount": amount, "currency": currency, "card": card,
-                                                     "capture": capture, "reference": reference})
+                                                     "capture": capture, "reference": reference}, Charge)
 
-    async def resolve(self, key: str) -> dict[str, Any]:
-        return await self._post(f"/v1/charges/by-key/{key}/resolve", key, {})
+    async def resolve(self, key: str) -> Charge:
+        return await self._post(f"/v1/charges/by-key/{key}/resolve", key, {}, Charge)
 
-    async def capture(self, key: str, charge_id: str, amount: int) -> dict[str, Any]:
-        return await self._post(f"/v1/charges/{charge_id}/capture", key, {"amount": amount})
+    async def capture(self, key: str, charge_id: str, amount: int) -> Charge:
+        return await self._post(f"/v1/charges/{charge_id}/capture", key, {"amount": amount}, Charge)
 
-    async def cancel(self, key: str, charge_id: str) -> dict[str, Any]:
-        return await self._post(f"/v1/charges/{charge_id}/cancel", key, {})
+    async def cancel(self, key: str, charge_id: str) -> Charge:
+        return await self._post(f"/v1/charges/{charge_id}/cancel", key, {}, Charge)
 
-    async def refund(self, key: str, charge_id: str, amount: int) -> dict[str, Any]:
-        return await self._post("/v1/refunds", key, {"charge": charge_id, "amount": amount})
+    async def refund(self, key: str, charge_id: str, amount: int) -> ProcessorRefund:
+        return await self._post("/v1/refunds", key, {"charge": charge_id, "amount": amount}, ProcessorRefund)
 
     async def charges_for(self, reference: str) -> list[dict[str, Any]]:
         resp = await self.client().get("/v1/charges", params={"reference": reference})
@@ -111,10 +146,6 @@ def start_simulator(data_dir: Path):
     Its charges, refunds and answers are kept in `data_dir/processor.sqlite3`,
     so a restart (of it or of the app) forgets no charge it made.
     """
-    import signal
-
-    from server import embedded
-
     settings = get_settings()
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

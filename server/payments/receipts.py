@@ -12,11 +12,12 @@ import json
 import secrets
 from typing import Any
 
-from server import db, infra
+from server import clock, db, infra
 from server.context import RequestContext, Scope
 from server.errors import NotFound
 from server.ids import new_id
-from server.payments import clock, queries
+from server.payments import queries
+from server.payments.rows import Receipt
 from server.payments.serial import card_json, refund_json, ts
 from server.permissions import read
 from server.urls import public_url
@@ -31,12 +32,12 @@ def _number() -> str:
     return f"{digits[:4]}-{digits[4:]}"
 
 
-async def create(scope: Scope, pi_id: str, refund_id: str | None = None) -> dict[str, Any]:
+async def create(scope: Scope, pi_id: str, refund_id: str | None = None) -> Receipt:
     """Issue a receipt inside the caller's transaction; a refund's also drops cached copies of the payment's."""
-    row = await queries.insert_receipt({
-        "id": new_id("rcpt"), "account_id": scope.account_id, "livemode": scope.livemode,
-        "payment_intent_id": pi_id, "refund_id": refund_id, "number": _number(),
-        "token": secrets.token_urlsafe(TOKEN_BYTES), "created": clock.now()})
+    row = await queries.insert_receipt(Receipt(
+        id=new_id("rcpt"), account_id=scope.account_id, livemode=scope.livemode, payment_intent_id=pi_id,
+        refund_id=refund_id, number=_number(), token=secrets.token_urlsafe(TOKEN_BYTES),
+        created=clock.PAYMENTS.now()))
     if refund_id is not None:  # a payment's first receipt has no cached copies yet
         await invalidate(scope, pi_id)
     return row
@@ -46,7 +47,7 @@ async def invalidate(scope: Scope, pi_id: str) -> None:
     """After the current transaction commits, forget every cached receipt of this payment."""
     keys = []
     for r in await queries.receipts_of(scope, pi_id):
-        keys += [f"receipt:{r['token']}", f"receipt:id:{r['id']}"]
+        keys += [f"receipt:{r.token}", f"receipt:id:{r.id}"]
 
     async def drop() -> None:
         if keys:
@@ -59,7 +60,7 @@ def url_of(token: str) -> str:
     return f"{public_url()}/receipts/{token}"
 
 
-async def find(ctx: RequestContext, receipt_id: str) -> dict[str, Any]:
+async def find(ctx: RequestContext, receipt_id: str) -> Receipt:
     """A receipt of this account and mode."""
     scope = ctx.require(read("payment_intents"))
     row = await queries.receipt(scope, receipt_id)
@@ -68,12 +69,12 @@ async def find(ctx: RequestContext, receipt_id: str) -> dict[str, Any]:
     return row
 
 
-async def of_intents(scope: Scope, pi_ids: list[str]) -> list[dict[str, Any] | None]:
+async def of_intents(scope: Scope, pi_ids: list[str]) -> list[Receipt | None]:
     """The receipt of each payment (None before it succeeded), in the order asked: a payment's nested field.
 
     The caller has read these payments through `scope` already, with whatever right that took
     (a publishable key confirming its payment sees the receipt as REST shows it)."""
-    found = {r["payment_intent_id"]: r for r in await queries.payment_receipts(scope, pi_ids)}
+    found = {r.payment_intent_id: r for r in await queries.payment_receipts(scope, pi_ids)}
     return [found.get(pi_id) for pi_id in pi_ids]
 
 
@@ -102,19 +103,18 @@ async def public(token: str) -> tuple[dict[str, Any], bool]:
     return await _store(cache_key, row), False
 
 
-async def _build(receipt: dict[str, Any]) -> dict[str, Any]:
-    scope = Scope(receipt["account_id"], receipt["livemode"])
-    pi = await queries.get(scope, receipt["payment_intent_id"])
+async def _build(receipt: Receipt) -> dict[str, Any]:
+    pi = await queries.get(receipt.scope, receipt.payment_intent_id)
     assert pi is not None
-    merchant = await queries.account_pricing(receipt["account_id"])
-    refunds = [refund_json(r) for r in await queries.refunds_of(scope, pi["id"])]
+    merchant = await queries.account_pricing(receipt.account_id)
+    refunds = [refund_json(r) for r in await queries.refunds_of(receipt.scope, pi.id)]
     return {
-        "id": receipt["id"], "object": "receipt", "number": receipt["number"], "url": url_of(receipt["token"]),
-        "kind": "refund" if receipt["refund_id"] else "payment", "refund": receipt["refund_id"],
-        "payment_intent": pi["id"], "merchant": merchant["name"], "amount": pi["amount_received"],
-        "currency": pi["currency"].lower(), "description": pi["description"], "card": card_json(pi),
-        "amount_refunded": pi["amount_refunded"], "refunds": refunds, "livemode": receipt["livemode"],
-        "date": ts(receipt["created"]),
+        "id": receipt.id, "object": "receipt", "number": receipt.number, "url": url_of(receipt.token),
+        "kind": "refund" if receipt.refund_id else "payment", "refund": receipt.refund_id,
+        "payment_intent": pi.id, "merchant": merchant.name, "amount": pi.amount_received,
+        "currency": pi.currency.lower(), "description": pi.description, "card": card_json(pi.card),
+        "amount_refunded": pi.amount_refunded, "refunds": refunds, "livemode": receipt.livemode,
+        "date": ts(receipt.created),
     }
 
 
@@ -122,12 +122,12 @@ async def _from_cache(cache_key: str) -> dict[str, Any] | None:
     hit = await infra.redis().get(cache_key)
     if hit is None:
         return None
-    data = json.loads(hit)
+    data: dict[str, Any] = json.loads(hit)
     data["url"] = url_of(data["url"].rsplit("/", 1)[-1])  # the host this request came to
     return data
 
 
-async def _store(cache_key: str, receipt: dict[str, Any]) -> dict[str, Any]:
+async def _store(cache_key: str, receipt: Receipt) -> dict[str, Any]:
     data = await _build(receipt)
     await infra.redis().set(cache_key, json.dumps(data), ex=CACHE_SECONDS)
     return data

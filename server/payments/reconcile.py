@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from server.context import Scope
-from server.payments import clock, queries, refunds, service
+from server import clock
+from server.payments import queries, refunds, service
 from server.payments.processor import ProcessorError, ProcessorTimeout, processor
 from server.settings import get_settings
 
@@ -31,30 +31,30 @@ def stale_after() -> timedelta:
 async def reconcile_once() -> int:
     """One pass; returns how many objects it settled."""
     settled = 0
-    cutoff = clock.now() - stale_after()
-    for row in await queries.stuck_processing(cutoff):
+    cutoff = clock.PAYMENTS.now() - stale_after()
+    for stuck in await queries.stuck_processing(cutoff):
+        key = stuck.processor_key
+        assert key is not None, "an intent is processing with its processor key"
         try:
-            charge = await processor().resolve(row["processor_key"])
+            charge = await processor().resolve(key)
         except (ProcessorTimeout, ProcessorError) as exc:
-            log.warning("reconcile %s: processor not answering (%s)", row["id"], exc)
+            log.warning("reconcile %s: processor not answering (%s)", stuck.id, exc)
             continue
-        scope = Scope(row["account_id"], row["livemode"])
-        pi = await service.apply_charge(None, scope, row["id"], row["processor_key"], charge)
-        settled += pi["status"] != "processing"
-    for row in await queries.stuck_actions(cutoff):
-        settled += await service.finish_pending(Scope(row["account_id"], row["livemode"]), row)
+        pi = await service.apply_charge(None, stuck.scope, stuck.id, key, charge)
+        settled += pi.status != "processing"
+    for pending in await queries.stuck_actions(cutoff):
+        settled += await service.finish_pending(pending.scope, pending)
     for refund in await queries.pending_refunds(cutoff):
-        scope = Scope(refund["account_id"], refund["livemode"])
-        pi = await queries.get(scope, refund["payment_intent_id"])
-        if pi is None:
+        refunded = await queries.get(refund.scope, refund.payment_intent_id)
+        if refunded is None or refunded.processor_charge_id is None:
             continue
-        done = await refunds.send(None, scope, refund, pi["processor_charge_id"])
-        settled += done["status"] != "pending"
-    for row in await queries.expired_authorizations(clock.now()):
+        done = await refunds.send(None, refund.scope, refund, refunded.processor_charge_id)
+        settled += done.status != "pending"
+    for expired in await queries.expired_authorizations(clock.PAYMENTS.now()):
         try:
-            settled += await service.expire_if_due(Scope(row["account_id"], row["livemode"]), row["id"])
+            settled += await service.expire_if_due(expired.scope, expired.id)
         except Exception:
-            log.exception("expiring %s failed", row["id"])
+            log.exception("expiring %s failed", expired.id)
     return settled
 
 

@@ -13,11 +13,12 @@ from server.ledger.types import Long, Money
 from server.pagination import decode_cursor
 from server.payments import receipts, refunds, service
 from server.payments import types as t
+from server.payments.rows import PaymentIntent
 
 
-def _payload(row, with_secret: bool = False) -> t.PaymentIntentPayload:
+def _payload(row: PaymentIntent, with_secret: bool = False) -> t.PaymentIntentPayload:
     return t.PaymentIntentPayload(payment_intent=t.PaymentIntent.from_row(row),
-                                  client_secret=row["client_secret"] if with_secret else None)
+                                  client_secret=row.client_secret if with_secret else None)
 
 
 @strawberry.type
@@ -48,7 +49,7 @@ class PaymentQuery:
 
     @strawberry.field(description="The merchant's available balance per currency (needs view_payments).")
     async def balance(self, info: Info) -> list[Money]:
-        return [Money(amount=b["amount"], currency=b["currency"]) for b in await ledger.available_balance(ctx_of(info))]
+        return [Money(amount=b.amount, currency=b.currency) for b in await ledger.available_balance(ctx_of(info))]
 
 
 @strawberry.type

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -17,6 +16,7 @@ from server.ledger import service as ledger
 from server.ledger.money import MAX_AMOUNT, amount_filter
 from server.pagination import decode_cursor, parse_limit
 from server.payments import receipts, refunds, service
+from server.payments.rows import PaymentIntent
 from server.payments.serial import intent_json, refund_json
 from server.rest import api_context, list_body
 
@@ -61,20 +61,16 @@ class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
     reason: str | None = None
 
 
-def parse_time(value: str | None, param: str) -> datetime | None:
-    return parse_instant(value, param)
-
-
-def _card(card: CardInput) -> dict[str, Any]:
+def _card(card: CardInput) -> dict[str, object]:
     return {"number": card.number, "exp_month": card.exp_month, "exp_year": card.exp_year, "cvc": card.cvc}
 
 
-async def intent_body(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
-    body = intent_json(row, with_secret=not (ctx.principal.key_kind == "publishable"))
+async def intent_body(ctx: RequestContext, pi: PaymentIntent) -> dict[str, Any]:
+    body = intent_json(pi, with_secret=not (ctx.principal.key_kind == "publishable"))
     receipt = None
-    if row["status"] == "succeeded":
-        (receipt,) = await receipts.of_intents(ctx.scope, [row["id"]])
-    body["receipt"] = ({"id": receipt["id"], "number": receipt["number"], "url": receipts.url_of(receipt["token"])}
+    if pi.status == "succeeded":
+        (receipt,) = await receipts.of_intents(ctx.scope, [pi.id])
+    body["receipt"] = ({"id": receipt.id, "number": receipt.number, "url": receipts.url_of(receipt.token)}
                        if receipt else None)
     return body
 
@@ -101,7 +97,8 @@ class PaymentIntentController(Controller):
                     ) -> dict[str, Any]:
         page = await service.list_intents(
             ctx, parse_limit(limit), decode_cursor(cursor), status=status, customer=customer,
-            created_gte=parse_time(created_gte, "created[gte]"), created_lte=parse_time(created_lte, "created[lte]"),
+            created_gte=parse_instant(created_gte, "created[gte]"),
+            created_lte=parse_instant(created_lte, "created[lte]"),
             amount_gte=amount_filter(amount_gte, "amount[gte]"), amount_lte=amount_filter(amount_lte, "amount[lte]"))
         return list_body(page, intent_json, "/v1/payment_intents")
 

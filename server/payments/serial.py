@@ -1,45 +1,43 @@
-"""JSON shapes of payment intents, refunds and receipts (REST bodies and event snapshots)."""
+"""The one JSON shape of each payment object: REST bodies, event snapshots and (through events) webhooks."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
+
+from server.payments.rows import Card, PaymentIntent, Refund
 
 
 def ts(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value else None
 
 
-def card_json(row: dict[str, Any]) -> dict[str, Any] | None:
-    if not row.get("card_last4"):
+def card_json(card: Card | None) -> dict[str, Any] | None:
+    if card is None:
         return None
-    return {"brand": row["card_brand"], "last4": row["card_last4"], "exp_month": row["card_exp_month"],
-            "exp_year": row["card_exp_year"], "country": row["card_country"], "fingerprint": row["card_fingerprint"]}
+    return {"brand": card.brand, "last4": card.last4, "exp_month": card.exp_month, "exp_year": card.exp_year,
+            "country": card.country, "fingerprint": card.fingerprint}
 
 
-def intent_json(row: dict[str, Any], *, with_secret: bool = True) -> dict[str, Any]:
-    metadata = row["metadata"]
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
+def intent_json(pi: PaymentIntent, *, with_secret: bool = True) -> dict[str, Any]:
     error = None
-    if row["failure_code"]:
-        error = {"code": row["failure_code"], "decline_code": row["failure_code"], "message": row["failure_message"]}
-    body = {
-        "id": row["id"], "object": "payment_intent", "status": row["status"], "amount": row["amount"],
-        "currency": row["currency"].lower(), "capture_method": row["capture_method"],
-        "amount_capturable": row["amount_capturable"], "amount_received": row["amount_received"],
-        "amount_refunded": row["amount_refunded"], "fee": row["fee"], "customer": row["customer_id"],
-        "description": row["description"], "metadata": metadata, "card": card_json(row),
-        "last_payment_error": error, "disputed": row["disputed"], "cancellation_reason": row["cancellation_reason"],
-        "capture_before": ts(row["capture_before"]), "livemode": row["livemode"], "created": ts(row["created"]),
+    if pi.failure_code:
+        error = {"code": pi.failure_code, "decline_code": pi.failure_code, "message": pi.failure_message}
+    body: dict[str, Any] = {
+        "id": pi.id, "object": "payment_intent", "status": pi.status, "amount": pi.amount,
+        "currency": pi.currency.lower(), "capture_method": pi.capture_method,
+        "amount_capturable": pi.amount_capturable, "amount_received": pi.amount_received,
+        "amount_refunded": pi.amount_refunded, "fee": pi.fee, "customer": pi.customer_id,
+        "description": pi.description, "metadata": pi.metadata, "card": card_json(pi.card),
+        "last_payment_error": error, "disputed": pi.disputed, "cancellation_reason": pi.cancellation_reason,
+        "capture_before": ts(pi.capture_before), "livemode": pi.livemode, "created": ts(pi.created),
     }
     if with_secret:
-        body["client_secret"] = row["client_secret"]
+        body["client_secret"] = pi.client_secret
     return body
 
 
-def refund_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "object": "refund", "payment_intent": row["payment_intent_id"], "amount": row["amount"],
-            "currency": row["currency"].lower(), "reason": row["reason"], "status": row["status"],
-            "livemode": row["livemode"], "created": ts(row["created"])}
+def refund_json(refund: Refund) -> dict[str, Any]:
+    return {"id": refund.id, "object": "refund", "payment_intent": refund.payment_intent_id,
+            "amount": refund.amount, "currency": refund.currency.lower(), "reason": refund.reason,
+            "status": refund.status, "livemode": refund.livemode, "created": ts(refund.created)}

@@ -29,114 +29,105 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
-from server import db
+from server import clock, db, validation
 from server.context import RequestContext, Scope
-from server.errors import Conflict, InvalidRequest, NotFound, PaydeckError
+from server.customers import queries as customer_queries
+from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound, PaydeckError
 from server.events.service import emit
 from server.idempotency import effects
 from server.ids import new_id
 from server.ledger import money
 from server.pagination import Page
-from server.payments import accounting, clock, queries, receipts
+from server.payments import accounting, queries, receipts
 from server.payments.cards import DECLINE_MESSAGES, clean_card
-from server.payments.processor import ProcessorError, ProcessorTimeout, processor
+from server.payments.processor import Charge, ProcessorError, ProcessorTimeout, processor
+from server.payments.rows import STATUSES, PaymentIntent
 from server.payments.serial import intent_json
 from server.permissions import CONFIRM_WITH_CLIENT_SECRET, read, write
 from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-# Every status a payment intent can have (the database's payment_intents_status_valid check says the same).
-STATUSES = ("requires_payment_method", "processing", "requires_capture", "succeeded", "failed", "canceled")
 ACTIONS = {  # action -> (statuses it may start from, the status it leads to)
     "confirm": ({"requires_payment_method"}, "processing"),
     "capture": ({"requires_capture"}, "succeeded"),
     "cancel": ({"requires_payment_method", "requires_capture"}, "canceled"),
 }
 CANCELLATION_REASONS = ("abandoned", "duplicate", "fraudulent", "requested_by_customer")
-NOTHING_PENDING = {"pending_action": None, "pending_amount": None, "pending_reason": None}
+NOTHING_PENDING: dict[str, object] = {"pending_action": None, "pending_amount": None, "pending_reason": None}
+MAX_DESCRIPTION = 1000
 
 
 class ProcessorUnavailable(PaydeckError):
     status = 502
     type = "api_error"
-    code = "processor_unavailable"
+    code = ErrorCode.PROCESSOR_UNAVAILABLE
 
 
-def check_transition(pi: dict[str, Any], action: str) -> None:
+def check_transition(pi: PaymentIntent, action: str) -> None:
     allowed, target = ACTIONS[action]
-    if pi["status"] not in allowed:
-        reason = f" ({pi['cancellation_reason']})" if pi["cancellation_reason"] else ""
-        raise Conflict(f"cannot {action} payment intent {pi['id']}: its status is '{pi['status']}'{reason} and "
+    if pi.status not in allowed:
+        reason = f" ({pi.cancellation_reason})" if pi.cancellation_reason else ""
+        raise Conflict(f"cannot {action} payment intent {pi.id}: its status is '{pi.status}'{reason} and "
                        f"'{target}' can only be reached from {' or '.join(repr(s) for s in sorted(allowed))}",
-                       code="payment_intent_unexpected_state",
-                       extra={"status": pi["status"], "target_status": target})
-    if pi["pending_action"]:
-        raise Conflict(f"cannot {action} payment intent {pi['id']}: a {pi['pending_action']} is in progress "
-                       "with the processor; retry shortly", code="payment_intent_action_in_progress",
-                       extra={"status": pi["status"], "pending_action": pi["pending_action"]})
+                       code=ErrorCode.PAYMENT_INTENT_UNEXPECTED_STATE,
+                       extra={"status": pi.status, "target_status": target})
+    if pi.pending_action:
+        raise Conflict(f"cannot {action} payment intent {pi.id}: a {pi.pending_action} is in progress "
+                       "with the processor; retry shortly", code=ErrorCode.PAYMENT_INTENT_ACTION_IN_PROGRESS,
+                       extra={"status": pi.status, "pending_action": pi.pending_action})
 
 
-async def _emit(ctx: RequestContext | None, scope: Scope, type_: str, pi: dict[str, Any]) -> None:
-    await emit(ctx, scope, type_, "payment_intent", pi["id"], intent_json(pi, with_secret=False))
+async def _emit(ctx: RequestContext | None, scope: Scope, type_: str, pi: PaymentIntent) -> None:
+    await emit(ctx, scope, type_, "payment_intent", pi.id, intent_json(pi, with_secret=False))
 
 
-async def _locked(scope: Scope, pi_id: str, param: str = "id") -> dict[str, Any]:
+async def _locked(scope: Scope, pi_id: str, param: str = "id") -> PaymentIntent:
     pi = await queries.get(scope, pi_id, lock=True)
     if pi is None:
         raise NotFound(f"no such payment intent: '{pi_id}'", param=param)
     return pi
 
 
-def _metadata(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or len(value) > 50:
-        raise InvalidRequest("metadata must be an object of at most 50 keys", param="metadata")
-    clean = {}
-    for k, v in value.items():
-        if not isinstance(k, str) or not 1 <= len(k) <= 40 or not isinstance(v, str | int | float) or len(str(v)) > 500:
-            raise InvalidRequest("metadata keys are 1-40 characters and values at most 500", param="metadata")
-        clean[k] = str(v)
-    return clean
-
-
-async def create(ctx: RequestContext, amount: Any, currency: Any, *, customer: str | None = None,
-                 description: str | None = None, metadata: Any = None,
-                 capture_method: str | None = None) -> dict[str, Any]:
+async def create(ctx: RequestContext, amount: object, currency: object, *, customer: str | None = None,
+                 description: object = None, metadata: object = None,
+                 capture_method: str | None = None) -> PaymentIntent:
+    """A new intent; `amount`, `currency`, `description` and `metadata` are checked here (untrusted)."""
     scope = ctx.require(write("payment_intents"))
     value = money.amount(amount)
     code = money.currency_code(currency)
     method = capture_method or "automatic"
     if method not in ("automatic", "manual"):
         raise InvalidRequest("capture_method must be automatic or manual", param="capture_method")
-    if description is not None and (not isinstance(description, str) or len(description) > 1000):
-        raise InvalidRequest("description is a string of at most 1000 characters", param="description")
-    if customer is not None:
-        found = await db.fetchrow("SELECT id FROM customers WHERE account_id = $1 AND livemode = $2 AND id = $3",
-                                  scope.account_id, scope.livemode, customer)
-        if found is None:
-            raise NotFound(f"no such customer: '{customer}'", param="customer")
-    now = clock.now()
+    text = validation.text(description, "description", MAX_DESCRIPTION)
+    pairs = validation.metadata(metadata)
+    if customer is not None and await customer_queries.get_customer(scope, customer) is None:
+        raise NotFound(f"no such customer: '{customer}'", param="customer")
+    now = clock.PAYMENTS.now()
     pi_id = new_id("pi")
-    row = {"id": pi_id, "account_id": scope.account_id, "livemode": scope.livemode,
-           "status": "requires_payment_method", "amount": value, "currency": code, "capture_method": method,
-           "customer_id": customer, "description": description or "", "metadata": _metadata(metadata),
-           "client_secret": f"{pi_id}_secret_{secrets.token_urlsafe(18)}", "created": now, "updated": now}
+    new = PaymentIntent(
+        id=pi_id, account_id=scope.account_id, livemode=scope.livemode, status="requires_payment_method",
+        amount=value, currency=code, capture_method=method, amount_capturable=0, amount_received=0,
+        amount_refunded=0, fee=0, customer_id=customer, description=text, metadata=pairs,
+        client_secret=f"{pi_id}_secret_{secrets.token_urlsafe(18)}", card_brand=None, card_last4=None,
+        card_exp_month=None, card_exp_year=None, card_country=None, card_fingerprint=None, processor_key=None,
+        processor_charge_id=None, failure_code=None, failure_message=None, disputed=False,
+        cancellation_reason=None, processing_since=None, pending_action=None, pending_amount=None,
+        pending_reason=None, capture_before=None, created=now, updated=now)
     step = effects.step("create_payment_intent")
     async with db.transaction():
         if done := await effects.recall(step):
             return await _locked(scope, done["id"])
-        pi = await queries.insert(row)
+        pi = await queries.insert(new)
         await _emit(ctx, scope, "payment_intent.created", pi)
         await effects.bind(step, "payment_intent", pi_id)
     return pi
 
 
-async def get(ctx: RequestContext, pi_id: str) -> dict[str, Any]:
+async def get(ctx: RequestContext, pi_id: str) -> PaymentIntent:
     scope = ctx.require(read("payment_intents"))
     pi = await queries.get(scope, pi_id)
     if pi is None:
@@ -144,73 +135,78 @@ async def get(ctx: RequestContext, pi_id: str) -> dict[str, Any]:
     return pi
 
 
-async def list_intents(ctx: RequestContext, limit: int, after: str | None, **filters: Any) -> Page[dict[str, Any]]:
+async def list_intents(ctx: RequestContext, limit: int, after: str | None, *, status: str | None = None,
+                       customer: str | None = None, created_gte: datetime | None = None,
+                       created_lte: datetime | None = None, amount_gte: object = None,
+                       amount_lte: object = None) -> Page[PaymentIntent]:
     scope = ctx.require(read("payment_intents"))
-    if filters.get("status") is not None and filters["status"] not in STATUSES:
-        raise InvalidRequest(f"unknown status '{filters['status']}'", param="status")
-    for bound in ("amount_gte", "amount_lte"):
-        filters[bound] = money.amount_filter(filters.get(bound), bound)
-    rows = await queries.list_intents(scope, limit, after, **filters)
+    if status is not None and status not in STATUSES:
+        raise InvalidRequest(f"unknown status '{status}'", param="status")
+    rows = await queries.list_intents(
+        scope, limit, after, status=status, customer=customer, created_gte=created_gte, created_lte=created_lte,
+        amount_gte=money.amount_filter(amount_gte, "amount_gte"),
+        amount_lte=money.amount_filter(amount_lte, "amount_lte"))
     return Page.from_rows(rows, limit)
 
 
-async def confirm(ctx: RequestContext, pi_id: str, card: Any, client_secret: str | None = None) -> dict[str, Any]:
+async def confirm(ctx: RequestContext, pi_id: str, card: Mapping[str, object] | None,
+                  client_secret: str | None = None) -> PaymentIntent:
+    """Charge the card: `card` is untrusted (number, exp_month, exp_year, cvc), checked by `clean_card`."""
     publishable = ctx.principal.is_key and ctx.principal.key_kind == "publishable"
     scope = ctx.require(CONFIRM_WITH_CLIENT_SECRET if publishable else write("payment_intents"))
-    if not isinstance(card, dict):
+    if not isinstance(card, Mapping):
         raise InvalidRequest("card is required: number, exp_month, exp_year, cvc", param="card")
     details = clean_card(card)
     step = effects.step("confirm", pi_id)
     async with db.transaction():
         done = await effects.recall(step)
         pi = await _locked(scope, pi_id)
-        if publishable and not hmac.compare_digest(str(client_secret or ""), pi["client_secret"]):
+        if publishable and not hmac.compare_digest(str(client_secret or ""), pi.client_secret):
             raise InvalidRequest("the client_secret does not match this payment intent", param="client_secret",
-                                 code="client_secret_invalid")
+                                 code=ErrorCode.CLIENT_SECRET_INVALID)
         if done is not None:  # this request committed `processing` before: resume with its key
             key = done["processor_key"]
         else:
             check_transition(pi, "confirm")
-            key = f"{pi_id}_{secrets.token_hex(6)}"
+            key, now = f"{pi_id}_{secrets.token_hex(6)}", clock.PAYMENTS.now()
             pi = await queries.update(pi_id, {"status": "processing", "processor_key": key,
-                                              "processing_since": clock.now(), "updated": clock.now()})
+                                              "processing_since": now, "updated": now})
             await _emit(ctx, scope, "payment_intent.processing", pi)
             await effects.bind(step, "payment_intent", pi_id, processor_key=key)
-    if pi["status"] != "processing" or pi["processor_key"] != key:
+    if pi.status != "processing" or pi.processor_key != key:
         return pi  # settled already (by the first attempt or the reconciler)
     try:
-        charge = await processor().charge(key, amount=pi["amount"], currency=pi["currency"], card=details,
-                                          capture=pi["capture_method"] == "automatic", reference=pi_id)
+        charge = await processor().charge(key, amount=pi.amount, currency=pi.currency, card=details,
+                                          capture=pi.capture_method == "automatic", reference=pi_id)
     except ProcessorTimeout:
         return pi  # stays processing; the reconciler asks the processor later
     except ProcessorError:
-        charge = {"status": "declined", "decline_code": "processing_error", "card": None}
+        charge = Charge(status="declined", decline_code="processing_error")
     return await apply_charge(ctx, scope, pi_id, key, charge)
 
 
 async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key: str,
-                       charge: dict[str, Any]) -> dict[str, Any]:
+                       charge: Charge) -> PaymentIntent:
     """Record the processor's answer once: only while the intent is processing with this key."""
     async with db.transaction():
         pi = await queries.get(scope, pi_id, lock=True)
         assert pi is not None
-        if pi["status"] != "processing" or pi["processor_key"] != key:
+        if pi.status != "processing" or pi.processor_key != key:
             return pi
-        now = clock.now()
-        changes: dict[str, Any] = {"updated": now, "processor_charge_id": charge.get("id")}
-        if card := charge.get("card"):
-            changes.update(card_brand=card["brand"], card_last4=card["last4"], card_exp_month=card["exp_month"],
-                           card_exp_year=card["exp_year"], card_country=card["country"],
-                           card_fingerprint=card["fingerprint"])
-        if charge["status"] == "succeeded":
+        now = clock.PAYMENTS.now()
+        changes: dict[str, object] = {"updated": now, "processor_charge_id": charge.id}
+        if card := charge.card:
+            changes.update(card_brand=card.brand, card_last4=card.last4, card_exp_month=card.exp_month,
+                           card_exp_year=card.exp_year, card_country=card.country, card_fingerprint=card.fingerprint)
+        if charge.status == "succeeded":
             pi = await _succeed(ctx, scope, pi, charge, changes)
-        elif charge["status"] == "authorized":
-            changes.update(status="requires_capture", amount_capturable=pi["amount"],
+        elif charge.status == "authorized":
+            changes.update(status="requires_capture", amount_capturable=pi.amount,
                            capture_before=now + timedelta(days=get_settings().authorization_days))
             pi = await queries.update(pi_id, changes)
             await _emit(ctx, scope, "payment_intent.amount_capturable_updated", pi)
         else:
-            code = charge.get("decline_code") or "generic_decline"
+            code = charge.decline_code or "generic_decline"
             changes.update(status="failed", failure_code=code,
                            failure_message=DECLINE_MESSAGES.get(code, "The card was declined."))
             pi = await queries.update(pi_id, changes)
@@ -218,22 +214,23 @@ async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key
         return pi
 
 
-async def _succeed(ctx: RequestContext | None, scope: Scope, pi: dict[str, Any], charge: dict[str, Any],
-                   changes: dict[str, Any]) -> dict[str, Any]:
-    gross = int(charge["amount_captured"])
+async def _succeed(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent, charge: Charge,
+                   changes: dict[str, object]) -> PaymentIntent:
+    gross = charge.amount_captured
     pricing = await queries.account_pricing(scope.account_id)
-    fee = await accounting.record_payment(scope, pi["id"], gross, pi["currency"], pricing)
+    fee = await accounting.record_payment(scope, pi.id, gross, pi.currency, pricing)
     changes.update(status="succeeded", amount_received=gross, amount_capturable=0, fee=fee,
-                   disputed=bool(charge.get("disputed")))
-    pi = await queries.update(pi["id"], changes)
-    await receipts.create(scope, pi["id"])
+                   disputed=charge.disputed)
+    pi = await queries.update(pi.id, changes)
+    await receipts.create(scope, pi.id)
     await _emit(ctx, scope, "payment_intent.succeeded", pi)
-    if pi["disputed"]:
+    if pi.disputed:
         await _emit(ctx, scope, "dispute.created", pi)
     return pi
 
 
-async def capture(ctx: RequestContext, pi_id: str, amount_to_capture: Any = None) -> dict[str, Any]:
+async def capture(ctx: RequestContext, pi_id: str, amount_to_capture: object = None) -> PaymentIntent:
+    """Capture an authorization, all of it or `amount_to_capture` (untrusted, checked here)."""
     scope = ctx.require(write("payment_intents"))
     requested = money.optional_amount(amount_to_capture, "amount_to_capture")
     await expire_if_due(scope, pi_id)
@@ -241,22 +238,22 @@ async def capture(ctx: RequestContext, pi_id: str, amount_to_capture: Any = None
     async with db.transaction():
         done = await effects.recall(step)
         pi = await _locked(scope, pi_id)
-        if done is not None and pi["pending_action"] == "capture":
+        if done is not None and pi.pending_action == "capture":
             pass  # this request asked for the capture before: ask the processor again, same key
-        elif done is not None and pi["status"] == "succeeded":
+        elif done is not None and pi.status == "succeeded":
             return pi
         else:
             check_transition(pi, "capture")
-            value = pi["amount_capturable"] if requested is None else requested
-            if value > pi["amount_capturable"]:
-                raise InvalidRequest(f"amount_to_capture must be between 1 and {pi['amount_capturable']}",
+            value = pi.amount_capturable if requested is None else requested
+            if value > pi.amount_capturable:
+                raise InvalidRequest(f"amount_to_capture must be between 1 and {pi.amount_capturable}",
                                      param="amount_to_capture")
             pi = await _begin(pi, "capture", amount=value)
             await effects.bind(step, "payment_intent", pi_id, action="capture")
     return await ask_processor(ctx, scope, pi)
 
 
-async def cancel(ctx: RequestContext, pi_id: str, reason: Any = None) -> dict[str, Any]:
+async def cancel(ctx: RequestContext, pi_id: str, reason: str | None = None) -> PaymentIntent:
     scope = ctx.require(write("payment_intents"))
     if reason is not None and reason not in CANCELLATION_REASONS:
         raise InvalidRequest(f"cancellation_reason must be one of {', '.join(CANCELLATION_REASONS)}",
@@ -266,13 +263,13 @@ async def cancel(ctx: RequestContext, pi_id: str, reason: Any = None) -> dict[st
     async with db.transaction():
         done = await effects.recall(step)
         pi = await _locked(scope, pi_id)
-        if done is not None and pi["pending_action"] == "cancel":
+        if done is not None and pi.pending_action == "cancel":
             pass  # this request asked for the release before: ask the processor again, same key
-        elif done is not None and pi["status"] == "canceled":
+        elif done is not None and pi.status == "canceled":
             return pi
         else:
             check_transition(pi, "cancel")
-            if pi["status"] == "requires_payment_method":  # nothing at the processor: one phase
+            if pi.status == "requires_payment_method":  # nothing at the processor: one phase
                 pi = await _canceled(ctx, scope, pi, reason or "requested_by_customer")
                 await effects.bind(step, "payment_intent", pi_id, action="cancel")
                 return pi
@@ -281,58 +278,60 @@ async def cancel(ctx: RequestContext, pi_id: str, reason: Any = None) -> dict[st
     return await ask_processor(ctx, scope, pi)
 
 
-async def _begin(pi: dict[str, Any], action: str, amount: int | None = None,
-                 reason: str | None = None) -> dict[str, Any]:
+async def _begin(pi: PaymentIntent, action: str, amount: int | None = None,
+                 reason: str | None = None) -> PaymentIntent:
     """Phase 1 of a capture or release: record it as pending, to commit before the processor is asked."""
-    now = clock.now()
-    return await queries.update(pi["id"], {"pending_action": action, "pending_amount": amount,
-                                           "pending_reason": reason, "processing_since": now, "updated": now})
+    now = clock.PAYMENTS.now()
+    return await queries.update(pi.id, {"pending_action": action, "pending_amount": amount,
+                                        "pending_reason": reason, "processing_since": now, "updated": now})
 
 
-async def ask_processor(ctx: RequestContext | None, scope: Scope, pi: dict[str, Any]) -> dict[str, Any]:
+async def ask_processor(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent) -> PaymentIntent:
     """Phase 2: ask the processor for the intent's pending capture or release, then apply the answer once.
 
     No answer leaves it pending (the reconciler or a retry asks again with the
     same key) and is a 502; a refusal ends it, changes nothing, and is a 502.
     """
     db.forbid_transaction("a processor call")
-    action, charge_id = pi["pending_action"], pi["processor_charge_id"]
+    action, charge_id = pi.pending_action, pi.processor_charge_id
+    assert action is not None and charge_id is not None, "only an authorized intent has a pending action"
     try:
         if action == "capture":
-            answer = await processor().capture(f"{pi['id']}_capture", charge_id, pi["pending_amount"])
+            assert pi.pending_amount is not None
+            answer = await processor().capture(f"{pi.id}_capture", charge_id, pi.pending_amount)
         else:
-            answer = await processor().cancel(f"{pi['id']}_cancel", charge_id)
+            answer = await processor().cancel(f"{pi.id}_cancel", charge_id)
     except ProcessorTimeout as exc:
         raise ProcessorUnavailable(f"the processor did not answer the {action} ({exc}); it completes later: "
                                    "retry with the same Idempotency-Key, or retrieve the payment intent") from None
     except ProcessorError as exc:
-        await _abandon(scope, pi["id"], action)
+        await _abandon(scope, pi.id, action)
         raise ProcessorUnavailable(f"the processor refused the {action}: {exc}") from None
-    return await _apply(ctx, scope, pi["id"], action, answer)
+    return await _apply(ctx, scope, pi.id, action, answer)
 
 
 async def _apply(ctx: RequestContext | None, scope: Scope, pi_id: str, action: str,
-                 answer: dict[str, Any]) -> dict[str, Any]:
+                 answer: Charge) -> PaymentIntent:
     """Phase 3: apply the processor's answer, once: only while the action is still pending."""
     async with db.transaction():
         pi = await _locked(scope, pi_id)
-        if pi["pending_action"] != action:
+        if pi.pending_action != action:
             return pi
         if action == "capture":
-            return await _succeed(ctx, scope, pi, answer, {"updated": clock.now(), **NOTHING_PENDING})
-        return await _canceled(ctx, scope, pi, pi["pending_reason"])
+            return await _succeed(ctx, scope, pi, answer, {"updated": clock.PAYMENTS.now(), **NOTHING_PENDING})
+        return await _canceled(ctx, scope, pi, pi.pending_reason or "requested_by_customer")
 
 
 async def _abandon(scope: Scope, pi_id: str, action: str) -> None:
     async with db.transaction():
         pi = await _locked(scope, pi_id)
-        if pi["pending_action"] == action:
-            await queries.update(pi_id, {**NOTHING_PENDING, "updated": clock.now()})
+        if pi.pending_action == action:
+            await queries.update(pi_id, {**NOTHING_PENDING, "updated": clock.PAYMENTS.now()})
 
 
-async def _canceled(ctx: RequestContext | None, scope: Scope, pi: dict[str, Any], reason: str) -> dict[str, Any]:
-    pi = await queries.update(pi["id"], {"status": "canceled", "cancellation_reason": reason, "amount_capturable": 0,
-                                         "updated": clock.now(), **NOTHING_PENDING})
+async def _canceled(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent, reason: str) -> PaymentIntent:
+    pi = await queries.update(pi.id, {"status": "canceled", "cancellation_reason": reason, "amount_capturable": 0,
+                                      "updated": clock.PAYMENTS.now(), **NOTHING_PENDING})
     await _emit(ctx, scope, "payment_intent.canceled", pi)
     return pi
 
@@ -341,18 +340,18 @@ async def expire_if_due(scope: Scope, pi_id: str, now: datetime | None = None) -
     """Release an authorization past its capture deadline; True if it did."""
     async with db.transaction():
         pi = await queries.get(scope, pi_id, lock=True)
-        if (pi is None or pi["status"] != "requires_capture" or pi["pending_action"]
-                or pi["capture_before"] > (now or clock.now())):
+        if (pi is None or pi.status != "requires_capture" or pi.pending_action or pi.capture_before is None
+                or pi.capture_before > (now or clock.PAYMENTS.now())):
             return False
         pi = await _begin(pi, "cancel", reason="expired")
     return await finish_pending(scope, pi)
 
 
-async def finish_pending(scope: Scope, pi: dict[str, Any]) -> bool:
+async def finish_pending(scope: Scope, pi: PaymentIntent) -> bool:
     """Ask the processor again for a pending capture or release (expiry, reconciler); True once applied."""
     try:
         done = await ask_processor(None, scope, pi)
     except ProcessorUnavailable as exc:
-        log.warning("%s of %s not finished: %s", pi["pending_action"], pi["id"], exc.message)
+        log.warning("%s of %s not finished: %s", pi.pending_action, pi.id, exc.message)
         return False
-    return not done["pending_action"]
+    return not done.pending_action

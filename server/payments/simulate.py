@@ -92,6 +92,11 @@ class Traffic:
             await self.payment()
 
 
+def _log_failure(task: asyncio.Task[object]) -> None:
+    if not task.cancelled() and task.exception():
+        log.warning("demo traffic step failed: %s", task.exception())
+
+
 async def run(base_url: str, secret_key: str, rate: float, duration: float | None = None,
               stop: asyncio.Event | None = None) -> dict[str, int]:
     """Perform about `rate` actions per second until `duration` passes or `stop` is set."""
@@ -104,8 +109,7 @@ async def run(base_url: str, secret_key: str, rate: float, duration: float | Non
             task = asyncio.create_task(traffic.step())
             pending.add(task)
             task.add_done_callback(pending.discard)
-            task.add_done_callback(lambda t: t.cancelled() or not t.exception() or log.warning(
-                "demo traffic step failed: %s", t.exception()))
+            task.add_done_callback(_log_failure)
             await asyncio.sleep(traffic.rng.expovariate(rate))
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)

@@ -23,12 +23,12 @@ import hmac
 import json
 import secrets
 import sqlite3
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar, Request, get, post
 from litestar.exceptions import HTTPException
 
+from server import clock
 from server.payments.cards import BY_NUMBER, brand, luhn_ok
 
 STATE: dict[str, Any] = {"secret": b"simulator", "timeout_delay": 30.0, "latency": 0.0}
@@ -106,7 +106,7 @@ def _decide(card: dict[str, Any]) -> tuple[str, str | None]:
     known = BY_NUMBER.get(number)
     if known and known.outcome == "declined":
         return "declined", known.decline_code
-    now = datetime.now(UTC)
+    now = clock.wall()
     if (int(card.get("exp_year", 0)), int(card.get("exp_month", 0))) < (now.year, now.month):
         return "declined", "expired_card"
     return "succeeded", None
@@ -123,13 +123,13 @@ async def create_charge(request: Request, data: dict[str, Any]) -> dict[str, Any
     amount = int(data["amount"])
     status = "declined" if outcome == "declined" else ("succeeded" if capture else "authorized")
     known = BY_NUMBER.get(str(card.get("number", "")))
-    charge = {
+    charge: dict[str, Any] = {
         "id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": data.get("reference"),
         "status": status, "amount": amount, "currency": data.get("currency"),
         "amount_captured": amount if status == "succeeded" else 0, "amount_refunded": 0,
         "decline_code": decline, "card": _card_facts(card),
         "disputed": bool(known and known.outcome == "dispute" and status == "succeeded"),
-        "created": int(datetime.now(UTC).timestamp()),
+        "created": int(clock.wall().timestamp()),
     }
     STORE.save(charge=charge)  # on disk before it is answered: a restarted simulator still knows it
     CHARGES[charge["id"]] = charge  # recorded before any await: a duplicate request sees it
@@ -157,9 +157,10 @@ async def charge_by_key(key: str) -> dict[str, Any]:
 async def resolve(key: str) -> dict[str, Any]:
     """The charge made with this key; if none was made, void the key so a late request cannot charge."""
     if key not in BY_KEY:
-        charge = {"id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": None, "status": "void",
-                  "amount": 0, "currency": None, "amount_captured": 0, "amount_refunded": 0,
-                  "decline_code": "processing_error", "card": None, "disputed": False}
+        charge: dict[str, Any] = {
+            "id": "ch_" + secrets.token_hex(12), "idempotency_key": key, "reference": None, "status": "void",
+            "amount": 0, "currency": None, "amount_captured": 0, "amount_refunded": 0,
+            "decline_code": "processing_error", "card": None, "disputed": False}
         STORE.save(charge=charge)
         CHARGES[charge["id"]] = charge
         BY_KEY[key] = charge["id"]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,6 +12,7 @@ from strawberry.types import Info
 from server.gql.common import ConflictError, NotFoundError, UnprocessableError, ValidationError
 from server.gql.loaders import loaders_of
 from server.ledger.types import Long
+from server.payments import rows
 from server.payments.receipts import url_of
 
 
@@ -34,8 +34,8 @@ class Receipt:
     refund_id: str | None = strawberry.field(description="For a refund's receipt, the refund.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Receipt:
-        return cls(id=row["id"], number=row["number"], url=url_of(row["token"]), refund_id=row["refund_id"])
+    def from_row(cls, row: rows.Receipt) -> Receipt:
+        return cls(id=row.id, number=row.number, url=url_of(row.token), refund_id=row.refund_id)
 
 
 @strawberry.type(description="A refund of a payment, partial or full.")
@@ -49,9 +49,9 @@ class Refund:
     created: datetime = strawberry.field(description="When it was made.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Refund:
-        return cls(id=row["id"], payment_intent_id=row["payment_intent_id"], amount=row["amount"],
-                   currency=row["currency"], reason=row["reason"], status=row["status"], created=row["created"])
+    def from_row(cls, row: rows.Refund) -> Refund:
+        return cls(id=row.id, payment_intent_id=row.payment_intent_id, amount=row.amount, currency=row.currency,
+                   reason=row.reason, status=row.status, created=row.created)
 
 
 @strawberry.type(description="One event in a payment's timeline.")
@@ -98,26 +98,22 @@ class PaymentIntent:
 
     @strawberry.field(description="Its events and its refunds' events, oldest first: the timeline of the payment.")
     async def timeline(self, info: Info) -> list[TimelineEvent]:
-        return [TimelineEvent(id=r["id"], type=r["type"], object_id=r["object_id"], created=r["created"])
+        return [TimelineEvent(id=r.id, type=r.type, object_id=r.object_id, created=r.created)
                 for r in await loaders_of(info).timeline_of_intent.load(self.id)]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> PaymentIntent:
-        metadata = row["metadata"]
-        card = None
-        if row["card_last4"]:
-            card = Card(brand=row["card_brand"], last4=row["card_last4"], exp_month=row["card_exp_month"],
-                        exp_year=row["card_exp_year"], country=row["card_country"],
-                        fingerprint=row["card_fingerprint"])
-        return cls(id=row["id"], status=row["status"], amount=row["amount"], currency=row["currency"],
-                   capture_method=row["capture_method"], amount_capturable=row["amount_capturable"],
-                   amount_received=row["amount_received"], amount_refunded=row["amount_refunded"], fee=row["fee"],
-                   customer_id=row["customer_id"], description=row["description"],
-                   metadata=json.loads(metadata) if isinstance(metadata, str) else metadata, card=card,
-                   failure_code=row["failure_code"], failure_message=row["failure_message"],
-                   disputed=row["disputed"], cancellation_reason=row["cancellation_reason"],
-                   capture_before=row["capture_before"], livemode=row["livemode"], created=row["created"],
-                   updated=row["updated"])
+    def from_row(cls, row: rows.PaymentIntent) -> PaymentIntent:
+        found = row.card
+        card = None if found is None else Card(
+            brand=found.brand, last4=found.last4, exp_month=found.exp_month, exp_year=found.exp_year,
+            country=found.country, fingerprint=found.fingerprint)
+        return cls(id=row.id, status=row.status, amount=row.amount, currency=row.currency,
+                   capture_method=row.capture_method, amount_capturable=row.amount_capturable,
+                   amount_received=row.amount_received, amount_refunded=row.amount_refunded, fee=row.fee,
+                   customer_id=row.customer_id, description=row.description, metadata=JSON(row.metadata), card=card,
+                   failure_code=row.failure_code, failure_message=row.failure_message, disputed=row.disputed,
+                   cancellation_reason=row.cancellation_reason, capture_before=row.capture_before,
+                   livemode=row.livemode, created=row.created, updated=row.updated)
 
 
 @strawberry.input(description="A new payment intent.")
@@ -141,7 +137,7 @@ class CardInput:
 @strawberry.input(description="A refund.")
 class CreateRefundInput:
     payment_intent: str = strawberry.field(description="The payment intent to refund.")
-    amount: Long | None = strawberry.field(default=None, description="Default: what remains.")  # type: ignore
+    amount: Long | None = strawberry.field(default=None, description="Default: what remains.")  # type: ignore[valid-type]
     reason: str | None = strawberry.field(default=None, description="duplicate, fraudulent, requested_by_customer.")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.response import Stream
 
-from server import operations
+from server import clock, operations
 from server.analytics.buckets import parse_time, zone
 from server.context import RequestContext
 from server.errors import InvalidRequest, NotFound
@@ -56,7 +56,7 @@ def interval(form: dict[str, Any], now: datetime) -> tuple[str, str]:
 
 
 def _variables(form: dict[str, Any]) -> dict[str, Any]:
-    start, end = interval(form, datetime.now(UTC))
+    start, end = interval(form, clock.now())
     return {"input": {"reportType": str(form.get("report_type") or ""), "intervalStart": start, "intervalEnd": end,
                       "timezone": str(form.get("timezone") or "").strip() or None,
                       "currency": str(form.get("currency") or "").strip() or None}}

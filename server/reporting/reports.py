@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -46,7 +46,7 @@ class Source:
     total: int | None = None
     rows: int = 0
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncGenerator[bytes, None]:
         raise NotImplementedError
 
 
@@ -54,7 +54,7 @@ class FromSql(Source):
     def __init__(self, query: queries.Query, total: int) -> None:
         self.query, self.total = query, total
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         stream = CopyStream(self.query)
         async for data in stream:
             yield data
@@ -62,11 +62,11 @@ class FromSql(Source):
 
 
 class FromRows(Source):
-    def __init__(self, header: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    def __init__(self, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self.header, self.lines = header, rows
         self.total = len(rows)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(self.header)
@@ -135,10 +135,10 @@ async def balance_summary(scope: Scope, run: ReportRun) -> list[list[str]]:
     rows: list[list[str]] = []
     for (balance, currency), b in sorted(balances.items()):
         assert b.gross is not None
-        moved = sum(b.gross.values()) - b.fees
-        if b.starting + moved != b.ending:
+        net = sum(b.gross.values()) - b.fees
+        if b.starting + net != b.ending:
             raise ReportFailed(f"the ledger does not tie for {balance} {currency}: starting {b.starting} + activity "
-                               f"{moved} ≠ ending {b.ending} (minor units)")
+                               f"{net} ≠ ending {b.ending} (minor units)")
         line = [("starting_balance", f"Balance at {opened}", b.starting)]
         line += [(name, text, b.gross.get(category, 0)) for name, category, text in CATEGORIES]
         line += [("fees", "Fees charged", -b.fees), ("ending_balance", f"Balance at {closed}", b.ending)]

@@ -21,12 +21,12 @@ import contextvars
 import logging
 import time
 from collections.abc import Awaitable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 
-from server import db
+from server import clock, db
 from server.context import Scope
 from server.events.service import emit
 from server.reporting import queries, reports
@@ -45,7 +45,7 @@ RETRY_AFTER = timedelta(seconds=5)  # a failed attempt is retried after this (ti
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 async def outside_transaction(work: Awaitable[T]) -> T:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from server import db
+from server import clock, db
 from server.accounts import queries as account_queries
 from server.analytics import buckets
 from server.context import RequestContext, Scope
@@ -36,7 +36,7 @@ STATEMENT_MONTHS_BACK = 24  # a first statement pass goes back at most this far
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def report_type(value: object) -> ReportType:

@@ -17,7 +17,7 @@ from litestar.response import Redirect
 from server import operations, sessions, textcheck
 from server.auth import build_context
 from server.context import RequestContext
-from server.errors import PaydeckError, PermissionDenied
+from server.errors import ErrorCode, PaydeckError, PermissionDenied
 from server.web.render import is_htmx, render_page
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ ERROR_TITLES = {400: "That did not work", 401: "Please log in", 403: "Not allowe
 class LoginRequired(PaydeckError):
     status = 401
     type = "authentication_error"
-    code = "login_required"
+    code = ErrorCode.LOGIN_REQUIRED
 
 
 async def form_data(request: Request) -> dict[str, Any]:
@@ -94,8 +94,8 @@ def anonymous_csrf(request: Request) -> tuple[str, Cookie | None]:
 
 def check_anonymous_csrf(request: Request, form: dict[str, Any]) -> None:
     if not sessions.csrf_matches(request.cookies.get(sessions.CSRF_COOKIE), form.get("_csrf")):
-        raise PermissionDenied("missing or invalid CSRF token; reload the page and try again", code="csrf_failed",
-                               extra={"permission": "csrf"})
+        raise PermissionDenied("missing or invalid CSRF token; reload the page and try again",
+                               code=ErrorCode.CSRF_FAILED, extra={"permission": "csrf"})
 
 
 async def error_page(request: Request, exc: PaydeckError) -> Response:

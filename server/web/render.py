@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +12,7 @@ from jinja2_fragments import render_block
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 
+from server import clock
 from server.paths import WEB
 
 TEMPLATES = WEB / "templates"
@@ -39,7 +40,7 @@ def reltime(value: Any) -> str:
     when = _parse_time(value)
     if when is None:
         return "—"
-    seconds = (datetime.now(UTC) - when).total_seconds()
+    seconds = (clock.now() - when).total_seconds()
     future = seconds < 0
     seconds = abs(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

@@ -22,10 +22,10 @@ from typing import Any
 
 import httpx
 
-from server import db
+from server import clock, db
 from server.context import Scope
 from server.ids import new_id
-from server.webhooks import clock, queries, service, signing, ssrf
+from server.webhooks import queries, service, signing, ssrf
 
 # Seconds before attempt 1, 2, ...: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
@@ -106,7 +106,7 @@ def next_attempt(answer: Answer, attempt_number: int, auto_retry: bool, now: dat
 
 async def claim(limit: int, now: datetime | None = None) -> list[dict[str, Any]]:
     """Lease up to `limit` due deliveries, at most PER_ENDPOINT in flight per endpoint (worker read: unscoped)."""
-    now = now or clock.now()
+    now = now or clock.WEBHOOKS.now()
     async with db.transaction():
         await queries.relaxed_commit()
         return await queries.claim_due(now, limit, now + LEASE, PER_ENDPOINT)
@@ -119,7 +119,7 @@ async def send(client: httpx.AsyncClient, row: dict[str, Any]) -> str:
         return "skipped"
     secrets = [row["secret"]]
     expires = row["previous_secret_expires_at"]
-    if row["previous_secret"] and expires and expires > clock.now():
+    if row["previous_secret"] and expires and expires > clock.WEBHOOKS.now():
         secrets.append(row["previous_secret"])
     headers = signing.headers(secrets, row["id"], clock.wall(), row["payload"])
     started = time.perf_counter()
@@ -150,7 +150,7 @@ async def _post(client: httpx.AsyncClient, url: str, payload: str, headers: dict
 
 
 async def _record(row: dict[str, Any], headers: dict[str, str], answer: Answer, duration_ms: int) -> str:
-    now = clock.now()
+    now = clock.WEBHOOKS.now()
     attempt_number = row["attempt_count"] + 1
     verdict = next_attempt(answer, attempt_number, row["auto_retry"], now)
     async with db.transaction():
@@ -191,7 +191,7 @@ async def _endpoint_health(scope: Scope, endpoint_id: str, verdict: Verdict, fai
 
 async def disable_failing(now: datetime | None = None) -> int:
     """Disable endpoints failing for 5 days even when nothing is being sent to them (worker sweep)."""
-    now = now or clock.now()
+    now = now or clock.WEBHOOKS.now()
     count = 0
     for r in await queries.failing_since_before(now - DISABLE_AFTER):
         async with db.transaction():

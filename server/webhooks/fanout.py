@@ -21,9 +21,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.ids import id_floor, new_id
-from server.webhooks import clock, queries, signing
+from server.webhooks import queries, signing
 
 SETTLE = timedelta(minutes=10)
 BATCH = 500
@@ -54,7 +54,7 @@ async def run_once(batch: int = BATCH) -> int:
     if not candidates:
         await _advance_low()
         return 0
-    now = clock.now()
+    now = clock.WEBHOOKS.now()
     async with db.transaction():
         await queries.relaxed_commit()
         ids = await queries.insert_fanout_markers(candidates, now)

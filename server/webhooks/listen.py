@@ -15,11 +15,11 @@ import collections
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from server import clock
 from server.webhooks import signing
 from server.webhooks.signing import matches
 
@@ -67,7 +67,7 @@ class Listener:
 
     async def forward(self, event: dict[str, Any]) -> None:
         body = json.dumps(event, separators=(",", ":"))
-        headers = signing.headers([self.secret], f"msg_{event['id']}", datetime.now(UTC), body)
+        headers = signing.headers([self.secret], f"msg_{event['id']}", clock.wall(), body)
         started = time.perf_counter()
         try:
             resp = await self.local.post(self.forward_to, content=body.encode(), headers=headers)
@@ -76,7 +76,7 @@ class Listener:
             outcome = f"[error: {type(exc).__name__}]"
         self.forwarded += 1
         ms = (time.perf_counter() - started) * 1000
-        self.out(f"{datetime.now(UTC):%H:%M:%S}  --> {event['type']} [{event['id']}]  <-- {outcome} {ms:.0f} ms")
+        self.out(f"{clock.wall():%H:%M:%S}  --> {event['type']} [{event['id']}]  <-- {outcome} {ms:.0f} ms")
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()

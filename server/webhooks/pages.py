@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from litestar import Request, Response
 
-from server import operations
-from server.errors import InvalidRequest, NotFound
+from server import clock, operations
+from server.errors import NotFound
+from server.instants import parse_instant
 from server.web.forms import Submitted, Variables, submit
 from server.web.pages import dashboard_context, dashboard_get, dashboard_post, redirect, show
 
@@ -18,14 +19,8 @@ FILTERS = ("status", "eventType", "eventId")
 
 
 def _when(raw: Any, param: str) -> str | None:
-    text = str(raw or "").strip()
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequest(f"{param} must be a date and time", param=param) from None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+    when = parse_instant(str(raw or "").strip(), param)
+    return when.isoformat() if when else None
 
 
 async def _list(request: Request, ctx, status: int = 200, **extra: Any) -> Response:
@@ -126,7 +121,7 @@ async def endpoint_status(request: Request, endpoint_id: str) -> Response:
 @dashboard_post("/webhooks/{endpoint_id:str}/recover")
 async def endpoint_recover(request: Request, endpoint_id: str) -> Response:
     def variables(form: dict[str, Any]) -> dict[str, Any]:
-        since = _when(form.get("since"), "since") or (datetime.now(UTC) - timedelta(days=7)).isoformat()
+        since = _when(form.get("since"), "since") or (clock.now() - timedelta(days=7)).isoformat()
         return {"endpointId": endpoint_id, "since": since}
 
     return await _mutate(request, endpoint_id, "RecoverWebhookDeliveries", variables,

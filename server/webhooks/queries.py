@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +14,6 @@ DELIVERY_COLUMNS = ("id, account_id, livemode, endpoint_id, event_id, event_type
                     "attempt_count, next_attempt_at, last_attempt_at, last_status_code, last_error, created")
 
 
-def _events(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is not None and isinstance(row.get("enabled_events"), str):
-        row["enabled_events"] = json.loads(row["enabled_events"])
-    return row
-
-
 # --- endpoints -------------------------------------------------------------------------------
 
 
@@ -29,16 +22,16 @@ async def insert_endpoint(row: dict[str, Any]) -> None:
         "INSERT INTO webhook_endpoints (id, account_id, livemode, url, description, enabled_events, status, secret, "
         "ordered, created, updated) VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'enabled', $7, $8, $9, $9)",
         row["id"], row["account_id"], row["livemode"], row["url"], row["description"],
-        json.dumps(row["enabled_events"]), row["secret"], row["ordered"], row["created"])
+        row["enabled_events"], row["secret"], row["ordered"], row["created"])
 
 
 async def endpoint(scope: Scope, endpoint_id: str, *, for_update: bool = False,
                    with_secret: bool = False) -> dict[str, Any] | None:
     cols = ENDPOINT_COLUMNS + (", secret, previous_secret" if with_secret else "")
     lock = " FOR UPDATE" if for_update else ""
-    return _events(await db.fetchrow(
+    return await db.fetchrow(
         f"SELECT {cols} FROM webhook_endpoints WHERE id = $1 AND account_id = $2 AND livemode = $3{lock}",
-        endpoint_id, scope.account_id, scope.livemode))
+        endpoint_id, scope.account_id, scope.livemode)
 
 
 async def endpoints_page(scope: Scope, after: str | None, limit: int) -> list[dict[str, Any]]:
@@ -47,17 +40,16 @@ async def endpoints_page(scope: Scope, after: str | None, limit: int) -> list[di
     if after:
         args.append(after)
         where = "AND id < $4"
-    rows = await db.fetch(
+    return await db.fetch(
         f"SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = $1 AND livemode = $2 {where} "
         "ORDER BY id DESC LIMIT $3", *args)
-    return [_events(r) for r in rows]  # type: ignore[misc]
 
 
 async def update_endpoint(scope: Scope, endpoint_id: str, values: dict[str, Any]) -> None:
     sets, args = [], [endpoint_id, scope.account_id, scope.livemode]
     for column, value in values.items():
-        args.append(json.dumps(value) if column == "enabled_events" else value)
-        sets.append(f"{column} = ${len(args)}" + ("::jsonb" if column == "enabled_events" else ""))
+        args.append(value)
+        sets.append(f"{column} = ${len(args)}")
     await db.execute(f"UPDATE webhook_endpoints SET {', '.join(sets)} WHERE id = $1 AND account_id = $2 "
                      "AND livemode = $3", *args)
 
@@ -155,10 +147,6 @@ async def attempts(scope: Scope, delivery_ids: list[str]) -> list[dict[str, Any]
     rows = await db.fetch(
         "SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1::varchar[]) AND account_id = $2 AND livemode = $3 "
         "ORDER BY delivery_id, attempt_number DESC", delivery_ids, scope.account_id, scope.livemode)
-    for r in rows:
-        for col in ("request_headers", "response_headers"):
-            if isinstance(r[col], str):
-                r[col] = json.loads(r[col])
     return rows
 
 
@@ -255,7 +243,7 @@ async def insert_attempt(row: dict[str, Any]) -> None:
         "$9::int, $10::jsonb, $11::text, $12::int, $13::varchar, $14::varchar, $15::timestamptz "
         "WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $4::varchar)",
         row["id"], row["account_id"], row["livemode"], row["delivery_id"], row["endpoint_id"], row["attempt_number"],
-        row["url"], json.dumps(row["request_headers"]), row["response_status"], json.dumps(row["response_headers"]),
+        row["url"], row["request_headers"], row["response_status"], row["response_headers"],
         row["response_body"], row["duration_ms"], row["error"], row["outcome"], row["created"])
 
 
@@ -327,10 +315,9 @@ async def events_to_deliver(event_ids: list[str]) -> list[dict[str, Any]]:
 
 async def endpoints_of_accounts(account_ids: list[str]) -> list[dict[str, Any]]:
     """Every endpoint of the accounts, both modes, enabled or not (disabled ones get skipped deliveries)."""
-    rows = await db.fetch(
+    return await db.fetch(
         "SELECT id, account_id, livemode, enabled_events, status FROM webhook_endpoints "
         "WHERE account_id = ANY($1::varchar[]) ORDER BY id", account_ids)
-    return [_events(r) for r in rows]  # type: ignore[misc]
 
 
 async def delete_fanout_markers_below(event_id: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from server import db
+from server import clock, db
 from server.audit import service as audit
 from server.context import RequestContext, Scope
 from server.errors import Conflict, InvalidRequest, NotFound
@@ -22,7 +22,7 @@ from server.ids import new_id
 from server.pagination import Page, decode_cursor
 from server.permissions import read, write
 from server.settings import get_settings
-from server.webhooks import clock, queries, signing, ssrf
+from server.webhooks import queries, signing, ssrf
 
 RESOURCE = "webhook_endpoints"
 MAX_EVENTS = 50
@@ -65,10 +65,10 @@ async def create_endpoint(ctx: RequestContext, url: str, enabled_events: list[st
                           description: str = "", ordered: bool = False) -> dict[str, Any]:
     """Create an endpoint; the returned row includes its secret. `ordered`: one delivery at a time, in order."""
     scope = ctx.require(write(RESOURCE))
-    row = {"id": new_id("we"), "account_id": scope.account_id, "livemode": scope.livemode,
+    row: dict[str, Any] = {"id": new_id("we"), "account_id": scope.account_id, "livemode": scope.livemode,
            "url": await _url(url, scope), "description": _clean_description(description),
            "enabled_events": _clean_events(enabled_events), "secret": signing.new_secret(), "ordered": bool(ordered),
-           "created": clock.now()}
+           "created": clock.WEBHOOKS.now()}
     async with db.transaction():
         await queries.insert_endpoint(row)
         await audit.record(ctx, scope.account_id, "webhook_endpoint.created", "webhook_endpoint", row["id"],
@@ -93,14 +93,14 @@ async def list_endpoints(ctx: RequestContext, limit: int, cursor: str | None) ->
 
 async def endpoint_stats(ctx: RequestContext, endpoint_ids: list[str], days: int = 7) -> dict[str, dict[str, Any]]:
     scope = ctx.require(read(RESOURCE))
-    return await queries.endpoint_stats(scope, endpoint_ids, clock.now() - timedelta(days=days))
+    return await queries.endpoint_stats(scope, endpoint_ids, clock.WEBHOOKS.now() - timedelta(days=days))
 
 
 async def delivery_series(ctx: RequestContext, endpoint_id: str, hours: int = 24) -> list[dict[str, Any]]:
     scope = ctx.require(read(RESOURCE))
     hours = min(max(hours, 1), 24 * 30)
     bucket = 300 if hours <= 24 else 3600
-    return await queries.delivery_buckets(scope, endpoint_id, clock.now() - timedelta(hours=hours), bucket)
+    return await queries.delivery_buckets(scope, endpoint_id, clock.WEBHOOKS.now() - timedelta(hours=hours), bucket)
 
 
 async def update_endpoint(ctx: RequestContext, endpoint_id: str, changes: EndpointChanges) -> dict[str, Any]:
@@ -120,7 +120,7 @@ async def update_endpoint(ctx: RequestContext, endpoint_id: str, changes: Endpoi
         row = await queries.endpoint(scope, endpoint_id, for_update=True)
         if row is None:
             raise NotFound(f"no webhook endpoint '{endpoint_id}'", param="id")
-        now = clock.now()
+        now = clock.WEBHOOKS.now()
         if changes.status == "enabled" and row["status"] != "enabled":
             values.update(status="enabled", disabled_reason=None, disabled_at=None, failing_since=None)
         elif changes.status == "disabled" and row["status"] != "disabled":
@@ -168,7 +168,7 @@ async def rotate_secret(ctx: RequestContext, endpoint_id: str, overlap_hours: in
         row = await queries.endpoint(scope, endpoint_id, for_update=True, with_secret=True)
         if row is None:
             raise NotFound(f"no webhook endpoint '{endpoint_id}'", param="id")
-        now, secret = clock.now(), signing.new_secret()
+        now, secret = clock.WEBHOOKS.now(), signing.new_secret()
         expires = now + timedelta(hours=overlap_hours)
         await queries.update_endpoint(scope, endpoint_id, {
             "secret": secret, "previous_secret": row["secret"] if overlap_hours else None,
@@ -244,7 +244,7 @@ async def resend(ctx: RequestContext, delivery_id: str) -> dict[str, Any]:
         ep = await queries.endpoint(scope, row["endpoint_id"])
         if ep is None or ep["status"] != "enabled":
             raise Conflict("enable the endpoint before resending", param="id")
-        await queries.requeue(scope, [delivery_id], clock.now(), auto_retry=False)
+        await queries.requeue(scope, [delivery_id], clock.WEBHOOKS.now(), auto_retry=False)
         await queries.notify_workers()  # pg_notify: delivered when this transaction commits
     return await get_delivery(ctx, delivery_id)
 
@@ -259,7 +259,7 @@ async def send_test(ctx: RequestContext, endpoint_id: str, event_type: str) -> d
         raise NotFound(f"no webhook endpoint '{endpoint_id}'", param="endpoint_id")
     if ep["status"] != "enabled":
         raise Conflict("enable the endpoint before sending a test event", param="endpoint_id")
-    now = clock.now()
+    now = clock.WEBHOOKS.now()
     event = {"id": new_id("evt"), "type": event_type, "created": now, "livemode": scope.livemode,
              "data": signing.sample_object(event_type, scope.livemode), "request_id": ctx.request_id,
              "idempotency_key": None}
@@ -286,7 +286,7 @@ async def recover(ctx: RequestContext, endpoint_id: str, since: datetime) -> int
         if ep["status"] != "enabled":
             raise Conflict("enable the endpoint before recovering deliveries", param="endpoint_id")
         ids = await queries.recoverable(scope, endpoint_id, since)
-        count = await queries.requeue(scope, ids, clock.now(), auto_retry=True)
+        count = await queries.requeue(scope, ids, clock.WEBHOOKS.now(), auto_retry=True)
         await audit.record(ctx, scope.account_id, "webhook_endpoint.recovered", "webhook_endpoint", endpoint_id,
                            {"since": since.isoformat(), "deliveries": count}, scope.livemode)
         await queries.notify_workers()

@@ -70,8 +70,6 @@ def valid_pattern(pattern: str) -> bool:
 def event_body(event: dict[str, Any]) -> str:
     """The JSON body for a committed event row (id, type, created, livemode, data, request)."""
     data = event["data"]
-    if isinstance(data, str):
-        data = json.loads(data)
     created: datetime = event["created"]
     body = {
         "id": event["id"], "object": "event", "type": event["type"],

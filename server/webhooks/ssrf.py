@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from server.errors import InvalidRequest
+from server.errors import ErrorCode, InvalidRequest
 from server.settings import get_settings
 
 MAX_URL = 2048
@@ -74,7 +74,7 @@ async def resolve(host: str, port: int) -> list[IP]:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise BlockedAddress(f"could not resolve host '{host}': {exc.strerror}") from None
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
 async def check_addresses(host: str, port: int, allow_private: bool) -> list[IP]:
@@ -112,7 +112,7 @@ async def check_url(url: str, livemode: bool, allow_private: bool) -> str:
     try:
         await check_addresses(host, port or (443 if parts.scheme == "https" else 80), allow_private)
     except BlockedAddress as exc:
-        raise InvalidRequest(str(exc), param="url", code="url_not_allowed") from None
+        raise InvalidRequest(str(exc), param="url", code=ErrorCode.URL_NOT_ALLOWED) from None
     return url
 
 

@@ -37,7 +37,7 @@ async def test_a_batch_that_dies_before_its_commit_is_applied_once_later(http):
 
             async def positioned() -> list:
                 return [e for e in await queries.events_after(position, 1000, ["payment_intent"])
-                        if e["account_id"] == merchant.id and e["data"] and '"succeeded"' in e["data"]]
+                        if e["account_id"] == merchant.id and e["data"] and e["data"]["status"] == "succeeded"]
 
             await eventually(lambda: _count(positioned, 2), message="both payments positioned")
             events = await queries.events_after(position, 1000, list(metrics.BY_OBJECT_TYPE))

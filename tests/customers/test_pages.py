@@ -43,9 +43,9 @@ class TestCustomerPages:
         ctx = user_ctx(account.account["id"], account.user["id"])
         c = await service.create(ctx, None, "Many")
         for i in range(30):
-            await wallet.credit(ctx, c["id"], 1, "USD", f"scroll_{i}")
+            await wallet.credit(ctx, c.id, 1, "USD", f"scroll_{i}")
         b = await login(base_url, account.user["email"])
-        page = await b.get(f"/customers/{c['id']}")
+        page = await b.get(f"/customers/{c.id}")
         more = re.search(r'hx-get="([^"]+)" hx-trigger="revealed"', page.text)
         assert more, "no infinite-scroll loader"
         rest = await b.get(more.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})

@@ -72,7 +72,7 @@ class TestConcurrentTransfers:
 
         a = await api(http)
         ctx = user_ctx(a.account.account["id"], a.account.user["id"])
-        customers = [(await service.create(ctx, None, f"c{i}"))["id"] for i in range(20)]
+        customers = [(await service.create(ctx, None, f"c{i}")).id for i in range(20)]
         for i, cid in enumerate(customers):
             await wallet.credit(ctx, cid, 1_000, "USD", f"seed_{i}")
         rng = random.Random(7)

@@ -10,7 +10,8 @@ import logging
 from redis.asyncio import Redis
 
 from server import db
-from server.events.dispatcher import LEADER_LOCK, Dispatcher
+from server.events.dispatcher import Dispatcher
+from server.events.queries import LEADER_LOCK
 from server.events.wire import channel
 from tests.events.helpers import WSClient, emit_event, nudging, scope_of
 from tests.factories import new_account

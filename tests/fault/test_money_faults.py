@@ -30,6 +30,7 @@ import pytest
 from server import db, embedded
 from server.payments import service
 from server.payments.processor import processor
+from server.payments.serial import intent_json
 from tests.factories import user_ctx
 from tests.payments.helpers import CARD, Merchant, merchant
 
@@ -103,7 +104,7 @@ async def _intents(m: Merchant, n: int, pay: bool, manual: bool = False) -> list
     made = []
     for _ in range(n):
         pi = await service.create(ctx, 1000, "usd", capture_method="manual" if manual else None)
-        made.append(await service.confirm(ctx, pi["id"], dict(CARD)) if pay else pi)
+        made.append(intent_json(await service.confirm(ctx, pi.id, dict(CARD)) if pay else pi))
     return made
 
 

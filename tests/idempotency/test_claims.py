@@ -11,7 +11,7 @@ from server import db
 from server.context import Scope
 from server.faults import HEADER as FAULT
 from server.idempotency import owner, queries
-from server.idempotency.owner import NAMESPACE
+from server.idempotency.queries import NAMESPACE
 from tests.payments.helpers import merchant
 
 

@@ -14,6 +14,7 @@ from server.ids import new_id
 from server.ledger import bulk
 from server.ledger import queries as ledger_queries
 from server.ledger import service as ledger
+from server.ledger.rows import LedgerAccount
 from tests.factories import new_account
 
 pytestmark = pytest.mark.usefixtures("server")  # migrated database, open pool
@@ -25,7 +26,7 @@ async def _scope() -> Scope:
     return Scope(account.account["id"], False)
 
 
-async def _merchant(scope: Scope, currency: str = "USD") -> dict[str, dict]:
+async def _merchant(scope: Scope, currency: str = "USD") -> dict[str, LedgerAccount]:
     return {p: await ledger.merchant_account(scope, p, currency)
             for p in ("processor_clearing", "merchant_balance", "fees", "funding")}
 
@@ -70,11 +71,11 @@ async def test_dated_history_balances_and_reads_back_at_any_time():
 
     assert written == 5 * (3 + 2 + 2) + 2
     await _invariants(scope)
-    balance = (await ledger_queries.get_by_owner(scope, scope.account_id, "merchant_balance", "USD"))["balance"]
+    balance = (await ledger_queries.get_by_owner(scope, scope.account_id, "merchant_balance", "USD")).balance
     assert balance == 5 * 9_680 - 2_500
-    assert (await ledger.balances(scope, "cus_b", "customer_wallet"))[0]["available"] == 15_000
+    assert (await ledger.balances(scope, "cus_b", "customer_wallet"))[0].available == 15_000
     then = await ledger.balances(scope, "cus_a", "customer_wallet", at=START + timedelta(days=1, hours=1, minutes=1))
-    assert then[0]["available"] == 2 * 5_000 - 3_000
+    assert then[0].available == 2 * 5_000 - 3_000
     dates = await db.fetch("SELECT created FROM journal_entries WHERE account_id = $1 ORDER BY created",
                            scope.account_id)
     assert dates[0]["created"] == START and dates[-1]["created"] == START + timedelta(days=4, hours=2)
@@ -88,7 +89,7 @@ async def test_one_by_one_posting_goes_on_after_the_history():
     async with db.transaction():
         await ledger.record_payment(scope, "pi_now", 1_000, 59, "USD")
     await _invariants(scope)
-    balance = (await ledger_queries.get_by_owner(scope, scope.account_id, "merchant_balance", "USD"))["balance"]
+    balance = (await ledger_queries.get_by_owner(scope, scope.account_id, "merchant_balance", "USD")).balance
     assert balance == 700 + 941
 
 
@@ -97,14 +98,14 @@ async def test_legs_are_the_ones_the_services_post():
     m = await _merchant(scope)
     async with db.transaction():
         entry = await ledger.record_payment(scope, "pi_x", 12_345, 388, "USD")
-    posted = sorted((p["ledger_account_id"], p["amount"]) for p in entry.postings)
+    posted = sorted((p.ledger_account_id, p.amount) for p in entry.postings)
     built = bulk.payment_legs(m["processor_clearing"], m["merchant_balance"], m["fees"], 12_345, 388)
     assert sorted((leg.ledger_account_id, leg.amount) for leg in built) == posted
     async with db.transaction():
         refund = await ledger.record_refund(scope, "re_x", 1_000, "USD")
     built = bulk.move_legs(m["merchant_balance"], m["processor_clearing"], 1_000)
     assert sorted((leg.ledger_account_id, leg.amount) for leg in built) == sorted(
-        (p["ledger_account_id"], p["amount"]) for p in refund.postings)
+        (p.ledger_account_id, p.amount) for p in refund.postings)
 
 
 async def test_an_unbalanced_entry_is_refused_by_the_database_too():
@@ -115,11 +116,11 @@ async def test_an_unbalanced_entry_is_refused_by_the_database_too():
         async with db.transaction():
             await ledger_queries.post_bulk(
                 scope, [(entry_id, "adjustment", None, "", START)],
-                [(new_id("pst"), entry_id, m["funding"]["id"], -100),
-                 (new_id("pst"), entry_id, m["merchant_balance"]["id"], 99)])
+                [(new_id("pst"), entry_id, m["funding"].id, -100),
+                 (new_id("pst"), entry_id, m["merchant_balance"].id, 99)])
     with pytest.raises(ValueError, match="do not sum to zero"):
         await bulk.post_many(scope, [bulk.DatedEntry("adjustment", [
-            ledger.Leg(m["funding"]["id"], "USD", -100), ledger.Leg(m["merchant_balance"]["id"], "USD", 99)], START)])
+            ledger.Leg(m["funding"].id, "USD", -100), ledger.Leg(m["merchant_balance"].id, "USD", 99)], START)])
     assert await db.fetch("SELECT id FROM postings WHERE account_id = $1", scope.account_id) == []
 
 
@@ -133,7 +134,7 @@ async def test_a_history_that_overdraws_a_wallet_at_any_moment_writes_nothing():
         async with db.transaction():
             await bulk.post_many(scope, entries)
     await _invariants(scope)
-    assert (await ledger.balances(scope, "cus_a", "customer_wallet"))[0]["available"] == 0
+    assert (await ledger.balances(scope, "cus_a", "customer_wallet"))[0].available == 0
 
 
 async def test_history_may_not_be_dated_before_what_an_account_already_holds():
@@ -158,7 +159,7 @@ async def test_bulk_mode_ends_with_the_call_so_the_usual_guards_stay():
     with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="only through postings"):
         async with db.transaction():
             await db.execute("UPDATE ledger_accounts SET balance = balance + 1 WHERE id = $1",
-                             m["merchant_balance"]["id"])
+                             m["merchant_balance"].id)
     entry_id = new_id("je")
     with pytest.raises(asyncpg.CheckViolationError, match="does not balance"):
         async with db.transaction():
@@ -166,5 +167,5 @@ async def test_bulk_mode_ends_with_the_call_so_the_usual_guards_stay():
                              "VALUES ($1, $2, false, 'x', now())", entry_id, scope.account_id)
             await db.execute("INSERT INTO postings (id, account_id, livemode, entry_id, ledger_account_id, currency, "
                              "amount, created) VALUES ($1, $2, false, $3, $4, 'USD', 5, now())", new_id("pst"),
-                             scope.account_id, entry_id, m["merchant_balance"]["id"])
+                             scope.account_id, entry_id, m["merchant_balance"].id)
     await _invariants(scope)

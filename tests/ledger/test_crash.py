@@ -43,8 +43,8 @@ async def test_transfers_survive_a_sigkill_exactly_once(infrastructure, server, 
 
     account = await new_account()
     ctx = user_ctx(account.account["id"], account.user["id"])
-    sender = (await service.create(ctx, None, "sender"))["id"]
-    receivers = [(await service.create(ctx, None, f"r{i}"))["id"] for i in range(5)]
+    sender = (await service.create(ctx, None, "sender")).id
+    receivers = [(await service.create(ctx, None, f"r{i}")).id for i in range(5)]
     await wallet.credit(ctx, sender, 1_000_000, "USD", "crash_seed")
     transfers = [(f"crash-{i}", {"from_customer": sender, "to_customer": receivers[i % 5], "amount": 100 + i,
                                  "currency": "USD"}) for i in range(200)]

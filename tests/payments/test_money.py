@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from server import db
+from server import clock, db
 from server.faults import HEADER as FAULT
-from server.payments import clock
 from tests.payments.helpers import merchant
 
 
@@ -38,11 +37,8 @@ async def test_partial_capture_posts_what_was_captured(http):
 async def test_authorization_expires_after_seven_days(http):
     m = await merchant(http)
     held = await m.paid(1000, capture_method="manual")
-    try:
-        clock.advance(timedelta(days=7, seconds=1))
+    with clock.PAYMENTS.travel(timedelta(days=7, seconds=1)):
         resp = await m.post(f"/v1/payment_intents/{held['id']}/capture")
-    finally:
-        clock.reset()
     assert resp.status_code == 409 and "'canceled' (expired)" in resp.json()["error"]["message"]
     after = (await m.get(f"/v1/payment_intents/{held['id']}")).json()
     assert after["status"] == "canceled" and after["cancellation_reason"] == "expired"
@@ -52,11 +48,8 @@ async def test_authorization_expires_after_seven_days(http):
 async def test_capture_just_before_expiry_works(http):
     m = await merchant(http)
     held = await m.paid(1000, capture_method="manual")
-    try:
-        clock.advance(timedelta(days=6, hours=23))
+    with clock.PAYMENTS.travel(timedelta(days=6, hours=23)):
         resp = await m.post(f"/v1/payment_intents/{held['id']}/capture")
-    finally:
-        clock.reset()
     assert resp.json()["status"] == "succeeded"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from server import db
-from server.payments.service import STATUSES
+from server.payments.rows import STATUSES
 from tests.factories import gql
 from tests.payments.helpers import merchant
 

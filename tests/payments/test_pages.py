@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.payments import service
+from server.payments.serial import intent_json
 from server.permissions import Role
 from tests.factories import add_member, login, user_ctx
 from tests.payments.helpers import Merchant, merchant
@@ -14,7 +15,7 @@ async def test_list_filters_scroll_and_row_fragment(http, base_url):
     try:
         # 50 intents through the service (the API's rate limit would slow this test down), two paid via the API
         ctx = user_ctx(m.id, m.account.user["id"])
-        paid = [await service.create(ctx, 100 + i, "usd", description=f"order {i}") for i in range(50)]
+        paid = [intent_json(await service.create(ctx, 100 + i, "usd", description=f"order {i}")) for i in range(50)]
         paid += [await m.paid(150, description="order 50"), await m.paid(151, description="order 51")]
         failed = await m.paid(999, number="4000000000000002")
         page = await b.get("/payments")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from server import db
+from server import clock, db
 from server.context import Scope
 from server.events import service as events
-from server.webhooks import clock, queries
+from server.webhooks import queries
 from tests.support import eventually
 
 
@@ -42,5 +42,5 @@ async def wait_attempts(delivery_id: str, count: int) -> list[dict]:
 
 async def advance(seconds: float) -> None:
     """Move the webhooks clock forward and wake the workers: retries come due without sleeping."""
-    clock.advance(timedelta(seconds=seconds))
+    clock.WEBHOOKS.advance(timedelta(seconds=seconds))
     await queries.notify_workers()

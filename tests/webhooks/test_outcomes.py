@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from server import db
-from server.webhooks import clock, delivery, service
+from server import clock, db
+from server.webhooks import delivery, service
 from tests.support import eventually
 from tests.webhooks.helpers import advance, attempts, deliveries, emit, endpoint_row, wait_attempts
 from tests.webhooks.receiver import receiver
@@ -58,7 +58,7 @@ class TestRetrySchedule:
             d = await only_delivery(ep["id"])
             row = await settled(d["id"], 1)
             assert (await endpoint_row(ep["id"]))["failing_since"] is not None
-            await advance((row["next_attempt_at"] - clock.now()).total_seconds() + 0.01)
+            await advance((row["next_attempt_at"] - clock.WEBHOOKS.now()).total_seconds() + 0.01)
             row = await settled(d["id"], 2)
             assert row["status"] == "succeeded"
             assert (await endpoint_row(ep["id"]))["failing_since"] is None
@@ -123,7 +123,7 @@ class TestSpecialAnswers:
             await settled(d["id"], 1)
             [a] = await attempts(d["id"])
             assert len(a["response_body"]) == 2048 and a["outcome"] == "succeeded"
-            assert '"x-receiver": "yes"' in a["response_headers"] or a["response_headers"].get("x-receiver") == "yes"
+            assert a["response_headers"].get("x-receiver") == "yes"
 
 
 class TestHealth:
@@ -131,7 +131,7 @@ class TestHealth:
         async with receiver() as rec:
             rec.reply = lambda r: (500, {}, "down")
             ep = await service.create_endpoint(shop.ctx, rec.url, ["customer.*"])
-            t0 = clock.now() - timedelta(seconds=1)
+            t0 = clock.WEBHOOKS.now() - timedelta(seconds=1)
             failed_event = await emit(shop)
             d = await only_delivery(ep["id"])
             await settled(d["id"], 1)

@@ -8,7 +8,7 @@ from litestar.response import Redirect
 from server import sessions
 from server.accounts import queries, service
 from server.auth import client_ip
-from server.errors import AuthenticationFailed, RateLimited
+from server.errors import AuthenticationFailed, ErrorCode, RateLimited
 from server.web.forms import posted
 from server.web.pages import anonymous_csrf, check_anonymous_csrf, dashboard_get, dashboard_post, form_data, safe_next
 from server.web.render import render_page
@@ -33,7 +33,7 @@ async def login_submit(request: Request) -> Response:
         user = await service.login(email, str(form.get("password", "")), client_ip(request))
         memberships = await queries.memberships_of_user(user["id"])
         if not memberships:
-            raise AuthenticationFailed("this user belongs to no account any more", code="no_membership")
+            raise AuthenticationFailed("this user belongs to no account any more", code=ErrorCode.NO_MEMBERSHIP)
     except (AuthenticationFailed, RateLimited) as exc:
         token, _ = anonymous_csrf(request)
         return render_page(request, "accounts/login.html",

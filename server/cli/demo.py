@@ -1,0 +1,57 @@
+"""`paydeck demo` and `paydeck simulate`: the demo account and demo traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from server.settings import get_settings
+
+
+@click.command(help="Create the demo account (if missing) and print its login and keys.")
+def demo() -> None:
+    from server.demo import ensure_demo
+    from server.runtime import infrastructure
+    from server.runtime import migrate as run_migrations
+
+    with infrastructure(command="paydeck demo") as settings:
+        asyncio.run(run_migrations())
+        asyncio.run(ensure_demo(settings, announce=True))
+
+
+@click.command(help="Send demo traffic to a running Paydeck: test-mode customers, payments with mixed outcomes, "
+                    "captures and refunds.")
+@click.option("--rate", default=2.0, type=float, show_default=True, help="Actions per second.")
+@click.option("--duration", default=None, type=float, help="Stop after this many seconds (default: run until Ctrl-C).")
+@click.option("--url", default=None, help="Base URL of the app (default PAYDECK_PUBLIC_URL, else the running app).")
+@click.option("--key", default=None, help="A test-mode secret key (default: the demo account's, from the data folder).")
+def simulate(rate: float, duration: float | None, url: str | None, key: str | None) -> None:
+    from server.payments.simulate import run as run_traffic
+    from server.urls import running_app_url
+
+    key = key or _demo_key()
+    if not key.startswith("sk_test_"):
+        click.echo("error: simulate only uses test-mode secret keys (sk_test_…)", err=True)
+        sys.exit(2)
+    if rate <= 0:
+        click.echo("error: --rate must be positive", err=True)
+        sys.exit(2)
+    target = running_app_url(url)
+    click.echo(f"  sending about {rate:g} actions/s to {target} (Ctrl-C stops)")
+    try:
+        counts = asyncio.run(run_traffic(target, key, rate, duration))
+    except KeyboardInterrupt:
+        return
+    click.echo(json.dumps(counts, indent=2, sort_keys=True))
+
+
+def _demo_key() -> str:
+    saved = Path(get_settings().data_dir) / "demo.json"
+    if not saved.exists():
+        click.echo("error: no --key given and no demo account yet; run `paydeck run --demo` first", err=True)
+        sys.exit(2)
+    return str(json.loads(saved.read_text())["secret_test_key"])
