@@ -57,7 +57,7 @@ async def test_balance_summary_ties_to_the_ledger(http):
     # The ending balance is the ledger's, at that instant and (nothing since) now.
     scope = Scope(m.id, False)
     at_end = await ledger.balances(scope, m.id, "merchant_balance", at=end)
-    assert merchant["ending_balance"] == at_end[0]["available"] == await m.balance("usd")
+    assert merchant["ending_balance"] == at_end[0].available == await m.balance("usd")
     assert wallets["credits"] == 5_000 and wallets["transfers"] == 0 and wallets["ending_balance"] == 5_000
     assert [c for c in by] == [("customer_wallets", "USD"), ("merchant", "USD")]
 
