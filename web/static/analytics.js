@@ -10,8 +10,15 @@
       });
       return (v) => (v == null ? "—" : money.format(v / 10 ** spec.exponent));
     }
-    if (spec.unit === "ratio") return (v) => (v == null ? "—" : (v * 100).toFixed(1) + "%");
-    if (spec.unit === "milliseconds") return (v) => (v == null ? "—" : Math.round(v) + " ms");
+    // Up to two decimals where an axis step needs them (0.25 %, 2.5 ms), none where it does not.
+    if (spec.unit === "ratio") {
+      const percent = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 2 });
+      return (v) => (v == null ? "—" : percent.format(v));
+    }
+    if (spec.unit === "milliseconds") {
+      const ms = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+      return (v) => (v == null ? "—" : ms.format(v < 10 ? v : Math.round(v)) + " ms");
+    }
     const count = new Intl.NumberFormat(undefined, { notation: compact ? "compact" : "standard" });
     return (v) => (v == null ? "—" : count.format(v));
   }
