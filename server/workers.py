@@ -16,6 +16,9 @@ import logging
 from server import jobs
 from server.analytics import tasks as analytics_tasks
 from server.apilogs import tasks as apilogs_tasks
+from server.benchmarks import tasks as benchmarks_tasks
+from server.claims import tasks as claims_tasks
+from server.disputes import tasks as disputes_tasks
 from server.events import tasks as events_tasks
 from server.idempotency import tasks as idempotency_tasks
 from server.payments import tasks as payments_tasks
@@ -25,8 +28,14 @@ from server.webhooks import tasks as webhooks_tasks
 
 log = logging.getLogger(__name__)
 # Imported for the jobs they register.
-DOMAINS = (analytics_tasks, apilogs_tasks, events_tasks, idempotency_tasks, payments_tasks, reporting_tasks,
+DOMAINS = (analytics_tasks, apilogs_tasks, benchmarks_tasks, claims_tasks, disputes_tasks, events_tasks,
+           idempotency_tasks, payments_tasks, reporting_tasks,
            webhooks_tasks)
+
+
+def _cancel_requested() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def registered_jobs() -> list[jobs.Job]:
@@ -49,6 +58,12 @@ class Workers:
         while not self.stopping.is_set():
             try:
                 await job.run(self.settings)
+            except asyncio.CancelledError:
+                if self.stopping.is_set() or _cancel_requested():
+                    raise
+                # A CancelledError nobody asked for (a library's timeout leaking out of a job) must not end the
+                # job for the life of the process: the dispatcher would stop and live updates with it.
+                log.error("job %s was cancelled from inside; restarting in %.0fs", job.name, pause)
             except Exception:
                 log.exception("job %s failed; retrying in %.0fs", job.name, pause)
             try:

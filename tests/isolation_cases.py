@@ -586,5 +586,258 @@ async def _events_subscriptions(t: Tenants) -> None:
                 assert all(e["livemode"] is livemode for e in ws.received)
 
 
+# --- disputes, evidence files, transfer claims ---------------------------------------------
+
+ISO_PDF = b"%PDF-1.4\n% isolation\n%%EOF\n"
+
+
+async def _owner_dispute(t: Tenants) -> dict[str, Any]:
+    """A chargeback with a draft (one file attached) and a second paid payment not disputed, owner's test mode."""
+    if "dispute" not in t.objects:
+        h = t.key("owner")
+
+        async def paid() -> dict[str, Any]:
+            pi = (await t.http.post("/v1/payment_intents", json={"amount": 5_000, "currency": "usd"}, headers=h)).json()
+            return (await t.http.post(f"/v1/payment_intents/{pi['id']}/confirm", json={"card": PAY_CARD},
+                                      headers=h)).json()
+
+        disputed, spare = await paid(), await paid()
+        file = (await t.http.post("/v1/files", data={"purpose": "dispute_evidence"},
+                                  files={"file": ("iso.pdf", ISO_PDF)}, headers=h)).json()
+        dp = (await t.http.post(f"/v1/test_helpers/payment_intents/{disputed['id']}/dispute", json={},
+                                headers=h)).json()
+        await t.http.post(f"/v1/disputes/{dp['id']}", json={"evidence": {"customer_name": "Owner's",
+                                                                         "receipt": file["id"]}}, headers=h)
+        t.objects.update(dispute=dp, spare=spare, file=file)
+    return t.objects
+
+
+async def _owner_dispute_unchanged(t: Tenants) -> None:
+    h = t.key("owner")
+    dp = (await t.http.get(f"/v1/disputes/{t.objects['dispute']['id']}", headers=h)).json()
+    assert dp["status"] == "needs_response" and dp["evidence"]["customer_name"] == "Owner's", dp
+    spare = (await t.http.get(f"/v1/payment_intents/{t.objects['spare']['id']}", headers=h)).json()
+    assert spare["disputed"] is False
+
+
+@rest("GET /v1/disputes", "GET /v1/disputes/{dispute_id:str}", "POST /v1/disputes/{dispute_id:str}",
+      "POST /v1/disputes/{dispute_id:str}/close", "POST /v1/test_helpers/payment_intents/{pi_id:str}/dispute")
+async def _disputes_rest(t: Tenants) -> None:
+    objs = await _owner_dispute(t)
+    victim = objs["dispute"]["id"]
+    for name, headers in t.intruders:
+        listed = (await t.http.get("/v1/disputes", params={"limit": 100}, headers=headers)).json()
+        assert victim not in [d["id"] for d in listed["data"]]
+        assert (await t.http.get(f"/v1/disputes/{victim}", headers=headers)).status_code == 404
+        for path, body in ((f"/v1/disputes/{victim}", {"evidence": {"customer_name": "intruder"}, "submit": True}),
+                           (f"/v1/disputes/{victim}/close", {})):
+            assert (await t.http.post(path, json=body, headers=headers)).status_code == 404
+        helper = await t.http.post(f"/v1/test_helpers/payment_intents/{objs['spare']['id']}/dispute", json={},
+                                   headers=headers)
+        assert helper.status_code == (400 if name == "other mode" else 404), helper.text  # live: test mode only
+    await _owner_dispute_unchanged(t)
+
+
+@graphql("Query.disputes", "Query.dispute", "Mutation.updateDispute", "Mutation.closeDispute",
+         "Mutation.createTestDispute")
+async def _disputes_graphql(t: Tenants) -> None:
+    objs = await _owner_dispute(t)
+    victim = objs["dispute"]["id"]
+    for name, headers in t.intruders:
+        data = (await t.gql(headers, "query($id: ID!) { dispute(id: $id) { id } disputes(first: 100) "
+                                     "{ nodes { id } } }", {"id": victim}))["data"]
+        assert data["dispute"] is None and victim not in [n["id"] for n in data["disputes"]["nodes"]]
+        for mutation in ('updateDispute(id: $id, input: {submit: true, evidence: [{name: "customer_name", '
+                         'value: "intruder"}]})', "closeDispute(id: $id)"):
+            result = await t.gql(headers, f"mutation($id: ID!) {{ r: {mutation} {{ __typename }} }}", {"id": victim})
+            assert result["data"]["r"]["__typename"] == "NotFoundError", result
+        made = await t.gql(headers, "mutation($p: String!) { r: createTestDispute(input: {paymentIntent: $p}) "
+                                    "{ __typename } }", {"p": objs["spare"]["id"]})
+        expected = "ValidationError" if name == "other mode" else "NotFoundError"
+        assert made["data"]["r"]["__typename"] == expected, made
+    seen = await t.other_session.graphql("{ disputes(first: 100) { nodes { id } } }")
+    assert victim not in [n["id"] for n in seen["data"]["disputes"]["nodes"]]
+    await _owner_dispute_unchanged(t)
+
+
+@rest("POST /v1/files", "GET /v1/files", "GET /v1/files/{file_id:str}", "GET /v1/files/{file_id:str}/contents")
+async def _files_rest(t: Tenants) -> None:
+    objs = await _owner_dispute(t)
+    victim = objs["file"]["id"]
+    for _, headers in t.intruders:
+        listed = (await t.http.get("/v1/files", params={"limit": 100}, headers=headers)).json()
+        assert victim not in [f["id"] for f in listed["data"]]
+        for path in (f"/v1/files/{victim}", f"/v1/files/{victim}/contents"):
+            assert (await t.http.get(path, headers=headers)).status_code == 404
+        made = await t.http.post("/v1/files", data={"purpose": "dispute_evidence"},
+                                 files={"file": ("theirs.pdf", ISO_PDF)}, headers=headers)
+        assert made.status_code == 200
+        # Their file cannot be attached to the owner's evidence either: it does not exist in the owner's scope.
+        used = await t.http.post(f"/v1/disputes/{objs['dispute']['id']}",
+                                 json={"evidence": {"receipt": made.json()["id"]}}, headers=t.key("owner"))
+        assert used.status_code == 400 and used.json()["error"]["param"] == "evidence[receipt]"
+    mine = await t.http.get(f"/v1/files/{victim}/contents", headers=t.key("owner"))
+    assert mine.content == ISO_PDF
+
+
+@graphql("Query.files", "Query.file")
+async def _files_graphql(t: Tenants) -> None:
+    objs = await _owner_dispute(t)
+    victim = objs["file"]["id"]
+    for _, headers in t.intruders:
+        data = (await t.gql(headers, "query($id: ID!) { file(id: $id) { id } files(first: 100) { nodes { id } } }",
+                            {"id": victim}))["data"]
+        assert data["file"] is None and victim not in [n["id"] for n in data["files"]["nodes"]]
+
+
+async def _owner_claim(t: Tenants) -> dict[str, Any]:
+    """An inquiry on the owner's transfer (escalated: its amount is held on the receiver)."""
+    objs = await _owner_customer_with_money(t)
+    if "claim" not in objs:
+        h = t.key("owner")
+        claim = (await t.http.post("/v1/transfer_claims", json={"transfer": objs["transfer"]["id"],
+                                                                "message": "owner's"}, headers=h)).json()
+        await t.http.post(f"/v1/transfer_claims/{claim['id']}/escalate", headers=h)
+        objs["claim"] = claim
+    return objs
+
+
+async def _owner_claim_unchanged(t: Tenants) -> None:
+    claim = (await t.http.get(f"/v1/transfer_claims/{t.objects['claim']['id']}", headers=t.key("owner"))).json()
+    assert claim["status"] == "claim" and [m["body"] for m in claim["messages"]] == ["owner's"], claim
+    assert claim["hold"]["amount"] == 100
+
+
+@rest("POST /v1/transfer_claims", "GET /v1/transfer_claims", "GET /v1/transfer_claims/{claim_id:str}",
+      "POST /v1/transfer_claims/{claim_id:str}/messages", "POST /v1/transfer_claims/{claim_id:str}/escalate",
+      "POST /v1/transfer_claims/{claim_id:str}/decide", "POST /v1/transfer_claims/{claim_id:str}/appeal",
+      "POST /v1/transfer_claims/{claim_id:str}/withdraw")
+async def _claims_rest(t: Tenants) -> None:
+    objs = await _owner_claim(t)
+    victim = objs["claim"]["id"]
+    for _, headers in t.intruders:
+        listed = (await t.http.get("/v1/transfer_claims", params={"limit": 100}, headers=headers)).json()
+        assert victim not in [c["id"] for c in listed["data"]]
+        assert (await t.http.get(f"/v1/transfer_claims/{victim}", headers=headers)).status_code == 404
+        for action, body in (("messages", {"author": "sender", "body": "intruder"}), ("escalate", {}),
+                             ("decide", {"decision": "refund"}), ("appeal", {"by": "sender"}), ("withdraw", {})):
+            resp = await t.http.post(f"/v1/transfer_claims/{victim}/{action}", json=body, headers=headers)
+            assert resp.status_code == 404, (action, resp.text)
+        opened = await t.http.post("/v1/transfer_claims", json={"transfer": objs["transfer"]["id"]}, headers=headers)
+        assert opened.status_code == 404 and opened.json()["error"]["param"] == "transfer"
+    await _owner_claim_unchanged(t)
+
+
+@graphql("Query.transferClaims", "Query.transferClaim", "Mutation.openTransferClaim",
+         "Mutation.addTransferClaimMessage", "Mutation.escalateTransferClaim", "Mutation.decideTransferClaim",
+         "Mutation.appealTransferClaim", "Mutation.withdrawTransferClaim")
+async def _claims_graphql(t: Tenants) -> None:
+    objs = await _owner_claim(t)
+    victim = objs["claim"]["id"]
+    for _, headers in t.intruders:
+        data = (await t.gql(headers, "query($id: ID!) { transferClaim(id: $id) { id } transferClaims(first: 100) "
+                                     "{ nodes { id } } }", {"id": victim}))["data"]
+        assert data["transferClaim"] is None and victim not in [n["id"] for n in data["transferClaims"]["nodes"]]
+        for mutation in ('addTransferClaimMessage(id: $id, author: "sender", body: "intruder")',
+                         "escalateTransferClaim(id: $id)", 'decideTransferClaim(id: $id, decision: "refund")',
+                         'appealTransferClaim(id: $id, by: "sender")', "withdrawTransferClaim(id: $id)"):
+            result = await t.gql(headers, f"mutation($id: ID!) {{ r: {mutation} {{ __typename }} }}", {"id": victim})
+            assert result["data"]["r"]["__typename"] == "NotFoundError", (mutation, result)
+        opened = await t.gql(headers, "mutation($t: String!) { r: openTransferClaim(input: {transfer: $t}) "
+                                      "{ __typename } }", {"t": objs["transfer"]["id"]})
+        assert opened["data"]["r"]["__typename"] == "NotFoundError", opened
+    await _owner_claim_unchanged(t)
+
+
+# --- benchmarks ------------------------------------------------------------------------------
+
+
+async def _released_month(t: Tenants) -> str:
+    """A month where the owner, the other account and 22 more sellers had payments, released (small k)."""
+    if "benchmark_month" in t.objects:
+        return t.objects["benchmark_month"]
+    from datetime import timedelta
+
+    from server.analytics import backfill
+    from server.benchmarks import periods
+    from server.context import Scope
+    from tests.benchmarks.helpers import Mix, fresh_month, payments, release, sellers
+
+    month = fresh_month()
+    await sellers(month, [Mix(succeeded=10 + i, abandoned=1 + i % 5) for i in range(22)])
+    for account, mix in ((t.owner, Mix(succeeded=20, failed=1, abandoned=2)),
+                         (t.other, Mix(succeeded=17, failed=2, abandoned=4, amount=7_700))):
+        await backfill.write_payments(Scope(account.account["id"], False), payments(month, mix),
+                                      now=periods.end(month) + timedelta(days=40))
+    await release(month)
+    t.objects["benchmark_month"] = periods.label(month)
+    return t.objects["benchmark_month"]
+
+
+OWNER_CONVERSION, OTHER_CONVERSION = 20 / 23, 17 / 23
+
+
+def _conversion(metrics: list[dict]) -> float | None:
+    return next(m for m in metrics if m["metric"] == "conversion_rate")["value"]
+
+
+@rest("GET /v1/benchmarks")
+async def _benchmarks_rest(t: Tenants) -> None:
+    period = await _released_month(t)
+    mine = await t.http.get("/v1/benchmarks", params={"period": period}, headers=t.key())
+    assert mine.status_code == 200, mine.text
+    assert _conversion(mine.json()["metrics"]) == OWNER_CONVERSION
+    assert str(OTHER_CONVERSION) not in mine.text, "the other seller's value in the owner's benchmarks"
+    theirs = await t.http.get("/v1/benchmarks", params={"period": period}, headers=t.key("other"))
+    assert _conversion(theirs.json()["metrics"]) == OTHER_CONVERSION and str(OWNER_CONVERSION) not in theirs.text
+    live = await t.http.get("/v1/benchmarks", params={"period": period}, headers=t.key("owner", "live"))
+    assert live.status_code == 404, "test-mode releases in live mode"
+
+
+@rest("GET /v1/benchmarks/privacy_budget")
+async def _privacy_budget_rest(t: Tenants) -> None:
+    period = await _released_month(t)
+    mine = (await t.http.get("/v1/benchmarks/privacy_budget", params={"period": period}, headers=t.key())).json()
+    theirs = (await t.http.get("/v1/benchmarks/privacy_budget", params={"period": period},
+                               headers=t.key("other"))).json()
+    assert mine["entries"] and theirs["entries"]
+    assert not {e["id"] for e in mine["entries"]} & {e["id"] for e in theirs["entries"]}
+    live = (await t.http.get("/v1/benchmarks/privacy_budget", params={"period": period},
+                             headers=t.key("owner", "live"))).json()
+    assert live["entries"] == [] and live["spent"] == 0
+
+
+@graphql("Query.benchmarks")
+async def _benchmarks_graphql(t: Tenants) -> None:
+    period = await _released_month(t)
+    query = "query($p: String) { benchmarks(period: $p) { cohort { label } metrics { metric value } } }"
+    mine = (await t.gql(t.key(), query, {"p": period}))["data"]["benchmarks"]
+    assert _conversion(mine["metrics"]) == OWNER_CONVERSION
+    theirs = (await t.gql(t.key("other"), query, {"p": period}))["data"]["benchmarks"]
+    assert _conversion(theirs["metrics"]) == OTHER_CONVERSION
+    assert OWNER_CONVERSION not in [m["value"] for m in theirs["metrics"]]
+    assert (await t.gql(t.key("owner", "live"), query, {"p": period}))["data"]["benchmarks"] is None
+
+
+@graphql("Query.privacyBudget")
+async def _privacy_budget_graphql(t: Tenants) -> None:
+    period = await _released_month(t)
+    query = "query($p: String) { privacyBudget(period: $p) { spent entries { id release } } }"
+    mine = (await t.gql(t.key(), query, {"p": period}))["data"]["privacyBudget"]
+    theirs = (await t.gql(t.key("other"), query, {"p": period}))["data"]["privacyBudget"]
+    assert mine["entries"] and not {e["id"] for e in mine["entries"]} & {e["id"] for e in theirs["entries"]}
+    live = (await t.gql(t.key("owner", "live"), query, {"p": period}))["data"]["privacyBudget"]
+    assert live == {"spent": 0.0, "entries": []}
+
+
+@graphql("Query.benchmarkPolicy")
+async def _benchmark_policy(t: Tenants) -> None:
+    # Published parameters, the same for every account and mode: no tenant's data in them.
+    query = "{ benchmarkPolicy { kQuartiles monthlyEpsilonCap metrics { metric lower upper candidates } } }"
+    answers = [(await t.gql(headers, query))["data"]["benchmarkPolicy"]
+               for headers in (t.key(), *[h for _, h in t.intruders])]
+    assert answers[0] == answers[1] == answers[2] and answers[0]["kQuartiles"] == 500
+
+
 # Analytics and reporting keep their cases in their own module (registered on import).
 from tests import isolation_analytics  # noqa: E402, F401

@@ -7,9 +7,7 @@ from litestar import Request, Response
 from server.web.pages import dashboard_context, dashboard_get, show
 
 PLACEHOLDERS = {
-    "disputes": ("Disputes", "Disputes arrive after payments."),
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
-    "benchmarks": ("Benchmarks", "Privacy-safe peer benchmarks arrive after analytics."),
 }
 
 
