@@ -16,8 +16,8 @@ def page_paths() -> list[str]:
     for route in app.routes:
         if "GET" not in getattr(route, "methods", ()) or "{" in route.path:
             continue
-        if route.path.startswith(("/v1", "/schema", "/static", "/healthz", "/readyz")) or route.path in SKIP \
-                or route.path.endswith(".csv"):  # downloads, not pages: tests/reporting/test_exports.py
+        api = ("/v1", "/stripe/v1", "/schema", "/static", "/healthz", "/readyz")
+        if route.path.startswith(api) or route.path in SKIP or route.path.endswith(".csv"):  # CSV: test_exports.py
             continue
         paths.add(route.path)
     return sorted(paths)
