@@ -13,6 +13,8 @@ from litestar.static_files import create_static_files_router
 from server import db, health, infra, openapi
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
+from server.analytics import pages as analytics_pages
+from server.analytics.rest import AnalyticsController
 from server.apilogs import pages as apilog_pages
 from server.apilogs import writer as apilog_writer
 from server.apilogs.capture import apilog_middleware
@@ -40,6 +42,8 @@ from server.operations import load_all as load_operations
 from server.paths import WEB
 from server.payments import pages as payment_pages
 from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
+from server.reporting import pages as reporting_pages
+from server.reporting.rest import ExportController, ReportRunController
 from server.request_guard import request_guard
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
@@ -58,11 +62,12 @@ STATIC = WEB / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
                     RequestLogController, EventController, WebhookEndpointController, *DISPUTE_CONTROLLERS,
-                    FileController, TransferClaimController, BenchmarkController, *FRAUD_CONTROLLERS]
+                    FileController, TransferClaimController, BenchmarkController, *FRAUD_CONTROLLERS,
+                    AnalyticsController, ReportRunController, ExportController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
                  *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS,
                  *dispute_pages.HANDLERS, *claim_pages.HANDLERS, *benchmark_pages.HANDLERS,
-                 *fraud_pages.HANDLERS]
+                 *fraud_pages.HANDLERS, *analytics_pages.HANDLERS, *reporting_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

@@ -43,6 +43,7 @@ from server.files.service import PURPOSES as FILE_PURPOSES
 from server.files.sniff import ACCEPTED as FILE_TYPES
 from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from server.payments.pages import STATUSES as PAYMENT_STATUSES
+from server.reporting.catalog import REPORT_TYPES
 
 BEARER = "bearerAuth"
 ERROR_REF = Reference(ref="#/components/schemas/Error")
@@ -81,6 +82,19 @@ PERIOD = Schema(type=OpenAPIType.STRING, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
                 description="A month, YYYY-MM (UTC), between 1900-01 and 9998-12; default: the latest released.")
 AMOUNT_BOUND = Schema(type=OpenAPIType.INTEGER, minimum=0, description="An amount in minor units (e.g. cents).")
 
+LOCAL_TIME = Schema(type=OpenAPIType.STRING,
+                    description="A Unix timestamp in seconds, an ISO 8601 time with an offset, or a local date or "
+                                "time (`2026-10-01`) in `timezone`; between 1970 and 2999.")
+CURRENCY = Schema(type=OpenAPIType.STRING, pattern=r"^[A-Za-z]{3}$", description="An ISO 4217 code.")
+RANGE_QUERY: dict[str, Schema] = {
+    "range": Schema(type=OpenAPIType.STRING, enum=["today", "last_7_days", "last_4_weeks", "last_12_months"],
+                    description="A range ending now, from a local midnight in `timezone`; or give `start` and `end`."),
+    "start": LOCAL_TIME, "end": LOCAL_TIME,
+    "timezone": Schema(type=OpenAPIType.STRING, max_length=64,
+                       description="An IANA time zone for local periods (default: the account's)."),
+}
+COMPARE = Schema(type=OpenAPIType.STRING, enum=["previous_period", "previous_year"], default="previous_period")
+
 # Query parameters by operation: replaces Litestar's "any string", and declares those read from the raw query.
 QUERY: dict[str, dict[str, Schema]] = {
     "GET /v1/customers": {**LIST_QUERY, "email": TEXT,
@@ -112,6 +126,43 @@ QUERY: dict[str, dict[str, Schema]] = {
         "created[lt]": UNIX_SECONDS, "object_id": TEXT,
     },
     "GET /v1/webhook_endpoints": {**LIST_QUERY},
+    "GET /v1/reporting/report_runs": {
+        **LIST_QUERY, "statements": Schema(type=OpenAPIType.BOOLEAN, description="Only monthly statements "
+                                                                                 "(true), or none of them (false)."),
+        "report_type": Schema(type=OpenAPIType.STRING, enum=list(REPORT_TYPES)),
+    },
+    "GET /v1/exports/payment_intents": {
+        "created[gte]": LOCAL_TIME, "created[lt]": LOCAL_TIME, "currency": CURRENCY,
+        "status": Schema(type=OpenAPIType.STRING, enum=list(PAYMENT_STATUSES)),
+        "timezone": RANGE_QUERY["timezone"],
+    },
+    "GET /v1/exports/request_logs": {
+        "created[gte]": LOCAL_TIME, "created[lt]": LOCAL_TIME,
+        "status": Schema(type=OpenAPIType.STRING, pattern=r"^[1-5](xx|XX|[0-9]{2})$",
+                         description="A status (404) or class (4xx)."),
+        "method": Schema(type=OpenAPIType.STRING, enum=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        "path": Schema(type=OpenAPIType.STRING, description="A path prefix, e.g. /v1/customers."),
+        "api_key": TEXT, "timezone": RANGE_QUERY["timezone"],
+    },
+    "GET /v1/analytics/summary": {**RANGE_QUERY, "currency": CURRENCY, "compare": COMPARE},
+    "GET /v1/analytics/timeseries": {
+        **RANGE_QUERY, "currency": CURRENCY,
+        "metrics": Schema(type=OpenAPIType.STRING, description="Metric names, comma-separated (default: all)."),
+        "interval": Schema(type=OpenAPIType.STRING, enum=["hour", "day", "week", "month"],
+                           description="Local period of each point (default: the range's own)."),
+        "endpoint": Schema(type=OpenAPIType.STRING, description="Only this endpoint group's API metrics, e.g. "
+                                                                "`POST /v1/payment_intents/{id}/confirm`."),
+        "api_key": Schema(type=OpenAPIType.STRING, description="Only this API key's API metrics."),
+    },
+    "GET /v1/analytics/api_usage": {
+        **RANGE_QUERY, "group_by": Schema(type=OpenAPIType.STRING, enum=["endpoint", "api_key"], default="endpoint"),
+        "compare": Schema(type=OpenAPIType.STRING, enum=["previous_period", "previous_year", "none"],
+                          default="previous_period"),
+    },
+    "GET /v1/analytics/top_codes": {
+        **RANGE_QUERY, "kind": Schema(type=OpenAPIType.STRING, enum=["decline", "error"], default="decline"),
+        "limit": LIST_QUERY["limit"],
+    },
     "GET /v1/disputes": {**LIST_QUERY, "status": Schema(type=OpenAPIType.STRING, enum=list(DISPUTE_STATUSES)),
                          "payment_intent": Schema(type=OpenAPIType.STRING, description="Disputes of this payment.")},
     "GET /v1/files": {**LIST_QUERY, "purpose": Schema(type=OpenAPIType.STRING, enum=list(FILE_PURPOSES))},
@@ -206,6 +257,8 @@ def statuses_of(method: str, path: str) -> tuple[int, ...]:
     if method == "POST" and (path == "/v1/refunds" or path.endswith(("/confirm", "/capture", "/cancel"))
                              or path.startswith("/v1/test_helpers/")):
         statuses += PROCESSOR
+    if method == "GET" and path.startswith("/v1/reporting/") and path.endswith("/file"):
+        statuses.append(409)  # the run has not succeeded (yet)
     return tuple(sorted(set(statuses)))
 
 

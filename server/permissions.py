@@ -99,6 +99,8 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in [
     Resource("webhook_endpoints", P.MANAGE_WEBHOOKS, P.MANAGE_WEBHOOKS),
     Resource("request_logs", P.VIEW_API_LOGS, P.VIEW_API_LOGS),
     Resource("analytics", P.VIEW_ANALYTICS, P.VIEW_ANALYTICS),
+    # Report runs and their files (reading a file also needs the read right of its data: balance, payments, ...).
+    Resource("reports", P.VIEW_ANALYTICS, P.VIEW_ANALYTICS),
     # Seller benchmarks: releases are computed by a job, so nothing is written through the API.
     Resource("benchmarks", P.VIEW_ANALYTICS, P.ADMIN),
     Resource("privacy_budget", P.ADMIN, P.ADMIN),

@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from server import clock
 from server.accounts.resolvers import AccountMutation, AccountQuery
+from server.analytics.resolvers import AnalyticsQuery
 from server.apilogs.resolvers import ApiLogQuery
 from server.benchmarks.resolvers import BenchmarkQuery
 from server.claims.resolvers import ClaimMutation, ClaimQuery
@@ -31,6 +32,7 @@ from server.keys.resolvers import KeyMutation, KeyQuery
 from server.ledger.resolvers import LedgerMutation, LedgerQuery
 from server.outage import is_connection_failure
 from server.payments.resolvers import PaymentMutation, PaymentQuery
+from server.reporting.resolvers import ReportingMutation, ReportingQuery
 from server.settings import get_settings
 from server.webhooks.resolvers import WebhookMutation, WebhookQuery
 
@@ -38,17 +40,18 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
-                             "payments, API request logs, events, webhooks, disputes, files, transfer claims "
-                             "seller benchmarks and Radar.")
+                             "payments, API request logs, events, webhooks, disputes, files, transfer claims, "
+                             "seller benchmarks, Radar, analytics and report runs.")
 class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery,
-            DisputeQuery, FileQuery, ClaimQuery, BenchmarkQuery, RadarQuery):
+            DisputeQuery, FileQuery, ClaimQuery, BenchmarkQuery, RadarQuery, AnalyticsQuery, ReportingQuery):
     pass
 
 
 @strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates, "
-                             "webhook endpoints, disputes, transfer claims, Radar's rules and lists, and reviews.")
+                             "webhook endpoints, disputes, transfer claims, Radar's rules and lists, and reviews; "
+                             "ask for reports.")
 class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation,
-               DisputeMutation, ClaimMutation, RadarMutation):
+               DisputeMutation, ClaimMutation, RadarMutation, ReportingMutation):
     pass
 
 

@@ -22,13 +22,15 @@ from server.disputes import tasks as disputes_tasks
 from server.events import tasks as events_tasks
 from server.idempotency import tasks as idempotency_tasks
 from server.payments import tasks as payments_tasks
+from server.reporting import tasks as reporting_tasks
 from server.settings import Settings
 from server.webhooks import tasks as webhooks_tasks
 
 log = logging.getLogger(__name__)
 # Imported for the jobs they register.
 DOMAINS = (analytics_tasks, apilogs_tasks, benchmarks_tasks, claims_tasks, disputes_tasks, events_tasks,
-           idempotency_tasks, payments_tasks, webhooks_tasks)
+           idempotency_tasks, payments_tasks, reporting_tasks,
+           webhooks_tasks)
 
 
 def _cancel_requested() -> bool:

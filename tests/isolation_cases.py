@@ -593,17 +593,6 @@ async def _events_subscriptions(t: Tenants) -> None:
                 assert all(e["livemode"] is livemode for e in ws.received)
 
 
-@graphql("Query.paymentSummary")
-async def _payment_summary(t: Tenants) -> None:
-    await _owner_payments(t)
-    query = "{ paymentSummary { today { succeededCount grossVolume { amount } } } }"
-    mine = (await t.gql(t.key("owner"), query))["data"]["paymentSummary"]["today"]
-    assert mine["succeededCount"] > 0
-    for _, headers in t.intruders:
-        theirs = (await t.gql(headers, query))["data"]["paymentSummary"]["today"]
-        assert theirs == {"succeededCount": 0, "grossVolume": []}
-
-
 # --- the Stripe-compatible API (/stripe/v1) ------------------------------------------------------
 
 STRIPE_CARD = {"payment_method_data[card][number]": "4242424242424242", "payment_method_data[card][exp_month]": "12",
@@ -966,5 +955,5 @@ async def _benchmark_policy(t: Tenants) -> None:
     assert answers[0] == answers[1] == answers[2] and answers[0]["kQuartiles"] == 500
 
 
-# Radar keeps its cases in its own module (registered on import).
-from tests import isolation_radar  # noqa: E402, F401
+# Analytics and reporting, and Radar, keep their cases in their own modules (registered on import).
+from tests import isolation_analytics, isolation_radar  # noqa: E402, F401

@@ -94,6 +94,12 @@ PROBES: dict[Permission, list[Probe]] = {
     ],
     P.VIEW_ANALYTICS: [
         Probe("{ r: benchmarkPolicy { kQuartiles } }", page=("GET", "/benchmarks", None)),
+        Probe("{ r: analytics { summary(range: TODAY) { currency } } }", page=("GET", "/analytics", None)),
+        Probe("{ r: reportRuns(first: 1) { nodes { id } } }", page=("GET", "/reports", None)),
+        Probe('mutation { r: createReportRun(input: {reportType: "usage.monthly", intervalStart: "2026-01-01", '
+              'intervalEnd: "2026-01-02"}) { __typename } }',
+              page=("POST", "/reports", lambda: {"report_type": "usage.monthly", "period": "last_month",
+                                                 "timezone": "UTC"})),
     ],
     P.ADMIN: [
         Probe("{ r: auditLog(first: 1) { nodes { id } } }", page=("GET", "/audit", None)),
@@ -310,5 +316,6 @@ async def test_every_page_renders_or_refuses_for_every_role(team, role: Role):
     if P.VIEW_API_LOGS not in ROLE_PERMISSIONS[role]:
         expected |= {"/logs", "/logs/tail"}
     if P.VIEW_ANALYTICS not in ROLE_PERMISSIONS[role]:
+        expected |= {"/analytics", "/reports"}
         expected.add("/benchmarks")
     assert refused == expected

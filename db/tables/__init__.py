@@ -31,6 +31,7 @@ from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
 from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
 from db.tables.payments import PaymentIntent, Receipt, Refund
+from db.tables.reporting import ReportFileChunk, ReportRun
 from db.tables.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookFanout, WebhookFanoutState
 
 __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "EventDispatch", "FxRate", "IdempotencyKey",
@@ -42,4 +43,5 @@ __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "Even
            "Dispute", "File", "ProcessorFeed", "TransferClaim", "TransferClaimMessage",
            "BenchmarkPeriod", "BenchmarkRelease", "BenchmarkSellerValue", "PrivacyBudgetEntry",
            "RadarAlert", "RadarRule", "RadarSecret", "RadarSetup", "RadarValueList", "RadarValueListItem", "Review",
-           "RiskEvaluation"]
+           "RiskEvaluation",
+           "ReportFileChunk", "ReportRun"]

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.relativedelta import relativedelta
 
 from server.errors import InvalidRequest
+from server.instants import TIMESTAMP, parse_instant, storable
 
 BUCKET_SECONDS = 900
 BUCKET = timedelta(seconds=BUCKET_SECONDS)
@@ -35,6 +36,19 @@ class Interval(StrEnum):
 class Compare(StrEnum):
     PREVIOUS_PERIOD = "previous_period"
     PREVIOUS_YEAR = "previous_year"
+
+
+class Range(StrEnum):
+    """The ranges the dashboard offers, each ending now and starting at a local midnight."""
+
+    TODAY = "today"  # since midnight, by hour
+    LAST_7_DAYS = "last_7_days"  # today and the 6 days before, by day
+    LAST_4_WEEKS = "last_4_weeks"  # today and the 27 days before, by day
+    LAST_12_MONTHS = "last_12_months"  # this month and the 11 before, by month
+
+
+RANGE_INTERVALS = {Range.TODAY: Interval.HOUR, Range.LAST_7_DAYS: Interval.DAY, Range.LAST_4_WEEKS: Interval.DAY,
+                   Range.LAST_12_MONTHS: Interval.MONTH}
 
 
 def bucket_start(epoch_seconds: float) -> int:
@@ -69,9 +83,46 @@ def zone(name: str | None, param: str = "timezone") -> ZoneInfo:
                              param=param) from None
 
 
+def parse_time(value: str | None, param: str) -> datetime | None:
+    """A Unix timestamp, an ISO 8601 time with an offset (aware), or a local date or time without one (naive:
+    `localize` reads it in the zone of the request). A 400 naming `param` for anything else."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if TIMESTAMP.fullmatch(text):
+        return parse_instant(text, param)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest(f"{param} must be a Unix timestamp, an ISO 8601 time, or a local date or time "
+                             "(2026-10-01, 2026-10-01T09:00)", param=param) from None
+    return when if when.tzinfo is None else storable(when, param)
+
+
+def localize(moment: datetime, tz: ZoneInfo, param: str, earliest: int = 1970, latest: int = 2999) -> datetime:
+    """`moment` as an aware instant: a naive one is a local time in `tz`; years outside [earliest, latest] are
+    refused (far dates overflow once shifted by an offset)."""
+    if not isinstance(moment, datetime):
+        raise InvalidRequest(f"{param} must be a time", param=param)
+    if not earliest <= moment.year <= latest or (moment.tzinfo is not None and not
+                                                 earliest <= moment.astimezone(UTC).year <= latest):
+        raise InvalidRequest(f"{param} must be between {earliest} and {latest}", param=param)
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The first instant of a local calendar day, in UTC (a day that starts with a DST gap starts at the gap)."""
     return floor(datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC))
+
+
+def named_range(name: Range, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    """[start, now) of a named range in the local calendar of `tz`; compared with the period before it,
+    a range starting at local midnight moves back by whole days (today so far against yesterday so far)."""
+    today = _aware(now).astimezone(tz).date()
+    first = {Range.TODAY: today, Range.LAST_7_DAYS: today - timedelta(days=6),
+             Range.LAST_4_WEEKS: today - timedelta(days=27),
+             Range.LAST_12_MONTHS: today.replace(day=1) - relativedelta(months=11)}[name]
+    return local_midnight(first, tz), _aware(now)
 
 
 def period_starts(start: datetime, end: datetime, tz: ZoneInfo, interval: Interval) -> list[datetime]:

@@ -11,7 +11,9 @@ from datetime import datetime
 
 import msgspec
 
-Number = int | float | None
+# A figure's value: an int for amounts (minor units) and counts, a float for ratios and milliseconds. Declared
+# as float (JSON "number", which includes integers) so the API's schema accepts both; never rounded.
+Number = float | None
 
 
 class Period(msgspec.Struct, frozen=True):
@@ -19,6 +21,17 @@ class Period(msgspec.Struct, frozen=True):
 
     start: datetime
     end: datetime
+
+
+class Window(msgspec.Struct, frozen=True):
+    """A range to read: a named one resolved in a time zone (or the given start and end), with the chart
+    interval that suits its length."""
+
+    range: str | None  # today | last_7_days | last_4_weeks | last_12_months; None for a custom range
+    timezone: str
+    start: datetime
+    end: datetime
+    interval: str  # hour | day | week | month
 
 
 class Figure(msgspec.Struct, frozen=True):

@@ -16,15 +16,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server import clock
 from server.accounts import queries as account_queries
 from server.analytics import buckets, figures, histogram, levels, queries
 from server.analytics.api_metrics import API_METRICS, ERROR_CODES_COLUMN
-from server.analytics.buckets import Compare, Interval
+from server.analytics.buckets import RANGE_INTERVALS, Compare, Interval, Range
 from server.analytics.metrics import NO_CURRENCY
 from server.analytics.results import (
     ApiBreakdown,
@@ -38,18 +39,24 @@ from server.analytics.results import (
     Summary,
     Timeseries,
     TopCodes,
+    Window,
 )
 from server.context import RequestContext, Scope
 from server.errors import InvalidRequest
 from server.ledger import queries as ledger_queries
 from server.ledger.money import currency_code
+from server.pagination import MAX_LIMIT
 from server.permissions import read
 
 MAX_POINTS = 2000  # a year of days, or 83 days of hours
 MAX_RANGE = timedelta(days=3 * 366 + 1)  # a comparison with the previous year of a two-year range
-MAX_CODES = 50
+MAX_CODES = MAX_LIMIT
 API_GROUPS = {"endpoint": "endpoint", "api_key": "api_key_id"}
 DECLINE_COLUMN = "decline_codes"
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
+# Custom ranges are charted by the finest interval that keeps a chart readable.
+AUTO_INTERVALS = ((timedelta(days=3), Interval.HOUR), (timedelta(days=93), Interval.DAY),
+                  (timedelta(days=731), Interval.WEEK))
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,10 @@ class Frame:
 
 
 async def _frame(ctx: RequestContext, timezone: str | None, currency: str | None) -> Frame:
-    scope = ctx.require(read("analytics"))
+    return await _frame_of(ctx.require(read("analytics")), timezone, currency)
+
+
+async def _frame_of(scope: Scope, timezone: str | None, currency: str | None) -> Frame:
     account = await account_queries.account(scope.account_id) or {}
     zone_name = timezone or account.get("timezone") or "UTC"
     target = currency_code(currency or account.get("default_currency") or "USD")
@@ -72,10 +82,42 @@ async def _frame(ctx: RequestContext, timezone: str | None, currency: str | None
     return Frame(scope, buckets.zone(zone_name), zone_name, target, rates)
 
 
+async def window(ctx: RequestContext, *, range: str | None = None, start: datetime | None = None,
+                 end: datetime | None = None, timezone: str | None = None, now: datetime | None = None) -> Window:
+    """What to read: a named range ending now, in `timezone` (default: the account's), or [start, end), where a
+    time without a time zone (a date, say) is local to `timezone`.
+
+    Exactly one of `range` and the pair `start`, `end` is given; the answer names the chart interval that
+    suits the range (by hour for today, by day for weeks, by month for a year).
+    """
+    scope = ctx.require(read("analytics"))
+    if timezone is None:
+        account = await account_queries.account(scope.account_id) or {}
+        timezone = account.get("timezone") or "UTC"
+    tz = buckets.zone(timezone)
+    if range is not None:
+        if start is not None or end is not None:
+            raise InvalidRequest("give either range or start and end, not both", param="range")
+        try:
+            name = Range(range)
+        except ValueError:
+            raise InvalidRequest(f"range must be one of {', '.join(Range)}", param="range") from None
+        first, last = buckets.named_range(name, tz, now or clock.now())
+        return Window(name.value, timezone, first, last, RANGE_INTERVALS[name].value)
+    if start is None or end is None:
+        param = "start" if start is None else "end"
+        raise InvalidRequest(f"{param} is required (or give a range: {', '.join(Range)})", param=param)
+    period = _period(buckets.localize(start, tz, "start"), buckets.localize(end, tz, "end"))
+    interval = next((i for length, i in AUTO_INTERVALS if period.end - period.start <= length), Interval.MONTH)
+    return Window(None, timezone, period.start, period.end, interval.value)
+
+
 def _period(start: datetime, end: datetime) -> Period:
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise InvalidRequest(f"{name} must be a time with a time zone", param=name)
+        if not EARLIEST <= value < LATEST:
+            raise InvalidRequest(f"{name} must be between 1970 and 2999 (UTC)", param=name)
     start, end = buckets.floor(start), buckets.ceil(end)
     if end <= start:
         raise InvalidRequest("end must be after start", param="end")
@@ -171,7 +213,18 @@ async def timeseries(ctx: RequestContext, start: datetime, end: datetime, *, int
 
     `endpoint` / `api_key_id` narrow the API figures to one endpoint group or key.
     """
-    frame = await _frame(ctx, timezone, currency)
+    return await _timeseries(await _frame(ctx, timezone, currency), start, end, interval, metrics, endpoint,
+                             api_key_id)
+
+
+async def timeseries_of(scope: Scope, start: datetime, end: datetime, *, interval: str, timezone: str,
+                        metrics: Sequence[str], currency: str | None = None) -> Timeseries:
+    """`timeseries` of a scope whose reader was checked already (a report run, checked when it was asked for)."""
+    return await _timeseries(await _frame_of(scope, timezone, currency), start, end, interval, metrics, None, None)
+
+
+async def _timeseries(frame: Frame, start: datetime, end: datetime, interval: str, metrics: Sequence[str] | None,
+                      endpoint: str | None, api_key_id: str | None) -> Timeseries:
     period = _period(start, end)
     step = _interval(interval)
     chosen = _metrics(metrics)

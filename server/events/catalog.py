@@ -38,4 +38,6 @@ EVENT_TYPES: dict[str, str] = {
     "review.closed": "A review was closed: approved, refunded or refunded as fraud.",
     "radar.block_rate.exceeded": "Radar blocked more than the alert threshold of the last hour's decisions.",
     "webhook_endpoint.disabled": "A webhook endpoint was disabled after failing for days.",
+    "reporting.report_run.succeeded": "A report run finished; its CSV file is ready to download.",
+    "reporting.report_run.failed": "A report run failed; `error` says why.",
 }

@@ -78,23 +78,6 @@ async def expired_authorizations(now: datetime, limit: int = 100) -> list[Paymen
         "AND capture_before <= $1 ORDER BY capture_before LIMIT $2", now, limit)
 
 
-class DayTotals(msgspec.Struct, frozen=True):
-    currency: str
-    succeeded: int
-    failed: int
-    gross: int
-
-
-async def day_totals(scope: Scope, start: datetime, end: datetime) -> list[DayTotals]:
-    """Per currency, intents created in [start, end): how many received money, how many failed, how much."""
-    return await db.fetch_as(
-        DayTotals, "SELECT currency, count(*) FILTER (WHERE amount_received > 0) AS succeeded, "
-        "count(*) FILTER (WHERE status = 'failed') AS failed, "
-        "coalesce(sum(amount_received), 0)::bigint AS gross FROM payment_intents "
-        "WHERE account_id = $1 AND livemode = $2 AND created >= $3 AND created < $4 GROUP BY currency",
-        scope.account_id, scope.livemode, start, end)
-
-
 # --- refunds ------------------------------------------------------------------------------------
 
 

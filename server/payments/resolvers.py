@@ -12,7 +12,7 @@ from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_
 from server.ledger import service as ledger
 from server.ledger.types import Long, Money
 from server.pagination import decode_cursor
-from server.payments import receipts, refunds, service, summary
+from server.payments import receipts, refunds, service
 from server.payments import types as t
 from server.payments.rows import PaymentIntent
 
@@ -47,13 +47,6 @@ class PaymentQuery:
     @strawberry.field(description="One receipt of this mode.")
     async def receipt(self, info: Info, id: strawberry.ID) -> t.Receipt | None:
         return await one_or_none(t.Receipt.from_row, receipts.find(ctx_of(info), str(id)))
-
-    @strawberry.field(description="Today's gross volume, successful payments and success rate against "
-                                  "yesterday at the same time of day.")
-    async def payment_summary(self, info: Info) -> t.PaymentSummary:
-        today, yesterday = await summary.today_and_yesterday(ctx_of(info))
-        return t.PaymentSummary(today=t.PaymentDay.from_summary(today),
-                                yesterday=t.PaymentDay.from_summary(yesterday))
 
     @strawberry.field(description="The merchant's available balance per currency (needs view_payments).")
     async def balance(self, info: Info) -> list[Money]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,7 +13,7 @@ from server.disputes.types import Dispute
 from server.fraud.types import Review, Risk
 from server.gql.common import ConflictError, NotFoundError, UnprocessableError, ValidationError
 from server.gql.loaders import loaders_of
-from server.ledger.types import Long, Money
+from server.ledger.types import Long
 from server.payments import rows
 from server.payments.receipts import url_of
 from server.payments.serial import charge_outcome
@@ -176,25 +176,3 @@ PaymentIntentResult = Annotated[PaymentIntentPayload | ValidationError | NotFoun
 # A refund is never refused for the merchant balance (it may go below zero), so no InsufficientFundsError.
 RefundResult = Annotated[RefundPayload | ValidationError | NotFoundError | ConflictError,
                          strawberry.union("RefundResult")]
-
-
-@strawberry.type(description="Payments created in a window of one day: volume, counts, success rate.")
-class PaymentDay:
-    start: datetime = strawberry.field(description="Window start (midnight in the account's time zone).")
-    end: datetime = strawberry.field(description="Window end.")
-    gross_volume: list[Money] = strawberry.field(description="Amount received per currency, minor units.")
-    succeeded_count: int = strawberry.field(description="Payments that received money.")
-    failed_count: int = strawberry.field(description="Payments that failed.")
-    success_rate: float | None = strawberry.field(description="succeeded / (succeeded + failed); null without any.")
-
-    @classmethod
-    def from_summary(cls, day: Any) -> PaymentDay:
-        return cls(start=day.start, end=day.end,
-                   gross_volume=[Money(amount=v, currency=c) for c, v in sorted(day.gross.items())],
-                   succeeded_count=day.succeeded, failed_count=day.failed, success_rate=day.success_rate)
-
-
-@strawberry.type(description="Today so far against yesterday up to the same time of day.")
-class PaymentSummary:
-    today: PaymentDay = strawberry.field(description="Since midnight, account time zone.")
-    yesterday: PaymentDay = strawberry.field(description="Yesterday, up to the same time of day.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_currency, get_currency_precision
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -56,7 +57,16 @@ def exact_time(value: Any) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
 
 
-env.filters.update(money=money, reltime=reltime, exact_time=exact_time)
+def local_time(value: Any, zone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time on the local clock of an IANA zone (a report's interval, say)."""
+    when = _parse_time(value)
+    try:
+        return when.astimezone(ZoneInfo(zone)).strftime(fmt) if when else ""
+    except (ZoneInfoNotFoundError, ValueError):
+        return exact_time(value)
+
+
+env.filters.update(money=money, reltime=reltime, exact_time=exact_time, local_time=local_time)
 
 
 def is_htmx(connection: ASGIConnection) -> bool:

@@ -40,6 +40,7 @@ EVENT_TYPES = [
     "transfer_claim.opened", "transfer_claim.message_added", "transfer_claim.escalated", "transfer_claim.decided",
     "transfer_claim.appealed", "transfer_claim.withdrawn", "review.opened", "review.closed",
     "webhook_endpoint.disabled",
+    "reporting.report_run.succeeded", "reporting.report_run.failed",
 ]
 
 
@@ -135,6 +136,9 @@ def sample_object(event_type: str, livemode: bool) -> dict[str, Any]:
                 "sender": "cus_test_sample00000000000", "receiver": "cus_test_sample00000000001", "amount": 2000,
                 "currency": "usd", "reason": "not_received", "status": "inquiry", "hold": None,
                 "livemode": livemode}
+    if kind == "reporting":
+        return {"id": "frr_test_sample000000000000", "object": "reporting.report_run", "report_type": "balance.summary",
+                "status": "succeeded" if event_type.endswith("succeeded") else "failed", "livemode": livemode}
     if kind == "webhook_endpoint":
         return {"id": "we_test_sample00000000000", "object": "webhook_endpoint", "url": "https://example.com/hooks",
                 "status": "disabled", "livemode": livemode}

@@ -16,7 +16,7 @@ async def home(request: Request) -> Response:
     since = await events.stream_position(ctx)  # before the page's query: the live feed continues from here
     block = "today" if request.query_params.get("part") == "today" else None  # the numbers refresh themselves
     return await show(request, ctx, "HomePage", "accounts/home.html", "home",
-                      {"withPayments": ctx.can(read("payment_intents")), "withBalance": ctx.can(read("balance"))},
+                      {"withAnalytics": ctx.can(read("analytics")), "withBalance": ctx.can(read("balance"))},
                       block=block,
                       stream_url=stream_url([], since))
 
