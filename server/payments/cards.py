@@ -42,7 +42,6 @@ TEST_CARDS: list[TestCard] = [
              "product_not_received"),
     TestCard("4000000000001976", "inquiry", None,
              "Succeeds, then the issuer opens an inquiry (a warning before any chargeback)", "fraudulent"),
-    TestCard("4000000000000259", "dispute", None, "Succeeds, then the cardholder disputes it"),
     TestCard("4000008260000000", "succeeded", None, "Visa issued in the United Kingdom: succeeds"),
     TestCard("4000000760000002", "succeeded", None, "Visa issued in Brazil: succeeds"),
 ]

@@ -25,6 +25,12 @@ async def test_create_and_confirm_success_posts_gross_fee_and_net(http):
     assert await m.balance() == 10_000 - 320
 
 
+def test_each_test_card_number_is_listed_once():
+    # A second entry would silently replace the first in BY_NUMBER (a merge once did: the dispute card lost its reason).
+    numbers = [c.number for c in TEST_CARDS]
+    assert sorted(n for n in set(numbers) if numbers.count(n) > 1) == []
+
+
 @pytest.mark.parametrize("test_card", [c for c in TEST_CARDS if c.outcome != "timeout"], ids=lambda c: c.number)
 async def test_every_test_card(http, test_card):
     m = await merchant(http)
