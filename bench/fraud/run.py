@@ -56,7 +56,8 @@ def luhn_complete(prefix: str) -> str:
 
 def buyer(rng: random.Random, n: int) -> dict[str, str]:
     """A returning buyer: their card, email and public IP address (documentation ranges are not global)."""
-    return {"number": luhn_complete(f"4{n:014d}"), "email": f"buyer{n}@example.com",
+    # 4571…: outside the simulator's test cards (4000… numbers decline, time out or get disputed)
+    return {"number": luhn_complete(f"4571{n:011d}"), "email": f"buyer{n}@example.com",
             "ip": f"81.{n // 65536 % 200 + 2}.{n // 256 % 256}.{n % 250 + 1}"}
 
 
