@@ -148,7 +148,12 @@ async def test_an_outlier_is_clipped_in_the_release_and_kept_exact_for_its_selle
     assert aov.value == 9_000_000.0, "the seller's own exact value"
     grid = METRICS["average_order_value_usd"].grid
     assert all(v in grid for v in (aov.quantiles.p25, aov.quantiles.p50, aov.quantiles.p75))
-    assert aov.position.sentence == "You are above the 75th percentile."  # clipped to 10,000 USD, the top
+    # clipped to the grid's top (10,000 USD): above every released quartile, unless the mechanism's noise put
+    # p75 on that same top point (the outlier is in the cohort), where the seller is "at" it (seen in CI)
+    if aov.quantiles.p75 < grid[-1]:
+        assert aov.position.sentence == "You are above the 75th percentile."
+    else:
+        assert "75th" in aov.position.sentence and "below" not in aov.position.sentence
 
 
 async def test_a_seller_reads_only_its_own_value_and_no_endpoint_reads_another_s(server):
