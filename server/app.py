@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -10,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from litestar import Litestar
 from litestar.static_files import create_static_files_router
 
-from server import db, health, infra, openapi
+from server import db, health, infra, metrics, openapi
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
 from server.apilogs import pages as apilog_pages
@@ -21,6 +22,8 @@ from server.customers import pages as customer_pages
 from server.customers.rest import CustomerController, TransferController
 from server.events import hub as events_hub
 from server.events import pages as event_pages
+from server.events.limits import live as live_connections
+from server.events.limits import websocket_cap
 from server.events.rest import EventController
 from server.gql.view import GraphQLController
 from server.idempotency import owner as idempotency_owner
@@ -72,10 +75,15 @@ def _lifespan(settings: Settings, log_writer: apilog_writer.LogWriter,
             await workers.start()
         supervisor = Supervisor(owned_processes())  # the embedded servers we started, if any
         supervisor.start()
+        metrics.process_sources.update(live_connections=lambda: live_connections.open,
+                                       apilog_buffer=lambda: len(log_writer.pending),
+                                       apilog_dropped=lambda: log_writer.dropped)
+        sampler = asyncio.create_task(metrics.sampling(), name="metrics-sampler")
         try:
             yield
         finally:
             health.draining.set()
+            sampler.cancel()
             await supervisor.stop()
             if log_writer.running:  # the server has stopped taking requests: flush every captured one
                 await log_writer.stop()
@@ -96,14 +104,16 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
     log_writer = apilog_writer.LogWriter(settings)
     app = Litestar(
         route_handlers=[
-            health.healthz, health.readyz, *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
+            health.healthz, health.readyz, metrics.metrics_endpoint,
+            *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[_lifespan(settings, log_writer, workers_enabled)],
         # Outermost first. The guard refuses unreadable input after the log has started capturing the request
         # and before idempotency reads the body.
-        middleware=[public_url_middleware, request_id_middleware, apilog_middleware(log_writer, settings),
-                    request_guard(settings.max_body_bytes), idempotency_middleware],
+        middleware=[metrics.metrics_middleware, websocket_cap, public_url_middleware, request_id_middleware,
+                    apilog_middleware(log_writer, settings), request_guard(settings.max_body_bytes),
+                    idempotency_middleware],
         # Litestar types each handler as taking any Exception; ours take the class they are registered for.
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         before_send=[security_headers],  # on every response, routing errors included
