@@ -34,6 +34,8 @@ from server.operations import load_all as load_operations
 from server.paths import WEB
 from server.payments import pages as payment_pages
 from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
+from server.replicas import router as replica_router
+from server.replicas.router import read_routing_middleware
 from server.request_guard import request_guard
 from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
@@ -79,11 +81,14 @@ def _lifespan(settings: Settings, log_writer: apilog_writer.LogWriter,
                                        apilog_buffer=lambda: len(log_writer.pending),
                                        apilog_dropped=lambda: log_writer.dropped)
         sampler = asyncio.create_task(metrics.sampling(), name="metrics-sampler")
+        await replica_router.start(settings.replica_urls(), settings.replica_max_lag_ms,
+                                   max(2, settings.db_pool_max // 2))
         try:
             yield
         finally:
             health.draining.set()
             sampler.cancel()
+            await replica_router.stop()
             await supervisor.stop()
             if log_writer.running:  # the server has stopped taking requests: flush every captured one
                 await log_writer.stop()
@@ -111,7 +116,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         lifespan=[_lifespan(settings, log_writer, workers_enabled)],
         # Outermost first. The guard refuses unreadable input after the log has started capturing the request
         # and before idempotency reads the body.
-        middleware=[metrics.metrics_middleware, websocket_cap, public_url_middleware, request_id_middleware,
+        middleware=[metrics.metrics_middleware, websocket_cap, read_routing_middleware, public_url_middleware,
+                    request_id_middleware,
                     apilog_middleware(log_writer, settings), request_guard(settings.max_body_bytes),
                     idempotency_middleware],
         # Litestar types each handler as taking any Exception; ours take the class they are registered for.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import math
 import os
 import shutil
 import socket
@@ -47,6 +48,7 @@ from server import clock, db
 from server.events import queries as event_queries
 from server.infra import redis
 from server.payments import queries as payment_queries
+from server.replicas import router as replica_router
 from server.settings import get_settings
 from server.webhooks import queries as webhook_queries
 
@@ -83,6 +85,9 @@ JOB_HEARTBEAT = Gauge("paydeck_job_last_success_timestamp_seconds", "When each b
                       ["job"], multiprocess_mode="mostrecent")
 WORKER_HEARTBEAT = Gauge("paydeck_worker_heartbeat_timestamp_seconds", "When each worker process (host:pid) last beat",
                          ["worker"], multiprocess_mode="mostrecent")
+
+REPLICA_LAG = Gauge("paydeck_replica_lag_seconds", "How far behind the primary each read replica is, as this "
+                    "process sees it (+Inf: not answering)", ["replica"], multiprocess_mode="liveall")
 
 # Filled in by the app: where this process's figures come from (server.app wires them).
 process_sources: dict[str, Callable[[], float]] = {}
@@ -125,6 +130,11 @@ def sample_process() -> None:
         DB_POOL_SIZE.set(size)
         DB_POOL_IN_USE.set(size - pool.get_idle_size())
         DB_POOL_WAITING.set(getattr(pool, "waiting", 0))
+    router = replica_router.router()
+    if router is not None:
+        now = time.time()
+        for replica in router.replicas:
+            REPLICA_LAG.labels(replica.name).set(math.inf if replica.error else replica.lag_ms(now) / 1000)
     for name, gauge in (("live_connections", LIVE_CONNECTIONS), ("apilog_buffer", APILOG_BUFFER),
                         ("apilog_dropped", APILOG_DROPPED)):
         source = process_sources.get(name)

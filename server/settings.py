@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 20
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)  # waiting longer for a connection: 503
+    # Read replicas (server/replicas/router.py): comma-separated PostgreSQL URLs, and how stale a read may be.
+    read_replica_urls: str | None = None
+    replica_max_lag_ms: int = Field(default=1000, ge=0)
+    replicas: int = Field(default=0, ge=0, le=8)  # embedded streaming replicas of `paydeck run` (--replicas)
 
     session_idle_minutes: int = Field(default=120, ge=1)
     session_absolute_hours: int = Field(default=24, ge=1)
@@ -100,6 +104,9 @@ class Settings(BaseSettings):
         # Resolved once, against the directory we were started in: embedded PostgreSQL and the
         # other servers change directory, and a relative path would then point elsewhere.
         return value.expanduser().resolve()
+
+    def replica_urls(self) -> list[str]:
+        return [url.strip() for url in (self.read_replica_urls or "").split(",") if url.strip()]
 
 
 @lru_cache

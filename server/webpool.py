@@ -34,11 +34,13 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from server import health, metrics
+from server.supervisor import forget_broken_connections
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +119,10 @@ def child_main(args: ChildArgs) -> None:
     os.environ["PAYDECK_PROCESS_INDEX"] = str(args.index)
     server, loop_factory = _uvicorn_server(settings)
 
+    health.parent_view = lambda: _parent_view(args.health_state)  # /healthz, /readyz: the parent's supervisor
+
     async def main() -> None:
-        mirror = asyncio.create_task(_mirror_health(args.health_state), name="health-mirror")
+        mirror = asyncio.create_task(_follow_restarts(args.health_state), name="follow-restarts")
         try:
             await server.serve(sockets=[args.sock])
         finally:
@@ -175,15 +179,21 @@ def uvicorn_config(uvicorn: Any, app: Any, settings: Any) -> Any:
                           ws="websockets-sansio", proxy_headers=False)
 
 
-async def _mirror_health(state: Any) -> None:
-    """Copy the parent's view of the embedded servers into this process's /healthz and /readyz."""
+def _parent_view(state: Any) -> dict[str, Any]:
+    try:
+        return json.loads(bytes(state.value).decode() or "{}")
+    except ValueError:
+        return {}
+
+
+async def _follow_restarts(state: Any) -> None:
+    """When the parent has started an embedded server again, drop this process's connections to the old one."""
+    restarts = 0
     while True:
-        with contextlib.suppress(ValueError):
-            raw = bytes(state.value).decode() or "{}"
-            seen = json.loads(raw)
-            for name, target in (("recovering", health.recovering), ("unrecoverable", health.unrecoverable)):
-                target.clear()
-                target.update(seen.get(name, {}))
+        seen = _parent_view(state).get("restarts", 0)
+        if seen != restarts:
+            restarts = seen
+            await forget_broken_connections()
         await asyncio.sleep(CHECK_SECONDS)
 
 
@@ -199,6 +209,7 @@ class WebPool:
         self.children: dict[int, BaseProcess] = {}
         self.respawned = 0
         self._published = ""
+        self.restarts: Callable[[], int] = lambda: 0  # the embedded servers started again (server.supervisor)
 
     def start(self) -> None:
         self.sock = bind(self.host, self.port)
@@ -216,7 +227,8 @@ class WebPool:
         return [c.pid for c in self.children.values() if c.pid is not None]
 
     def publish_health(self) -> None:
-        text = json.dumps({"recovering": health.recovering, "unrecoverable": health.unrecoverable})
+        text = json.dumps({"recovering": health.recovering, "unrecoverable": health.unrecoverable,
+                           "restarts": self.restarts()})
         if text != self._published and len(text) < HEALTH_BYTES:
             self.health_state.value = text.encode()  # type: ignore[attr-defined]  # a "c" Array has .value
             self._published = text

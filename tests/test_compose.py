@@ -55,6 +55,9 @@ def test_compose_scales_web_behind_a_proxy_and_is_watched_by_prometheus_and_graf
     assert scrape["metrics_path"] == "/metrics" and scrape["dns_sd_configs"][0]["names"] == ["web"]
     assert "PAYDECK_METRICS_TOKEN" in services["prometheus"]["environment"]
     assert any("grafana/dashboards" in v for v in services["grafana"]["volumes"])
+    replica = services["postgres-replica"]
+    assert "pg_basebackup" in " ".join(replica["command"]) and "healthcheck" in replica
+    assert "postgres-replica" in services["web"]["environment"]["PAYDECK_READ_REPLICA_URLS"]
 
 
 def test_the_grafana_dashboard_charts_metrics_paydeck_exports():

@@ -179,7 +179,7 @@ async def test_a_client_of_a_killed_process_resumes_on_the_other_without_gap_or_
 
             async def live() -> bool:
                 seen.append(await emit_event(scope))
-                return seen[-1] in first.ids()
+                return any(event in first.ids() for event in seen)
 
             await eventually(live, timeout=30, every=0.3)
             before = [await emit_event(scope) for _ in range(3)]

@@ -84,6 +84,8 @@ async def _parent(settings: Settings, pool: Any, run_workers: bool) -> None:
         await infra.open_redis(settings.redis_url)
         workers = Workers(settings)
         await workers.start()
+    pool.restarts = lambda: supervisor.restarts  # the web processes then drop their connections to the old ones
+    supervisor.changed = pool.publish_health  # the web processes' /healthz follows the supervisor at once
     pool.start()
     stop = asyncio.Event()
     received: list[int] = []
@@ -123,9 +125,13 @@ def _start_demo(settings: Settings, port: int, demo_rate: float) -> None:
 @click.option("--port", default=None, type=int, help="Port (default PAYDECK_PORT or 8000).")
 @click.option("--processes", default=None, type=click.IntRange(min=1),
               help="Web processes sharing the port (default PAYDECK_PROCESSES, or one per core).")
+@click.option("--replicas", default=None, type=click.IntRange(min=0, max=8),
+              help="Embedded PostgreSQL read replicas to start and read from (default PAYDECK_REPLICAS, 0).")
 @click.option("--demo/--no-demo", default=False, help="Create the demo account and print its login and keys.")
-def run(host: str | None, port: int | None, demo: bool, processes: int | None) -> None:
+def run(host: str | None, port: int | None, demo: bool, processes: int | None, replicas: int | None) -> None:
     settings = get_settings()
+    if replicas is not None:
+        settings.replicas = replicas
     _serve("run", host or settings.host, port or settings.port, workers=True, demo=demo, processes=processes or 0)
 
 

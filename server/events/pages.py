@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get
 from litestar.response import Stream
 
-from server import operations
+from server import db, operations
 from server.errors import InvalidRequest, NotFound, PaydeckError
 from server.events import limits, service, sse
 from server.events.catalog import EVENT_TYPES
@@ -86,7 +86,8 @@ async def event_stream(request: Request) -> Response:
         if renderer is None:
             raise InvalidRequest(f"view must be one of {', '.join(RENDERERS)}", param="view")
         limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
-        after_pos = await service.resume_position(scope, request.headers.get("last-event-id"))
+        with db.replica_reads(False):  # the position must be exact: a replica may not have the event yet
+            after_pos = await service.resume_position(scope, request.headers.get("last-event-id"))
         if after_pos is None:
             after_pos = _since(request.query_params.get("since"))
     except LoginRequired as exc:

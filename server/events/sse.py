@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
-from server import health
+from server import db, health
 from server.context import Scope
 from server.events import limits
 from server.events.hub import hub
@@ -33,7 +33,8 @@ async def stream(scope: Scope, types: TypeFilter, after_pos: int | None,
                  keepalive: float = KEEPALIVE_SECONDS) -> AsyncIterator[bytes]:
     """SSE bytes: `event: event` frames whose data is `render(message)`, id = the event id."""
     yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
-    with limits.live.held():
+    # Catching up reads the primary: a replica behind the live stream would leave a gap.
+    with limits.live.held(), db.replica_reads(False):
         async with hub().subscribe(scope, types, after_pos) as subscriber:
             while not health.draining.is_set():
                 try:
