@@ -176,7 +176,10 @@ def uvicorn_config(uvicorn: Any, app: Any, settings: Any) -> Any:
     """The one uvicorn configuration, for a single process and for each of several."""
     return uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="on", log_level="warning",
                           log_config=None, timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-                          ws="websockets-sansio", proxy_headers=False)
+                          ws="websockets-sansio", proxy_headers=False,
+                          # GraphQL subscription messages are small JSON: compressing them is not worth a zlib
+                          # state per WebSocket (most of a connection's memory, BENCHMARKS.md "Scale-out").
+                          ws_per_message_deflate=False)
 
 
 def _parent_view(state: Any) -> dict[str, Any]:

@@ -151,11 +151,22 @@ async def main(process_counts: list[int], n: int, events: int, held: int) -> Non
                     rows.append((processes, name, result))
                     print(f"{processes} proc  {name:38} n={n} p50={result['p50']:7.1f} ms  p99={result['p99']:7.1f} ms"
                           f"  delivered {result['samples']}/{result['expected']}", flush=True)
-                for name, start, _, _ in cases[1:]:
-                    per = await hold(held, start, proc)
-                    memory.append((processes, name, per))
-                    print(f"{processes} proc  {name:38} {held} held: {per / 1024:.1f} KiB per connection", flush=True)
                 await sse_client.aclose()
+            for kind in ("GraphQL subscription (ws)", "dashboard SSE stream"):  # each in a fresh app: memory
+                port = embedded.free_port()                                     # freed by one kind is not reused
+                with paydeck(db_url, redis_url, port, processes) as proc:
+                    base = f"http://127.0.0.1:{port}"
+                    cookies = await _login(base, account.user["email"])
+                    client = httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30,
+                                               limits=httpx.Limits(max_connections=held + 10))
+                    ws_url = base.replace("http://", "ws://") + "/graphql"
+                    start = ((lambda r, ready, stop, u=ws_url, k=key: ws_subscriber(u, k, r, ready, stop))
+                             if kind.startswith("GraphQL") else
+                             (lambda r, ready, stop, c=client: sse_subscriber(c, r, ready, stop)))
+                    per = await hold(held, start, proc)
+                    memory.append((processes, kind, per))
+                    print(f"{processes} proc  {kind:38} {held} held: {per / 1024:.1f} KiB per connection", flush=True)
+                    await client.aclose()
         await publisher.aclose()
         await db.close_pool()
     print("\n| web processes | path | subscribers | p50 ms | p99 ms | p99 / Redis p99 | delivered |")
