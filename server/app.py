@@ -18,6 +18,8 @@ from server.apilogs import pages as apilog_pages
 from server.apilogs import writer as apilog_writer
 from server.apilogs.capture import apilog_middleware
 from server.apilogs.rest import RequestLogController
+from server.benchmarks import pages as benchmark_pages
+from server.benchmarks.rest import BenchmarkController
 from server.customers import pages as customer_pages
 from server.customers.rest import CustomerController, TransferController
 from server.events import hub as events_hub
@@ -52,9 +54,10 @@ log = logging.getLogger(__name__)
 STATIC = WEB / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
-                    RequestLogController, EventController, WebhookEndpointController]
+                    RequestLogController, EventController, WebhookEndpointController, BenchmarkController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
-                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS]
+                 *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS,
+                 *benchmark_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

@@ -4,7 +4,9 @@ Keys are stored hashed, so the demo keeps the plain keys it issued in
 `<data dir>/demo.json` (a local development convenience) to print them on
 every start. A new demo account gets 90 days of test-mode history (payments,
 refunds, customers, credits, transfers, API requests; server/analytics/backfill.py),
-so the charts are never empty on first run.
+so the charts are never empty on first run, and a test-mode marketplace of other
+sellers (server/benchmarks/marketplace.py) whose closed months are released at
+once, so the Benchmarks page is too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from server import db
 from server.accounts import queries
 from server.accounts.service import create_account
 from server.analytics import backfill
+from server.benchmarks import marketplace
+from server.benchmarks import service as benchmarks
+from server.benchmarks.marketplace import DEFAULT_SELLERS
 from server.context import Principal, RequestContext, Scope
 from server.permissions import Role
 from server.settings import Settings
@@ -24,7 +29,7 @@ from server.settings import Settings
 DEMO_EMAIL = "demo@paydeck.dev"
 
 
-async def ensure_demo(settings: Settings, announce: bool = False) -> dict:
+async def ensure_demo(settings: Settings, announce: bool = False, sellers: int = DEFAULT_SELLERS) -> dict:
     path = Path(settings.data_dir) / "demo.json"
     await db.open_pool(1, 4)
     try:
@@ -36,20 +41,38 @@ async def ensure_demo(settings: Settings, announce: bool = False) -> dict:
             created = await create_account("Demo Store", DEMO_EMAIL, password, category="retail")
             info = {"account_id": created.account["id"], "email": DEMO_EMAIL, "password": password,
                     **{f"{k}_key": v for k, v in created.keys.items()}}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(info, indent=2))
-            path.chmod(0o600)
+            _save(path, info)
+        if announce and not saved:
+            # The first run writes months of history and a marketplace of sellers: say so before the wait.
+            print("\n  preparing demo data (first run only, about a minute) ...", flush=True)
         history = await _history(info)
+        market = None
+        if sellers and not info.get("marketplace_sellers"):
+            market = await marketplace.create_around(info["account_id"], sellers)
+            info["marketplace_sellers"] = market.sellers
+            _save(path, info)
+        # Months are released once: without the marketplace they would be released with no peers, for good.
+        released = await benchmarks.release_due(settings) if sellers else []
     finally:
         await db.close_pool()
     if announce:
         if history is not None:
             print(f"\n  demo history: {backfill.DEMO_DAYS} days of test-mode activity ({history})", flush=True)
+        if market is not None:
+            print(f"  demo marketplace: {market}", flush=True)
+        for period in released:
+            print(f"  benchmarks released: {period}", flush=True)
         print("\n  Demo account", info["account_id"], flush=True)
         print(f"    login:     {info['email']} / {info['password']}")
         print(f"    test keys: {info['secret_test_key']}  {info['publishable_test_key']}")
         print(f"    live keys: {info['secret_live_key']}  {info['publishable_live_key']}", flush=True)
     return info
+
+
+def _save(path: Path, info: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(info, indent=2))
+    path.chmod(0o600)
 
 
 async def _history(info: dict) -> backfill.Written | None:

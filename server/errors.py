@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     BALANCE_NOT_ZERO = "balance_not_zero"
     TRANSACTION_ALREADY_PROCESSED = "transaction_already_processed"
     FX_RATE_MISSING = "fx_rate_missing"
+    BENCHMARK_PERIOD_RELEASED = "benchmark_period_released"
     INSUFFICIENT_FUNDS = "insufficient_funds"
     # Who is asking
     INVALID_API_KEY = "invalid_api_key"

@@ -72,6 +72,8 @@ LIST_QUERY: dict[str, Schema] = {
                     description=f"How many items per page (1–{MAX_LIMIT})."),
     "cursor": Schema(type=OpenAPIType.STRING, description="`next_cursor` of the previous page."),
 }
+PERIOD = Schema(type=OpenAPIType.STRING, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+                description="A month, YYYY-MM (UTC), between 1900-01 and 9998-12; default: the latest released.")
 AMOUNT_BOUND = Schema(type=OpenAPIType.INTEGER, minimum=0, description="An amount in minor units (e.g. cents).")
 
 # Query parameters by operation: replaces Litestar's "any string", and declares those read from the raw query.
@@ -105,6 +107,8 @@ QUERY: dict[str, dict[str, Schema]] = {
         "created[lt]": UNIX_SECONDS, "object_id": TEXT,
     },
     "GET /v1/webhook_endpoints": {**LIST_QUERY},
+    "GET /v1/benchmarks": {"period": PERIOD},
+    "GET /v1/benchmarks/privacy_budget": {"period": PERIOD},
 }
 
 

@@ -92,6 +92,9 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in [
     Resource("webhook_endpoints", P.MANAGE_WEBHOOKS, P.MANAGE_WEBHOOKS),
     Resource("request_logs", P.VIEW_API_LOGS, P.VIEW_API_LOGS),
     Resource("analytics", P.VIEW_ANALYTICS, P.VIEW_ANALYTICS),
+    # Seller benchmarks: releases are computed by a job, so nothing is written through the API.
+    Resource("benchmarks", P.VIEW_ANALYTICS, P.ADMIN),
+    Resource("privacy_budget", P.ADMIN, P.ADMIN),
     # Dashboard-only: no API key can reach these.
     Resource("api_keys", P.MANAGE_API_KEYS, P.MANAGE_API_KEYS, api=False),
     Resource("team", None, P.MANAGE_TEAM, api=False),

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from server import clock
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.apilogs.resolvers import ApiLogQuery
+from server.benchmarks.resolvers import BenchmarkQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
 from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
-                             "payments, API request logs, events and webhooks.")
-class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery):
+                             "payments, API request logs, events, webhooks and seller benchmarks.")
+class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery,
+            BenchmarkQuery):
     pass
 
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -90,8 +90,24 @@ class Settings(BaseSettings):
     authorization_days: int = Field(default=7, ge=1)
     demo_rate: float = Field(default=0.5, ge=0)  # actions/s of `paydeck run --demo` demo traffic
 
+    # Seller benchmarks (docs/benchmarks.md): every privacy parameter of a release, with its default.
+    benchmark_k_quartiles: int = Field(default=500, ge=2)  # a cohort this large (DP count) gets p25/p50/p75
+    benchmark_k_median: int = Field(default=100, ge=1)  # ... this large the median only; smaller: suppressed
+    benchmark_epsilon_count: float = Field(default=0.1, gt=0, le=10)  # the DP size count, per cohort and month
+    benchmark_epsilon_per_quartile: float = Field(default=0.15, gt=0, le=10)
+    benchmark_epsilon_median: float = Field(default=0.45, gt=0, le=10)
+    benchmark_monthly_epsilon_cap: float = Field(default=3.0, gt=0, le=100)  # per seller, per month
+    benchmark_release_delay_hours: float = Field(default=24.0, ge=0, le=24 * 27)  # after a month ends
+    benchmark_interval_seconds: float = Field(default=3600.0, gt=0)  # how often the job looks for a closed month
+
     # Test-only: honour the Paydeck-Test-Fault header (server/faults.py). Never on in production.
     test_faults: bool = False
+
+    @model_validator(mode="after")
+    def _cohort_sizes_in_order(self) -> Settings:
+        if self.benchmark_k_quartiles <= self.benchmark_k_median:
+            raise ValueError("PAYDECK_BENCHMARK_K_QUARTILES must be larger than PAYDECK_BENCHMARK_K_MEDIAN")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ import logging
 from server import jobs, metrics
 from server.analytics import tasks as analytics_tasks
 from server.apilogs import tasks as apilogs_tasks
+from server.benchmarks import tasks as benchmarks_tasks
 from server.events import tasks as events_tasks
 from server.idempotency import tasks as idempotency_tasks
 from server.payments import tasks as payments_tasks
@@ -25,7 +26,13 @@ from server.webhooks import tasks as webhooks_tasks
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
 # Imported for the jobs they register.
-DOMAINS = (analytics_tasks, apilogs_tasks, events_tasks, idempotency_tasks, payments_tasks, webhooks_tasks)
+DOMAINS = (analytics_tasks, apilogs_tasks, benchmarks_tasks, events_tasks, idempotency_tasks, payments_tasks,
+           webhooks_tasks)
+
+
+def _cancel_requested() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def registered_jobs() -> list[jobs.Job]:
@@ -62,6 +69,12 @@ class Workers:
             try:
                 await job.run(self.settings)
                 await metrics.beat(job.name)
+            except asyncio.CancelledError:
+                if self.stopping.is_set() or _cancel_requested():
+                    raise
+                # A CancelledError nobody asked for (a library's timeout leaking out of a job) must not end the
+                # job for the life of the process: the dispatcher would stop and live updates with it.
+                log.error("job %s was cancelled from inside; restarting in %.0fs", job.name, pause)
             except Exception:
                 log.exception("job %s failed; retrying in %.0fs", job.name, pause)
             try:

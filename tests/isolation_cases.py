@@ -595,3 +595,93 @@ async def _payment_summary(t: Tenants) -> None:
     for _, headers in t.intruders:
         theirs = (await t.gql(headers, query))["data"]["paymentSummary"]["today"]
         assert theirs == {"succeededCount": 0, "grossVolume": []}
+
+
+# --- benchmarks ------------------------------------------------------------------------------
+
+
+async def _released_month(t: Tenants) -> str:
+    """A month where the owner, the other account and 22 more sellers had payments, released (small k)."""
+    if "benchmark_month" in t.objects:
+        return t.objects["benchmark_month"]
+    from datetime import timedelta
+
+    from server.analytics import backfill
+    from server.benchmarks import periods
+    from server.context import Scope
+    from tests.benchmarks.helpers import Mix, fresh_month, payments, release, sellers
+
+    month = fresh_month()
+    await sellers(month, [Mix(succeeded=10 + i, abandoned=1 + i % 5) for i in range(22)])
+    for account, mix in ((t.owner, Mix(succeeded=20, failed=1, abandoned=2)),
+                         (t.other, Mix(succeeded=17, failed=2, abandoned=4, amount=7_700))):
+        await backfill.write_payments(Scope(account.account["id"], False), payments(month, mix),
+                                      now=periods.end(month) + timedelta(days=40))
+    await release(month)
+    t.objects["benchmark_month"] = periods.label(month)
+    return t.objects["benchmark_month"]
+
+
+OWNER_CONVERSION, OTHER_CONVERSION = 20 / 23, 17 / 23
+
+
+def _conversion(metrics: list[dict]) -> float | None:
+    return next(m for m in metrics if m["metric"] == "conversion_rate")["value"]
+
+
+@rest("GET /v1/benchmarks")
+async def _benchmarks_rest(t: Tenants) -> None:
+    period = await _released_month(t)
+    mine = await t.http.get("/v1/benchmarks", params={"period": period}, headers=t.key())
+    assert mine.status_code == 200, mine.text
+    assert _conversion(mine.json()["metrics"]) == OWNER_CONVERSION
+    assert str(OTHER_CONVERSION) not in mine.text, "the other seller's value in the owner's benchmarks"
+    theirs = await t.http.get("/v1/benchmarks", params={"period": period}, headers=t.key("other"))
+    assert _conversion(theirs.json()["metrics"]) == OTHER_CONVERSION and str(OWNER_CONVERSION) not in theirs.text
+    live = await t.http.get("/v1/benchmarks", params={"period": period}, headers=t.key("owner", "live"))
+    assert live.status_code == 404, "test-mode releases in live mode"
+
+
+@rest("GET /v1/benchmarks/privacy_budget")
+async def _privacy_budget_rest(t: Tenants) -> None:
+    period = await _released_month(t)
+    mine = (await t.http.get("/v1/benchmarks/privacy_budget", params={"period": period}, headers=t.key())).json()
+    theirs = (await t.http.get("/v1/benchmarks/privacy_budget", params={"period": period},
+                               headers=t.key("other"))).json()
+    assert mine["entries"] and theirs["entries"]
+    assert not {e["id"] for e in mine["entries"]} & {e["id"] for e in theirs["entries"]}
+    live = (await t.http.get("/v1/benchmarks/privacy_budget", params={"period": period},
+                             headers=t.key("owner", "live"))).json()
+    assert live["entries"] == [] and live["spent"] == 0
+
+
+@graphql("Query.benchmarks")
+async def _benchmarks_graphql(t: Tenants) -> None:
+    period = await _released_month(t)
+    query = "query($p: String) { benchmarks(period: $p) { cohort { label } metrics { metric value } } }"
+    mine = (await t.gql(t.key(), query, {"p": period}))["data"]["benchmarks"]
+    assert _conversion(mine["metrics"]) == OWNER_CONVERSION
+    theirs = (await t.gql(t.key("other"), query, {"p": period}))["data"]["benchmarks"]
+    assert _conversion(theirs["metrics"]) == OTHER_CONVERSION
+    assert OWNER_CONVERSION not in [m["value"] for m in theirs["metrics"]]
+    assert (await t.gql(t.key("owner", "live"), query, {"p": period}))["data"]["benchmarks"] is None
+
+
+@graphql("Query.privacyBudget")
+async def _privacy_budget_graphql(t: Tenants) -> None:
+    period = await _released_month(t)
+    query = "query($p: String) { privacyBudget(period: $p) { spent entries { id release } } }"
+    mine = (await t.gql(t.key(), query, {"p": period}))["data"]["privacyBudget"]
+    theirs = (await t.gql(t.key("other"), query, {"p": period}))["data"]["privacyBudget"]
+    assert mine["entries"] and not {e["id"] for e in mine["entries"]} & {e["id"] for e in theirs["entries"]}
+    live = (await t.gql(t.key("owner", "live"), query, {"p": period}))["data"]["privacyBudget"]
+    assert live == {"spent": 0.0, "entries": []}
+
+
+@graphql("Query.benchmarkPolicy")
+async def _benchmark_policy(t: Tenants) -> None:
+    # Published parameters, the same for every account and mode: no tenant's data in them.
+    query = "{ benchmarkPolicy { kQuartiles monthlyEpsilonCap metrics { metric lower upper candidates } } }"
+    answers = [(await t.gql(headers, query))["data"]["benchmarkPolicy"]
+               for headers in (t.key(), *[h for _, h in t.intruders])]
+    assert answers[0] == answers[1] == answers[2] and answers[0]["kQuartiles"] == 500

@@ -44,3 +44,22 @@ async def test_a_job_that_crashes_runs_again_after_its_pause():
         await runner.stop()
         loop.cancel()
         await asyncio.gather(loop, return_exceptions=True)
+
+
+async def test_a_job_cancelled_from_inside_runs_again_and_a_real_stop_still_ends_it():
+    runs: list[int] = []
+
+    async def leaks_a_cancel(settings) -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise asyncio.CancelledError  # as a library's own timeout can leak one, with no cancel() on our task
+
+    runner = workers.Workers(get_settings())
+    loop = asyncio.create_task(runner._loop(jobs.Job("test.leaky", 0.01, leaks_a_cancel)))
+    try:
+        await eventually(lambda: len(runs) >= 2, message="a second run after the stray cancellation")
+    finally:
+        await runner.stop()
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert loop.done()

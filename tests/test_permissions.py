@@ -78,10 +78,14 @@ PROBES: dict[Permission, list[Probe]] = {
     P.MANAGE_PAYMENTS: [
         Probe('mutation { r: createPaymentIntent(input: {amount: 100, currency: "usd"}) { __typename } }'),
     ],
+    P.VIEW_ANALYTICS: [
+        Probe("{ r: benchmarkPolicy { kQuartiles } }", page=("GET", "/benchmarks", None)),
+    ],
     P.ADMIN: [
         Probe("{ r: auditLog(first: 1) { nodes { id } } }", page=("GET", "/audit", None)),
-        Probe('mutation { r: updateAccountSettings(input: {category: "matrix"}) { __typename } }',
-              page=("POST", "/settings", lambda: {"category": "matrix"})),
+        Probe('mutation { r: updateAccountSettings(input: {category: "software"}) { __typename } }',
+              page=("POST", "/settings", lambda: {"category": "software"})),
+        Probe("{ r: privacyBudget { spent monthlyEpsilonCap } }"),
         Probe('mutation { r: deleteTestData(confirm: "DELETE") { __typename } }',
               page=("POST", "/settings/delete-test-data", lambda: {"confirm": "DELETE"})),
     ],
@@ -89,7 +93,7 @@ PROBES: dict[Permission, list[Probe]] = {
 # Permissions no GraphQL field or page needs yet; their cells are checked through
 # `viewer.permissions`, which is computed by the same check that enforces them.
 # Move a permission to PROBES as soon as an operation needs it.
-NOT_EXPOSED_YET = {P.VIEW_ANALYTICS}
+NOT_EXPOSED_YET: set[Permission] = set()
 
 CELLS = [(role, perm) for role in Role for perm in Permission]
 
@@ -290,4 +294,6 @@ async def test_every_page_renders_or_refuses_for_every_role(team, role: Role):
         expected.add("/webhooks")
     if P.VIEW_API_LOGS not in ROLE_PERMISSIONS[role]:
         expected |= {"/logs", "/logs/tail"}
+    if P.VIEW_ANALYTICS not in ROLE_PERMISSIONS[role]:
+        expected.add("/benchmarks")
     assert refused == expected

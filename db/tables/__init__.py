@@ -11,6 +11,7 @@ from db.tables.analytics import (
     AnalyticsRollupDaily,
     AnalyticsRollupHourly,
 )
+from db.tables.benchmarks import BenchmarkPeriod, BenchmarkRelease, BenchmarkSellerValue, PrivacyBudgetEntry
 from db.tables.customers import Credit, Customer, Transfer
 from db.tables.events import Event, EventDispatch
 from db.tables.idempotency import IdempotencyKey
@@ -24,4 +25,5 @@ __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "Even
            "Transfer", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookFanout",
            "WebhookFanoutState",
            "AnalyticsApiRollup", "AnalyticsApiRollupDaily", "AnalyticsApiRollupHourly", "AnalyticsFact",
-           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly"]
+           "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly",
+           "BenchmarkPeriod", "BenchmarkRelease", "BenchmarkSellerValue", "PrivacyBudgetEntry"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from server import db
@@ -97,6 +98,12 @@ async def invitation_with_account(token_hash: str) -> dict[str, Any] | None:
 
 async def insert_account(row: dict[str, Any]) -> None:
     await db.execute(db.insert_sql("accounts", list(row)), *row.values())
+
+
+async def copy_accounts(columns: Sequence[str], records: list[tuple[Any, ...]]) -> None:
+    """Many accounts at once, by COPY (demo sellers), in the caller's transaction."""
+    async with db.transaction() as txn:
+        await txn.connection.copy_records_to_table("accounts", records=records, columns=list(columns))
 
 
 async def insert_user_if_absent(row: dict[str, Any]) -> dict[str, Any]:

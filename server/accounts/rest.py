@@ -8,6 +8,7 @@ from litestar import Controller, get
 from litestar.di import Provide
 
 from server.accounts import service
+from server.accounts.business import region_of
 from server.context import RequestContext
 from server.rest import api_context
 
@@ -15,7 +16,8 @@ from server.rest import api_context
 def account_json(row: dict[str, Any], livemode: bool) -> dict[str, Any]:
     return {
         "id": row["id"], "object": "account", "name": row["name"], "category": row["category"],
-        "country": row["country"], "default_currency": row["default_currency"], "timezone": row["timezone"],
+        "country": row["country"], "region": region_of(row["country"]), "default_currency": row["default_currency"],
+        "timezone": row["timezone"],
         "pricing": {"fee_percent_bps": row["fee_percent_bps"], "fee_fixed_minor": row["fee_fixed_minor"]},
         "log_retention_days": row["log_retention_days"], "livemode": livemode,
         "created": int(row["created"].timestamp()),

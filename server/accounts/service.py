@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
 from babel.numbers import get_currency_name
 
 from server import clock, db, validation
-from server.accounts import queries
+from server.accounts import business, queries
 from server.accounts.passwords import hash_password, verify_password
 from server.audit import queries as audit_queries
 from server.audit import service as audit
@@ -23,8 +25,9 @@ from server.ratelimit import blocked, hit
 from server.settings import get_settings
 
 MIN_PASSWORD = 10
+ZONES = cache(available_timezones)  # it reads the time zone folder on every call
 # Tables whose test-mode rows survive "delete all test data".
-KEPT_ON_TEST_DATA_DELETE = {"api_keys", "audit_log"}
+KEPT_ON_TEST_DATA_DELETE = {"api_keys", "audit_log", "privacy_budget_ledger"}
 
 
 @dataclass
@@ -67,6 +70,33 @@ async def create_account(name: str, email: str, password: str, **settings: Any) 
                 created = await keys.issue(scope, kind, f"Default {kind} key", created_by=user["id"])
                 issued[f"{kind}_{scope.mode}"] = created.token
     return NewAccount(account, user, issued)
+
+
+@dataclass(frozen=True)
+class SellerAccount:
+    """A seller of the demo marketplace: an account with no login (another merchant of the installation)."""
+
+    name: str
+    category: str
+    country: str
+    default_currency: str
+    timezone: str
+
+
+SELLER_COLUMNS = ("id", "name", "category", "country", "default_currency", "timezone", "fee_percent_bps",
+                  "fee_fixed_minor", "log_retention_days", "created")
+
+
+async def create_sellers(sellers: list[SellerAccount], created: datetime) -> list[str]:
+    """Seller accounts in bulk (no owner, no keys, default pricing), settings validated; their ids, in order."""
+    rows = []
+    for seller in sellers:
+        clean = validate_settings({"name": seller.name, "category": seller.category, "country": seller.country,
+                                   "default_currency": seller.default_currency, "timezone": seller.timezone})
+        rows.append((new_id("acct", int(created.timestamp() * 1000)), clean["name"], clean["category"],
+                     clean["country"], clean["default_currency"], clean["timezone"], 290, 30, 30, created))
+    await queries.copy_accounts(SELLER_COLUMNS, rows)
+    return [row[0] for row in rows]
 
 
 async def existing_or_new_user(email: str, password: str, name: str, wrong_password: Exception) -> dict[str, Any]:
@@ -123,20 +153,26 @@ def validate_settings(values: dict[str, Any]) -> dict[str, Any]:
             raise InvalidRequest(f"unknown setting '{key}'", param=key)
         if value is None:
             continue
-        if key in ("name", "category"):
+        if key == "name":
             value = str(value).strip()
-            if not 1 <= len(value) <= (200 if key == "name" else 80):
-                raise InvalidRequest(f"{key} must be 1 to {200 if key == 'name' else 80} characters", param=key)
+            if not 1 <= len(value) <= 200:
+                raise InvalidRequest("name must be 1 to 200 characters", param=key)
+        elif key == "category":
+            value = str(value).strip()
+            if value not in business.CATEGORIES:
+                raise InvalidRequest(f"unknown category '{value[:80]}': one of {', '.join(business.CATEGORIES)}",
+                                     param=key)
         elif key == "country":
-            value = str(value).upper()
-            if not re.fullmatch(r"[A-Z]{2}", value):
-                raise InvalidRequest("country must be a two-letter ISO 3166 code", param=key)
+            value = str(value).strip().upper()
+            if not business.is_country(value):
+                raise InvalidRequest(f"unknown country '{value[:10]}': a two-letter ISO 3166-1 code such as US or DE",
+                                     param=key)
         elif key == "default_currency":
             value = str(value).upper()
             if not re.fullmatch(r"[A-Z]{3}", value) or get_currency_name(value) == value:
                 raise InvalidRequest(f"unknown currency '{value}'", param=key)
         elif key == "timezone":
-            if value not in available_timezones():
+            if value not in ZONES():
                 raise InvalidRequest(f"unknown time zone '{value}'", param=key)
         elif key == "fee_percent_bps":
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2000:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from server.accounts.business import region_of
 from server.gql.common import ConflictError, NotFoundError, ValidationError
 from server.permissions import ROLE_DESCRIPTIONS, ROLE_PERMISSIONS, Role
 
@@ -20,8 +21,12 @@ RoleEnum = Role
 class Account:
     id: str = strawberry.field(description="`acct_…`")
     name: str = strawberry.field(description="Shown on receipts and in the dashboard.")
-    category: str = strawberry.field(description="Business category, used for benchmark cohorts.")
-    country: str = strawberry.field(description="ISO 3166 country code.")
+    category: str = strawberry.field(description="Business category, one of a fixed MCC-like list; with the region it "
+                                                 "makes the account's benchmark cohort.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    region: str | None = strawberry.field(description="The country's region (UN M.49): north_america, latin_america, "
+                                                      "europe, africa, asia or oceania; null for a code that is "
+                                                      "not ISO 3166-1.")
     default_currency: str = strawberry.field(description="ISO 4217 code totals are converted to.")
     timezone: str = strawberry.field(description="IANA time zone used in the dashboard and reports.")
     fee_percent_bps: int = strawberry.field(description="Percentage fee per payment, in basis points.")
@@ -31,7 +36,7 @@ class Account:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Account:
-        return cls(**{k: row[k] for k in (
+        return cls(region=region_of(row["country"]), **{k: row[k] for k in (
             "id", "name", "category", "country", "default_currency", "timezone", "fee_percent_bps",
             "fee_fixed_minor", "log_retention_days", "created")})
 

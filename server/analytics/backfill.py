@@ -36,6 +36,7 @@ from server.analytics.history import (
 from server.apilogs import partitions
 from server.apilogs import queries as log_queries
 from server.context import RequestContext, Scope
+from server.ids import new_id
 from server.ledger import bulk, fx
 from server.ledger import service as ledger
 from server.ledger.rows import LedgerAccount
@@ -110,6 +111,25 @@ async def _write_day(scope: Scope, day: Day, accounts: _LedgerAccounts, written:
     if day.requests:
         await log_queries.copy_rows(day.requests)
         written.requests += len(day.requests)
+
+
+async def write_generated(scope: Scope, day: Day) -> Written:
+    """Rows generated elsewhere (the benchmarks' demo marketplace) with their journal entries, in the caller's
+    transaction; the caller rebuilds the rollups."""
+    started = time.perf_counter()
+    written = Written()
+    await _write_day(scope, day, _LedgerAccounts(scope), written)
+    written.seconds = time.perf_counter() - started
+    return written
+
+
+FX_COLUMNS = ("id", "account_id", "livemode", "base", "quote", "rate", "spread_bps", "updated")
+
+
+async def write_rates(livemode: bool, rates: list[tuple[str, str, str, str]], now: datetime) -> None:
+    """Operator FX rates of many accounts at once, by COPY: (account, base, quote, rate), no spread."""
+    await queries.copy_records("fx_rates", FX_COLUMNS, [(new_id("fx"), account_id, livemode, base, quote, rate, 0, now)
+                                                        for account_id, base, quote, rate in rates])
 
 
 async def ensure_log_partitions(since: datetime, now: datetime) -> None:

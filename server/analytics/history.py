@@ -77,6 +77,7 @@ class Payment:
     decline_code: str | None = None
     manual: bool = False
     refundable: bool = True  # may get a refund later (at the history's refund share)
+    disputed: bool = False  # the cardholder disputed it (payment_intents.disputed)
 
 
 @dataclass(frozen=True)
@@ -154,14 +155,17 @@ class History:
         self.rng.shuffle(makers)
         for make, at in zip(makers, times, strict=False):  # one stream in time order: money exists before it moves
             make(out, at, now)
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
-        due = [item for item in self.later if item[0] < end]
-        self.later = [item for item in self.later if item[0] >= end]
+        self.due_refunds(out, datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone))
+        return out
+
+    def due_refunds(self, out: Day, before: datetime) -> None:
+        """Move the refunds dated before `before` (made by earlier payments) into `out`, in time order."""
+        due = [item for item in self.later if item[0] < before]
+        self.later = [item for item in self.later if item[0] >= before]
         for at, row, entry in sorted(due, key=lambda item: item[0]):
             out.refunds.append(row)
             out.entries.append(entry)
             self._request(out, at, "POST", "/v1/refunds", 200, 180, [row[0], row[3]])
-        return out
 
     def _times(self, day: date, count: int, now: datetime) -> list[datetime]:
         start = datetime.combine(day, time(0), tzinfo=self.zone)
@@ -229,7 +233,7 @@ class History:
             12 if card else None, 2031 if card else None, country if card else None,
             secrets.token_hex(8) if card else None, f"{pi_id}_hist" if card else None,
             f"ch_{pi_id[3:]}" if card and status != "failed" else None, failure,
-            DECLINE_MESSAGES.get(failure or "") if failure else None, False,
+            DECLINE_MESSAGES.get(failure or "") if failure else None, spec.disputed and status == "succeeded",
             "requested_by_customer" if status == "canceled" else None, at, settled))
         if received:
             out.entries.append(Entry("payment", settled, pi_id, (

@@ -22,13 +22,16 @@ grid over the range that matters beats covering impossible values. Order values 
 orders of magnitude, so their grid is geometric: every step is 5 %, whether around 3 USD or
 3,000 USD. Growth is clipped at −100 % (stopped trading) and +300 % (quadrupled).
 
-`ReleasePolicy` holds every other parameter of a release, with the defaults of issue 13.
+`ReleasePolicy` holds every other parameter of a release; their defaults are settings
+(`PAYDECK_BENCHMARK_*`, docs/benchmarks.md explains why they differ from issue 13's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from server.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -45,17 +48,31 @@ class Metric:
 
 @dataclass(frozen=True)
 class ReleasePolicy:
-    """Who gets what, at which privacy cost. ε are per seller, per release."""
+    """Who gets what, at which privacy cost; ε are per seller. The defaults are the settings'
+    (`server/settings.py`, `PAYDECK_BENCHMARK_*`): the one place every parameter is set."""
 
-    k_quartiles: int = 500  # a cohort this large (by DP count) gets p25, p50 and p75 ...
-    epsilon_per_quartile: float = 0.25
-    k_median: int = 100  # ... this large gets the median only; smaller cohorts are suppressed
-    epsilon_median: float = 1.0
-    epsilon_count: float = 0.1  # the DP cohort-size count deciding the above, once per cohort and period
-    monthly_epsilon_cap: float = 3.0  # per seller, across every release in a month
+    k_quartiles: int  # a cohort this large (by DP count) gets p25, p50 and p75 ...
+    epsilon_per_quartile: float
+    k_median: int  # ... this large the median only; smaller cohorts are suppressed
+    epsilon_median: float
+    epsilon_count: float  # the DP cohort-size count deciding the above, once per cohort and period
+    monthly_epsilon_cap: float  # per seller, across every release of a period
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReleasePolicy:
+        return cls(k_quartiles=settings.benchmark_k_quartiles,
+                   epsilon_per_quartile=settings.benchmark_epsilon_per_quartile,
+                   k_median=settings.benchmark_k_median, epsilon_median=settings.benchmark_epsilon_median,
+                   epsilon_count=settings.benchmark_epsilon_count,
+                   monthly_epsilon_cap=settings.benchmark_monthly_epsilon_cap)
+
+    def most_a_seller_spends(self) -> float:
+        """A period's worst case for one seller: its regional count, the fallback's count, every metric."""
+        per_metric = max(3 * self.epsilon_per_quartile, self.epsilon_median)
+        return 2 * self.epsilon_count + len(METRICS) * per_metric
 
 
-DEFAULT_POLICY = ReleasePolicy()
+DEFAULT_POLICY = ReleasePolicy.from_settings(Settings.model_construct())
 
 
 def _linear(lower: float, upper: float, step: float) -> tuple[float, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 
 from server.analytics.cli import analytics
+from server.benchmarks.cli import benchmarks
 from server.cli import accounts, apilogs, database, demo, search, serve, webhooks
 from server.settings import get_settings
 
@@ -44,7 +45,7 @@ CORE_COMMANDS: list[click.Command] = [
     search.search,
 ]
 # Command groups of domains, each from its server/<domain>/cli.py.
-DOMAIN_GROUPS: list[click.Command] = [analytics]
+DOMAIN_GROUPS: list[click.Command] = [analytics, benchmarks]
 
 for command in (*CORE_COMMANDS, *DOMAIN_GROUPS):
     main.add_command(command)

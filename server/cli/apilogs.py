@@ -31,7 +31,8 @@ async def _seed(settings: Settings, count: int, account_id: str | None, days: fl
     from server.runtime import migrate as run_migrations
 
     await run_migrations(quiet=True)
-    target = account_id or (await ensure_demo(settings))["account_id"]
+    # Only the demo account: the benchmark marketplace is `paydeck demo`'s, not a side effect of seeding logs.
+    target = account_id or (await ensure_demo(settings, sellers=0))["account_id"]
     await db.open_pool(1, 4)
     try:
         started = time.perf_counter()

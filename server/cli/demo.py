@@ -12,15 +12,20 @@ import click
 from server.settings import get_settings
 
 
-@click.command(help="Create the demo account (if missing) and print its login and keys.")
-def demo() -> None:
+@click.command(help="Create the demo account (if missing) and a test-mode marketplace of other sellers (once), "
+                    "release the closed months' benchmarks, and print the login and keys.")
+@click.option("--sellers", default=None, type=click.IntRange(0, 100_000),
+              help="Sellers of the demo marketplace (default 900; 0: none, and no month is released). "
+                   "Only when it is first created.")
+def demo(sellers: int | None) -> None:
+    from server.benchmarks.marketplace import DEFAULT_SELLERS
     from server.demo import ensure_demo
     from server.runtime import infrastructure
     from server.runtime import migrate as run_migrations
 
     with infrastructure(command="paydeck demo") as settings:
         asyncio.run(run_migrations())
-        asyncio.run(ensure_demo(settings, announce=True))
+        asyncio.run(ensure_demo(settings, announce=True, sellers=DEFAULT_SELLERS if sellers is None else sellers))
 
 
 @click.command(help="Send demo traffic to a running Paydeck: test-mode customers, payments with mixed outcomes, "

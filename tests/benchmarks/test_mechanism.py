@@ -118,10 +118,10 @@ def test_released_values_are_grid_candidates_in_order_and_epsilon_adds_up():
 
 
 PLANS = [
-    (10_000, "500+", QUARTILES, 0.25),
-    (500, "500+", QUARTILES, 0.25),
-    (499, "100+", MEDIAN, 1.0),
-    (100, "100+", MEDIAN, 1.0),
+    (10_000, "500+", QUARTILES, 0.15),
+    (500, "500+", QUARTILES, 0.15),
+    (499, "100+", MEDIAN, 0.45),
+    (100, "100+", MEDIAN, 0.45),
     (99, None, (), 0.0),
     (-3, None, (), 0.0),
 ]
@@ -134,12 +134,20 @@ def test_release_plan_follows_the_noisy_size(noisy_size, bucket, alphas, epsilon
 
 
 def test_release_plan_follows_the_policy():
-    policy = ReleasePolicy(k_quartiles=50, k_median=20, epsilon_per_quartile=0.1, epsilon_median=0.5)
+    policy = ReleasePolicy(k_quartiles=50, k_median=20, epsilon_per_quartile=0.1, epsilon_median=0.5,
+                           epsilon_count=0.1, monthly_epsilon_cap=3.0)
     assert plan_release(60, policy).size_bucket == "50+"
     assert plan_release(60, policy).epsilon_total == pytest.approx(0.3)
     assert plan_release(25, policy).size_bucket == "20+"
     assert plan_release(19, policy).size_bucket is None
     assert DEFAULT_POLICY.monthly_epsilon_cap == 3.0
+
+
+def test_the_default_policy_fits_a_whole_month_under_the_cap():
+    """One count per cohort (two for a seller in a fallback cohort) and six metrics: 2.9 <= 3.0."""
+    assert DEFAULT_POLICY.epsilon_count == 0.1
+    assert 3 * DEFAULT_POLICY.epsilon_per_quartile == pytest.approx(DEFAULT_POLICY.epsilon_median) == 0.45
+    assert DEFAULT_POLICY.most_a_seller_spends() <= DEFAULT_POLICY.monthly_epsilon_cap
 
 
 QUARTILE_RELEASE = {0.25: 0.3, 0.5: 0.5, 0.75: 0.7}
@@ -192,7 +200,7 @@ def test_rank_error_in_percentile_points(values, alpha, released, points):
 def test_quartiles_of_a_large_cohort_are_accurate():
     metric = METRICS["conversion_rate"]
     cohort = [((i * 7919) % 1000) / 1000 * 0.6 + 0.1 for i in range(1000)]
-    assert p95_rank_error(cohort, metric, 0.25, trials=20) <= 5.0
+    assert p95_rank_error(cohort, metric, DEFAULT_POLICY.epsilon_per_quartile, trials=20) <= 5.0
 
 
 def test_every_metric_grid_spans_its_bounds_in_order():

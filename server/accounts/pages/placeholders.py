@@ -11,7 +11,6 @@ PLACEHOLDERS = {
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
     "analytics": ("Analytics", "Charts of volume and API traffic arrive after payments."),
     "reports": ("Reports", "Monthly usage reports and CSV exports arrive after payments."),
-    "benchmarks": ("Benchmarks", "Privacy-safe peer benchmarks arrive after analytics."),
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response
 
+from server.accounts import business
 from server.errors import InvalidRequest
 from server.permissions import write
 from server.web.forms import submit
@@ -21,7 +22,8 @@ WHOLE_NUMBERS = ("fee_percent_bps", "fee_fixed_minor", "log_retention_days")
 
 async def _settings(request: Request, ctx, status: int = 200, **extra: Any) -> Response:
     return await show(request, ctx, "SettingsPage", "accounts/settings.html", "settings", status=status,
-                      can_admin=ctx.can(write("settings")), **extra)
+                      can_admin=ctx.can(write("settings")), categories=business.CATEGORIES,
+                      countries=business.countries(), regions=business.REGIONS, **extra)
 
 
 @dashboard_get("/settings")
