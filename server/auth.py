@@ -73,8 +73,9 @@ async def build_context(connection: ASGIConnection, *, csrf_token: str | None = 
     with db.replica_reads(False):
         ctx = await _authenticate(connection, csrf_token, check_csrf)
     if ctx.principal is not None:
+        session = ctx.extra.get("session")
         replica_router.identify(f"key:{ctx.principal.key_id}" if ctx.principal.key_id
-                                else f"user:{ctx.principal.user_id}")
+                                else f"user:{ctx.principal.user_id}", session.created_at if session else None)
     return ctx
 
 

@@ -211,6 +211,7 @@ class WebPool:
         self.sock: socket.socket | None = None
         self.children: dict[int, BaseProcess] = {}
         self.respawned = 0
+        self.forwarded: int | None = None
         self._published = ""
         self.restarts: Callable[[], int] = lambda: 0  # the embedded servers started again (server.supervisor)
 
@@ -241,7 +242,7 @@ class WebPool:
         while not stop.is_set():
             self.publish_health()
             for index, child in list(self.children.items()):
-                if not child.is_alive():
+                if not child.is_alive() and self.forwarded is None:
                     if child.pid is not None:
                         metrics.process_gone(child.pid)
                     log.error("web process %d (pid %s) stopped (exit code %s); starting another",
@@ -253,12 +254,18 @@ class WebPool:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), CHECK_SECONDS)
 
-    async def stop(self, sig: int) -> None:
-        """Pass `sig` on (each child drains as a single process would), wait, then kill stragglers."""
+    def forward(self, sig: int) -> None:
+        """Pass `sig` on at once (each child drains as a single process would). Safe in a signal handler."""
+        self.forwarded = sig
         for child in self.children.values():
             if child.pid is not None and child.is_alive():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child.pid, sig)
+
+    async def stop(self, sig: int) -> None:
+        """Pass `sig` on unless already done, wait for the children, then kill stragglers."""
+        if self.forwarded is None:
+            self.forward(sig)
         deadline = time.monotonic() + self.stop_timeout
         for child in self.children.values():
             await asyncio.to_thread(child.join, max(0.0, deadline - time.monotonic()))

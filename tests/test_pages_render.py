@@ -7,6 +7,7 @@ import pytest
 from server.app import create_app
 from tests.factories import login, new_account
 
+NOT_PAGES = ("/v1", "/schema", "/static", "/healthz", "/readyz", "/metrics")  # APIs and plain-text endpoints
 SKIP = {"/login", "/graphql", "/events/stream"}  # the stream never ends; tests/events/test_live.py covers it
 
 
@@ -16,7 +17,7 @@ def page_paths() -> list[str]:
     for route in app.routes:
         if "GET" not in getattr(route, "methods", ()) or "{" in route.path:
             continue
-        if route.path.startswith(("/v1", "/schema", "/static", "/healthz", "/readyz")) or route.path in SKIP:
+        if route.path.startswith(NOT_PAGES) or route.path in SKIP:
             continue
         paths.add(route.path)
     return sorted(paths)

@@ -19,7 +19,7 @@ import pytest
 
 from server import embedded
 from server.replicas import router as replica_router
-from tests.factories import bearer, create_key, login, new_account
+from tests.factories import bearer, create_key, gql, login, new_account
 from tests.support import eventually
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
@@ -76,9 +76,16 @@ async def test_reads_use_the_replica_but_a_writer_reads_its_own_writes(http, bas
         # the writer sees it at once; another key reads the replica, which does not have it yet
         assert set(await _ids(http, writer)) == {first, second}
         assert await _ids(http, reader) == [first]
-        # a dashboard page of a user who did not write reads the replica too
+        # so do its GraphQL queries, and a dashboard session that logged in before the replica stopped
+        listed = await gql(http, "{ customers(first: 50) { edges { node { id } } } }", headers=bearer(reader))
+        assert [e["node"]["id"] for e in listed["data"]["customers"]["edges"]] == [first]
         page = await owner.get("/customers")
         assert first in page.text and second not in page.text
+        # a session that logs in now reads the primary: what happened before its login is there
+        fresh = await login(base_url, account.user["email"])
+        page = await fresh.get("/customers")
+        await fresh.client.aclose()
+        assert first in page.text and second in page.text
         # when the replica lags past the limit it is skipped: everyone reads the primary
         replica_router.router().max_lag_ms = 100  # type: ignore[union-attr]
         await eventually(lambda: replica_router.router().status()["replica0"]["state"] == "lagging")  # type: ignore[union-attr]

@@ -86,13 +86,13 @@ async def lag_under_writes(base: str, key: str, primary: str, replicas: list[str
     async def writer() -> None:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             began = time.perf_counter()
-            sent = 0
+            sent: list[asyncio.Future] = []
             while not stop.is_set():
-                due = began + sent / rate
+                due = began + len(sent) / rate
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                asyncio.ensure_future(http.post("/v1/customers", json={"email": f"w{sent}@example.com"},
-                                                headers={"Authorization": f"Bearer {key}"}))
-                sent += 1
+                sent.append(asyncio.ensure_future(http.post("/v1/customers", json={"email": f"w{len(sent)}@x.com"},
+                                                            headers={"Authorization": f"Bearer {key}"})))
+            await asyncio.gather(*sent, return_exceptions=True)  # the open loop's last requests finish first
 
     async def sampler() -> None:
         p = await asyncpg.connect(primary)

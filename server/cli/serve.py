@@ -89,13 +89,18 @@ async def _parent(settings: Settings, pool: Any, run_workers: bool) -> None:
     pool.start()
     stop = asyncio.Event()
     received: list[int] = []
+    loop = asyncio.get_running_loop()
 
-    def on_signal(sig: int) -> None:
+    def on_signal(sig: int, _frame: Any) -> None:
+        # A plain signal handler, not the loop's: it runs even while a job keeps the loop busy, so the web
+        # processes start draining at once (their /readyz fails first, as a single process's would).
         received.append(sig)
-        stop.set()
+        health.draining.set()
+        pool.forward(sig)
+        loop.call_soon_threadsafe(stop.set)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, on_signal, sig)
+        signal.signal(sig, on_signal)
     try:
         await pool.watch(stop)
     finally:

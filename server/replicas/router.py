@@ -49,6 +49,7 @@ WROTE_KEY = "paydeck:wrote:"
 READ_METHODS = {"GET", "HEAD"}
 
 _principal: contextvars.ContextVar[str | None] = contextvars.ContextVar("paydeck_read_principal", default=None)
+_since: contextvars.ContextVar[float | None] = contextvars.ContextVar("paydeck_read_since", default=None)
 _UNKNOWN = -1.0
 _wrote_at: contextvars.ContextVar[float | None] = contextvars.ContextVar("paydeck_wrote_at", default=_UNKNOWN)
 
@@ -162,7 +163,7 @@ class Router:
         """The pool of a replica this request's read may use, or None for the primary."""
         wrote_at = _wrote_at.get()
         if wrote_at == _UNKNOWN:
-            wrote_at = await _recent_write(_principal.get())
+            wrote_at = max(await _recent_write(_principal.get()) or 0.0, _since.get() or 0.0) or None
             _wrote_at.set(wrote_at)
         replica = self.pick(wrote_at)
         return replica.pool if replica is not None else None
@@ -184,9 +185,12 @@ async def _recent_write(principal: str | None) -> float | None:
     return float(raw) if raw else None
 
 
-def identify(principal: str) -> None:
-    """Who this request acts for (server.auth): its reads must see its own recent writes."""
+def identify(principal: str, since: float | None = None) -> None:
+    """Who this request acts for (server.auth): its reads must see its own recent writes, and everything
+    committed before `since` (a session's login: what the user saw or did before it, a sign-up included).
+    A `since` older than the lag limit costs nothing: every replica fit to read is past it."""
     _principal.set(principal)
+    _since.set(since)
     _wrote_at.set(_UNKNOWN)
 
 
