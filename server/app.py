@@ -20,13 +20,18 @@ from server.apilogs.capture import apilog_middleware
 from server.apilogs.rest import RequestLogController
 from server.benchmarks import pages as benchmark_pages
 from server.benchmarks.rest import BenchmarkController
+from server.claims import pages as claim_pages
+from server.claims.rest import TransferClaimController
 from server.customers import pages as customer_pages
 from server.customers.rest import CustomerController, TransferController
+from server.disputes import pages as dispute_pages
+from server.disputes.rest import CONTROLLERS as DISPUTE_CONTROLLERS
 from server.events import hub as events_hub
 from server.events import pages as event_pages
 from server.events.limits import live as live_connections
 from server.events.limits import websocket_cap
 from server.events.rest import EventController
+from server.files.rest import FileController
 from server.gql.view import GraphQLController
 from server.idempotency import owner as idempotency_owner
 from server.idempotency.middleware import idempotency_middleware
@@ -54,10 +59,11 @@ log = logging.getLogger(__name__)
 STATIC = WEB / "static"
 
 REST_CONTROLLERS = [AccountController, CustomerController, TransferController, *PAYMENT_CONTROLLERS,
-                    RequestLogController, EventController, WebhookEndpointController, BenchmarkController]
+                    RequestLogController, EventController, WebhookEndpointController, *DISPUTE_CONTROLLERS,
+                    FileController, TransferClaimController, BenchmarkController]
 PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.HANDLERS, *ledger_pages.HANDLERS,
                  *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS,
-                 *benchmark_pages.HANDLERS]
+                 *dispute_pages.HANDLERS, *claim_pages.HANDLERS, *benchmark_pages.HANDLERS]
 STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 

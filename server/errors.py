@@ -42,6 +42,16 @@ class ErrorCode(StrEnum):
     FX_RATE_MISSING = "fx_rate_missing"
     BENCHMARK_PERIOD_RELEASED = "benchmark_period_released"
     INSUFFICIENT_FUNDS = "insufficient_funds"
+    # Disputes and claims
+    CHARGE_DISPUTED = "charge_disputed"
+    CHARGE_ALREADY_DISPUTED = "charge_already_disputed"
+    DISPUTE_UNEXPECTED_STATE = "dispute_unexpected_state"
+    DISPUTE_PAST_DUE = "dispute_past_due"
+    TEST_MODE_ONLY = "test_mode_only"
+    TRANSFER_ALREADY_CLAIMED = "transfer_already_claimed"
+    TRANSFER_CLAIM_UNEXPECTED_STATE = "transfer_claim_unexpected_state"
+    TRANSFER_CLAIM_WINDOW_CLOSED = "transfer_claim_window_closed"
+    TRANSFER_CLAIM_ALREADY_APPEALED = "transfer_claim_already_appealed"
     # Who is asking
     INVALID_API_KEY = "invalid_api_key"
     API_KEY_MISSING = "api_key_missing"

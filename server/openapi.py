@@ -22,6 +22,7 @@ from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -35,7 +36,11 @@ from litestar.openapi.spec import (
 
 from server.apilogs.filters import METHODS as LOG_METHODS
 from server.apilogs.filters import SOURCES as LOG_SOURCES
+from server.claims.rules import STATUSES as CLAIM_STATUSES
 from server.customers.rows import STATUSES as CUSTOMER_STATUSES
+from server.disputes.evidence import STATUSES as DISPUTE_STATUSES
+from server.files.service import PURPOSES as FILE_PURPOSES
+from server.files.sniff import ACCEPTED as FILE_TYPES
 from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from server.payments.pages import STATUSES as PAYMENT_STATUSES
 
@@ -51,7 +56,7 @@ STATUS_TEXT = {
     404: "No such object in this account and mode (or no such route).",
     409: "The object's state does not allow this, or a request with the same `Idempotency-Key` is still running.",
     413: "The request body is larger than `PAYDECK_MAX_BODY_BYTES` (1 MiB by default).",
-    415: "The body is not JSON: send `Content-Type: application/json`.",
+    415: "The body is not JSON (`POST /v1/files`: not multipart/form-data): send `Content-Type: application/json`.",
     422: "Understood but not processable (e.g. this `transaction_id` was already processed).",
     429: "Too many requests for this key: retry after `Retry-After` seconds.",
     502: "The card processor did not answer; retry the request (with the same `Idempotency-Key`).",
@@ -107,9 +112,17 @@ QUERY: dict[str, dict[str, Schema]] = {
         "created[lt]": UNIX_SECONDS, "object_id": TEXT,
     },
     "GET /v1/webhook_endpoints": {**LIST_QUERY},
+    "GET /v1/disputes": {**LIST_QUERY, "status": Schema(type=OpenAPIType.STRING, enum=list(DISPUTE_STATUSES)),
+                         "payment_intent": Schema(type=OpenAPIType.STRING, description="Disputes of this payment.")},
+    "GET /v1/files": {**LIST_QUERY, "purpose": Schema(type=OpenAPIType.STRING, enum=list(FILE_PURPOSES))},
+    "GET /v1/transfer_claims": {
+        **LIST_QUERY, "status": Schema(type=OpenAPIType.STRING, enum=list(CLAIM_STATUSES)),
+        "customer": Schema(type=OpenAPIType.STRING, description="Claims where this customer is sender or receiver."),
+        "transfer": Schema(type=OpenAPIType.STRING, description="The claim of this transfer.")},
     "GET /v1/benchmarks": {"period": PERIOD},
     "GET /v1/benchmarks/privacy_budget": {"period": PERIOD},
 }
+FILE_CONTENTS = "/v1/files/{file_id}/contents"  # answers with the file's own (sniffed) type
 
 
 class LocalRedoc(RedocRenderPlugin):
@@ -180,7 +193,11 @@ def statuses_of(method: str, path: str) -> tuple[int, ...]:
         statuses.append(409)
     if method == "POST" and (path in ("/v1/refunds", "/v1/transfers") or path.endswith(("/confirm", "/capture"))):
         statuses += MOVES_MONEY
-    if method == "POST" and (path == "/v1/refunds" or path.endswith(("/confirm", "/capture", "/cancel"))):
+    if method == "POST" and path.startswith("/v1/transfer_claims/") and path.endswith(
+            ("/escalate", "/decide", "/appeal")):  # a hold or a payment over may meet a balance that keeps moving
+        statuses += MOVES_MONEY
+    if method == "POST" and (path == "/v1/refunds" or path.endswith(("/confirm", "/capture", "/cancel"))
+                             or path.startswith("/v1/test_helpers/")):
         statuses += PROCESSOR
     return tuple(sorted(set(statuses)))
 
@@ -211,6 +228,11 @@ def document(openapi: OpenAPI) -> OpenAPI:
                 operation.responses = responses
             if wanted := QUERY.get(f"{method.upper()} {path}"):
                 _query_parameters(operation, wanted)
+            if path == FILE_CONTENTS and method == "get" and operation.responses:
+                binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
+                operation.responses["200"] = OpenAPIResponse(
+                    description="The file's bytes, as an attachment, with the type sniffed from its content.",
+                    content={kind.mime: binary for kind in FILE_TYPES.values()})
     _document_health_and_graphql(openapi)
     return openapi
 

@@ -89,6 +89,11 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in [
     Resource("payment_intents", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
     Resource("refunds", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
     Resource("events", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
+    Resource("disputes", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
+    Resource("files", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
+    # Claims on wallet transfers: the parties act through the customers right, a decision needs payments.
+    Resource("transfer_claims", P.VIEW_CUSTOMERS, P.MANAGE_CUSTOMERS),
+    Resource("transfer_claim_decisions", P.VIEW_PAYMENTS, P.MANAGE_PAYMENTS),
     Resource("webhook_endpoints", P.MANAGE_WEBHOOKS, P.MANAGE_WEBHOOKS),
     Resource("request_logs", P.VIEW_API_LOGS, P.VIEW_API_LOGS),
     Resource("analytics", P.VIEW_ANALYTICS, P.VIEW_ANALYTICS),

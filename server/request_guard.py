@@ -6,7 +6,9 @@ and its refusals go through the exception handlers like any other error:
 - query and path parameters: no NUL (`server.textcheck`);
 - a body sent to the API (/v1, /graphql): JSON only (415 otherwise; no
   Content-Type is read as JSON), valid UTF-8, at most `MAX_JSON_DEPTH` levels
-  deep; for /v1 also no NUL or unpaired surrogate in any key or string.
+  deep; for /v1 also no NUL or unpaired surrogate in any key or string. The
+  one exception is the upload route (`UPLOAD_ROUTES`, `POST /v1/files`): only
+  multipart/form-data, within its own body limit.
 
 Each refusal is a 400 naming the parameter or body field (`metadata.note`).
 GraphQL reports bad text in its own way (`server.gql.textguard`), and
@@ -28,6 +30,7 @@ from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from server import textcheck
 from server.errors import ErrorCode, InvalidRequest, PaydeckError, UnsupportedMediaType
+from server.files.sniff import UPLOAD_MAX_BODY
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -105,10 +108,31 @@ def _may_hide_bad_text(body: bytes) -> bool:
     return b"\\u0000" in body or SURROGATE_ESCAPE.search(body) is not None
 
 
+# The one API route that takes a file (Stripe's `POST /v1/files`): multipart/form-data, and a body limit of
+# its own (a 5 MB file with its fields); every other route reads JSON within `max_body_bytes`.
+UPLOAD_ROUTES = {"/v1/files": UPLOAD_MAX_BODY}
+
+
+def body_limit(scope: Scope, default: int) -> int:
+    """How large a request body may be on this route."""
+    if scope.get("method") == "POST":
+        return UPLOAD_ROUTES.get(scope["path"], default)
+    return default
+
+
+def is_multipart(content_type: str | None) -> bool:
+    return content_type is not None and content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
+
+
 def check_body(scope: Scope, body: bytes) -> None:
     if not body.strip():
         return  # the handler says whether it needs one
     content_type = Headers.from_scope(scope).get("content-type")
+    if scope.get("method") == "POST" and scope["path"] in UPLOAD_ROUTES:
+        if not is_multipart(content_type):
+            raise UnsupportedMediaType(f"Content-Type '{content_type}' is not supported here: upload a file as "
+                                       "'multipart/form-data' with the fields purpose and file", param="Content-Type")
+        return  # the handler reads the parts: a file's bytes are whatever they are, its type is sniffed
     if not is_json(content_type):
         raise UnsupportedMediaType(f"Content-Type '{content_type}' is not supported: send a JSON body with "
                                    "'Content-Type: application/json'", param="Content-Type")
@@ -168,7 +192,7 @@ def request_guard(max_body_bytes: int):
                 check_query(scope)
                 check_path_params(scope)
                 if scope["method"] in BODY_METHODS and is_api(scope["path"]):
-                    replay, body = await _read_body(receive, max_body_bytes)
+                    replay, body = await _read_body(receive, body_limit(scope, max_body_bytes))
                     if body is not None:
                         check_body(scope, body)
             except PaydeckError as exc:

@@ -17,9 +17,12 @@ from server import clock
 from server.accounts.resolvers import AccountMutation, AccountQuery
 from server.apilogs.resolvers import ApiLogQuery
 from server.benchmarks.resolvers import BenchmarkQuery
+from server.claims.resolvers import ClaimMutation, ClaimQuery
 from server.customers.resolvers import CustomerMutation, CustomerQuery
+from server.disputes.resolvers import DisputeMutation, DisputeQuery
 from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.events.resolvers import EventQuery, EventSubscription
+from server.files.resolvers import FileQuery
 from server.gql.common import ERROR_HANDLERS, ctx_of
 from server.gql.scalars import SCALAR_OVERRIDES
 from server.gql.shared import SharedEventExecution
@@ -35,15 +38,17 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="Read the account, team, keys, settings, audit log, customers, transfers, FX rates, "
-                             "payments, API request logs, events, webhooks and seller benchmarks.")
+                             "payments, API request logs, events, webhooks, disputes, files, transfer claims "
+                             "and seller benchmarks.")
 class Query(AccountQuery, KeyQuery, CustomerQuery, LedgerQuery, PaymentQuery, ApiLogQuery, EventQuery, WebhookQuery,
-            BenchmarkQuery):
+            DisputeQuery, FileQuery, ClaimQuery, BenchmarkQuery):
     pass
 
 
-@strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates and "
-                             "webhook endpoints.")
-class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation):
+@strawberry.type(description="Change the account, its team, keys, settings, customers, balances, FX rates, "
+                             "webhook endpoints, disputes and transfer claims.")
+class Mutation(AccountMutation, KeyMutation, CustomerMutation, LedgerMutation, PaymentMutation, WebhookMutation,
+               DisputeMutation, ClaimMutation):
     pass
 
 

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     processor_latency_ms: float = Field(default=0.0, ge=0)
     reconcile_after_seconds: float = Field(default=30.0, ge=0)
     authorization_days: int = Field(default=7, ge=1)
+    dispute_sync_seconds: float = Field(default=2.0, gt=0, le=3600)  # how often disputes are read from the processor
+    dispute_decision_seconds: float = Field(default=5.0, ge=0)  # how long the simulator takes to decide evidence
     demo_rate: float = Field(default=0.5, ge=0)  # actions/s of `paydeck run --demo` demo traffic
 
     # Seller benchmarks (docs/benchmarks.md): every privacy parameter of a release, with its default.

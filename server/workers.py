@@ -17,6 +17,8 @@ from server import jobs, metrics
 from server.analytics import tasks as analytics_tasks
 from server.apilogs import tasks as apilogs_tasks
 from server.benchmarks import tasks as benchmarks_tasks
+from server.claims import tasks as claims_tasks
+from server.disputes import tasks as disputes_tasks
 from server.events import tasks as events_tasks
 from server.idempotency import tasks as idempotency_tasks
 from server.payments import tasks as payments_tasks
@@ -26,8 +28,8 @@ from server.webhooks import tasks as webhooks_tasks
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
 # Imported for the jobs they register.
-DOMAINS = (analytics_tasks, apilogs_tasks, benchmarks_tasks, events_tasks, idempotency_tasks, payments_tasks,
-           webhooks_tasks)
+DOMAINS = (analytics_tasks, apilogs_tasks, benchmarks_tasks, claims_tasks, disputes_tasks, events_tasks,
+           idempotency_tasks, payments_tasks, webhooks_tasks)
 
 
 def _cancel_requested() -> bool:

@@ -36,6 +36,8 @@ TEST_SETTINGS = {
     "PAYDECK_PROCESSOR_TIMEOUT_SECONDS": "1",
     "PAYDECK_PROCESSOR_TIMEOUT_DELAY": "2",
     "PAYDECK_RECONCILE_AFTER_SECONDS": "0.5",
+    "PAYDECK_DISPUTE_SYNC_SECONDS": "0.2",  # the processor's dispute feed is read this often
+    "PAYDECK_DISPUTE_DECISION_SECONDS": "0.5",  # the simulator decides submitted evidence after this
     "PAYDECK_PASSWORD_HASH_COST": "cheapest",  # argon2 at full cost is most of the time of tests that log in
     "PAYDECK_TEST_FAULTS": "true",  # the Paydeck-Test-Fault header (server/faults.py) works in tests only
 }

@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 
+from server import db
 from server.accounts.service import NewAccount
+from tests.support import eventually
 
 
 @dataclass
@@ -260,8 +262,14 @@ async def _logged_owner_request(t: Tenants) -> str:
 
     resp = await t.http.get("/v1/account", headers=t.key("owner"), params={"marker": "isolation-probe"})
     assert resp.status_code == 200
-    assert await writer.flush_all() >= 1
-    return resp.headers["Request-Id"]
+    request_id = resp.headers["Request-Id"]
+
+    async def stored() -> bool:  # the periodic flush may have written it already: ask the table, not the count
+        await writer.flush_all()
+        return await db.fetchrow("SELECT 1 FROM api_request_logs WHERE id = $1", request_id) is not None
+
+    await eventually(stored, message=f"request {request_id} in the log")
+    return request_id
 
 
 @rest("GET /v1/request_logs", "GET /v1/request_logs/{log_id:str}")
@@ -595,6 +603,169 @@ async def _payment_summary(t: Tenants) -> None:
     for _, headers in t.intruders:
         theirs = (await t.gql(headers, query))["data"]["paymentSummary"]["today"]
         assert theirs == {"succeededCount": 0, "grossVolume": []}
+
+
+# --- disputes, evidence files, transfer claims ---------------------------------------------
+
+ISO_PDF = b"%PDF-1.4\n% isolation\n%%EOF\n"
+
+
+async def _owner_dispute(t: Tenants) -> dict[str, Any]:
+    """A chargeback with a draft (one file attached) and a second paid payment not disputed, owner's test mode."""
+    if "dispute" not in t.objects:
+        h = t.key("owner")
+
+        async def paid() -> dict[str, Any]:
+            pi = (await t.http.post("/v1/payment_intents", json={"amount": 5_000, "currency": "usd"}, headers=h)).json()
+            return (await t.http.post(f"/v1/payment_intents/{pi['id']}/confirm", json={"card": PAY_CARD},
+                                      headers=h)).json()
+
+        disputed, spare = await paid(), await paid()
+        file = (await t.http.post("/v1/files", data={"purpose": "dispute_evidence"},
+                                  files={"file": ("iso.pdf", ISO_PDF)}, headers=h)).json()
+        dp = (await t.http.post(f"/v1/test_helpers/payment_intents/{disputed['id']}/dispute", json={},
+                                headers=h)).json()
+        await t.http.post(f"/v1/disputes/{dp['id']}", json={"evidence": {"customer_name": "Owner's",
+                                                                         "receipt": file["id"]}}, headers=h)
+        t.objects.update(dispute=dp, spare=spare, file=file)
+    return t.objects
+
+
+async def _owner_dispute_unchanged(t: Tenants) -> None:
+    h = t.key("owner")
+    dp = (await t.http.get(f"/v1/disputes/{t.objects['dispute']['id']}", headers=h)).json()
+    assert dp["status"] == "needs_response" and dp["evidence"]["customer_name"] == "Owner's", dp
+    spare = (await t.http.get(f"/v1/payment_intents/{t.objects['spare']['id']}", headers=h)).json()
+    assert spare["disputed"] is False
+
+
+@rest("GET /v1/disputes", "GET /v1/disputes/{dispute_id:str}", "POST /v1/disputes/{dispute_id:str}",
+      "POST /v1/disputes/{dispute_id:str}/close", "POST /v1/test_helpers/payment_intents/{pi_id:str}/dispute")
+async def _disputes_rest(t: Tenants) -> None:
+    objs = await _owner_dispute(t)
+    victim = objs["dispute"]["id"]
+    for name, headers in t.intruders:
+        listed = (await t.http.get("/v1/disputes", params={"limit": 100}, headers=headers)).json()
+        assert victim not in [d["id"] for d in listed["data"]]
+        assert (await t.http.get(f"/v1/disputes/{victim}", headers=headers)).status_code == 404
+        for path, body in ((f"/v1/disputes/{victim}", {"evidence": {"customer_name": "intruder"}, "submit": True}),
+                           (f"/v1/disputes/{victim}/close", {})):
+            assert (await t.http.post(path, json=body, headers=headers)).status_code == 404
+        helper = await t.http.post(f"/v1/test_helpers/payment_intents/{objs['spare']['id']}/dispute", json={},
+                                   headers=headers)
+        assert helper.status_code == (400 if name == "other mode" else 404), helper.text  # live: test mode only
+    await _owner_dispute_unchanged(t)
+
+
+@graphql("Query.disputes", "Query.dispute", "Mutation.updateDispute", "Mutation.closeDispute",
+         "Mutation.createTestDispute")
+async def _disputes_graphql(t: Tenants) -> None:
+    objs = await _owner_dispute(t)
+    victim = objs["dispute"]["id"]
+    for name, headers in t.intruders:
+        data = (await t.gql(headers, "query($id: ID!) { dispute(id: $id) { id } disputes(first: 100) "
+                                     "{ nodes { id } } }", {"id": victim}))["data"]
+        assert data["dispute"] is None and victim not in [n["id"] for n in data["disputes"]["nodes"]]
+        for mutation in ('updateDispute(id: $id, input: {submit: true, evidence: [{name: "customer_name", '
+                         'value: "intruder"}]})', "closeDispute(id: $id)"):
+            result = await t.gql(headers, f"mutation($id: ID!) {{ r: {mutation} {{ __typename }} }}", {"id": victim})
+            assert result["data"]["r"]["__typename"] == "NotFoundError", result
+        made = await t.gql(headers, "mutation($p: String!) { r: createTestDispute(input: {paymentIntent: $p}) "
+                                    "{ __typename } }", {"p": objs["spare"]["id"]})
+        expected = "ValidationError" if name == "other mode" else "NotFoundError"
+        assert made["data"]["r"]["__typename"] == expected, made
+    seen = await t.other_session.graphql("{ disputes(first: 100) { nodes { id } } }")
+    assert victim not in [n["id"] for n in seen["data"]["disputes"]["nodes"]]
+    await _owner_dispute_unchanged(t)
+
+
+@rest("POST /v1/files", "GET /v1/files", "GET /v1/files/{file_id:str}", "GET /v1/files/{file_id:str}/contents")
+async def _files_rest(t: Tenants) -> None:
+    objs = await _owner_dispute(t)
+    victim = objs["file"]["id"]
+    for _, headers in t.intruders:
+        listed = (await t.http.get("/v1/files", params={"limit": 100}, headers=headers)).json()
+        assert victim not in [f["id"] for f in listed["data"]]
+        for path in (f"/v1/files/{victim}", f"/v1/files/{victim}/contents"):
+            assert (await t.http.get(path, headers=headers)).status_code == 404
+        made = await t.http.post("/v1/files", data={"purpose": "dispute_evidence"},
+                                 files={"file": ("theirs.pdf", ISO_PDF)}, headers=headers)
+        assert made.status_code == 200
+        # Their file cannot be attached to the owner's evidence either: it does not exist in the owner's scope.
+        used = await t.http.post(f"/v1/disputes/{objs['dispute']['id']}",
+                                 json={"evidence": {"receipt": made.json()["id"]}}, headers=t.key("owner"))
+        assert used.status_code == 400 and used.json()["error"]["param"] == "evidence[receipt]"
+    mine = await t.http.get(f"/v1/files/{victim}/contents", headers=t.key("owner"))
+    assert mine.content == ISO_PDF
+
+
+@graphql("Query.files", "Query.file")
+async def _files_graphql(t: Tenants) -> None:
+    objs = await _owner_dispute(t)
+    victim = objs["file"]["id"]
+    for _, headers in t.intruders:
+        data = (await t.gql(headers, "query($id: ID!) { file(id: $id) { id } files(first: 100) { nodes { id } } }",
+                            {"id": victim}))["data"]
+        assert data["file"] is None and victim not in [n["id"] for n in data["files"]["nodes"]]
+
+
+async def _owner_claim(t: Tenants) -> dict[str, Any]:
+    """An inquiry on the owner's transfer (escalated: its amount is held on the receiver)."""
+    objs = await _owner_customer_with_money(t)
+    if "claim" not in objs:
+        h = t.key("owner")
+        claim = (await t.http.post("/v1/transfer_claims", json={"transfer": objs["transfer"]["id"],
+                                                                "message": "owner's"}, headers=h)).json()
+        await t.http.post(f"/v1/transfer_claims/{claim['id']}/escalate", headers=h)
+        objs["claim"] = claim
+    return objs
+
+
+async def _owner_claim_unchanged(t: Tenants) -> None:
+    claim = (await t.http.get(f"/v1/transfer_claims/{t.objects['claim']['id']}", headers=t.key("owner"))).json()
+    assert claim["status"] == "claim" and [m["body"] for m in claim["messages"]] == ["owner's"], claim
+    assert claim["hold"]["amount"] == 100
+
+
+@rest("POST /v1/transfer_claims", "GET /v1/transfer_claims", "GET /v1/transfer_claims/{claim_id:str}",
+      "POST /v1/transfer_claims/{claim_id:str}/messages", "POST /v1/transfer_claims/{claim_id:str}/escalate",
+      "POST /v1/transfer_claims/{claim_id:str}/decide", "POST /v1/transfer_claims/{claim_id:str}/appeal",
+      "POST /v1/transfer_claims/{claim_id:str}/withdraw")
+async def _claims_rest(t: Tenants) -> None:
+    objs = await _owner_claim(t)
+    victim = objs["claim"]["id"]
+    for _, headers in t.intruders:
+        listed = (await t.http.get("/v1/transfer_claims", params={"limit": 100}, headers=headers)).json()
+        assert victim not in [c["id"] for c in listed["data"]]
+        assert (await t.http.get(f"/v1/transfer_claims/{victim}", headers=headers)).status_code == 404
+        for action, body in (("messages", {"author": "sender", "body": "intruder"}), ("escalate", {}),
+                             ("decide", {"decision": "refund"}), ("appeal", {"by": "sender"}), ("withdraw", {})):
+            resp = await t.http.post(f"/v1/transfer_claims/{victim}/{action}", json=body, headers=headers)
+            assert resp.status_code == 404, (action, resp.text)
+        opened = await t.http.post("/v1/transfer_claims", json={"transfer": objs["transfer"]["id"]}, headers=headers)
+        assert opened.status_code == 404 and opened.json()["error"]["param"] == "transfer"
+    await _owner_claim_unchanged(t)
+
+
+@graphql("Query.transferClaims", "Query.transferClaim", "Mutation.openTransferClaim",
+         "Mutation.addTransferClaimMessage", "Mutation.escalateTransferClaim", "Mutation.decideTransferClaim",
+         "Mutation.appealTransferClaim", "Mutation.withdrawTransferClaim")
+async def _claims_graphql(t: Tenants) -> None:
+    objs = await _owner_claim(t)
+    victim = objs["claim"]["id"]
+    for _, headers in t.intruders:
+        data = (await t.gql(headers, "query($id: ID!) { transferClaim(id: $id) { id } transferClaims(first: 100) "
+                                     "{ nodes { id } } }", {"id": victim}))["data"]
+        assert data["transferClaim"] is None and victim not in [n["id"] for n in data["transferClaims"]["nodes"]]
+        for mutation in ('addTransferClaimMessage(id: $id, author: "sender", body: "intruder")',
+                         "escalateTransferClaim(id: $id)", 'decideTransferClaim(id: $id, decision: "refund")',
+                         'appealTransferClaim(id: $id, by: "sender")', "withdrawTransferClaim(id: $id)"):
+            result = await t.gql(headers, f"mutation($id: ID!) {{ r: {mutation} {{ __typename }} }}", {"id": victim})
+            assert result["data"]["r"]["__typename"] == "NotFoundError", (mutation, result)
+        opened = await t.gql(headers, "mutation($t: String!) { r: openTransferClaim(input: {transfer: $t}) "
+                                      "{ __typename } }", {"t": objs["transfer"]["id"]})
+        assert opened["data"]["r"]["__typename"] == "NotFoundError", opened
+    await _owner_claim_unchanged(t)
 
 
 # --- benchmarks ------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ async def test_account_endpoint_shape(http):
     assert body == {
         "id": account.account["id"], "object": "account", "name": "Shape Co", "category": "general",
         "country": "US", "region": "north_america", "default_currency": "EUR", "timezone": "Europe/Berlin",
-        "pricing": {"fee_percent_bps": 290, "fee_fixed_minor": 30}, "log_retention_days": 30,
+        "pricing": {"fee_percent_bps": 290, "fee_fixed_minor": 30, "dispute_fee_minor": 1500},
+        "log_retention_days": 30,
         "livemode": True, "created": body["created"],
     }
     assert isinstance(body["created"], int)

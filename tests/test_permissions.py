@@ -36,6 +36,9 @@ class Probe:
     query: str
     variables: Callable[[], dict] = field(default=dict)
     page: tuple[str, str, Callable[[], dict] | None] | None = None  # (method, path, form)
+    # Answers that still prove the permission was granted: the check comes first, so a NotFoundError for an
+    # object that does not exist means the caller got past it (a probe needs no object of its own).
+    granted: tuple[str, ...] = ()
 
 
 def _email() -> dict:
@@ -67,16 +70,27 @@ PROBES: dict[Permission, list[Probe]] = {
     ],
     P.VIEW_CUSTOMERS: [
         Probe("{ r: customers(first: 1) { nodes { id } } }", page=("GET", "/customers", None)),
+        Probe("{ r: transferClaims(first: 1) { nodes { id } } }", page=("GET", "/disputes/claims", None)),
     ],
     P.MANAGE_CUSTOMERS: [
         Probe('mutation { r: createCustomer(input: {name: "matrix"}) { __typename } }',
               page=("POST", "/customers", lambda: {"name": "matrix"})),
+        Probe('mutation { r: openTransferClaim(input: {transfer: "tr_matrix"}) { __typename } }',
+              granted=("NotFoundError",)),
+        Probe('mutation { r: escalateTransferClaim(id: "tcl_matrix") { __typename } }', granted=("NotFoundError",)),
     ],
     P.VIEW_PAYMENTS: [
         Probe("{ r: paymentIntents(first: 1) { nodes { id } } }", page=("GET", "/payments", None)),
+        Probe("{ r: disputes(first: 1) { nodes { id } } }", page=("GET", "/disputes", None)),
+        Probe("{ r: files(first: 1) { nodes { id } } }"),
     ],
     P.MANAGE_PAYMENTS: [
         Probe('mutation { r: createPaymentIntent(input: {amount: 100, currency: "usd"}) { __typename } }'),
+        Probe('mutation { r: closeDispute(id: "dp_matrix") { __typename } }', granted=("NotFoundError",)),
+        Probe('mutation { r: createTestDispute(input: {paymentIntent: "pi_matrix"}) { __typename } }',
+              granted=("NotFoundError",)),
+        Probe('mutation { r: decideTransferClaim(id: "tcl_matrix", decision: "deny") { __typename } }',
+              granted=("NotFoundError",)),
     ],
     P.VIEW_ANALYTICS: [
         Probe("{ r: benchmarkPolicy { kQuartiles } }", page=("GET", "/benchmarks", None)),
@@ -143,7 +157,8 @@ async def test_role_permission_cell(team, role: Role, perm: Permission):
         if allowed:
             assert "errors" not in result, result
             assert result["data"]["r"] is not None
-            assert not str(result["data"]["r"].get("__typename", "")).endswith("Error"), result
+            typename = str(result["data"]["r"].get("__typename", ""))
+            assert not typename.endswith("Error") or typename in probe.granted, result
         else:
             assert error_code(result) == "permission_denied", result
             assert perm.value in result["errors"][0]["message"]

@@ -89,11 +89,18 @@ async def config(server, key, tmp_path_factory) -> Path:
             "number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}})
         held = await post("/v1/payment_intents", {"amount": 3000, "currency": "usd", "capture_method": "manual"})
         refund = await post("/v1/refunds", {"payment_intent": paid["id"], "amount": 500})
+        disputed = await post("/v1/payment_intents", {"amount": 2500, "currency": "usd"})
+        disputed = await post(f"/v1/payment_intents/{disputed['id']}/confirm", {"card": {
+            "number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}})
+        dispute = await post(f"/v1/test_helpers/payment_intents/{disputed['id']}/dispute", {})
+        file = (await client.post("/v1/files", data={"purpose": "dispute_evidence"},
+                                  files={"file": ("proof.pdf", b"%PDF-1.4\n%%EOF\n")})).json()
+        claim = await post("/v1/transfer_claims", {"transfer": transfer["id"], "message": "where is it?"})
         events = (await client.get("/v1/events?limit=1")).json()["data"]
     values = {
         "customer_id": [alice["id"], bob["id"]], "transfer_id": [transfer["id"]], "pi_id": [paid["id"], held["id"]],
         "refund_id": [refund["id"]], "receipt_id": [paid["receipt"]["id"]], "event_id": [e["id"] for e in events],
-        "log_id": request_ids,
+        "log_id": request_ids, "dispute_id": [dispute["id"]], "file_id": [file["id"]], "claim_id": [claim["id"]],
     }
     lines = []
     for name, ids in values.items():

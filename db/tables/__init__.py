@@ -12,8 +12,11 @@ from db.tables.analytics import (
     AnalyticsRollupHourly,
 )
 from db.tables.benchmarks import BenchmarkPeriod, BenchmarkRelease, BenchmarkSellerValue, PrivacyBudgetEntry
+from db.tables.claims import TransferClaim, TransferClaimMessage
 from db.tables.customers import Credit, Customer, Transfer
+from db.tables.disputes import Dispute, ProcessorFeed
 from db.tables.events import Event, EventDispatch
+from db.tables.files import File
 from db.tables.idempotency import IdempotencyKey
 from db.tables.keys import ApiKey
 from db.tables.ledger import FxRate, JournalEntry, LedgerAccount, Posting
@@ -26,4 +29,5 @@ __all__ = ["Account", "ApiKey", "AuditLog", "Credit", "Customer", "Event", "Even
            "WebhookFanoutState",
            "AnalyticsApiRollup", "AnalyticsApiRollupDaily", "AnalyticsApiRollupHourly", "AnalyticsFact",
            "AnalyticsPosition", "AnalyticsRollup", "AnalyticsRollupDaily", "AnalyticsRollupHourly",
+           "Dispute", "File", "ProcessorFeed", "TransferClaim", "TransferClaimMessage",
            "BenchmarkPeriod", "BenchmarkRelease", "BenchmarkSellerValue", "PrivacyBudgetEntry"]

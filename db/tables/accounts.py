@@ -14,6 +14,7 @@ class Account(Table, tablename="accounts"):
     timezone = Varchar(length=64, default="UTC")
     fee_percent_bps = Integer(default=290)
     fee_fixed_minor = Integer(default=30)
+    dispute_fee_minor = Integer(default=1500)  # charged with each chargeback, minor units of its currency
     log_retention_days = Integer(default=30)
     created = Timestamptz()
 

@@ -18,7 +18,8 @@ def account_json(row: dict[str, Any], livemode: bool) -> dict[str, Any]:
         "id": row["id"], "object": "account", "name": row["name"], "category": row["category"],
         "country": row["country"], "region": region_of(row["country"]), "default_currency": row["default_currency"],
         "timezone": row["timezone"],
-        "pricing": {"fee_percent_bps": row["fee_percent_bps"], "fee_fixed_minor": row["fee_fixed_minor"]},
+        "pricing": {"fee_percent_bps": row["fee_percent_bps"], "fee_fixed_minor": row["fee_fixed_minor"],
+                    "dispute_fee_minor": row["dispute_fee_minor"]},
         "log_retention_days": row["log_retention_days"], "livemode": livemode,
         "created": int(row["created"].timestamp()),
     }

@@ -143,7 +143,7 @@ async def account_for(ctx: RequestContext) -> dict[str, Any]:
 
 
 SETTING_FIELDS = ("name", "category", "country", "default_currency", "timezone", "fee_percent_bps",
-                  "fee_fixed_minor", "log_retention_days")
+                  "fee_fixed_minor", "dispute_fee_minor", "log_retention_days")
 
 
 def validate_settings(values: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +180,9 @@ def validate_settings(values: dict[str, Any]) -> dict[str, Any]:
         elif key == "fee_fixed_minor":
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100_000:
                 raise InvalidRequest("fee_fixed_minor must be an integer from 0 to 100000", param=key)
+        elif key == "dispute_fee_minor":
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100_000:
+                raise InvalidRequest("dispute_fee_minor must be an integer from 0 to 100000", param=key)
         elif key == "log_retention_days":
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 400:
                 raise InvalidRequest("log_retention_days must be an integer from 1 to 400", param=key)

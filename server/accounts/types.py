@@ -31,6 +31,7 @@ class Account:
     timezone: str = strawberry.field(description="IANA time zone used in the dashboard and reports.")
     fee_percent_bps: int = strawberry.field(description="Percentage fee per payment, in basis points.")
     fee_fixed_minor: int = strawberry.field(description="Fixed fee per payment, in minor units.")
+    dispute_fee_minor: int = strawberry.field(description="Fee per chargeback, minor units of its currency.")
     log_retention_days: int = strawberry.field(description="Days API request logs are kept (1–400).")
     created: datetime = strawberry.field(description="When the account was created.")
 
@@ -38,7 +39,7 @@ class Account:
     def from_row(cls, row: dict[str, Any]) -> Account:
         return cls(region=region_of(row["country"]), **{k: row[k] for k in (
             "id", "name", "category", "country", "default_currency", "timezone", "fee_percent_bps",
-            "fee_fixed_minor", "log_retention_days", "created")})
+            "fee_fixed_minor", "dispute_fee_minor", "log_retention_days", "created")})
 
 
 @strawberry.type(description="A role and the permissions it grants.")
@@ -137,6 +138,7 @@ class AccountSettingsInput:
     timezone: str | None = strawberry.UNSET
     fee_percent_bps: int | None = strawberry.UNSET
     fee_fixed_minor: int | None = strawberry.UNSET
+    dispute_fee_minor: int | None = strawberry.UNSET
     log_retention_days: int | None = strawberry.UNSET
 
 

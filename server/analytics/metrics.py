@@ -15,9 +15,10 @@ fills the column for history already stored.
 
 A contribution lands in the 15-minute bucket of the object's own `created` time and in the object's
 currency: a payment's attempt, outcome, gross, fee and net count when the payment was created (like
-a charge's date), a refund when the refund was created, a customer when created. Disputes have
-columns and no line yet: the disputes domain adds `Metric("dispute_count", DISPUTES, ...)` and
-`Metric("dispute_amount", ...)` with its own source.
+a charge's date), a refund when the refund was created, a customer when created, a dispute when the
+processor reported it: a chargeback counts once (an inquiry from when it escalates), and its amount
+while the merchant is without it (withdrawn and neither won back nor covered by seller protection;
+the dispute fee is not in it).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import msgspec
 from server.analytics.buckets import bucket_start
 from server.customers import rows as customer_rows
 from server.customers.serial import credit_json, customer_json, transfer_json
+from server.disputes import rows as dispute_rows
+from server.disputes.serial import amount_lost, dispute_counts, dispute_json
 from server.payments import rows as payment_rows
 from server.payments.serial import intent_json, refund_json
 
@@ -90,7 +93,8 @@ CUSTOMERS = Source("customer", "customers", customer_rows.Customer, customer_jso
 CREDITS = Source("credit", "credits", customer_rows.Credit, credit_json, _upper("currency"))
 TRANSFERS = Source("transfer", "transfers", customer_rows.Transfer, transfer_json,
                    _upper("currency"))  # the sender's currency
-SOURCES: tuple[Source[Any], ...] = (PAYMENT_INTENTS, REFUNDS, CUSTOMERS, CREDITS, TRANSFERS)
+DISPUTES = Source("dispute", "disputes", dispute_rows.Dispute, dispute_json, _upper("currency"))
+SOURCES: tuple[Source[Any], ...] = (PAYMENT_INTENTS, REFUNDS, CUSTOMERS, CREDITS, TRANSFERS, DISPUTES)
 BY_OBJECT_TYPE = {s.object_type: s for s in SOURCES}
 
 CONFIRMED = {"processing", "requires_capture", "succeeded", "failed"}
@@ -132,13 +136,15 @@ METRICS: list[Metric] = [
     Metric("credit_amount", CREDITS, lambda c: c["amount"], Unit.AMOUNT),
     Metric("transfer_count", TRANSFERS, lambda t: 1),
     Metric("transfer_amount", TRANSFERS, lambda t: t["amount"], Unit.AMOUNT),
+    Metric("dispute_count", DISPUTES, lambda d: int(dispute_counts(d))),
+    Metric("dispute_amount", DISPUTES, amount_lost, Unit.AMOUNT),
 ]
 CODE_COUNTS: list[CodeCounts] = [
     CodeCounts("decline_codes", PAYMENT_INTENTS, decline_code),
 ]
 
 # Columns that exist before the line that fills them (see the module docstring).
-RESERVED_COLUMNS: dict[str, Unit] = {"dispute_count": Unit.COUNT, "dispute_amount": Unit.AMOUNT}
+RESERVED_COLUMNS: dict[str, Unit] = {}
 
 
 def scalar_columns() -> dict[str, Unit]:

@@ -217,7 +217,7 @@ async def source_rows(source: Source[Row], scope: Scope, since: datetime, until:
 
     Must run inside a transaction; the rows are what the rollups of that range are made of.
     """
-    assert source.table in ("payment_intents", "refunds", "customers", "credits", "transfers")
+    assert source.table in ("payment_intents", "refunds", "customers", "credits", "transfers", "disputes")
     txn = db.engine().current_transaction.get()
     assert txn is not None, "stream source rows inside a transaction"
     async for record in txn.connection.cursor(
@@ -229,7 +229,7 @@ async def source_rows(source: Source[Row], scope: Scope, since: datetime, until:
 async def scopes_since(since: datetime, account_id: str | None) -> list[Scope]:
     """Every (account, mode) with source rows or rollups at or after `since`."""
     parts = [f"SELECT DISTINCT account_id, livemode FROM {t} WHERE created >= $1"
-             for t in ("payment_intents", "refunds", "customers", "credits", "transfers")]
+             for t in ("payment_intents", "refunds", "customers", "credits", "transfers", "disputes")]
     parts += [f"SELECT DISTINCT account_id, livemode FROM {t} WHERE bucket >= $1"
               for t in ("analytics_rollups", "analytics_api_rollups")]
     parts.append("SELECT DISTINCT account_id, livemode FROM api_request_logs WHERE started_at >= $1")
@@ -296,6 +296,21 @@ async def ledger_transfers(scope: Scope, since: datetime, until: datetime) -> li
         "JOIN ledger_accounts la ON la.id = p.ledger_account_id AND la.purpose = 'customer_wallet' "
         "AND la.owner_id = t.from_customer AND la.currency = t.currency "
         "WHERE t.account_id = $1 AND t.livemode = $2 AND t.created >= $3 AND t.created < $4 GROUP BY 1, 2",
+        scope.account_id, scope.livemode, since, until)
+
+
+async def ledger_disputes(scope: Scope, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """What disputes keep from merchant balances (withdrawn, less what was won back or covered; the fee
+    apart), per dispute bucket: the entries server/disputes/accounting.py names AMOUNT_KINDS."""
+    return await db.fetch(
+        f"SELECT {_BUCKET.format('d.created')} AS bucket, upper(d.currency) AS currency, "
+        "-sum(p.amount) AS dispute_amount FROM disputes d "
+        "JOIN journal_entries je ON je.reference = d.id AND je.account_id = d.account_id "
+        "AND je.livemode = d.livemode AND je.kind IN ('dispute_withdrawal', 'dispute_reinstatement', "
+        "'seller_protection') "
+        "JOIN postings p ON p.entry_id = je.id AND p.account_id = je.account_id AND p.livemode = je.livemode "
+        "JOIN ledger_accounts la ON la.id = p.ledger_account_id AND la.purpose = 'merchant_balance' "
+        "WHERE d.account_id = $1 AND d.livemode = $2 AND d.created >= $3 AND d.created < $4 GROUP BY 1, 2",
         scope.account_id, scope.livemode, since, until)
 
 

@@ -1,10 +1,10 @@
 """Recompute rollups from the source tables, compare them to the stored ones, and rebuild a range.
 
-Source tables: payment_intents, refunds, customers, credits and transfers (each row made into the
+Source tables: payment_intents, refunds, customers, credits, transfers and disputes (each row made into the
 snapshot its events carry, then counted by `metrics.contribution`, the follower's own function), and
 api_request_logs (counted by `api_metrics.add_rows`, the log writer's own function). The ledger is a
 second, independent witness: the money columns are recomputed from the journal entries that moved
-the money (payments, refunds and their reversals, credits, transfers) and must agree with the source
+the money (payments, refunds and their reversals, credits, transfers, disputes) and must agree with the source
 tables to the minor unit.
 
 API rollups are compared only where the request log still holds every row of a bucket: retention
@@ -120,8 +120,10 @@ def _compare(kind: str, scope: Scope, stored: Mapping[tuple[int, str], Values],
 
 LEDGER_TIES: list[Callable[[Scope, datetime, datetime], Awaitable[list[dict[str, Any]]]]] = [
     queries.ledger_payments, queries.ledger_refunds, queries.ledger_credits, queries.ledger_transfers,
+    queries.ledger_disputes,
 ]
-LEDGER_COLUMNS = ("gross_amount", "fee_amount", "net_amount", "refund_amount", "credit_amount", "transfer_amount")
+LEDGER_COLUMNS = ("gross_amount", "fee_amount", "net_amount", "refund_amount", "credit_amount", "transfer_amount",
+                  "dispute_amount")
 
 
 async def _ledger(scope: Scope, since: datetime, until: datetime) -> dict[tuple[int, str], Values]:

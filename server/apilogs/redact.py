@@ -136,8 +136,10 @@ def body(raw: bytes, content_type: str, limit: int) -> str:
     """Redacted and truncated text of a request or response body."""
     if not raw:
         return ""
-    text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "multipart/form-data":  # an upload: its files are evidence, not log material
+        return f"[multipart/form-data, {len(raw)} bytes: uploaded content is not logged]"
+    text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     redacted: str | None = None
     if kind.endswith("json") or text.lstrip()[:1] in ("{", "["):
         try:  # every string inside (GraphQL query text included) is scrubbed by scrub_value

@@ -97,6 +97,8 @@ async def close(ctx: RequestContext, customer_id: str) -> Customer:
         if row.status == "closed":
             raise Conflict("this customer is already closed", param="id", code=ErrorCode.CUSTOMER_CLOSED)
         left = [b for b in await ledger.balances(scope, customer_id, "customer_wallet") if b.available != 0]
+        # Money held for an open claim on a transfer is the customer's too, until the claim is decided.
+        left += [b for b in await ledger.balances(scope, customer_id, "claim_hold") if b.available != 0]
         if left:
             shown = ", ".join(_format(b.available, b.currency) for b in left)
             raise Conflict(f"the customer still has a balance of {shown}; transfer it out before closing",

@@ -23,8 +23,11 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
+from server.claims import service as claims
 from server.context import RequestContext
 from server.customers import wallet
+from server.disputes import service as disputes
+from server.files import service as files
 from server.gql.common import ctx_of
 from server.payments import receipts, refunds, timeline
 from server.webhooks import service as webhooks
@@ -40,6 +43,10 @@ class Loaders:
         self.balances_of_customer = DataLoader(lambda ids: wallet.balances_of(ctx, list(ids)))
         self.endpoint_stats = DataLoader(lambda ids: _endpoint_stats(ctx, list(ids)))
         self.attempts_of_delivery = DataLoader(lambda ids: webhooks.attempts_of(ctx, list(ids)))
+        self.dispute_of_intent = DataLoader(lambda ids: disputes.of_intents(ctx, list(ids)))
+        self.timeline_of_dispute = DataLoader(lambda ids: disputes.timelines(ctx, list(ids)))
+        self.file_info = DataLoader(lambda ids: files.infos(ctx, list(ids)))
+        self.messages_of_claim = DataLoader(lambda ids: claims.messages_of(ctx, list(ids)))
 
 
 async def _endpoint_stats(ctx: RequestContext, endpoint_ids: list[str]) -> list[dict[str, Any]]:

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import logging
 from datetime import timedelta
 from typing import Any, TypeGuard
 
+import multipart
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
@@ -40,6 +42,7 @@ from server.auth import build_context
 from server.errors import ErrorCode, PaydeckError, ServiceUnavailable
 from server.idempotency import effects, owner, queries
 from server.ids import new_id
+from server.request_guard import body_limit, is_multipart
 from server.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -77,13 +80,29 @@ def is_graphql_mutation(body: bytes) -> bool:
     return False
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """What "the same parameters" means: method, path and the body (JSON compared as data)."""
-    try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        canonical = body
+def fingerprint(method: str, path: str, body: bytes, content_type: str | None = None) -> str:
+    """What "the same parameters" means: method, path and the body (JSON compared as data; a multipart
+    upload as its parts, whatever boundary the client chose for each try)."""
+    canonical = _multipart_parts(body, content_type) if is_multipart(content_type) else None
+    if canonical is None:
+        try:
+            canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def _multipart_parts(body: bytes, content_type: str | None) -> bytes | None:
+    """Each part's name, file name and content hash, in order; None if the body cannot be read so."""
+    boundary = multipart.parse_options_header(content_type or "")[1].get("boundary")
+    if not boundary:
+        return None
+    try:
+        parts = [[part.name, part.filename, hashlib.sha256(part.raw).hexdigest()]
+                 for part in multipart.MultipartParser(io.BytesIO(body), boundary)]
+    except multipart.MultipartError:
+        return None
+    return json.dumps(parts).encode()
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[list[ReceiveMessage], bytes, bool]:
@@ -164,7 +183,7 @@ async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send, k
     if key is None:
         await app(scope, receive, send)
         return
-    messages, body, complete = await _read_body(receive, get_settings().max_body_bytes)
+    messages, body, complete = await _read_body(receive, body_limit(scope, get_settings().max_body_bytes))
 
     async def replay_receive() -> ReceiveMessage:
         return messages.pop(0) if messages else await receive()
@@ -186,7 +205,7 @@ async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send, k
         await app(scope, replay_receive, send)  # the app renders the authentication error
         return
     scope.setdefault("state", {})[CONTEXT_STATE] = ctx
-    print_ = fingerprint(scope["method"], scope["path"], body)
+    print_ = fingerprint(scope["method"], scope["path"], body, Headers.from_scope(scope).get("content-type"))
     try:
         response = await _run(app, scope, replay_receive, ctx.scope, key, print_)
     except ServiceUnavailable as exc:

@@ -33,6 +33,8 @@ PURPOSES: dict[str, bool] = {
     "customer_wallet": False,     # a customer's stored balance
     "merchant_balance": True,     # what the merchant may pay out; below zero, what it owes
     "dispute_hold": False,        # money held while a dispute is open
+    "platform_protection": True,  # the platform's seller protection: pays covered dispute losses (goes below zero)
+    "claim_hold": False,          # a customer's money held while a claim on a transfer is open
     "fees": True,                 # fees charged to the merchant
     "processor_clearing": True,   # money the card processor owes us
     "funding": True,              # money that entered from outside (credits)

@@ -17,9 +17,10 @@ from server.errors import ErrorCode, InvalidRequest
 @dataclass(frozen=True)
 class TestCard:
     number: str
-    outcome: str  # succeeded | declined | timeout | dispute
+    outcome: str  # succeeded | declined | timeout | dispute | inquiry
     decline_code: str | None
     description: str
+    dispute_reason: str | None = None  # dispute and inquiry cards: the reason the processor reports
 
 
 TEST_CARDS: list[TestCard] = [
@@ -35,7 +36,12 @@ TEST_CARDS: list[TestCard] = [
     TestCard("4000000000000119", "timeout", None,
              "Processor timeout: the charge succeeds at the processor, but the answer comes too late; "
              "the payment stays `processing` until the reconciler asks the processor"),
-    TestCard("4000000000000259", "dispute", None, "Succeeds, then the cardholder disputes it"),
+    TestCard("4000000000000259", "dispute", None, "Succeeds, then the cardholder disputes it as fraudulent",
+             "fraudulent"),
+    TestCard("4000000000002685", "dispute", None, "Succeeds, then the cardholder disputes it: product not received",
+             "product_not_received"),
+    TestCard("4000000000001976", "inquiry", None,
+             "Succeeds, then the issuer opens an inquiry (a warning before any chargeback)", "fraudulent"),
 ]
 BY_NUMBER = {c.number: c for c in TEST_CARDS}
 

@@ -48,7 +48,28 @@ class ProcessorRefund(msgspec.Struct, frozen=True, kw_only=True):
     status: str
 
 
-Answer = TypeVar("Answer", Charge, ProcessorRefund)
+class ProcessorDispute(msgspec.Struct, frozen=True, kw_only=True):
+    """What the processor reports about a dispute: opened, or changed (each change numbered by `seq`)."""
+
+    id: str
+    charge: str
+    reference: str | None = None  # the charge's reference: our payment intent
+    amount: int
+    currency: str | None = None
+    reason: str
+    status: str  # Stripe's dispute statuses
+    seq: int
+
+
+class DisputeFeed(msgspec.Struct, frozen=True, kw_only=True):
+    """Disputes changed after a sequence number, oldest change first; `feed` names the processor's memory."""
+
+    feed: str
+    data: list[ProcessorDispute]
+    has_more: bool = False
+
+
+Answer = TypeVar("Answer", Charge, ProcessorRefund, ProcessorDispute, DisputeFeed)
 
 
 class ProcessorTimeout(Exception):
@@ -120,6 +141,32 @@ class HttpProcessor:
     async def refund(self, key: str, charge_id: str, amount: int) -> ProcessorRefund:
         return await self._post("/v1/refunds", key, {"charge": charge_id, "amount": amount}, ProcessorRefund)
 
+    async def open_dispute(self, key: str, charge_id: str, *, reason: str, amount: int | None,
+                           inquiry: bool) -> ProcessorDispute:
+        """Test mode: have the cardholder dispute a charge (the processor's test helper)."""
+        return await self._post(f"/v1/charges/{charge_id}/disputes", key,
+                                {"reason": reason, "amount": amount, "inquiry": inquiry}, ProcessorDispute)
+
+    async def submit_dispute_evidence(self, key: str, dispute_id: str, evidence: dict[str, str]) -> ProcessorDispute:
+        return await self._post(f"/v1/disputes/{dispute_id}/evidence", key, {"evidence": evidence}, ProcessorDispute)
+
+    async def close_dispute(self, key: str, dispute_id: str) -> ProcessorDispute:
+        return await self._post(f"/v1/disputes/{dispute_id}/close", key, {}, ProcessorDispute)
+
+    async def dispute_feed(self, *, after: int, limit: int) -> DisputeFeed:
+        """Disputes opened or changed after sequence number `after`."""
+        db.forbid_transaction("a processor call")
+        try:
+            resp = await self.client().get("/v1/disputes", params={"after": after, "limit": limit})
+        except httpx.TransportError as exc:
+            raise ProcessorTimeout(f"processor unreachable: {exc}") from None
+        if resp.status_code != 200:
+            raise ProcessorTimeout(f"processor answered {resp.status_code}")
+        try:
+            return msgspec.json.decode(resp.content, type=DisputeFeed)
+        except msgspec.DecodeError as exc:
+            raise ProcessorTimeout(f"processor answered what we cannot read: {exc}") from None
+
     async def charges_for(self, reference: str) -> list[dict[str, Any]]:
         resp = await self.client().get("/v1/charges", params={"reference": reference})
         resp.raise_for_status()
@@ -157,7 +204,8 @@ def start_simulator(data_dir: Path):
     args = [sys.executable, "-m", "server.payments.simulator", "--port", str(port),
             "--secret", secret_file.read_text().strip(), "--state", str(data_dir / "processor.sqlite3"),
             "--timeout-delay", str(settings.processor_timeout_delay),
-            "--latency-ms", str(settings.processor_latency_ms)]
+            "--latency-ms", str(settings.processor_latency_ms),
+            "--dispute-decision-seconds", str(settings.dispute_decision_seconds)]
     url = f"http://127.0.0.1:{port}"
     sim = embedded.EmbeddedProcess("processor simulator", args, port, url, data_dir / "processor.log",
                                    stop_signal=signal.SIGTERM, ready=lambda me: embedded.http_ready(me.url)).start()

@@ -187,12 +187,15 @@ class TimelineEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def timeline_events(scope: Scope, pi_ids: list[str], limit: int) -> list[TimelineEvent]:
-    """The events of each payment and of its refunds, in commit order (unpublished last), at most `limit` each."""
+    """The events of each payment, its refunds and its dispute, in commit order (unpublished last), at most
+    `limit` each."""
     return await db.fetch_as(
         TimelineEvent,
         "WITH objects AS ("
         " SELECT u.id AS intent_id, u.id AS object_id FROM unnest($3::text[]) AS u(id)"
         " UNION ALL SELECT payment_intent_id, id FROM refunds"
+        " WHERE account_id = $1 AND livemode = $2 AND payment_intent_id = ANY($3)"
+        " UNION ALL SELECT payment_intent_id, id FROM disputes"
         " WHERE account_id = $1 AND livemode = $2 AND payment_intent_id = ANY($3)) "
         "SELECT intent_id, id, type, object_id, created FROM ("
         " SELECT o.intent_id, e.id, e.type, e.object_id, e.created,"

@@ -66,6 +66,9 @@ async def _reserve(ctx: RequestContext, scope: Scope, pi_id: str, requested: int
         raise Conflict(f"cannot refund payment intent {pi_id}: its status is '{pi.status}'; "
                        "only 'succeeded' payments can be refunded", code=ErrorCode.PAYMENT_INTENT_UNEXPECTED_STATE,
                        extra={"status": pi.status})
+    if pi.disputed:  # a chargeback returns the money through the dispute: a refund would return it twice
+        raise Conflict(f"cannot refund payment intent {pi_id}: it has a chargeback; the dispute decides whether "
+                       "the money goes back to the cardholder", code=ErrorCode.CHARGE_DISPUTED)
     remaining = pi.refundable
     value = remaining if requested is None else requested
     if remaining == 0 or value > remaining:

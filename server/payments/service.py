@@ -219,14 +219,11 @@ async def _succeed(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent, 
     gross = charge.amount_captured
     pricing = await queries.account_pricing(scope.account_id)
     fee = await accounting.record_payment(scope, pi.id, gross, pi.currency, pricing)
-    changes.update(status="succeeded", amount_received=gross, amount_capturable=0, fee=fee,
-                   disputed=charge.disputed)
+    changes.update(status="succeeded", amount_received=gross, amount_capturable=0, fee=fee)
     pi = await queries.update(pi.id, changes)
     await receipts.create(scope, pi.id)
     await _emit(ctx, scope, "payment_intent.succeeded", pi)
-    if pi.disputed:
-        await _emit(ctx, scope, "dispute.created", pi)
-    return pi
+    return pi  # a dispute comes later, from the processor's dispute feed (server/disputes)
 
 
 async def capture(ctx: RequestContext, pi_id: str, amount_to_capture: object = None) -> PaymentIntent:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from server.disputes.types import Dispute
 from server.gql.common import ConflictError, NotFoundError, UnprocessableError, ValidationError
 from server.gql.loaders import loaders_of
 from server.ledger.types import Long, Money
@@ -58,7 +59,7 @@ class Refund:
 class TimelineEvent:
     id: str = strawberry.field(description="`evt_…`")
     type: str = strawberry.field(description="e.g. payment_intent.succeeded")
-    object_id: str = strawberry.field(description="The payment intent, or one of its refunds.")
+    object_id: str = strawberry.field(description="The payment intent, one of its refunds, or its dispute.")
     created: datetime = strawberry.field(description="When it happened.")
 
 
@@ -96,7 +97,12 @@ class PaymentIntent:
         row = await loaders_of(info).receipt_of_intent.load(self.id)
         return Receipt.from_row(row) if row else None
 
-    @strawberry.field(description="Its events and its refunds' events, oldest first: the timeline of the payment.")
+    @strawberry.field(description="Its dispute, once the cardholder disputed it (a charge is disputed once).")
+    async def dispute(self, info: Info) -> Dispute | None:
+        row = await loaders_of(info).dispute_of_intent.load(self.id)
+        return Dispute.from_row(row) if row else None
+
+    @strawberry.field(description="Its events, its refunds' and its dispute's, oldest first: the timeline.")
     async def timeline(self, info: Info) -> list[TimelineEvent]:
         return [TimelineEvent(id=r.id, type=r.type, object_id=r.object_id, created=r.created)
                 for r in await loaders_of(info).timeline_of_intent.load(self.id)]

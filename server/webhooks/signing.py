@@ -24,7 +24,11 @@ EVENT_TYPES = [
     "payment_intent.created", "payment_intent.processing", "payment_intent.succeeded",
     "payment_intent.payment_failed", "payment_intent.canceled", "charge.refunded", "refund.created",
     "customer.created", "customer.updated", "customer.closed", "transfer.created", "credit.created",
-    "dispute.created", "dispute.closed", "review.opened", "review.closed", "webhook_endpoint.disabled",
+    "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed", "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated", "charge.dispute.evidence_due_72h", "charge.dispute.evidence_due_24h",
+    "transfer_claim.opened", "transfer_claim.message_added", "transfer_claim.escalated", "transfer_claim.decided",
+    "transfer_claim.appealed", "transfer_claim.withdrawn", "review.opened", "review.closed",
+    "webhook_endpoint.disabled",
 ]
 
 
@@ -81,7 +85,7 @@ def event_body(event: dict[str, Any]) -> str:
 
 def sample_object(event_type: str, livemode: bool) -> dict[str, Any]:
     """A realistic object for a test event of `event_type`."""
-    kind = event_type.split(".")[0]
+    kind = "dispute" if event_type.startswith("charge.dispute.") else event_type.split(".")[0]
     if kind in ("payment_intent", "charge", "refund"):
         status = {"succeeded": "succeeded", "payment_failed": "requires_payment_method", "canceled": "canceled",
                   "processing": "processing"}.get(event_type.split(".")[-1], "requires_payment_method")
@@ -94,7 +98,16 @@ def sample_object(event_type: str, livemode: bool) -> dict[str, Any]:
                 "name": "Jenny Rosen", "status": "active", "livemode": livemode, "metadata": {}}
     if kind == "dispute":
         return {"id": "dp_test_sample00000000000", "object": "dispute", "amount": 2000, "currency": "usd",
-                "reason": "fraudulent", "status": "needs_response", "livemode": livemode}
+                "payment_intent": "pi_test_sample000000000000", "reason": "fraudulent", "status": "needs_response",
+                "is_inquiry": False, "evidence_details": {"due_by": 1767225600, "has_evidence": False,
+                                                          "past_due": False, "submission_count": 0},
+                "fee": 1500, "funds_withdrawn": True, "funds_reinstated": False, "seller_protection": None,
+                "livemode": livemode}
+    if kind == "transfer_claim":
+        return {"id": "tcl_test_sample0000000000", "object": "transfer_claim", "transfer": "tr_test_sample00000000",
+                "sender": "cus_test_sample00000000000", "receiver": "cus_test_sample00000000001", "amount": 2000,
+                "currency": "usd", "reason": "not_received", "status": "inquiry", "hold": None,
+                "livemode": livemode}
     if kind == "webhook_endpoint":
         return {"id": "we_test_sample00000000000", "object": "webhook_endpoint", "url": "https://example.com/hooks",
                 "status": "disabled", "livemode": livemode}

@@ -7,7 +7,6 @@ from litestar import Request, Response
 from server.web.pages import dashboard_context, dashboard_get, show
 
 PLACEHOLDERS = {
-    "disputes": ("Disputes", "Disputes arrive after payments."),
     "radar": ("Radar", "Fraud rules and the review queue arrive after payments."),
     "analytics": ("Analytics", "Charts of volume and API traffic arrive after payments."),
     "reports": ("Reports", "Monthly usage reports and CSV exports arrive after payments."),

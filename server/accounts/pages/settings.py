@@ -16,8 +16,8 @@ from server.web.pages import dashboard_context, dashboard_get, dashboard_post, r
 # Form field -> AccountSettingsInput field; the whole numbers among them.
 FIELDS = {"name": "name", "category": "category", "country": "country", "default_currency": "defaultCurrency",
           "timezone": "timezone", "fee_percent_bps": "feePercentBps", "fee_fixed_minor": "feeFixedMinor",
-          "log_retention_days": "logRetentionDays"}
-WHOLE_NUMBERS = ("fee_percent_bps", "fee_fixed_minor", "log_retention_days")
+          "dispute_fee_minor": "disputeFeeMinor", "log_retention_days": "logRetentionDays"}
+WHOLE_NUMBERS = ("fee_percent_bps", "fee_fixed_minor", "dispute_fee_minor", "log_retention_days")
 
 
 async def _settings(request: Request, ctx, status: int = 200, **extra: Any) -> Response:
