@@ -77,7 +77,8 @@ def _lifespan(settings: Settings, log_writer: apilog_writer.LogWriter,
         db.configure(settings.database_url)
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
-        health.draining.clear()
+        if not health.stop_requested:  # told to stop while starting (a web process of several): stay draining
+            health.draining.clear()
         await events_hub.start_hub(settings.redis_url)
         if settings.apilog_enabled:
             await log_writer.start()

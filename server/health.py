@@ -18,6 +18,7 @@ from server.infra import redis
 from server.replicas import router as replica_router
 
 draining = asyncio.Event()
+stop_requested = False  # a signal asked this process to stop: draining stays set even if it came during start-up
 readiness_details: dict[str, Any] = {}
 recovering: dict[str, str] = {}  # embedded server -> what the supervisor is doing about it
 unrecoverable: dict[str, str] = {}  # embedded server -> why it could not be restarted

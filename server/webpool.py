@@ -152,6 +152,7 @@ def DrainingServer(config: Any, drain_seconds: float) -> Any:  # noqa: N802 - a 
                     signal.signal(sig, handler)
 
         def handle_exit(self, sig: int, frame: Any) -> None:
+            health.stop_requested = True
             health.draining.set()
             if sig == signal.SIGTERM and drain_seconds > 0 and not self.should_exit:
                 loop = asyncio.get_event_loop()
