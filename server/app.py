@@ -48,6 +48,7 @@ from server.requestid import request_id_middleware
 from server.rest_errors import HANDLERS as ERROR_HANDLERS
 from server.runtime import owned_processes
 from server.settings import Settings, get_settings
+from server.stripe_compat.routes import ROUTER as STRIPE_COMPAT
 from server.supervisor import Supervisor
 from server.urls import public_url_middleware
 from server.web.headers import security_headers
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
     app = Litestar(
         route_handlers=[
             health.healthz, health.readyz, metrics.metrics_endpoint,
-            *REST_CONTROLLERS, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
+            *REST_CONTROLLERS, STRIPE_COMPAT, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[_lifespan(settings, log_writer, workers_enabled)],

@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     # Bad input
     INVALID_REQUEST = "invalid_request"
     PARAMETER_INVALID = "parameter_invalid"
+    PARAMETER_UNKNOWN = "parameter_unknown"  # a parameter the endpoint does not take (the Stripe-compatible API)
+    PARAMETER_MISSING = "parameter_missing"
     AMOUNT_TOO_LARGE = "amount_too_large"
     INVALID_NUMBER = "invalid_number"
     INVALID_EXPIRY = "invalid_expiry"
@@ -42,6 +44,7 @@ class ErrorCode(StrEnum):
     FX_RATE_MISSING = "fx_rate_missing"
     BENCHMARK_PERIOD_RELEASED = "benchmark_period_released"
     INSUFFICIENT_FUNDS = "insufficient_funds"
+    CARD_DECLINED = "card_declined"  # the Stripe-compatible API's 402; `decline_code` says why
     # Disputes and claims
     CHARGE_DISPUTED = "charge_disputed"
     CHARGE_ALREADY_DISPUTED = "charge_already_disputed"

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 HTTP_TYPES = {401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
               405: "invalid_request_error", 413: "invalid_request_error", 415: "invalid_request_error",
               429: "rate_limit_error"}
-NOT_DASHBOARD = ("/v1/", "/graphql", "/schema", "/static/", "/healthz", "/readyz")
+NOT_DASHBOARD = ("/v1/", "/stripe/v1/", "/graphql", "/schema", "/static/", "/healthz", "/readyz")
 EMPTY_BODY = "the request body is empty: send a JSON object with 'Content-Type: application/json'"
 
 

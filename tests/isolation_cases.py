@@ -605,6 +605,115 @@ async def _payment_summary(t: Tenants) -> None:
         assert theirs == {"succeededCount": 0, "grossVolume": []}
 
 
+# --- the Stripe-compatible API (/stripe/v1) ------------------------------------------------------
+
+STRIPE_CARD = {"payment_method_data[card][number]": "4242424242424242", "payment_method_data[card][exp_month]": "12",
+               "payment_method_data[card][exp_year]": "2040", "payment_method_data[card][cvc]": "123"}
+
+
+async def _stripe_ids(t: Tenants, path: str, headers: dict[str, str]) -> list[str]:
+    resp = await t.http.get(f"/stripe/v1/{path}", params={"limit": "100"}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    return [item["id"] for item in resp.json()["data"]]
+
+
+async def _stripe_missing(t: Tenants, method: str, path: str, data: dict | None = None) -> None:
+    for who, headers in t.intruders:
+        resp = await t.http.request(method, f"/stripe/v1/{path}", data=data, headers=headers)
+        assert resp.status_code == 404, (who, method, path, resp.text)
+        assert resp.json()["error"]["type"] == "invalid_request_error"
+
+
+@rest("GET /stripe/v1/customers", "POST /stripe/v1/customers", "GET /stripe/v1/customers/search",
+      "GET /stripe/v1/customers/{customer_id:str}", "POST /stripe/v1/customers/{customer_id:str}",
+      "DELETE /stripe/v1/customers/{customer_id:str}")
+async def _stripe_customers(t: Tenants) -> None:
+    made = await t.http.post("/stripe/v1/customers", data={"email": "iso-stripe@example.com"}, headers=t.key())
+    cus = made.json()["id"]
+    for method, data in (("GET", None), ("POST", {"name": "Mallory"}), ("DELETE", None)):
+        await _stripe_missing(t, method, f"customers/{cus}", data)
+    for _, headers in t.intruders:
+        assert cus not in await _stripe_ids(t, "customers", headers)
+        found = await t.http.get("/stripe/v1/customers/search", params={"query": "email:'iso-stripe@example.com'"},
+                                 headers=headers)
+        assert found.status_code == 200 and cus not in [c["id"] for c in found.json()["data"]]
+        theirs = await t.http.post("/stripe/v1/customers", data={"email": "iso-stripe@example.com"}, headers=headers)
+        assert theirs.status_code == 200
+    assert await _stripe_ids(t, "customers", t.key()) == [cus]
+    assert (await t.http.get(f"/stripe/v1/customers/{cus}", headers=t.key())).json()["name"] is None
+
+
+@rest("GET /stripe/v1/payment_intents", "POST /stripe/v1/payment_intents", "GET /stripe/v1/payment_intents/{pi_id:str}",
+      "POST /stripe/v1/payment_intents/{pi_id:str}", "POST /stripe/v1/payment_intents/{pi_id:str}/confirm",
+      "POST /stripe/v1/payment_intents/{pi_id:str}/capture", "POST /stripe/v1/payment_intents/{pi_id:str}/cancel")
+async def _stripe_payment_intents(t: Tenants) -> None:
+    made = await t.http.post("/stripe/v1/payment_intents", data={"amount": "1000", "currency": "usd"}, headers=t.key())
+    pi = made.json()["id"]
+    for method, path, data in (("GET", "", None), ("POST", "", {"description": "x"}), ("POST", "/confirm", STRIPE_CARD),
+                               ("POST", "/capture", None), ("POST", "/cancel", None)):
+        await _stripe_missing(t, method, f"payment_intents/{pi}{path}", data)
+    for _, headers in t.intruders:
+        assert pi not in await _stripe_ids(t, "payment_intents", headers)
+        theirs = await t.http.post("/stripe/v1/payment_intents", data={"amount": "5", "currency": "usd"},
+                                   headers=headers)
+        assert theirs.status_code == 200
+    after = (await t.http.get(f"/stripe/v1/payment_intents/{pi}", headers=t.key())).json()
+    assert (after["status"], after["description"]) == ("requires_payment_method", None)
+    assert await _stripe_ids(t, "payment_intents", t.key()) == [pi]
+
+
+@rest("GET /stripe/v1/refunds", "POST /stripe/v1/refunds", "GET /stripe/v1/refunds/{refund_id:str}",
+      "GET /stripe/v1/balance", "GET /stripe/v1/balance_transactions")
+async def _stripe_refunds_and_balance(t: Tenants) -> None:
+    paid = await t.http.post("/stripe/v1/payment_intents", headers=t.key(), data={
+        "amount": "1000", "currency": "usd", "confirm": "true", "payment_method": "pm_card_visa"})
+    pi = paid.json()["id"]
+    refund = (await t.http.post("/stripe/v1/refunds", data={"payment_intent": pi, "amount": "100"},
+                                headers=t.key())).json()["id"]
+    await _stripe_missing(t, "GET", f"refunds/{refund}")
+    await _stripe_missing(t, "POST", "refunds", {"payment_intent": pi})
+    owner_moves = await _stripe_ids(t, "balance_transactions", t.key())
+    assert len(owner_moves) == 2
+    for _, headers in t.intruders:
+        assert refund not in await _stripe_ids(t, "refunds", headers)
+        assert not set(owner_moves) & set(await _stripe_ids(t, "balance_transactions", headers))
+        balance = await t.http.get("/stripe/v1/balance", headers=headers)
+        assert balance.status_code == 200 and all(a["amount"] == 0 for a in balance.json()["available"])
+    assert await _stripe_ids(t, "refunds", t.key()) == [refund]
+
+
+@rest("GET /stripe/v1/events", "GET /stripe/v1/events/{event_id:str}")
+async def _stripe_events(t: Tenants) -> None:
+    await t.http.post("/stripe/v1/customers", data={"email": "iso-event@example.com"}, headers=t.key())
+    events = await _stripe_ids(t, "events", t.key())
+    assert events
+    await _stripe_missing(t, "GET", f"events/{events[0]}")
+    for _, headers in t.intruders:
+        assert not set(events) & set(await _stripe_ids(t, "events", headers))
+
+
+@rest("GET /stripe/v1/webhook_endpoints", "POST /stripe/v1/webhook_endpoints",
+      "GET /stripe/v1/webhook_endpoints/{endpoint_id:str}", "POST /stripe/v1/webhook_endpoints/{endpoint_id:str}",
+      "DELETE /stripe/v1/webhook_endpoints/{endpoint_id:str}")
+async def _stripe_webhook_endpoints(t: Tenants) -> None:
+    with _private_targets():
+        await _stripe_webhook_endpoints_case(t)
+
+
+async def _stripe_webhook_endpoints_case(t: Tenants) -> None:
+    made = await t.http.post("/stripe/v1/webhook_endpoints", headers=t.key(), data={
+        "url": "http://127.0.0.1:9/stripe", "enabled_events[0]": "*"})
+    assert made.status_code == 200, made.text
+    endpoint = made.json()["id"]
+    for method, data in (("GET", None), ("POST", {"disabled": "true"}), ("DELETE", None)):
+        await _stripe_missing(t, method, f"webhook_endpoints/{endpoint}", data)
+    for _, headers in t.intruders:
+        assert endpoint not in await _stripe_ids(t, "webhook_endpoints", headers)
+    after = (await t.http.get(f"/stripe/v1/webhook_endpoints/{endpoint}", headers=t.key())).json()
+    assert after["status"] == "enabled"
+    assert await _stripe_ids(t, "webhook_endpoints", t.key()) == [endpoint]
+
+
 # --- disputes, evidence files, transfer claims ---------------------------------------------
 
 ISO_PDF = b"%PDF-1.4\n% isolation\n%%EOF\n"

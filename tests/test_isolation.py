@@ -16,7 +16,7 @@ def rest_routes() -> list[str]:
     app = create_app()
     names = set()
     for route in app.routes:
-        if not route.path.startswith("/v1"):
+        if not route.path.startswith(("/v1", "/stripe/v1")):
             continue
         for method in sorted(getattr(route, "methods", [])):
             if method not in ("HEAD", "OPTIONS"):

@@ -62,7 +62,7 @@ def test_parameters_have_types_ranges_and_allowed_values(spec):
     params = {p["name"]: p["schema"] for p in spec["paths"]["/v1/payment_intents"]["get"]["parameters"]}
     assert "succeeded" in params["status"]["enum"] and params["amount[gte]"]["minimum"] == 0
     logs = {p["name"]: p["schema"] for p in spec["paths"]["/v1/request_logs"]["get"]["parameters"]}
-    assert logs["source"]["enum"] == ["api", "dashboard"] and "limit" in logs
+    assert logs["source"]["enum"] == ["api", "compat", "dashboard"] and "limit" in logs
     events = {p["name"]: p["schema"] for p in spec["paths"]["/v1/events"]["get"]["parameters"]}
     assert events["created[gte]"]["type"] == "integer"
 

@@ -7,7 +7,8 @@ import pytest
 from server.app import create_app
 from tests.factories import login, new_account
 
-NOT_PAGES = ("/v1", "/schema", "/static", "/healthz", "/readyz", "/metrics")  # APIs and plain-text endpoints
+# APIs and plain-text endpoints, not pages
+NOT_PAGES = ("/v1", "/stripe/v1", "/schema", "/static", "/healthz", "/readyz", "/metrics")
 SKIP = {"/login", "/graphql", "/events/stream"}  # the stream never ends; tests/events/test_live.py covers it
 
 

@@ -13,6 +13,7 @@ class WebhookEndpoint(Table, tablename="webhook_endpoints"):
     enabled_events = JSONB(default=[])
     status = Varchar(length=20, default="enabled")  # enabled | disabled
     ordered = Boolean(default=False)  # one delivery at a time, in event order
+    signature_scheme = Varchar(length=20, default="standard")  # standard (Standard Webhooks) | stripe
     disabled_reason = Varchar(length=200, null=True, default=None)
     disabled_at = Timestamptz(null=True, default=None)
     secret = Varchar(length=100)

@@ -22,6 +22,7 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_LOGGED_PREFIXES = ("/static", "/healthz", "/readyz", "/schema", "/login", "/logs/tail")
 STATE_KEY = "apilog_auth"
+COMPAT_PREFIX = "/stripe/v1/"
 
 
 @dataclass(slots=True)
@@ -47,13 +48,20 @@ def auth_state(connection: Any, principal: Any, scope: Any) -> None:
     state = connection.scope.setdefault("state", {})
     state[STATE_KEY] = {
         "account_id": scope.account_id, "livemode": scope.livemode,
-        "source": "api" if principal.is_key else "dashboard",
+        "source": _source(connection.scope.get("path", ""), principal.is_key),
         "api_key_id": principal.key_id, "api_key_type": principal.key_kind, "user_id": principal.user_id,
     }
 
 
+def _source(path: str, is_key: bool) -> str:
+    """`compat` for the Stripe-compatible API (server/stripe_compat), `api` for other keys, else `dashboard`."""
+    if not is_key:
+        return "dashboard"
+    return "compat" if path.startswith(COMPAT_PREFIX) else "api"
+
+
 def is_candidate(method: str, path: str) -> bool:
-    if path.startswith("/v1/") or path == "/v1" or path == "/graphql":
+    if path.startswith(("/v1/", COMPAT_PREFIX)) or path == "/v1" or path == "/graphql":
         return True
     return method not in SAFE_METHODS and not path.startswith(NOT_LOGGED_PREFIXES)
 

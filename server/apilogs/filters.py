@@ -17,7 +17,7 @@ REQUEST_ID_RE = re.compile(r"^req_[0-9a-hjkmnp-tv-z]{26}$")
 WORD_RE = re.compile(r"[0-9a-z]+")
 STATUS_RE = re.compile(r"^([1-5])(?:xx|\d\d)$")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-SOURCES = ("api", "dashboard")
+SOURCES = ("api", "compat", "dashboard")  # compat: the Stripe-compatible API at /stripe/v1
 MAX_QUERY = 500
 
 
@@ -43,7 +43,7 @@ class LogFilter:
         if self.method and self.method.upper() not in METHODS:
             raise InvalidRequest(f"method must be one of {', '.join(METHODS)}", param="method")
         if self.source and self.source not in SOURCES:
-            raise InvalidRequest("source must be api or dashboard", param="source")
+            raise InvalidRequest("source must be api, compat or dashboard", param="source")
         if self.since and self.until and self.since >= self.until:
             raise InvalidRequest("the start of the date range must be before its end", param="created")
         for name in ("path_prefix", "api_key_id", "error_type", "idempotency_key", "object_id"):

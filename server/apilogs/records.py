@@ -117,7 +117,8 @@ def build(raw: RawCapture, body_limit: int) -> tuple[Any, ...] | None:
         redact.headers(raw.response_headers), response_body, error_type, error_code,
         error_message and redact.scrub_text(error_message)[:2000],
         datetime.fromtimestamp(raw.started, UTC), round(raw.duration_ms, 3),
-        (_header(raw.request_headers, "paydeck-version") or API_VERSION)[:20],
+        (_header(raw.request_headers, "paydeck-version") or _header(raw.request_headers, "stripe-version")
+         or API_VERSION)[:20],
         redact.scrub_text(idem)[:255] if idem else None,
         (_header(raw.response_headers, "idempotent-replayed") or "").lower() == "true",
         _ip(raw.client_ip), object_ids,

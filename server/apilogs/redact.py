@@ -132,6 +132,11 @@ def query_params(query_string: str) -> dict[str, Any]:
     return out
 
 
+def leaf(name: str) -> str:
+    """The field a form key in bracket notation names: `payment_method_data[card][cvc]` is `cvc`."""
+    return name.rstrip("]").rsplit("[", 1)[-1] if name.endswith("]") else name
+
+
 def body(raw: bytes, content_type: str, limit: int) -> str:
     """Redacted and truncated text of a request or response body."""
     if not raw:
@@ -147,7 +152,7 @@ def body(raw: bytes, content_type: str, limit: int) -> str:
         except (ValueError, RecursionError):  # JSON nested too deep to parse is still logged, as text
             redacted = None
     if redacted is None and kind == "application/x-www-form-urlencoded":
-        pairs = [(k, MASK if SECRET_FIELD.match(k) else v) for k, v in parse_qsl(text, keep_blank_values=True)]
+        pairs = [(k, MASK if SECRET_FIELD.match(leaf(k)) else v) for k, v in parse_qsl(text, keep_blank_values=True)]
         redacted = scrub_text(urlencode(pairs))
     if redacted is None:
         redacted = scrub_text(text)

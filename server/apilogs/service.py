@@ -97,7 +97,7 @@ def as_curl(row: dict[str, Any], base_url: str) -> str:
     headers = row.get("request_headers") or {}
     url = base_url.rstrip("/") + row["path"] + (("?" + urlencode(params, doseq=True)) if params else "")
     parts = ["curl", "-X", row["method"], shlex.quote(url)]
-    if row.get("source") == "api":
+    if row.get("source") in ("api", "compat"):
         parts += ["-H", shlex.quote(f"Authorization: Bearer {CURL_KEY}")]
     for name in CURL_HEADERS:
         if name in headers:

@@ -23,9 +23,10 @@ class Header:
 class ApiRequest:
     id: str = strawberry.field(description="The request id (`req_…`), as in the Request-Id response header.")
     livemode: bool = strawberry.field(description="The mode the request acted in.")
-    source: str = strawberry.field(description="`api` (an API key) or `dashboard` (a logged-in user).")
+    source: str = strawberry.field(description=(
+        "`api` (an API key), `compat` (an API key on the Stripe-compatible API) or `dashboard` (a logged-in user)."))
     user_id: str | None = strawberry.field(description="The dashboard user, for source `dashboard`.")
-    api_key_id: str | None = strawberry.field(description="The API key used, for source `api`.")
+    api_key_id: str | None = strawberry.field(description="The API key used, for sources `api` and `compat`.")
     api_key_type: str | None = strawberry.field(description="secret, publishable or restricted.")
     method: str = strawberry.field(description="HTTP method.")
     path: str = strawberry.field(description="Request path.")
@@ -80,7 +81,7 @@ class ApiRequestFilter:
     created_gte: datetime | None = strawberry.field(default=None, description="Started at or after.")
     created_lt: datetime | None = strawberry.field(default=None, description="Started before.")
     idempotency_key: str | None = strawberry.field(default=None, description="The Idempotency-Key sent.")
-    source: str | None = strawberry.field(default=None, description="`api` or `dashboard`.")
+    source: str | None = strawberry.field(default=None, description="`api`, `compat` or `dashboard`.")
     object_id: str | None = strawberry.field(default=None, description="Requests that named or returned this object.")
 
     def to_filter(self) -> LogFilter:

@@ -58,10 +58,10 @@ SETTLE_PATIENCE = 30.0  # seconds a finished request waits for a connection to s
 
 
 def applies(scope: Scope) -> TypeGuard[HTTPScope]:
-    """A POST to the API or to /graphql: what an Idempotency-Key may guard."""
+    """A POST to the API (the Stripe-compatible one too) or to /graphql: what an Idempotency-Key may guard."""
     path = scope.get("path", "")
-    return scope["type"] == ScopeType.HTTP and scope.get("method") == "POST" and (path.startswith("/v1/") or
-                                                                                   path == "/graphql")
+    return scope["type"] == ScopeType.HTTP and scope.get("method") == "POST" and (
+        path.startswith(("/v1/", "/stripe/v1/")) or path == "/graphql")
 
 
 def is_graphql_mutation(body: bytes) -> bool:

@@ -26,6 +26,7 @@ from server.errors import ErrorCode, PaymentRequired
 from server.ids import new_id
 from server.ledger import queries
 from server.ledger.rows import Amount, Balance, BalanceChange, LedgerAccount, Posting
+from server.pagination import Page
 from server.permissions import read
 
 # purpose -> may the balance go below zero?
@@ -187,3 +188,9 @@ async def merchant_balances(ctx: RequestContext) -> list[LedgerAccount]:
     """The account's own ledger accounts (balance, fees, clearing, funding, fx) for the Balance page."""
     scope = ctx.require(read("balance"))
     return await queries.accounts_of_owner(scope, scope.account_id)
+
+
+async def merchant_history(ctx: RequestContext, limit: int, after: str | None) -> Page[BalanceChange]:
+    """What moved the merchant balance, newest first (the Stripe-compatible balance transactions)."""
+    scope = ctx.require(read("balance"))
+    return Page.from_rows(await history(scope, scope.account_id, "merchant_balance", after, limit), limit)

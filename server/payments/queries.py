@@ -110,6 +110,18 @@ async def refunds_of_intents(scope: Scope, pi_ids: list[str]) -> list[Refund]:
         "ORDER BY id", scope.account_id, scope.livemode, pi_ids)
 
 
+async def list_refunds(scope: Scope, limit: int, after: str | None, payment_intent: str | None) -> list[Refund]:
+    args: list[Any] = [scope.account_id, scope.livemode]
+    where = ["account_id = $1", "livemode = $2"]
+    for clause, value in (("id < ${}", after), ("payment_intent_id = ${}", payment_intent)):
+        if value is not None:
+            args.append(value)
+            where.append(clause.format(len(args)))
+    args.append(limit + 1)
+    return await db.fetch_as(Refund, f"SELECT * FROM refunds WHERE {' AND '.join(where)} "
+                             f"ORDER BY id DESC LIMIT ${len(args)}", *args)
+
+
 async def get_refund(scope: Scope, refund_id: str, *, lock: bool = False) -> Refund | None:
     return await db.fetchrow_as(Refund, "SELECT * FROM refunds WHERE account_id = $1 AND livemode = $2 AND id = $3"
                                 + (" FOR UPDATE" if lock else ""), scope.account_id, scope.livemode, refund_id)

@@ -22,6 +22,7 @@ from server.events.service import emit
 from server.idempotency import effects
 from server.ids import new_id
 from server.ledger import money
+from server.pagination import Page
 from server.payments import accounting, queries, receipts
 from server.payments.processor import ProcessorError, ProcessorTimeout, processor
 from server.payments.rows import Refund
@@ -136,3 +137,10 @@ async def of_intents(ctx: RequestContext, pi_ids: list[str]) -> list[list[Refund
     for refund in await queries.refunds_of_intents(scope, pi_ids):
         found[refund.payment_intent_id].append(refund)
     return [found[pi_id] for pi_id in pi_ids]
+
+
+async def list_refunds(ctx: RequestContext, limit: int, after: str | None,
+                       payment_intent: str | None = None) -> Page[Refund]:
+    """Refunds newest first, of one payment intent or all."""
+    scope = ctx.require(read("refunds"))
+    return Page.from_rows(await queries.list_refunds(scope, limit, after, payment_intent), limit)

@@ -135,6 +135,23 @@ async def get(ctx: RequestContext, pi_id: str) -> PaymentIntent:
     return pi
 
 
+async def update(ctx: RequestContext, pi_id: str, *, description: object = None,
+                 metadata: object = None) -> PaymentIntent:
+    """Change the description and metadata (merged; a null value removes a key); nothing about the money."""
+    scope = ctx.require(write("payment_intents"))
+    values: dict[str, object] = {}
+    if description is not None:
+        values["description"] = validation.text(description, "description", MAX_DESCRIPTION)
+    async with db.transaction():
+        pi = await _locked(scope, pi_id)
+        if metadata is not None:
+            values["metadata"] = validation.merged_metadata(pi.metadata, metadata)
+        if not values:
+            return pi
+        values["updated"] = clock.PAYMENTS.now()
+        return await queries.update(pi_id, values)
+
+
 async def list_intents(ctx: RequestContext, limit: int, after: str | None, *, status: str | None = None,
                        customer: str | None = None, created_gte: datetime | None = None,
                        created_lte: datetime | None = None, amount_gte: object = None,

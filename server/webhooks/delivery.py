@@ -121,9 +121,9 @@ async def send(client: httpx.AsyncClient, row: dict[str, Any]) -> str:
     expires = row["previous_secret_expires_at"]
     if row["previous_secret"] and expires and expires > clock.WEBHOOKS.now():
         secrets.append(row["previous_secret"])
-    headers = signing.headers(secrets, row["id"], clock.wall(), row["payload"])
+    body, headers = signing.signed(row["signature_scheme"], secrets, row["id"], clock.wall(), row["payload"])
     started = time.perf_counter()
-    answer = await _post(client, row["url"], row["payload"], headers)
+    answer = await _post(client, row["url"], body, headers)
     duration_ms = int((time.perf_counter() - started) * 1000)
     return await _record(row, headers, answer, duration_ms)
 

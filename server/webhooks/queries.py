@@ -8,7 +8,8 @@ from typing import Any
 from server import db
 from server.context import Scope
 
-ENDPOINT_COLUMNS = ("id, account_id, livemode, url, description, enabled_events, status, ordered, disabled_reason, "
+ENDPOINT_COLUMNS = ("id, account_id, livemode, url, description, enabled_events, status, ordered, signature_scheme, "
+                    "disabled_reason, "
                     "disabled_at, failing_since, previous_secret_expires_at, created, updated")
 DELIVERY_COLUMNS = ("id, account_id, livemode, endpoint_id, event_id, event_type, status, is_test, auto_retry, "
                     "attempt_count, next_attempt_at, last_attempt_at, last_status_code, last_error, created")
@@ -20,9 +21,10 @@ DELIVERY_COLUMNS = ("id, account_id, livemode, endpoint_id, event_id, event_type
 async def insert_endpoint(row: dict[str, Any]) -> None:
     await db.execute(
         "INSERT INTO webhook_endpoints (id, account_id, livemode, url, description, enabled_events, status, secret, "
-        "ordered, created, updated) VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'enabled', $7, $8, $9, $9)",
+        "ordered, signature_scheme, created, updated) "
+        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'enabled', $7, $8, $10, $9, $9)",
         row["id"], row["account_id"], row["livemode"], row["url"], row["description"],
-        row["enabled_events"], row["secret"], row["ordered"], row["created"])
+        row["enabled_events"], row["secret"], row["ordered"], row["created"], row["signature_scheme"])
 
 
 async def endpoint(scope: Scope, endpoint_id: str, *, for_update: bool = False,
@@ -215,7 +217,7 @@ async def claim_due(now: datetime, limit: int, lease_until: datetime, per_endpoi
         "  LIMIT $2) "
         # The endpoint comes with the claim: one query less per delivery.
         "RETURNING w.id, w.account_id, w.livemode, w.endpoint_id, w.event_id, w.payload, w.attempt_count, "
-        "w.auto_retry, e.url, e.status AS endpoint_status, e.secret, e.previous_secret, "
+        "w.auto_retry, e.url, e.status AS endpoint_status, e.secret, e.previous_secret, e.signature_scheme, "
         "e.previous_secret_expires_at, e.failing_since",
         now, limit, lease_until, per_endpoint)
 

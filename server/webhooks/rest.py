@@ -22,6 +22,7 @@ class EndpointCreate(msgspec.Struct, forbid_unknown_fields=True):
     enabled_events: Any = None
     description: Any = ""
     ordered: Any = False
+    signature_scheme: Any = "standard"
 
 
 class EndpointUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -30,6 +31,7 @@ class EndpointUpdate(msgspec.Struct, forbid_unknown_fields=True):
     description: Any = UNSET
     status: Any = UNSET
     ordered: Any = UNSET
+    signature_scheme: Any = UNSET
 
 
 def _flag(value: Any) -> bool | None:
@@ -46,6 +48,7 @@ def endpoint_json(row: dict[str, Any]) -> dict[str, Any]:
 
     body = {"id": row["id"], "object": "webhook_endpoint", "url": row["url"], "description": row["description"],
             "enabled_events": list(row["enabled_events"]), "status": row["status"], "ordered": row["ordered"],
+            "signature_scheme": row["signature_scheme"],
             "disabled_reason": row["disabled_reason"], "disabled_at": ts(row["disabled_at"]),
             "livemode": row["livemode"], "created": ts(row["created"])}
     if "secret" in row:
@@ -83,7 +86,8 @@ class WebhookEndpointController(Controller):
         if events is None:
             raise InvalidRequest("enabled_events is required, e.g. [\"*\"]", param="enabled_events")
         row = await service.create_endpoint(ctx, url, events, _text(data.description, "description") or "",
-                                            bool(_flag(data.ordered)))
+                                            bool(_flag(data.ordered)),
+                                            _text(data.signature_scheme, "signature_scheme") or "standard")
         return endpoint_json(row)
 
     @get("/", summary="List webhook endpoints, newest first")
@@ -102,7 +106,8 @@ class WebhookEndpointController(Controller):
         changes = service.EndpointChanges(url=_text(data.url, "url"),
                                           description=_text(data.description, "description"),
                                           enabled_events=_events(data.enabled_events),
-                                          status=_text(data.status, "status"), ordered=_flag(data.ordered))
+                                          status=_text(data.status, "status"), ordered=_flag(data.ordered),
+                                          signature_scheme=_text(data.signature_scheme, "signature_scheme"))
         return endpoint_json(await service.update_endpoint(ctx, endpoint_id, changes))
 
     @delete("/{endpoint_id:str}", summary="Delete a webhook endpoint", status_code=200)

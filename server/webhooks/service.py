@@ -27,6 +27,7 @@ from server.webhooks import queries, signing, ssrf
 RESOURCE = "webhook_endpoints"
 MAX_EVENTS = 50
 DELIVERY_STATUSES = ("pending", "succeeded", "failed", "skipped")
+SIGNATURE_SCHEMES = signing.SCHEMES
 
 
 @dataclass
@@ -36,6 +37,7 @@ class EndpointChanges:
     enabled_events: list[str] | None = None
     status: str | None = None  # enabled | disabled
     ordered: bool | None = None
+    signature_scheme: str | None = None  # standard | stripe
 
 
 def _clean_events(events_: list[str] | None) -> list[str]:
@@ -61,14 +63,22 @@ async def _url(url: str, scope: Scope) -> str:
     return await ssrf.check_url(url, scope.livemode, get_settings().allow_private_webhook_urls)
 
 
+def _scheme(scheme: str) -> str:
+    if scheme not in SIGNATURE_SCHEMES:
+        raise InvalidRequest("signature_scheme must be standard or stripe", param="signature_scheme")
+    return scheme
+
+
 async def create_endpoint(ctx: RequestContext, url: str, enabled_events: list[str],
-                          description: str = "", ordered: bool = False) -> dict[str, Any]:
-    """Create an endpoint; the returned row includes its secret. `ordered`: one delivery at a time, in order."""
+                          description: str = "", ordered: bool = False,
+                          signature_scheme: str = "standard") -> dict[str, Any]:
+    """Create an endpoint; the returned row includes its secret. `ordered`: one delivery at a time, in order.
+    `signature_scheme`: how deliveries are signed (server/webhooks/signing.py)."""
     scope = ctx.require(write(RESOURCE))
     row: dict[str, Any] = {"id": new_id("we"), "account_id": scope.account_id, "livemode": scope.livemode,
            "url": await _url(url, scope), "description": _clean_description(description),
            "enabled_events": _clean_events(enabled_events), "secret": signing.new_secret(), "ordered": bool(ordered),
-           "created": clock.WEBHOOKS.now()}
+           "signature_scheme": _scheme(signature_scheme), "created": clock.WEBHOOKS.now()}
     async with db.transaction():
         await queries.insert_endpoint(row)
         await audit.record(ctx, scope.account_id, "webhook_endpoint.created", "webhook_endpoint", row["id"],
@@ -114,6 +124,8 @@ async def update_endpoint(ctx: RequestContext, endpoint_id: str, changes: Endpoi
         values["enabled_events"] = _clean_events(changes.enabled_events)
     if changes.ordered is not None:
         values["ordered"] = bool(changes.ordered)
+    if changes.signature_scheme is not None:
+        values["signature_scheme"] = _scheme(changes.signature_scheme)
     if changes.status is not None and changes.status not in ("enabled", "disabled"):
         raise InvalidRequest("status must be enabled or disabled", param="status")
     async with db.transaction():

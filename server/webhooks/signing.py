@@ -1,14 +1,22 @@
-"""Standard Webhooks signing, secrets, event types and the JSON body of a delivery.
+"""Webhook signing, secrets, event types and the JSON body of a delivery.
 
-Signatures come from the `standardwebhooks` library: HMAC-SHA256 over
-`webhook-id.webhook-timestamp.body`, base64, as `v1,<sig>`. During a secret
-rotation's overlap the header carries one signature per secret, separated by
-a space, so receivers holding either secret verify.
+Each endpoint has a `signature_scheme`:
+
+- `standard` (the default): Standard Webhooks, from the `standardwebhooks` library: HMAC-SHA256 over
+  `webhook-id.webhook-timestamp.body`, base64, as `v1,<sig>` in `webhook-signature`;
+- `stripe`: Stripe's, so `stripe.Webhook.construct_event(body, header, secret)` verifies:
+  `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body" keyed by the whole secret>`, and the
+  body is the event in Stripe's shape (`server.stripe_compat.shapes.event`).
+
+During a secret rotation's overlap a header carries one signature per secret, so receivers holding
+either secret verify.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 from datetime import datetime
@@ -16,6 +24,9 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+from server.stripe_compat import shapes
+
+SCHEMES = ("standard", "stripe")
 SECRET_PREFIX = "whsec_"
 USER_AGENT = "Paydeck-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
 
@@ -48,6 +59,22 @@ def headers(secrets_: list[str], msg_id: str, timestamp: datetime, body: str) ->
         "webhook-timestamp": str(int(timestamp.timestamp())),
         "webhook-signature": signature_header(secrets_, msg_id, timestamp, body),
     }
+
+
+def stripe_signature(secrets_: list[str], timestamp: datetime, body: str) -> str:
+    t = str(int(timestamp.timestamp()))
+    signatures = [hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest() for secret in secrets_]
+    return ",".join([f"t={t}", *(f"v1={sig}" for sig in signatures)])
+
+
+def signed(scheme: str, secrets_: list[str], msg_id: str, timestamp: datetime,
+           payload: str) -> tuple[str, dict[str, str]]:
+    """The body to send and its headers, for an endpoint's signature scheme."""
+    if scheme != "stripe":
+        return payload, headers(secrets_, msg_id, timestamp, payload)
+    body = json.dumps(shapes.event(json.loads(payload)), separators=(",", ":"))
+    return body, {"content-type": "application/json; charset=utf-8", "user-agent": USER_AGENT,
+                  "webhook-id": msg_id, "stripe-signature": stripe_signature(secrets_, timestamp, body)}
 
 
 def matches(patterns: list[str], event_type: str) -> bool:
