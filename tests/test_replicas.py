@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -68,6 +69,10 @@ async def test_reads_use_the_replica_but_a_writer_reads_its_own_writes(http, bas
     reader = (await create_key(owner, "secret"))["secret"]
     first = (await http.post("/v1/customers", json={"email": "a@example.com"}, headers=bearer(writer))).json()["id"]
     await eventually(lambda: _has(http, reader, first), message="the replica to have the first customer")
+    router = replica_router.router()
+    assert router is not None
+    now = time.time()  # the replica has everything so far, the owner's login included, before it stops
+    await eventually(lambda: router.replicas[0].caught_up_at >= now, message="the replica to catch up")
     await _replay(replica.url, paused=True)
     try:
         # a write while the replica stands still
