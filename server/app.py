@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -10,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from litestar import Litestar
 from litestar.static_files import create_static_files_router
 
-from server import db, health, infra, openapi
+from server import db, health, infra, metrics, openapi
 from server.accounts import pages as account_pages
 from server.accounts.rest import AccountController
 from server.analytics import pages as analytics_pages
@@ -29,6 +30,8 @@ from server.disputes import pages as dispute_pages
 from server.disputes.rest import CONTROLLERS as DISPUTE_CONTROLLERS
 from server.events import hub as events_hub
 from server.events import pages as event_pages
+from server.events.limits import live as live_connections
+from server.events.limits import websocket_cap
 from server.events.rest import EventController
 from server.files.rest import FileController
 from server.fraud import pages as fraud_pages
@@ -42,6 +45,8 @@ from server.operations import load_all as load_operations
 from server.paths import WEB
 from server.payments import pages as payment_pages
 from server.payments.rest import CONTROLLERS as PAYMENT_CONTROLLERS
+from server.replicas import router as replica_router
+from server.replicas.router import read_routing_middleware
 from server.reporting import pages as reporting_pages
 from server.reporting.rest import ExportController, ReportRunController
 from server.request_guard import request_guard
@@ -81,7 +86,8 @@ def _lifespan(settings: Settings, log_writer: apilog_writer.LogWriter,
         db.configure(settings.database_url)
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await infra.open_redis(settings.redis_url)
-        health.draining.clear()
+        if not health.stop_requested:  # told to stop while starting (a web process of several): stay draining
+            health.draining.clear()
         await events_hub.start_hub(settings.redis_url)
         if settings.apilog_enabled:
             await log_writer.start()
@@ -90,10 +96,18 @@ def _lifespan(settings: Settings, log_writer: apilog_writer.LogWriter,
             await workers.start()
         supervisor = Supervisor(owned_processes())  # the embedded servers we started, if any
         supervisor.start()
+        metrics.process_sources.update(live_connections=lambda: live_connections.open,
+                                       apilog_buffer=lambda: len(log_writer.pending),
+                                       apilog_dropped=lambda: log_writer.dropped)
+        sampler = asyncio.create_task(metrics.sampling(), name="metrics-sampler")
+        await replica_router.start(settings.replica_urls(), settings.replica_max_lag_ms,
+                                   max(2, settings.db_pool_max // 2))
         try:
             yield
         finally:
             health.draining.set()
+            sampler.cancel()
+            await replica_router.stop()
             await supervisor.stop()
             if log_writer.running:  # the server has stopped taking requests: flush every captured one
                 await log_writer.stop()
@@ -114,15 +128,17 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
     log_writer = apilog_writer.LogWriter(settings)
     app = Litestar(
         route_handlers=[
-            health.healthz, health.readyz, *REST_CONTROLLERS, STRIPE_COMPAT, GraphQLController, *PAGE_HANDLERS,
-            *STREAM_HANDLERS,
+            health.healthz, health.readyz, metrics.metrics_endpoint,
+            *REST_CONTROLLERS, STRIPE_COMPAT, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[_lifespan(settings, log_writer, workers_enabled)],
         # Outermost first. The guard refuses unreadable input after the log has started capturing the request
         # and before idempotency reads the body.
-        middleware=[public_url_middleware, request_id_middleware, apilog_middleware(log_writer, settings),
-                    request_guard(settings.max_body_bytes), idempotency_middleware],
+        middleware=[metrics.metrics_middleware, websocket_cap, read_routing_middleware, public_url_middleware,
+                    request_id_middleware,
+                    apilog_middleware(log_writer, settings), request_guard(settings.max_body_bytes),
+                    idempotency_middleware],
         # Litestar types each handler as taking any Exception; ours take the class they are registered for.
         exception_handlers=ERROR_HANDLERS,  # type: ignore[arg-type]
         before_send=[security_headers],  # on every response, routing errors included

@@ -11,7 +11,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
-from server import sessions
+from server import db, sessions
 from server.accounts import queries as account_queries
 from server.apilogs.capture import auth_state
 from server.context import Principal, RequestContext, Scope
@@ -19,6 +19,7 @@ from server.errors import AuthenticationFailed, ErrorCode, PermissionDenied
 from server.keys import service as keys
 from server.permissions import Role
 from server.ratelimit import enforce
+from server.replicas import router as replica_router
 from server.settings import get_settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -65,7 +66,20 @@ async def build_context(connection: ASGIConnection, *, csrf_token: str | None = 
 
     `csrf_token` is the token a form carried, for requests whose body the
     caller has already parsed; otherwise the X-CSRF-Token header is used.
+    Authentication reads the primary (a key revoked a moment ago is refused
+    at once); the principal found decides which replicas the request's reads
+    may use (server.replicas.router).
     """
+    with db.replica_reads(False):
+        ctx = await _authenticate(connection, csrf_token, check_csrf)
+    if ctx.principal is not None:
+        session = ctx.extra.get("session")
+        replica_router.identify(f"key:{ctx.principal.key_id}" if ctx.principal.key_id
+                                else f"user:{ctx.principal.user_id}", session.created_at if session else None)
+    return ctx
+
+
+async def _authenticate(connection: ASGIConnection, csrf_token: str | None, check_csrf: bool) -> RequestContext:
     ctx = RequestContext(request=connection, ip_address=client_ip(connection),
                          request_id=connection.scope.get("state", {}).get("request_id"),
                          idempotency_key=connection.headers.get("idempotency-key"))

@@ -39,6 +39,15 @@ _pending: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = c
 
 _txn_locks: dict[int, tuple[Any, asyncio.Lock]] = {}
 
+# Read replicas (server.replicas.router installs these): a SELECT outside any transaction, in a block
+# marked `replica_reads()`, may run on the pool `_read_route()` returns; `_wrote()` runs after each commit.
+_reading: contextvars.ContextVar[bool] = contextvars.ContextVar("paydeck_replica_reads", default=False)
+_read_route: Callable[[], Awaitable[Any | None]] | None = None
+_wrote: Callable[[], Awaitable[None]] | None = None
+_replica_failed: Callable[[Any, BaseException], None] | None = None
+REPLICA_FAILURES = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                    asyncpg.exceptions.ReadOnlySQLTransactionError, asyncpg.exceptions.CannotConnectNowError)
+
 
 def engine() -> PaydeckEngine:
     db = engine_finder()
@@ -139,12 +148,39 @@ async def transaction() -> AsyncIterator[Any]:
     finally:
         _pending.reset(token)
         _txn_locks.pop(id(txn), None)
+    if _wrote is not None:
+        hooks.insert(0, _wrote)  # this principal's next reads must see what just committed
     for hook in hooks:
         try:
             await hook()
         except Exception:  # a failed side effect must not undo a committed write
             log.exception("after-commit hook failed")
     faults.after_commit()
+
+
+def route_reads(route: Callable[[], Awaitable[Any | None]] | None, wrote: Callable[[], Awaitable[None]] | None,
+                failed: Callable[[Any, BaseException], None] | None) -> None:
+    global _read_route, _wrote, _replica_failed
+    _read_route, _wrote, _replica_failed = route, wrote, failed
+
+
+@contextlib.contextmanager
+def replica_reads(allowed: bool = True) -> Iterator[None]:
+    """In this block a plain SELECT may read a replica (`allowed`), or must read the primary (not `allowed`)."""
+    token = _reading.set(allowed)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
+def routes_reads() -> bool:
+    """Read replicas are configured: it is worth telling which requests only read."""
+    return _read_route is not None
+
+
+def _replica_candidate(sql: str) -> bool:
+    return _read_route is not None and _reading.get() and sql.lstrip()[:6].upper() == "SELECT"
 
 
 @contextlib.contextmanager
@@ -186,6 +222,14 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
             lock = _txn_locks[id(txn)] = (txn, asyncio.Lock())
         async with lock[1]:
             rows = await txn.connection.fetch(sql, *args)
+    elif _replica_candidate(sql) and (replica := await _read_route()) is not None:  # type: ignore[misc]
+        try:
+            async with replica.acquire(timeout=db.acquire_timeout) as conn:
+                rows = await conn.fetch(sql, *args)
+        except REPLICA_FAILURES as exc:
+            if _replica_failed is not None:
+                _replica_failed(replica, exc)
+            return await _on_primary(sql, args)
     elif db.pool is not None:
         async with db.pool.acquire() as conn:
             rows = await conn.fetch(sql, *args)
@@ -196,6 +240,11 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
         finally:
             await own.close()
     return [dict(r) for r in rows]
+
+
+async def _on_primary(sql: str, args: tuple) -> list[dict[str, Any]]:
+    with replica_reads(False):
+        return await fetch(sql, *args)
 
 
 async def fetchrow(sql: str, *args: Any) -> dict[str, Any] | None:

@@ -48,24 +48,31 @@ class PoolExhausted(ServiceUnavailable):
 class _BoundedAcquire:
     """`pool.acquire()` as asyncpg has it (awaitable and `async with`), turning its timeout into PoolExhausted."""
 
-    def __init__(self, pool: Any, timeout: float) -> None:
+    def __init__(self, owner: BoundedPool, timeout: float) -> None:
+        self._owner = owner
         self._timeout = timeout
-        self._context = pool.acquire(timeout=timeout)
+        self._context = owner._pool.acquire(timeout=timeout)
 
     async def _get(self) -> Any:
+        self._owner.waiting += 1
         try:
             return await self._context
         except TimeoutError:
             raise PoolExhausted(self._timeout) from None
+        finally:
+            self._owner.waiting -= 1
 
     def __await__(self):
         return self._get().__await__()
 
     async def __aenter__(self) -> Any:
+        self._owner.waiting += 1
         try:
             return await self._context.__aenter__()
         except TimeoutError:
             raise PoolExhausted(self._timeout) from None
+        finally:
+            self._owner.waiting -= 1
 
     async def __aexit__(self, *exc: Any) -> None:
         await self._context.__aexit__(*exc)
@@ -82,9 +89,10 @@ class BoundedPool:
     def __init__(self, pool: Any, acquire_timeout: float) -> None:
         self._pool = pool
         self.acquire_timeout = acquire_timeout
+        self.waiting = 0  # acquires not yet given a connection (server.metrics)
 
     def acquire(self, *, timeout: float | None = None) -> _BoundedAcquire:
-        return _BoundedAcquire(self._pool, timeout or acquire_timeout_override.get() or self.acquire_timeout)
+        return _BoundedAcquire(self, timeout or acquire_timeout_override.get() or self.acquire_timeout)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)

@@ -301,6 +301,48 @@ def start_postgres(
     return pg
 
 
+def start_replica(data_dir: Path, index: int, primary_port: int, database: str, port: int | None = None,
+                  fsync: bool = True) -> EmbeddedProcess:
+    """A streaming read replica of the embedded PostgreSQL on `primary_port`, in `data_dir/replica-<index>`.
+
+    Made once with the wheel's own `pg_basebackup -R` (a copy of the primary plus the settings
+    that make it follow the primary's WAL); later starts reuse it and catch up from the primary.
+    """
+    data_dir = data_dir.resolve()
+    pgdata = data_dir / f"replica-{index}"
+    user = _run_as()
+    bin_dir = _pg_bin()
+    if not (pgdata / "PG_VERSION").exists():
+        shutil.rmtree(pgdata, ignore_errors=True)  # a copy interrupted half-way is made again
+        pgdata.mkdir(parents=True, mode=0o700)
+        pgdata.chmod(0o700)  # PostgreSQL refuses a data folder others may read
+        if user:
+            _open_path_for(pgdata, user)
+        done = subprocess.run(
+            [str(bin_dir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port), "-U", "postgres",
+             "-D", str(pgdata), "-R", "-X", "stream", "-c", "fast"],
+            capture_output=True, text=True, **_as_user(user))
+        if done.returncode != 0:
+            shutil.rmtree(pgdata, ignore_errors=True)
+            raise RuntimeError(f"pg_basebackup failed for {pgdata}:\n{done.stderr or done.stdout}")
+    _stop_stale_postmaster(pgdata)
+    port = port or free_port()
+    switch = "on" if fsync else "off"
+    args = [
+        str(bin_dir / "postgres"), "-D", str(pgdata), "-p", str(port), "-h", "127.0.0.1", "-k", "",
+        "-c", "max_connections=300", "-c", "shared_buffers=128MB", "-c", "hot_standby=on",
+        "-c", f"fsync={switch}", "-c", f"full_page_writes={switch}",
+        # Follow the primary on whatever port it has this time.
+        "-c", f"primary_conninfo=host=127.0.0.1 port={primary_port} user=postgres application_name=replica{index}",
+    ]
+    replica = EmbeddedProcess(f"PostgreSQL replica {index}", args, port,
+                              f"postgresql://postgres@127.0.0.1:{port}/{database}", data_dir / f"replica-{index}.log",
+                              stop_signal=signal.SIGINT, death_signal=signal.SIGQUIT, user=user, ready_timeout=120,
+                              ready=lambda me: me.pid is not None and _postmaster_ready(pgdata, me.pid)
+                              and _port_open(me.port))
+    return replica.start()
+
+
 def _ensure_database(base_url: str, database: str) -> None:
     psql = str(_pg_bin() / "psql")
     for _ in range(100):

@@ -8,24 +8,36 @@ an embedded server it owns died and could not be started again
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Response, get
 
 from server import db
 from server.infra import redis
+from server.replicas import router as replica_router
 
 draining = asyncio.Event()
+stop_requested = False  # a signal asked this process to stop: draining stays set even if it came during start-up
 readiness_details: dict[str, Any] = {}
 recovering: dict[str, str] = {}  # embedded server -> what the supervisor is doing about it
 unrecoverable: dict[str, str] = {}  # embedded server -> why it could not be restarted
+# In a web process of several (server.webpool): the parent's supervisor's view, read when asked.
+parent_view: Callable[[], dict[str, dict[str, str]]] | None = None
+
+
+def embedded(name: str) -> dict[str, str]:
+    """`recovering` or `unrecoverable`: this process's supervisor's, or its parent's."""
+    if parent_view is not None:
+        return parent_view().get(name, {})
+    return recovering if name == "recovering" else unrecoverable
 
 
 @get("/healthz", summary="The process is alive; 503 when an embedded server could not be restarted",
      tags=["health"])
 async def healthz() -> Response:
-    if unrecoverable:
-        return Response({"status": "unhealthy", "failed": dict(unrecoverable)}, status_code=503)
+    if failed := embedded("unrecoverable"):
+        return Response({"status": "unhealthy", "failed": dict(failed)}, status_code=503)
     return Response({"status": "ok"}, status_code=200)
 
 
@@ -47,7 +59,10 @@ async def readyz() -> Response:
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
         ok = False
+    router = replica_router.router()
+    if router is not None:  # a replica down or lagging is skipped, so it does not make us unready
+        checks["replicas"] = router.status()
     checks.update(readiness_details)
-    if recovering:
-        checks["embedded"] = dict(recovering)
+    if restarting := embedded("recovering"):
+        checks["embedded"] = dict(restarting)
     return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)

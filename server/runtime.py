@@ -86,6 +86,15 @@ def _start_embedded(settings: Settings, wanted: dict[str, bool], quiet: bool) ->
         settings.database_url = pg.url
         if not quiet:
             print(f"  embedded PostgreSQL on 127.0.0.1:{pg.port} (data in {data_dir / 'pg'})", flush=True)
+        for index in range(settings.replicas):
+            replica = embedded.start_replica(data_dir, index, pg.port, pg.url.rsplit("/", 1)[1])
+            _owned.append(replica)
+            if not quiet:
+                print(f"  embedded PostgreSQL read replica {index} on 127.0.0.1:{replica.port} "
+                      f"(data in {data_dir / f'replica-{index}'})", flush=True)
+        if settings.replicas:
+            urls = [p.url for p in _owned if p.name.startswith("PostgreSQL replica")]
+            settings.read_replica_urls = os.environ["PAYDECK_READ_REPLICA_URLS"] = ",".join(urls)
     if wanted["redis_url"]:
         rd = embedded.start_redis(data_dir / "redis")
         _owned.append(rd)

@@ -27,6 +27,7 @@ from server.files.resolvers import FileQuery
 from server.fraud.resolvers import RadarMutation, RadarQuery
 from server.gql.common import ERROR_HANDLERS, ctx_of
 from server.gql.scalars import SCALAR_OVERRIDES
+from server.gql.shared import SharedEventExecution
 from server.gql.textguard import TextGuard
 from server.keys.resolvers import KeyMutation, KeyQuery
 from server.ledger.resolvers import LedgerMutation, LedgerQuery
@@ -129,6 +130,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=SharedEventExecution,  # one execution per live event and document
         exception_handlers=ERROR_HANDLERS,
         extensions=[
             TextGuard,

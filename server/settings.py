@@ -34,10 +34,15 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")  # made absolute once, when the settings are read (see below)
     host: str = "127.0.0.1"
     port: int = 8000
+    processes: int = Field(default=0, ge=0)  # web processes sharing the port; 0: one per core (server/webpool.py)
     public_url: str | None = None  # unset: the served host (server.urls)
     db_pool_min: int = 2
     db_pool_max: int = 20
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)  # waiting longer for a connection: 503
+    # Read replicas (server/replicas/router.py): comma-separated PostgreSQL URLs, and how stale a read may be.
+    read_replica_urls: str | None = None
+    replica_max_lag_ms: int = Field(default=1000, ge=0)
+    replicas: int = Field(default=0, ge=0, le=8)  # embedded streaming replicas of `paydeck run` (--replicas)
 
     session_idle_minutes: int = Field(default=120, ge=1)
     session_absolute_hours: int = Field(default=24, ge=1)
@@ -54,6 +59,7 @@ class Settings(BaseSettings):
 
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     event_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    max_live_connections: int = Field(default=10_000, ge=1)  # per process: SSE streams + GraphQL WebSockets
 
     allow_private_webhook_urls: bool = False
     run_workers: bool = True
@@ -61,6 +67,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # json: one object per line (server/logs.py)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     drain_seconds: float = Field(default=0.0, ge=0)
+    metrics_token: str | None = None  # /metrics wants `Authorization: Bearer <token>`; unset: loopback only
 
     # API request log (docs/apilogs.md lists these).
     apilog_enabled: bool = True
@@ -119,6 +126,9 @@ class Settings(BaseSettings):
         # Resolved once, against the directory we were started in: embedded PostgreSQL and the
         # other servers change directory, and a relative path would then point elsewhere.
         return value.expanduser().resolve()
+
+    def replica_urls(self) -> list[str]:
+        return [url.strip() for url in (self.read_replica_urls or "").split(",") if url.strip()]
 
 
 @lru_cache

@@ -17,8 +17,9 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 
-from server import health, outage
+from server import db, health, infra, outage
 from server.embedded import EmbeddedProcess
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,24 @@ def _how_it_ended(code: int | None) -> str:
     return f"exit code {code}"
 
 
+async def forget_broken_connections() -> None:
+    """An embedded server was started again: pooled connections to its old process are dead; drop them
+    now rather than fail a request on each, and let the next connection failure be logged again."""
+    outage.recovered()
+    pool = db.engine().pool
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            await pool.expire_connections()
+    with contextlib.suppress(Exception):
+        await infra.redis().connection_pool.disconnect()
+
+
 class Supervisor:
     def __init__(self, processes: list[EmbeddedProcess]) -> None:
         self.processes = processes
         self.restarts = 0
         self.task: asyncio.Task | None = None
+        self.changed: Callable[[], None] = lambda: None  # told at once whenever server.health's view changes
 
     def start(self) -> None:
         if self.processes:
@@ -65,12 +79,14 @@ class Supervisor:
                   process.name, process.pid, _how_it_ended(process.proc.returncode if process.proc else None),
                   process.port)
         health.recovering[process.name] = "restarting"
+        self.changed()
         tries = 0
         try:
             while not await self._try_start(process):
                 tries += 1
                 if tries == len(BACKOFF_SECONDS):
                     health.unrecoverable[process.name] = f"could not be started again: see {process.log}"
+                    self.changed()
                     log.error("embedded %s could not be started again after %d tries; /healthz now fails so that "
                               "a process supervisor restarts Paydeck (still trying every %.0fs); see %s",
                               process.name, tries, SLOW_RETRY_SECONDS, process.log)
@@ -78,9 +94,11 @@ class Supervisor:
                                     else SLOW_RETRY_SECONDS)
         finally:
             health.recovering.pop(process.name, None)
+            self.changed()
         health.unrecoverable.pop(process.name, None)
         self.restarts += 1
-        outage.recovered()
+        self.changed()
+        await forget_broken_connections()
         log.warning("embedded %s is back on port %d (pid %s, %.1fs after it stopped)",
                     process.name, process.port, process.pid, time.monotonic() - began)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server import jobs
+from server import jobs, metrics
 from server.analytics import tasks as analytics_tasks
 from server.apilogs import tasks as apilogs_tasks
 from server.benchmarks import tasks as benchmarks_tasks
@@ -27,6 +27,7 @@ from server.settings import Settings
 from server.webhooks import tasks as webhooks_tasks
 
 log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 10.0
 # Imported for the jobs they register.
 DOMAINS = (analytics_tasks, apilogs_tasks, benchmarks_tasks, claims_tasks, disputes_tasks, events_tasks,
            idempotency_tasks, payments_tasks, reporting_tasks,
@@ -52,12 +53,26 @@ class Workers:
     async def start(self) -> None:
         for job in registered_jobs():
             self.tasks.append(asyncio.create_task(self._loop(job), name=f"job:{job.name}"))
+        self.tasks.append(asyncio.create_task(self._heartbeat(), name="workers:heartbeat"))
+
+    async def _heartbeat(self) -> None:
+        """Say this worker process is alive, for /metrics in any process (server.metrics)."""
+        while not self.stopping.is_set():
+            try:
+                await metrics.beat()
+            except Exception:  # Redis away for a moment: the next beat says it
+                log.debug("worker heartbeat failed", exc_info=True)
+            try:
+                await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                pass
 
     async def _loop(self, job: jobs.Job) -> None:
         pause = job.interval(self.settings)
         while not self.stopping.is_set():
             try:
                 await job.run(self.settings)
+                await metrics.beat(job.name)
             except asyncio.CancelledError:
                 if self.stopping.is_set() or _cancel_requested():
                     raise

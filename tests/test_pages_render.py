@@ -7,6 +7,8 @@ import pytest
 from server.app import create_app
 from tests.factories import login, new_account
 
+# APIs and plain-text endpoints, not pages
+NOT_PAGES = ("/v1", "/stripe/v1", "/schema", "/static", "/healthz", "/readyz", "/metrics")
 SKIP = {"/login", "/graphql", "/events/stream"}  # the stream never ends; tests/events/test_live.py covers it
 
 
@@ -16,8 +18,7 @@ def page_paths() -> list[str]:
     for route in app.routes:
         if "GET" not in getattr(route, "methods", ()) or "{" in route.path:
             continue
-        api = ("/v1", "/stripe/v1", "/schema", "/static", "/healthz", "/readyz")
-        if route.path.startswith(api) or route.path in SKIP or route.path.endswith(".csv"):  # CSV: test_exports.py
+        if route.path.startswith(NOT_PAGES) or route.path in SKIP or route.path.endswith(".csv"):  # test_exports
             continue
         paths.add(route.path)
     return sorted(paths)

@@ -7,7 +7,6 @@ import contextlib
 import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,11 @@ from server.settings import Settings, get_settings
 HEARTBEAT = Path(tempfile.gettempdir()) / "paydeck-worker-heartbeat"
 
 
-def _serve(command: str, host: str, port: int, workers: bool, demo: bool) -> None:
+def _serve(command: str, host: str, port: int, workers: bool, demo: bool, processes: int) -> None:
     demo_rate = get_settings().demo_rate
-    import uvicorn
-
-    from server import health
-    from server.app import create_app
     from server.runtime import infrastructure, migrate, published
     from server.urls import served_url
+    from server.webpool import default_processes
 
     settings = get_settings()
     with infrastructure(settings, command=f"paydeck {command}", serving=True, processor=True) as settings:
@@ -35,14 +31,86 @@ def _serve(command: str, host: str, port: int, workers: bool, demo: bool) -> Non
         asyncio.run(migrate())
         if demo:
             _start_demo(settings, port, demo_rate)
-        app = create_app(settings, run_workers=workers)
-        config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="warning", log_config=None,
-                                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds), ws="websockets-sansio",
-                                proxy_headers=False)
-        server = DrainingServer(config, drain_seconds=settings.drain_seconds)
-        print(f"\n  Paydeck is running at http://{host}:{port}   (Ctrl-C stops everything)\n", flush=True)
-        server.run()
+        count = processes or settings.processes or default_processes()
+        if count == 1:
+            _serve_here(settings, workers)
+        else:
+            _serve_many(settings, workers, count)
+
+
+def _serve_here(settings: Settings, workers: bool) -> None:
+    """One process: the app, its workers and the embedded servers' supervisor in this event loop."""
+    import uvicorn
+
+    from server import health
+    from server.app import create_app
+    from server.webpool import DrainingServer, bind, uvicorn_config
+
+    app = create_app(settings, run_workers=workers)
+    server = DrainingServer(uvicorn_config(uvicorn, app, settings), drain_seconds=settings.drain_seconds)
+    sock = bind(settings.host, settings.port)  # the same socket options as several processes get
+    print(f"\n  Paydeck is running at http://{settings.host}:{settings.port}   (Ctrl-C stops everything)\n",
+          flush=True)
+    server.run(sockets=[sock])
+    health.draining.set()
+
+
+def _serve_many(settings: Settings, workers: bool, count: int) -> None:
+    """Several web processes on one port (server.webpool); workers and the supervisor stay here."""
+    from server import metrics
+    from server.webpool import WebPool
+
+    metrics.prepare_multiprocess_dir(settings.data_dir)  # before the web processes start: they inherit it
+    stop_timeout = settings.shutdown_grace_seconds + settings.drain_seconds + 15
+    pool = WebPool(settings.host, settings.port, count, stop_timeout)
+    print(f"\n  Paydeck is running at http://{settings.host}:{settings.port} with {count} web processes"
+          "   (Ctrl-C stops everything)\n", flush=True)
+    asyncio.run(_parent(settings, pool, workers))
+
+
+async def _parent(settings: Settings, pool: Any, run_workers: bool) -> None:
+    """The web processes' parent: supervises them and the embedded servers, runs the workers."""
+    from server import db, health, infra
+    from server.runtime import owned_processes
+    from server.supervisor import Supervisor
+    from server.workers import Workers
+
+    assert settings.redis_url, "infrastructure() has set it"
+    supervisor = Supervisor(owned_processes())
+    supervisor.start()
+    workers = None
+    if run_workers:
+        await db.open_pool(settings.db_pool_min, settings.db_pool_max)
+        await infra.open_redis(settings.redis_url)
+        workers = Workers(settings)
+        await workers.start()
+    pool.restarts = lambda: supervisor.restarts  # the web processes then drop their connections to the old ones
+    supervisor.changed = pool.publish_health  # the web processes' /healthz follows the supervisor at once
+    pool.start()
+    stop = asyncio.Event()
+    received: list[int] = []
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: int, _frame: Any) -> None:
+        # A plain signal handler, not the loop's: it runs even while a job keeps the loop busy, so the web
+        # processes start draining at once (their /readyz fails first, as a single process's would).
+        received.append(sig)
         health.draining.set()
+        pool.forward(sig)
+        loop.call_soon_threadsafe(stop.set)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    try:
+        await pool.watch(stop)
+    finally:
+        health.draining.set()
+        await pool.stop(received[0] if received else signal.SIGTERM)
+        if workers is not None:
+            await workers.stop()
+            await infra.close_redis()
+            await db.close_pool()
+        await supervisor.stop()
 
 
 def _start_demo(settings: Settings, port: int, demo_rate: float) -> None:
@@ -56,54 +124,30 @@ def _start_demo(settings: Settings, port: int, demo_rate: float) -> None:
               "(PAYDECK_DEMO_RATE=0 turns it off)", flush=True)
 
 
-def DrainingServer(config: Any, drain_seconds: float) -> Any:  # noqa: N802 - a factory that reads like a class
-    """A uvicorn server whose readiness fails before it stops accepting requests."""
-    import uvicorn
-
-    from server import health
-
-    class _Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self):
-            # Like uvicorn's, minus re-raising the signal afterwards: our caller
-            # still has embedded servers to stop once the app has shut down.
-            if threading.current_thread() is not threading.main_thread():
-                yield
-                return
-            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                yield
-            finally:
-                for sig, handler in original.items():
-                    signal.signal(sig, handler)
-
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            health.draining.set()
-            if sig == signal.SIGTERM and drain_seconds > 0 and not self.should_exit:
-                loop = asyncio.get_event_loop()
-                loop.call_later(drain_seconds, super().handle_exit, sig, frame)
-                return
-            super().handle_exit(sig, frame)
-
-    return _Server(config)
-
-
 @click.command(help="Run everything: web and background workers, with embedded PostgreSQL and Redis "
                     "when DATABASE_URL / REDIS_URL are unset.")
 @click.option("--host", default=None, help="Interface to listen on (default PAYDECK_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default PAYDECK_PORT or 8000).")
+@click.option("--processes", default=None, type=click.IntRange(min=1),
+              help="Web processes sharing the port (default PAYDECK_PROCESSES, or one per core).")
+@click.option("--replicas", default=None, type=click.IntRange(min=0, max=8),
+              help="Embedded PostgreSQL read replicas to start and read from (default PAYDECK_REPLICAS, 0).")
 @click.option("--demo/--no-demo", default=False, help="Create the demo account and print its login and keys.")
-def run(host: str | None, port: int | None, demo: bool) -> None:
+def run(host: str | None, port: int | None, demo: bool, processes: int | None, replicas: int | None) -> None:
     settings = get_settings()
-    _serve("run", host or settings.host, port or settings.port, workers=True, demo=demo)
+    if replicas is not None:
+        settings.replicas = replicas
+    _serve("run", host or settings.host, port or settings.port, workers=True, demo=demo, processes=processes or 0)
 
 
 @click.command(help="Run the web server only (no background workers).")
 @click.option("--host", default=None, help="Interface to listen on.")
 @click.option("--port", default=None, type=int, help="Port.")
-def web(host: str | None, port: int | None) -> None:
+@click.option("--processes", default=None, type=click.IntRange(min=1),
+              help="Web processes sharing the port (default PAYDECK_PROCESSES, or one per core).")
+def web(host: str | None, port: int | None, processes: int | None) -> None:
     settings = get_settings()
-    _serve("web", host or settings.host, port or settings.port, workers=False, demo=False)
+    _serve("web", host or settings.host, port or settings.port, workers=False, demo=False, processes=processes or 0)
 
 
 @click.command(help="Run the background workers only (event dispatch, deliveries, retention, ...).")

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get
 from litestar.response import Stream
 
-from server import operations
+from server import db, operations
 from server.errors import InvalidRequest, NotFound, PaydeckError
-from server.events import service, sse
+from server.events import limits, service, sse
 from server.events.catalog import EVENT_TYPES
 from server.events.wire import EventMessage
 from server.permissions import read
@@ -85,13 +85,17 @@ async def event_stream(request: Request) -> Response:
         renderer = RENDERERS.get(request.query_params.get("view") or "events")
         if renderer is None:
             raise InvalidRequest(f"view must be one of {', '.join(RENDERERS)}", param="view")
-        after_pos = await service.resume_position(scope, request.headers.get("last-event-id"))
+        limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
+        with db.replica_reads(False):  # the position must be exact: a replica may not have the event yet
+            after_pos = await service.resume_position(scope, request.headers.get("last-event-id"))
         if after_pos is None:
             after_pos = _since(request.query_params.get("since"))
     except LoginRequired as exc:
         return Response({"error": exc.to_dict()}, status_code=401)
     except PaydeckError as exc:
-        return Response({"error": exc.to_dict()}, status_code=exc.status)
+        retry = getattr(exc, "retry_after", None)
+        return Response({"error": exc.to_dict()}, status_code=exc.status,
+                        headers={"Retry-After": str(retry)} if retry else None)
     return Stream(sse.stream(scope, types, after_pos, renderer, "row"), media_type="text/event-stream",
                   headers=SSE_HEADERS)
 

@@ -211,3 +211,10 @@ async def skip_to(conn: asyncpg.Connection, name: str, pos: int) -> None:
 async def notify(channel: str, event_id: str) -> None:
     """Delivered when the current transaction commits."""
     await db.execute("SELECT pg_notify($1, $2)", channel, event_id)
+
+
+async def dispatch_lag_seconds() -> float:
+    """How long the oldest committed event has waited for the dispatcher (0 when none waits)."""
+    row = await db.fetchrow(
+        "SELECT coalesce(extract(epoch FROM now() - min(created)), 0)::float8 AS lag FROM events WHERE pos IS NULL")
+    return float(row["lag"]) if row else 0.0

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
-from server import health
+from server import db, health
 from server.context import Scope
+from server.events import limits
 from server.events.hub import hub
 from server.events.queries import TypeFilter
 from server.events.wire import EventMessage
@@ -32,18 +33,20 @@ async def stream(scope: Scope, types: TypeFilter, after_pos: int | None,
                  keepalive: float = KEEPALIVE_SECONDS) -> AsyncIterator[bytes]:
     """SSE bytes: `event: event` frames whose data is `render(message)`, id = the event id."""
     yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
-    async with hub().subscribe(scope, types, after_pos) as subscriber:
-        while not health.draining.is_set():
-            try:
-                async with asyncio.timeout(keepalive):
-                    message = await anext(subscriber)
-            except TimeoutError:
-                yield b": keep-alive\n\n"
-                continue
-            except StopAsyncIteration:
-                return
-            key = ("sse", variant)
-            cached = message.cache.get(key)
-            if cached is None:
-                cached = message.cache[key] = frame("event", message.id, render(message))
-            yield cached
+    # Catching up reads the primary: a replica behind the live stream would leave a gap.
+    with limits.live.held(), db.replica_reads(False):
+        async with hub().subscribe(scope, types, after_pos) as subscriber:
+            while not health.draining.is_set():
+                try:
+                    async with asyncio.timeout(keepalive):
+                        message = await anext(subscriber)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                except StopAsyncIteration:
+                    return
+                key = ("sse", variant)
+                cached = message.cache.get(key)
+                if cached is None:
+                    cached = message.cache[key] = frame("event", message.id, render(message))
+                yield cached

@@ -22,6 +22,8 @@ class Event:
     data: JSON = strawberry.field(description="Snapshot of the object after the change, as its REST JSON.")
     request_id: str | None = strawberry.field(description="The API request that caused it, if one did.")
     idempotency_key: str | None = strawberry.field(description="That request's Idempotency-Key, if it had one.")
+    # A live event's per-process cache, shared by its subscribers (server.gql.shared); not in the schema.
+    shared: strawberry.Private[dict[Any, Any] | None] = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Event:
@@ -35,4 +37,5 @@ class Event:
     def from_message(cls, message: EventMessage) -> Event:
         return cls(id=strawberry.ID(message.id), type=message.type, object_type=message.object_type,
                    object_id=message.object_id, livemode=message.livemode, created=message.created,
-                   data=JSON(message.data), request_id=message.request_id, idempotency_key=message.idempotency_key)
+                   data=JSON(message.data), request_id=message.request_id, idempotency_key=message.idempotency_key,
+                   shared=message.cache)

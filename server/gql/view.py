@@ -15,7 +15,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
 from strawberry.litestar.controller import BaseContext
 
-from server import sessions, textcheck
+from server import db, sessions, textcheck
 from server.auth import build_context, context_for_websocket
 from server.context import RequestContext
 from server.errors import ErrorCode, InvalidRequest, PaydeckError
@@ -72,7 +72,10 @@ class GraphQLController(_Base):  # type: ignore[misc,valid-type]  # a class Stra
             if data.protocol == "http" and is_subscription(data.query, data.operation_name):
                 raise InvalidRequest("subscriptions are served over a WebSocket at /graphql (graphql-transport-ws), "
                                      "not over HTTP", param="query", code=ErrorCode.PARAMETER_INVALID)
-        return await super().execute_operation(**kwargs)
+        reads_only = db.routes_reads() and all(
+            operation_type(data.query, data.operation_name) is OperationType.QUERY for data in requests)
+        with db.replica_reads(reads_only):  # a query may read a replica (server.replicas.router)
+            return await super().execute_operation(**kwargs)
 
     async def execute_request(self, request: Request[Any, Any, Any], context: Any, root_value: Any) -> Response[Any]:
         """Strawberry's refusals (no query, a mutation over GET...) in the one JSON error shape, not plain text."""
@@ -107,11 +110,18 @@ class GraphQLController(_Base):  # type: ignore[misc,valid-type]  # a class Stra
 def is_subscription(query: str | None, operation_name: str | None) -> bool:
     if not query or "subscription" not in query:
         return False
+    return operation_type(query, operation_name) is OperationType.SUBSCRIPTION
+
+
+def operation_type(query: str | None, operation_name: str | None) -> OperationType | None:
+    """What the document's chosen operation is; None when it cannot be told (Strawberry reports why)."""
+    if not query:
+        return None
     try:
         operation = get_operation_ast(parse(query), operation_name)
     except GraphQLError:
-        return False  # Strawberry reports the syntax error
-    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+        return None
+    return operation.operation if operation is not None else None
 
 
 def _param_named_in(reason: str) -> str | None:

@@ -198,3 +198,11 @@ async def timeline_events(scope: Scope, pi_ids: list[str], limit: int) -> list[T
         " FROM objects o JOIN events e ON e.account_id = $1 AND e.livemode = $2 AND e.object_id = o.object_id"
         ") timeline WHERE n <= $4 ORDER BY intent_id, n",
         scope.account_id, scope.livemode, pi_ids, limit)
+
+
+async def reconcile_backlog(older_than: datetime) -> int:
+    """Payments the reconciler has yet to settle: processing, or with an action pending, since before the cutoff."""
+    row = await db.fetchrow(
+        "SELECT count(*) AS n FROM payment_intents WHERE (status = 'processing' OR pending_action IS NOT NULL) "
+        "AND processing_since < $1", older_than)
+    return int(row["n"]) if row else 0

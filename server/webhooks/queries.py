@@ -324,3 +324,11 @@ async def endpoints_of_accounts(account_ids: list[str]) -> list[dict[str, Any]]:
 
 async def delete_fanout_markers_below(event_id: str) -> None:
     await db.execute("DELETE FROM webhook_fanouts WHERE event_id < $1", event_id)
+
+
+async def queue_stats(now: datetime) -> dict[str, Any]:
+    """Deliveries due now and how long the oldest of them has been due (server.metrics)."""
+    row = await db.fetchrow(
+        "SELECT count(*) AS depth, coalesce(extract(epoch FROM $1 - min(next_attempt_at)), 0)::float8 AS age "
+        "FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1", now)
+    return row or {"depth": 0, "age": 0.0}

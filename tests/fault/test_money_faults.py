@@ -57,7 +57,9 @@ def _start(port: int, log: Path, env: dict[str, str]) -> subprocess.Popen:
     settings = {"PAYDECK_API_RATE_LIMIT_PER_SECOND": "100000", "PAYDECK_PORT": str(port),
                 "PAYDECK_SHUTDOWN_GRACE_SECONDS": "1", "PAYDECK_TEST_FAULTS": "true", **env}
     with log.open("ab") as out:
-        return subprocess.Popen([str(PAYDECK), "web", "--port", str(port)], env={**os.environ, **settings},
+        # One web process: the fault kills *the* process, whose exit code the tests read.
+        return subprocess.Popen([str(PAYDECK), "web", "--port", str(port), "--processes", "1"],
+                                env={**os.environ, **settings},
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 

@@ -1,0 +1,199 @@
+"""Live updates on one and on several web processes: commit-to-client latency and memory per connection.
+
+    .venv/bin/python -m bench.scale.run [--processes 1,2] [--subscribers 1000] [--events 30]
+
+For each process count it serves the app with `paydeck run --processes N` (web
+processes sharing one port, workers and the event dispatcher in the parent)
+against embedded PostgreSQL and Redis started here, then:
+
+- opens N GraphQL subscriptions, then N dashboard SSE streams, and measures
+  the time from COMMIT of an event (through the real outbox, from this
+  process) to each client having it, as bench.events.latency does, with the
+  bare Redis publish→subscribe to N subscribers as the reference;
+- holds M connections of each kind open (`--hold`) and reads the web
+  processes' resident memory (RSS, summed) before and while they are open:
+  the difference over M is the memory per connection.
+
+Clients run in this process, on the same cores as the server: at 1,000
+subscribers their own parsing is part of the latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from bench.events.latency import infrastructure, redis_subscriber, run_case, sse_subscriber, ws_subscriber
+
+BIN = Path(sys.executable).parent / "paydeck"
+PASSWORD = "correct horse battery staple"
+
+
+@contextlib.contextmanager
+def paydeck(db_url: str, redis_url: str, port: int, processes: int) -> Iterator[subprocess.Popen]:
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
+           "PAYDECK_PROCESSOR_URL": "http://127.0.0.1:9",  # no payments here: no simulator needed
+           "PAYDECK_DATA_DIR": tempfile.mkdtemp(prefix="paydeck-scale-"), "PAYDECK_API_RATE_LIMIT_PER_SECOND": "100000",
+           "PAYDECK_LOGIN_ATTEMPTS_PER_IP_15MIN": "100000", "PAYDECK_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([str(BIN), "run", "--port", str(port), "--processes", str(processes)], env=env,
+                            stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        time.sleep(2)  # every web process up, not just the first
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def web_rss(proc: subprocess.Popen) -> int:
+    """Resident memory of the web processes (the parent's spawned children; with one process, the parent)."""
+    parent = psutil.Process(proc.pid)
+    children = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+    return sum(p.memory_info().rss for p in children or [parent])
+
+
+async def hold(n: int, start: Any, proc: subprocess.Popen) -> float:
+    """Bytes of web-process memory per open connection, with n connections held."""
+    from bench.events.latency import Recorder
+
+    await asyncio.sleep(1)
+    before = web_rss(proc)
+    rec, stop = Recorder(), asyncio.Event()
+    readies = [asyncio.Event() for _ in range(n)]
+    tasks = []
+    for batch in range(0, n, 100):
+        for ready in readies[batch:batch + 100]:
+            tasks.append(asyncio.create_task(start(rec, ready, stop)))
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies[batch:batch + 100])), 120)
+    await asyncio.sleep(2)
+    during = web_rss(proc)
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return (during - before) / n
+
+
+async def main(process_counts: list[int], n: int, events: int, held: int) -> None:
+    from redis.asyncio import Redis
+
+    from server import db, embedded
+    from server.accounts.service import create_account
+    from server.context import Scope
+    from server.events.service import emit
+    from server.runtime import migrate
+    from server.settings import get_settings
+
+    rows: list[tuple[int, str, dict[str, float]]] = []
+    memory: list[tuple[int, str, float]] = []
+    with infrastructure() as (db_url, redis_url):
+        os.environ.update({"DATABASE_URL": db_url, "REDIS_URL": redis_url})
+        get_settings.cache_clear()
+        db.configure(db_url)
+        await migrate(quiet=True)
+        await db.open_pool(2, 10)
+        account = await create_account("Bench Shop", f"scale-{os.getpid()}-{time.time_ns()}@example.com", PASSWORD)
+        scope = Scope(account.account["id"], False)
+        publisher = Redis.from_url(redis_url, decode_responses=True)
+
+        async def emit_one(i: int) -> str:
+            async with db.transaction():
+                return await emit(None, scope, "bench.ping", "bench", f"b_{i}", {"i": i})
+
+        async def warm_events() -> Any:
+            return await emit_one(-1)
+
+        async def fire_redis(i: int) -> str:
+            key = f"r{i}-{time.time_ns()}"
+            await publisher.publish("bench:reference", key)
+            return key
+
+        async def warm_redis() -> Any:
+            return await publisher.publish("bench:reference", "warm")
+
+        for processes in process_counts:
+            port = embedded.free_port()
+            with paydeck(db_url, redis_url, port, processes) as proc:
+                base = f"http://127.0.0.1:{port}"
+                cookies = await _login(base, account.user["email"])
+                ws_url = base.replace("http://", "ws://") + "/graphql"
+                key = account.keys["secret_test"]
+                sse_client = httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30,
+                                               limits=httpx.Limits(max_connections=max(n, held) + 10))
+                cases = [
+                    ("Redis publish→subscribe (reference)",
+                     lambda r, ready, stop: redis_subscriber(redis_url, r, ready, stop), fire_redis, warm_redis),
+                    ("GraphQL subscription (ws)",
+                     lambda r, ready, stop, u=ws_url, k=key: ws_subscriber(u, k, r, ready, stop), emit_one,
+                     warm_events),
+                    ("dashboard SSE stream",
+                     lambda r, ready, stop, c=sse_client: sse_subscriber(c, r, ready, stop), emit_one, warm_events),
+                ]
+                for name, start, fire, warm in cases:
+                    result = await run_case(n, events, start, fire, warm)
+                    rows.append((processes, name, result))
+                    print(f"{processes} proc  {name:38} n={n} p50={result['p50']:7.1f} ms  p99={result['p99']:7.1f} ms"
+                          f"  delivered {result['samples']}/{result['expected']}", flush=True)
+                await sse_client.aclose()
+            for kind in ("GraphQL subscription (ws)", "dashboard SSE stream"):  # each in a fresh app: memory
+                port = embedded.free_port()                                     # freed by one kind is not reused
+                with paydeck(db_url, redis_url, port, processes) as proc:
+                    base = f"http://127.0.0.1:{port}"
+                    cookies = await _login(base, account.user["email"])
+                    client = httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30,
+                                               limits=httpx.Limits(max_connections=held + 10))
+                    ws_url = base.replace("http://", "ws://") + "/graphql"
+                    start = ((lambda r, ready, stop, u=ws_url, k=key: ws_subscriber(u, k, r, ready, stop))
+                             if kind.startswith("GraphQL") else
+                             (lambda r, ready, stop, c=client: sse_subscriber(c, r, ready, stop)))
+                    per = await hold(held, start, proc)
+                    memory.append((processes, kind, per))
+                    print(f"{processes} proc  {kind:38} {held} held: {per / 1024:.1f} KiB per connection", flush=True)
+                    await client.aclose()
+        await publisher.aclose()
+        await db.close_pool()
+    print("\n| web processes | path | subscribers | p50 ms | p99 ms | p99 / Redis p99 | delivered |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for processes, name, r in rows:
+        ref = next(x for p, nm, x in rows if p == processes and nm.startswith("Redis"))["p99"] or 1e-9
+        print(f"| {processes} | {name} | {r['subscribers']:,} | {r['p50']:.1f} | {r['p99']:.1f} | "
+              f"{r['p99'] / ref:.1f}× | {r['samples']:,}/{r['expected']:,} |")
+    print("\n| web processes | path | connections held | memory per connection |\n|---:|---|---:|---:|")
+    for processes, name, per in memory:
+        print(f"| {processes} | {name} | {held:,} | {per / 1024:.1f} KiB |")
+
+
+async def _login(base: str, email: str) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        page = await client.get("/login")
+        csrf = page.text.split('name="_csrf" value="', 1)[1].split('"', 1)[0]
+        resp = await client.post("/login", data={"_csrf": csrf, "email": email, "password": PASSWORD, "next": "/"})
+        assert resp.status_code == 303, resp.text
+        return dict(client.cookies)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--processes", default="1,2", help="comma-separated web process counts")
+    parser.add_argument("--subscribers", type=int, default=1000, help="live clients of one account")
+    parser.add_argument("--events", type=int, default=30, help="events committed per case")
+    parser.add_argument("--hold", type=int, default=2000, help="connections held open to measure memory")
+    args = parser.parse_args()
+    asyncio.run(main([int(x) for x in args.processes.split(",")], args.subscribers, args.events, args.hold))
