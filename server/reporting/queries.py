@@ -83,13 +83,15 @@ async def list_runs(scope: Scope, after: str | None, limit: int, *, statements: 
 
 
 async def claim_next(now: datetime, lease: timedelta, run_id: str | None = None) -> ReportRun | None:
-    """The oldest pending run nobody holds (never claimed, or its lease ran out), or that run only, claimed
-    for `lease`."""
+    """The oldest pending run nobody holds (never claimed, or its lease ran out), asked-for runs before
+    statements, or that run only, claimed for `lease`."""
     rows = await db.fetch(
         "UPDATE report_runs SET attempts = attempts + 1, lease_until = $2, started = coalesce(started, $1), "
         "rows_done = 0 WHERE id = (SELECT id FROM report_runs WHERE status = 'pending' "
         "AND (lease_until IS NULL OR lease_until < $1) AND ($3::text IS NULL OR id = $3) "
-        "ORDER BY created LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *", now, now + lease, run_id)
+        # Runs someone asked for go before the statements job's (requested_by NULL): a person waiting for a
+        # report never waits behind a month's batch of statements for every account.
+        "ORDER BY requested_by IS NULL, created LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *", now, now + lease, run_id)
     return _runs(rows)[0] if rows else None
 
 
