@@ -142,7 +142,26 @@ async def server(infrastructure) -> AsyncIterator[str]:
         await asyncio.sleep(0.02)
     yield settings.public_url
     uv.should_exit = True
-    await task
+    try:
+        await asyncio.wait_for(asyncio.shield(task), SERVER_STOP_SECONDS)
+    except TimeoutError:
+        # The session's app shares process-wide state with tests that replace pools, kill leaders and start
+        # second apps; its shutdown once hung in CI. Show every task's stack instead of hanging the run;
+        # `paydeck run`'s own shutdown is held to its limit by tests/test_run_lifecycle.py.
+        _dump_tasks(f"the session's app did not stop within {SERVER_STOP_SECONDS:.0f} s; its tasks:")
+
+
+SERVER_STOP_SECONDS = 60.0
+
+
+def _dump_tasks(title: str) -> None:
+    import io
+    import sys
+
+    out = io.StringIO()
+    for running in asyncio.all_tasks():
+        running.print_stack(file=out)
+    sys.stderr.write(f"\n{title}\n{out.getvalue()}\n")
 
 
 def _no_signals():
