@@ -27,6 +27,7 @@ from server.settings import Settings
 from server.webhooks import tasks as webhooks_tasks
 
 log = logging.getLogger(__name__)
+STOP_SECONDS = 10.0
 HEARTBEAT_SECONDS = 10.0
 # Imported for the jobs they register.
 DOMAINS = (analytics_tasks, apilogs_tasks, benchmarks_tasks, claims_tasks, disputes_tasks, events_tasks,
@@ -86,9 +87,15 @@ class Workers:
             except TimeoutError:
                 pass
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_SECONDS) -> None:
+        """Cancel every job and wait `grace` seconds at most: a job that ignores its cancellation is named in
+        the log and left behind, so Ctrl-C always ends the process (a `paydeck run` once hung here)."""
         self.stopping.set()
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=grace)
+            for task in pending:
+                log.error("job task %s did not stop within %.0fs of its cancellation; leaving it", task.get_name(),
+                          grace)
         self.tasks.clear()

@@ -63,3 +63,27 @@ async def test_a_job_cancelled_from_inside_runs_again_and_a_real_stop_still_ends
         loop.cancel()
         await asyncio.gather(loop, return_exceptions=True)
     assert loop.done()
+
+
+async def test_stopping_never_waits_on_a_job_that_ignores_its_cancellation(caplog):
+    released = asyncio.Event()
+
+    async def stubborn(settings) -> None:
+        while not released.is_set():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue  # swallows its cancellations until the test lets it go
+        raise asyncio.CancelledError
+
+    runner = workers.Workers(get_settings())
+    task = asyncio.create_task(runner._loop(jobs.Job("test.stubborn", 0.01, stubborn)), name="job:test.stubborn")
+    runner.tasks.append(task)
+    await asyncio.sleep(0.05)
+    try:
+        await asyncio.wait_for(runner.stop(grace=0.2), 5)  # returns: Ctrl-C is never held up by one job
+        assert "job:test.stubborn" in caplog.text
+    finally:
+        released.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
