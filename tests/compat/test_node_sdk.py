@@ -1,7 +1,8 @@
 """The same scenario with the official `stripe` npm package (tests/compat/package.json), when node is here.
 
-`.ci/run` installs the package with `npm ci`; without node or without the installed package the test is
-skipped locally and required in CI (PAYDECK_REQUIRE_NODE=1).
+`.ci/run` installs the package with `npm install --no-package-lock` (no lockfile: they record registry
+addresses); without node or the installed package the test is skipped locally and required in CI
+(PAYDECK_REQUIRE_NODE=1).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from tests.factories import user_ctx
 HERE = Path(__file__).parent
 NODE = shutil.which("node")
 INSTALLED = (HERE / "node_modules" / "stripe" / "package.json").exists()
+INSTALL = "npm install --no-package-lock"
 
 
 @pytest.mark.skipif(not (NODE and INSTALLED) and os.environ.get("PAYDECK_REQUIRE_NODE") != "1",
-                    reason="node, or the stripe package (cd tests/compat && npm ci), is not installed")
+                    reason=f"node, or the stripe package ({INSTALL} in tests/compat), is not installed")
 async def test_node_sdk_scenario(server, merchant, allow_private):
-    assert NODE and INSTALLED, "PAYDECK_REQUIRE_NODE=1: install node and run `npm ci` in tests/compat"
+    assert NODE and INSTALLED, f"PAYDECK_REQUIRE_NODE=1: install node and run `{INSTALL}` in tests/compat"
     ctx = user_ctx(merchant.account["id"], merchant.user["id"])
     for i in range(250):
         await payments.create(ctx, 100 + i, "usd")
