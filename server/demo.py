@@ -30,6 +30,14 @@ DEMO_EMAIL = "demo@paydeck.dev"
 
 
 async def ensure_demo(settings: Settings, announce: bool = False, sellers: int = DEFAULT_SELLERS) -> dict:
+    """The demo account and its data (`paydeck demo`): the account first, then what fills its pages."""
+    info = await ensure_demo_account(settings, announce=announce)
+    await ensure_demo_data(settings, announce=announce, sellers=sellers)
+    return info
+
+
+async def ensure_demo_account(settings: Settings, announce: bool = False) -> dict:
+    """The demo account, created once; its login and keys printed. Quick: `paydeck run --demo` serves after it."""
     path = Path(settings.data_dir) / "demo.json"
     await db.open_pool(1, 4)
     try:
@@ -42,31 +50,49 @@ async def ensure_demo(settings: Settings, announce: bool = False, sellers: int =
             info = {"account_id": created.account["id"], "email": DEMO_EMAIL, "password": password,
                     **{f"{k}_key": v for k, v in created.keys.items()}}
             _save(path, info)
-        if announce and not saved:
-            # The first run writes months of history and a marketplace of sellers: say so before the wait.
-            print("\n  preparing demo data (first run only, about a minute) ...", flush=True)
-        history = await _history(info)
-        market = None
-        if sellers and not info.get("marketplace_sellers"):
-            market = await marketplace.create_around(info["account_id"], sellers)
-            info["marketplace_sellers"] = market.sellers
-            _save(path, info)
-        # Months are released once: without the marketplace they would be released with no peers, for good.
-        released = await benchmarks.release_due(settings) if sellers else []
     finally:
         await db.close_pool()
     if announce:
-        if history is not None:
-            print(f"\n  demo history: {backfill.DEMO_DAYS} days of test-mode activity ({history})", flush=True)
-        if market is not None:
-            print(f"  demo marketplace: {market}", flush=True)
-        for period in released:
-            print(f"  benchmarks released: {period}", flush=True)
         print("\n  Demo account", info["account_id"], flush=True)
         print(f"    login:     {info['email']} / {info['password']}")
         print(f"    test keys: {info['secret_test_key']}  {info['publishable_test_key']}")
         print(f"    live keys: {info['secret_live_key']}  {info['publishable_live_key']}", flush=True)
     return info
+
+
+def needs_demo_data(settings: Settings) -> bool:
+    """Whether the demo's history and marketplace are still to be written (the first run's minute of work)."""
+    path = Path(settings.data_dir) / "demo.json"
+    return not path.exists() or not json.loads(path.read_text()).get("data_ready")
+
+
+async def ensure_demo_data(settings: Settings, announce: bool = False, sellers: int = DEFAULT_SELLERS) -> None:
+    """90 days of history, the marketplace and the closed months' benchmark releases, each once. Every step is
+    one transaction, so an interrupted first run leaves nothing half-written and the next run does it again."""
+    path = Path(settings.data_dir) / "demo.json"
+    info = json.loads(path.read_text())
+    await db.open_pool(1, 4)
+    try:
+        history = await _history(info)
+        market = None
+        if sellers and not info.get("marketplace_sellers"):
+            market = await marketplace.create_around(info["account_id"], sellers)
+            info["marketplace_sellers"] = market.sellers
+            _save(path, info)  # committed: a crash from here on must not build a second marketplace
+        # Months are released once: without the marketplace they would be released with no peers, for good.
+        released = await benchmarks.release_due(settings) if sellers else []
+        if sellers:  # without the marketplace (seed-logs) a later `run --demo` still has to build it
+            info["data_ready"] = True
+            _save(path, info)
+    finally:
+        await db.close_pool()
+    if announce:
+        if history is not None:
+            print(f"  demo history: {backfill.DEMO_DAYS} days of test-mode activity ({history})", flush=True)
+        if market is not None:
+            print(f"  demo marketplace: {market}", flush=True)
+        for period in released:
+            print(f"  benchmarks released: {period}", flush=True)
 
 
 def _save(path: Path, info: dict) -> None:

@@ -24,7 +24,8 @@ PR_SET_PDEATHSIG = 1
 PG_USER = "embedded_postgres"
 
 
-def _die_with_parent(sig: int = signal.SIGTERM):
+def die_with_parent(sig: int = signal.SIGTERM):
+    """A preexec_fn: the child gets `sig` when its parent dies (Linux), so nothing outlives a killed app."""
     def preexec() -> None:
         try:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
@@ -116,7 +117,7 @@ class EmbeddedProcess:
             target = out if self.output_to_log else subprocess.DEVNULL
             self.proc = subprocess.Popen(
                 self.args, stdout=target, stderr=subprocess.STDOUT if self.output_to_log else subprocess.DEVNULL,
-                preexec_fn=_die_with_parent(self.death_signal), start_new_session=True, **_as_user(self.user))
+                preexec_fn=die_with_parent(self.death_signal), start_new_session=True, **_as_user(self.user))
 
     def wait_ready(self) -> None:
         """Block until it accepts connections; RuntimeError with its log's tail if it exits or is too slow."""

@@ -17,15 +17,21 @@ from server.settings import get_settings
 @click.option("--sellers", default=None, type=click.IntRange(0, 100_000),
               help="Sellers of the demo marketplace (default 900; 0: none, and no month is released). "
                    "Only when it is first created.")
-def demo(sellers: int | None) -> None:
+@click.option("--data-only", is_flag=True, hidden=True,
+              help="Only the demo's data, for an account that exists (what `paydeck run --demo` runs beside itself).")
+def demo(sellers: int | None, data_only: bool) -> None:
     from server.benchmarks.marketplace import DEFAULT_SELLERS
-    from server.demo import ensure_demo
+    from server.demo import ensure_demo, ensure_demo_data
     from server.runtime import infrastructure
     from server.runtime import migrate as run_migrations
 
+    count = DEFAULT_SELLERS if sellers is None else sellers
     with infrastructure(command="paydeck demo") as settings:
+        if data_only:
+            asyncio.run(ensure_demo_data(settings, announce=True, sellers=count))
+            return
         asyncio.run(run_migrations())
-        asyncio.run(ensure_demo(settings, announce=True, sellers=DEFAULT_SELLERS if sellers is None else sellers))
+        asyncio.run(ensure_demo(settings, announce=True, sellers=count))
 
 
 @click.command(help="Send demo traffic to a running Paydeck: test-mode customers, payments with mixed outcomes, "

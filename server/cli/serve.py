@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,13 +31,15 @@ def _serve(command: str, host: str, port: int, workers: bool, demo: bool, proces
         settings.host, settings.port = host, port  # links follow the address actually served (server.urls)
         published(app_url=served_url(settings))
         asyncio.run(migrate())
-        if demo:
-            _start_demo(settings, port, demo_rate)
+        demo_writer = _start_demo(settings, port, demo_rate) if demo else None
         count = processes or settings.processes or default_processes()
-        if count == 1:
-            _serve_here(settings, workers)
-        else:
-            _serve_many(settings, workers, count)
+        try:
+            if count == 1:
+                _serve_here(settings, workers)
+            else:
+                _serve_many(settings, workers, count)
+        finally:
+            _stop(demo_writer)
 
 
 def _serve_here(settings: Settings, workers: bool) -> None:
@@ -113,15 +117,55 @@ async def _parent(settings: Settings, pool: Any, run_workers: bool) -> None:
         await supervisor.stop()
 
 
-def _start_demo(settings: Settings, port: int, demo_rate: float) -> None:
-    from server.demo import ensure_demo
-    from server.payments.simulate import start_in_background
+def _start_demo(settings: Settings, port: int, demo_rate: float) -> subprocess.Popen | None:
+    """The demo account now (its login is printed before serving); its first-run data in the background.
 
-    info = asyncio.run(ensure_demo(settings, announce=True))
-    if demo_rate > 0:
-        start_in_background(f"http://127.0.0.1:{port}", info["secret_test_key"], demo_rate)
-        print(f"  demo traffic: about {demo_rate:g} test-mode actions per second "
-              "(PAYDECK_DEMO_RATE=0 turns it off)", flush=True)
+    Writing 90 days of history and a marketplace of sellers takes about a minute, so a first `make run`
+    serves at once and a `paydeck demo --data-only` beside it fills the pages (each step one transaction);
+    demo traffic starts once that is done, since the history is written only for an account without payments.
+    """
+    from server.demo import ensure_demo_account, needs_demo_data
+
+    info = asyncio.run(ensure_demo_account(settings, announce=True))
+
+    def traffic() -> None:
+        if demo_rate > 0:
+            from server.payments.simulate import start_in_background
+
+            start_in_background(f"http://127.0.0.1:{port}", info["secret_test_key"], demo_rate)
+            print(f"  demo traffic: about {demo_rate:g} test-mode actions per second "
+                  "(PAYDECK_DEMO_RATE=0 turns it off)", flush=True)
+
+    if not needs_demo_data(settings):
+        traffic()
+        return None
+    print("\n  preparing demo data in the background (first run only, about a minute); "
+          "the charts fill in when it is done", flush=True)
+    from server.embedded import die_with_parent
+
+    child = subprocess.Popen([sys.executable, "-c", "from server.cli import main; main()", "demo", "--data-only"],
+                             preexec_fn=die_with_parent(signal.SIGTERM), start_new_session=True)
+
+    def when_done() -> None:
+        code = child.wait()
+        if code == 0:
+            traffic()
+        elif code > 0:
+            print(f"  demo data could not be prepared (exit code {code}); `paydeck demo` tries again", flush=True)
+
+    threading.Thread(target=when_done, name="demo-data", daemon=True).start()
+    return child
+
+
+def _stop(child: subprocess.Popen | None) -> None:
+    """Stop the demo data writer with the app: its transaction is rolled back and redone next time."""
+    if child is not None and child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 @click.command(help="Run everything: web and background workers, with embedded PostgreSQL and Redis "
