@@ -20,6 +20,7 @@ from server.accounts import queries
 from server.accounts.service import create_account
 from server.analytics import backfill
 from server.benchmarks import marketplace
+from server.benchmarks import queries as benchmark_queries
 from server.benchmarks import service as benchmarks
 from server.benchmarks.marketplace import DEFAULT_SELLERS
 from server.context import Principal, RequestContext, Scope
@@ -71,14 +72,16 @@ async def ensure_demo_data(settings: Settings, announce: bool = False, sellers: 
     one transaction, so an interrupted first run leaves nothing half-written and the next run does it again."""
     path = Path(settings.data_dir) / "demo.json"
     info = json.loads(path.read_text())
+    assert settings.database_url
     await db.open_pool(1, 4)
     try:
-        history = await _history(info)
-        market = None
-        if sellers and not info.get("marketplace_sellers"):
-            market = await marketplace.create_around(info["account_id"], sellers)
-            info["marketplace_sellers"] = market.sellers
-            _save(path, info)  # committed: a crash from here on must not build a second marketplace
+        async with benchmark_queries.holding_releases(settings.database_url):
+            history = await _history(info)
+            market = None
+            if sellers and not info.get("marketplace_sellers"):
+                market = await marketplace.create_around(info["account_id"], sellers)
+                info["marketplace_sellers"] = market.sellers
+                _save(path, info)  # committed: a crash from here on must not build a second marketplace
         # Months are released once: without the marketplace they would be released with no peers, for good.
         released = await benchmarks.release_due(settings) if sellers else []
         if sellers:  # without the marketplace (seed-logs) a later `run --demo` still has to build it

@@ -7,10 +7,12 @@ a seller's own rows are always read by (account, mode).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from server import db
@@ -167,3 +169,27 @@ async def budget_lines(scope: Scope, month: date) -> list[BudgetLine]:
         "FROM privacy_budget_ledger l JOIN benchmark_releases r ON r.id = l.release_id "
         "WHERE l.account_id = $1 AND l.livemode = $2 AND l.period = $3 ORDER BY l.id",
         scope.account_id, scope.livemode, month)
+
+
+# A bulk writer of past months (the demo's history and marketplace) holds this lock; releases wait for it.
+HISTORY_BEING_WRITTEN = 0x70617964_6869  # "paydhi"
+
+
+@contextlib.asynccontextmanager
+async def holding_releases(dsn: str) -> AsyncIterator[None]:
+    """Hold every release while past months are written: a month released meanwhile would be released
+    without the sellers still to come, for good. A session lock on a connection of its own, so it spans the
+    writer's transactions and is gone if the writer dies."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", HISTORY_BEING_WRITTEN)
+        yield
+    finally:
+        await conn.close()
+
+
+async def releases_may_run() -> bool:
+    """False while a bulk writer holds the releases (see holding_releases)."""
+    async with db.transaction():
+        row = await db.fetchrow("SELECT pg_try_advisory_xact_lock_shared($1) AS free", HISTORY_BEING_WRITTEN)
+    return bool(row and row["free"])

@@ -146,6 +146,9 @@ async def _store(livemode: bool, month: date, plan: PeriodPlan, sellers: Sequenc
 async def release_due(settings: Settings, *, now: datetime | None = None) -> list[ComputedPeriod]:
     """Release each of the last closed months (ended at least the release delay ago) not released yet."""
     now = now or clock.now()
+    if not await queries.releases_may_run():
+        log.info("benchmarks: past months are being written (the demo's first run); releasing later")
+        return []
     policy = ReleasePolicy.from_settings(settings)
     done = []
     for livemode in (False, True):

@@ -13,12 +13,13 @@ import pytest
 
 from server import db
 from server.accounts.business import GLOBAL
-from server.benchmarks import marketplace, periods, service
+from server.benchmarks import marketplace, periods, queries, service
 from server.benchmarks.metrics import METRICS
 from server.benchmarks.results import benchmarks_json
 from server.benchmarks.values import values
 from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound, PermissionDenied
 from server.permissions import Role
+from server.settings import get_settings
 from tests.benchmarks.helpers import SMALL, Mix, fresh_month, owner, release, sellers
 from tests.factories import user_ctx
 
@@ -230,3 +231,15 @@ async def test_the_demo_marketplace_spreads_sellers_over_cohorts(server):
     home = mix.count(("retail", "north_america"))
     assert 600 <= home <= 620 and mix.count(("retail", "europe")) == 117
     assert {c for c, _ in mix} >= {"retail", "software", "food_and_drink", "travel", "digital_goods"}
+
+
+async def test_releases_wait_while_past_months_are_being_written(server):
+    # given: a bulk writer of past months (the demo's first run beside the app) holds the releases
+    settings = get_settings()
+    assert settings.database_url
+    async with queries.holding_releases(settings.database_url):
+        # then: the release job releases nothing meanwhile (a month released now would lack those sellers)
+        assert not await queries.releases_may_run()
+        assert await service.release_due(settings) == []
+    # and: once the writer is done (or dead: the lock is its connection's), releases may run again
+    assert await queries.releases_may_run()
