@@ -11,8 +11,11 @@ once, so the Benchmarks page is too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+import subprocess
+import threading
 from pathlib import Path
 
 from server import db
@@ -96,6 +99,23 @@ async def ensure_demo_data(settings: Settings, announce: bool = False, sellers: 
             print(f"  demo marketplace: {market}", flush=True)
         for period in released:
             print(f"  benchmarks released: {period}", flush=True)
+
+
+def hold_releases_for(dsn: str, writer: subprocess.Popen, within: float = 30.0) -> None:
+    """Hold benchmark releases from now until the demo data `writer` (a process just started) holds them itself,
+    or has ended: the app's release job starts with the app, before the writer is up, and would otherwise
+    release the demo months before their sellers exist. Returns once the hold is taken."""
+    held = threading.Event()
+
+    async def hold() -> None:
+        async with benchmark_queries.holding_releases(dsn) as conn:
+            held.set()
+            # polled: the writer is another process, and what it holds is seen only in pg_locks
+            while writer.poll() is None and await benchmark_queries.release_holders(conn) < 2:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+
+    threading.Thread(target=lambda: asyncio.run(hold()), name="demo-hold-releases", daemon=True).start()
+    held.wait(within)
 
 
 def _save(path: Path, info: dict) -> None:

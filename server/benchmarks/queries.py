@@ -171,25 +171,33 @@ async def budget_lines(scope: Scope, month: date) -> list[BudgetLine]:
         scope.account_id, scope.livemode, month)
 
 
-# A bulk writer of past months (the demo's history and marketplace) holds this lock; releases wait for it.
+# Bulk writers of past months (the demo's history and marketplace) hold this lock shared; a release takes it
+# exclusively, so releases wait for every writer.
 HISTORY_BEING_WRITTEN = 0x70617964_6869  # "paydhi"
 
 
 @contextlib.asynccontextmanager
-async def holding_releases(dsn: str) -> AsyncIterator[None]:
+async def holding_releases(dsn: str) -> AsyncIterator[asyncpg.Connection]:
     """Hold every release while past months are written: a month released meanwhile would be released
     without the sellers still to come, for good. A session lock on a connection of its own, so it spans the
     writer's transactions and is gone if the writer dies."""
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", HISTORY_BEING_WRITTEN)
-        yield
+        await conn.execute("SELECT pg_advisory_lock_shared($1)", HISTORY_BEING_WRITTEN)
+        yield conn
     finally:
         await conn.close()
+
+
+async def release_holders(conn: asyncpg.Connection) -> int:
+    """How many sessions hold the releases now."""
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND ((classid::bigint << 32) | objid::bigint) = $1", HISTORY_BEING_WRITTEN))
 
 
 async def releases_may_run() -> bool:
     """False while a bulk writer holds the releases (see holding_releases)."""
     async with db.transaction():
-        row = await db.fetchrow("SELECT pg_try_advisory_xact_lock_shared($1) AS free", HISTORY_BEING_WRITTEN)
+        row = await db.fetchrow("SELECT pg_try_advisory_xact_lock($1) AS free", HISTORY_BEING_WRITTEN)
     return bool(row and row["free"])

@@ -124,7 +124,7 @@ def _start_demo(settings: Settings, port: int, demo_rate: float) -> subprocess.P
     serves at once and a `paydeck demo --data-only` beside it fills the pages (each step one transaction);
     demo traffic starts once that is done, since the history is written only for an account without payments.
     """
-    from server.demo import ensure_demo_account, needs_demo_data
+    from server.demo import ensure_demo_account, hold_releases_for, needs_demo_data
 
     info = asyncio.run(ensure_demo_account(settings, announce=True))
 
@@ -145,6 +145,8 @@ def _start_demo(settings: Settings, port: int, demo_rate: float) -> subprocess.P
 
     child = subprocess.Popen([sys.executable, "-c", "from server.cli import main; main()", "demo", "--data-only"],
                              preexec_fn=die_with_parent(signal.SIGTERM), start_new_session=True)
+    assert settings.database_url
+    hold_releases_for(settings.database_url, child)
 
     def when_done() -> None:
         code = child.wait()
