@@ -23,6 +23,7 @@ from server.fraud.rules import ACTION_ORDER, RuleError, parse
 from server.fraud.service import ALERT_WINDOW, ensure_defaults
 from server.fraud.signals import CATALOGUE
 from server.fraud.storage import column_for
+from server.idempotency import effects
 from server.ids import new_id
 from server.pagination import Page
 from server.permissions import read, write
@@ -80,10 +81,15 @@ async def create_rule(ctx: RequestContext, text: object, shadow: object = False)
     made = RadarRule(id=new_id("rr"), account_id=scope.account_id, livemode=scope.livemode,
                      action=engine.parsed(rule_text).action, rule=rule_text, shadow=is_shadow, is_default=False,
                      created=now, updated=now)
+    step = effects.step("create_radar_rule")
     async with db.transaction():
+        done = await effects.recall(step)  # the same request committed it, then failed: answer with that rule
+        if done is not None and (earlier := await queries.rule(scope, done["id"])) is not None:
+            return earlier
         await queries.insert_rule(made)
         await audit.record(ctx, scope.account_id, "radar_rule.created", "radar_rule", made.id,
                            {"rule": rule_text, "shadow": is_shadow}, scope.livemode)
+        await effects.bind(step, "radar_rule", made.id)
     return made
 
 
@@ -234,12 +240,17 @@ async def create_value_list(ctx: RequestContext, alias: object, name: object, it
     made = ValueList(id=new_id("rsl"), account_id=scope.account_id, livemode=scope.livemode, alias=_alias(alias),
                      name=_name(name), item_type=_item_type(item_type), metadata=validation.metadata(metadata),
                      is_default=False, created_by=actor(ctx), created=clock.now())
+    step = effects.step("create_value_list")
     async with db.transaction():
+        done = await effects.recall(step)  # committed by this request before it failed: not a conflict
+        if done is not None and (earlier := await queries.value_list(scope, done["id"])) is not None:
+            return earlier
         if not await queries.insert_list(made):
             raise Conflict(f"a value list with the alias '{made.alias}' exists already", param="alias",
                            code=ErrorCode.RESOURCE_ALREADY_EXISTS)
         await audit.record(ctx, scope.account_id, "radar_value_list.created", "radar_value_list", made.id,
                            {"alias": made.alias, "item_type": made.item_type}, scope.livemode)
+        await effects.bind(step, "radar_value_list", made.id)
     return made
 
 
@@ -327,7 +338,11 @@ async def create_item(ctx: RequestContext, value_list: object, value: object) ->
     scope = await _scope(ctx, True)
     if not isinstance(value_list, str) or not value_list:
         raise InvalidRequest("value_list is required: the id of the list to add to", param="value_list")
+    step = effects.step("create_value_list_item", value_list)
     async with db.transaction():
+        done = await effects.recall(step)  # committed by this request before it failed: not a conflict
+        if done is not None and (earlier := await queries.item(scope, done["id"])) is not None:
+            return earlier
         found = await queries.value_list(scope, value_list, lock=True)
         if found is None:
             raise NotFound(f"no such value list: '{value_list}'", param="value_list")
@@ -335,6 +350,7 @@ async def create_item(ctx: RequestContext, value_list: object, value: object) ->
         if made is None:
             raise Conflict(f"{value!r} is in the list '{found.alias}' already", param="value",
                            code=ErrorCode.RESOURCE_ALREADY_EXISTS)
+        await effects.bind(step, "radar_value_list_item", made.id)
     return made
 
 
