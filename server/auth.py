@@ -7,6 +7,7 @@ the session's mode; unsafe methods then need the session's CSRF token.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -32,14 +33,29 @@ def client_ip(connection: ASGIConnection) -> str:
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
+    """The API key of `Authorization: Bearer <key>`, or of `Basic` with the key as the user name and no
+    password — how Stripe's own curl examples authenticate (`curl -u sk_test_…:`), so they work here too."""
     header = connection.headers.get("authorization")
     if header is None:
         return None
     scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationFailed("the Authorization header must be 'Bearer <API key>'",
-                                   code=ErrorCode.AUTHORIZATION_HEADER_INVALID)
+    if scheme.lower() == "basic":
+        token = _basic_user(token.strip())
+    elif scheme.lower() != "bearer":
+        token = ""
+    if not token.strip():
+        raise AuthenticationFailed("the Authorization header must be 'Bearer <API key>' (or Basic with the key "
+                                   "as the user name)", code=ErrorCode.AUTHORIZATION_HEADER_INVALID)
     return token.strip()
+
+
+def _basic_user(credentials: str) -> str:
+    """The user name of Basic credentials when the password is empty; "" for anything else."""
+    try:
+        user, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    return user if not password else ""
 
 
 async def principal_for_key(token: str, connection: ASGIConnection | None = None) -> tuple[Principal, Scope]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 
 import pytest
@@ -193,10 +194,20 @@ class TestUnusableKeys:
         status, body = await _status(http, bad)
         assert status == 401 and body["error"]["code"] == "api_key_malformed"
 
-    async def test_not_a_bearer_header(self, http):
-        resp = await http.get("/v1/account", headers={"Authorization": "Basic dXNlcjpwYXNz"})
-        assert resp.status_code == 401
-        assert resp.json()["error"]["code"] == "authorization_header_invalid"
+    async def test_not_a_key_header(self, http):
+        for header in ("Basic dXNlcjpwYXNz", "Basic !!!", "Digest abc", "Basic"):  # user:pass, not base64, ...
+            resp = await http.get("/v1/account", headers={"Authorization": header})
+            assert resp.status_code == 401
+            assert resp.json()["error"]["code"] == "authorization_header_invalid"
+
+    async def test_basic_with_the_key_as_user_name_is_a_key_as_in_stripes_curl_examples(self, http):
+        account = await new_account()
+        key = account.keys["secret_test"]
+        basic = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+        for path in ("/v1/account", "/stripe/v1/customers"):
+            resp = await http.get(path, headers={"Authorization": basic})
+            assert resp.status_code == 200, resp.text
+        assert (await http.get("/v1/account", headers={"Authorization": basic})).json()["id"] == account.account["id"]
 
     async def test_no_key(self, http):
         resp = await http.get("/v1/account")
