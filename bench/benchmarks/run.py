@@ -78,7 +78,7 @@ async def bench_time(sellers: int) -> dict:
 
     now = clock.now()
     made = await marketplace.create(sellers, category="retail", region="north_america", now=now, months=1,
-                                    volume=0.5)
+                                    volume=0.5, per_transaction=1_000)
     print(f"  marketplace: {made}", flush=True)
     month = periods.previous(periods.of(now))
     await db.execute("ANALYZE")
