@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     benchmark_k_quartiles: int = Field(default=500, ge=2)  # a cohort this large (DP count) gets p25/p50/p75
     benchmark_k_median: int = Field(default=100, ge=1)  # ... this large the median only; smaller: suppressed
     benchmark_epsilon_count: float = Field(default=0.1, gt=0, le=10)  # the DP size count, per cohort and month
-    benchmark_epsilon_per_quartile: float = Field(default=0.15, gt=0, le=10)
-    benchmark_epsilon_median: float = Field(default=0.45, gt=0, le=10)
+    benchmark_epsilon_per_quartile: float = Field(default=0.16, gt=0, le=10)
+    benchmark_epsilon_median: float = Field(default=0.48, gt=0, le=10)
     benchmark_monthly_epsilon_cap: float = Field(default=3.0, gt=0, le=100)  # per seller, per month
     benchmark_release_delay_hours: float = Field(default=24.0, ge=0, le=24 * 27)  # after a month ends
     benchmark_interval_seconds: float = Field(default=3600.0, gt=0)  # how often the job looks for a closed month

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 SIZES = (100, 500, 1_000, 5_000)
-EPSILONS = (0.15, 0.25, 0.45, 1.0)
+EPSILONS = (0.16, 0.25, 0.48, 1.0)
 
 
 def cohort(metric: str, n: int, rng: random.Random) -> list[float]:
@@ -78,7 +78,7 @@ async def bench_time(sellers: int) -> dict:
 
     now = clock.now()
     made = await marketplace.create(sellers, category="retail", region="north_america", now=now, months=1,
-                                    volume=0.5)
+                                    volume=0.5, per_transaction=1_000)
     print(f"  marketplace: {made}", flush=True)
     month = periods.previous(periods.of(now))
     await db.execute("ANALYZE")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -34,6 +34,7 @@ from server.context import Scope
 from server.ledger.money import exponent
 
 DEFAULT_SELLERS = 900  # `paydeck run --demo`: about 610 in the demo account's cohort, "500+" with room for noise
+PER_TRANSACTION = 1_000  # the demo's default marketplace is one transaction; `--sellers 10000` commits in blocks
 MONTHS = 4  # whole months of history before the current one: three closed months get growth figures too
 HOME_SHARE = 0.68  # of sellers in the demo account's own (category, region)
 SECOND_SHARE = 0.13  # the same category in one other region: a median-only cohort at the default size
@@ -89,6 +90,7 @@ class Created:
     payments: int = 0
     refunds: int = 0
     seconds: float = 0.0
+    account_ids: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"{self.sellers} sellers, {self.payments} payments, {self.refunds} refunds in {self.seconds:.1f}s"
@@ -161,13 +163,18 @@ async def create_around(account_id: str, sellers: int, *, now: datetime | None =
     settings = await queries.seller_settings(account_id)
     assert settings is not None, f"no account {account_id}"
     return await create(sellers, category=normal_category(settings.category),
-                        region=region_of(settings.country) or "north_america", now=now)
+                        region=region_of(settings.country) or "north_america", now=now, per_transaction=PER_TRANSACTION)
 
 
 async def create(sellers: int, *, category: str, region: str, now: datetime | None = None, months: int = MONTHS,
-                 volume: float = 1.0, seed: int = 600) -> Created:
-    """`sellers` test-mode seller accounts with `months` whole months of history and the current one, in one
-    transaction (all or nothing); `volume` scales every seller's payments (benchmarks write fewer)."""
+                 volume: float = 1.0, seed: int = 600, per_transaction: int | None = None) -> Created:
+    """`sellers` test-mode seller accounts with `months` whole months of history and the current one; `volume`
+    scales every seller's payments (benchmarks write fewer).
+
+    One transaction by default (all or nothing: the demo's marketplace is written once). No transaction of
+    the app may run past `db.TRANSACTION_TIMEOUT` (5 minutes), which about 6,000 sellers would, so a larger
+    marketplace (the benchmark's 10,000) is written `per_transaction` sellers at a time.
+    """
     if region not in REGIONS:
         raise ValueError(f"unknown region {region!r}")
     now = now or clock.now()
@@ -177,29 +184,38 @@ async def create(sellers: int, *, category: str, region: str, now: datetime | No
     for _ in range(months):
         start = periods.start(periods.previous(start.date()))
     created = Created()
-    async with db.transaction():
-        profiles = [profile(c, r, rng, volume) for c, r in cohort_mix(sellers, category, region)]
-        ids = await accounts.create_sellers([
-            accounts.SellerAccount(name=_name(rng), category=p.category, country=p.country,
-                                   default_currency=p.currency, timezone=p.timezone)
-            for p in profiles], created=start - timedelta(days=rng.randint(30, 400)))
-        await backfill.write_rates(False, [(account_id, p.currency, "USD", USD_RATES[p.currency])
-                                         for account_id, p in zip(ids, profiles, strict=True)
-                                         if p.currency != "USD"], now)
-        for account_id, seller in zip(ids, profiles, strict=True):
-            scope = Scope(account_id, False)
-            history = History(account_id, False, buckets.zone(seller.timezone),
-                              {"fee_percent_bps": 290, "fee_fixed_minor": 30}, [],
-                              Shape(refund_share=seller.refund_share, with_requests=False), rng)
-            history.now = now
-            day = Day()
-            for payment in payments_of(seller, start, now, rng):
-                history.payment(day, payment, now)
-            history.due_refunds(day, now)
-            written = await backfill.write_generated(scope, day)
-            await verify.rebuild_scope(scope, start, now + buckets.BUCKET)
-            created.payments += written.payments
-            created.refunds += written.refunds
-        created.sellers = len(ids)
+    profiles = [profile(c, r, rng, volume) for c, r in cohort_mix(sellers, category, region)]
+    size = per_transaction or len(profiles) or 1
+    for first in range(0, len(profiles), size):
+        async with db.transaction():
+            await _write_sellers(profiles[first:first + size], start, now, rng, created)
     created.seconds = time.perf_counter() - started
     return created
+
+
+async def _write_sellers(profiles: list[Profile], start: datetime, now: datetime, rng: random.Random,
+                         created: Created) -> None:
+    """The accounts, FX rates, payments and rollups of these sellers, in the caller's transaction."""
+    ids = await accounts.create_sellers([
+        accounts.SellerAccount(name=_name(rng), category=p.category, country=p.country,
+                               default_currency=p.currency, timezone=p.timezone)
+        for p in profiles], created=start - timedelta(days=rng.randint(30, 400)))
+    await backfill.write_rates(False, [(account_id, p.currency, "USD", USD_RATES[p.currency])
+                                       for account_id, p in zip(ids, profiles, strict=True)
+                                       if p.currency != "USD"], now)
+    for account_id, seller in zip(ids, profiles, strict=True):
+        scope = Scope(account_id, False)
+        history = History(account_id, False, buckets.zone(seller.timezone),
+                          {"fee_percent_bps": 290, "fee_fixed_minor": 30}, [],
+                          Shape(refund_share=seller.refund_share, with_requests=False), rng)
+        history.now = now
+        day = Day()
+        for payment in payments_of(seller, start, now, rng):
+            history.payment(day, payment, now)
+        history.due_refunds(day, now)
+        written = await backfill.write_generated(scope, day)
+        await verify.rebuild_scope(scope, start, now + buckets.BUCKET)
+        created.payments += written.payments
+        created.refunds += written.refunds
+    created.sellers += len(ids)
+    created.account_ids += ids

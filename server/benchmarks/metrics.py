@@ -67,9 +67,9 @@ class ReleasePolicy:
                    monthly_epsilon_cap=settings.benchmark_monthly_epsilon_cap)
 
     def most_a_seller_spends(self) -> float:
-        """A period's worst case for one seller: its regional count, the fallback's count, every metric."""
+        """A period's worst case for one seller: the one count it is in, and every metric."""
         per_metric = max(3 * self.epsilon_per_quartile, self.epsilon_median)
-        return 2 * self.epsilon_count + len(METRICS) * per_metric
+        return self.epsilon_count + len(METRICS) * per_metric
 
 
 DEFAULT_POLICY = ReleasePolicy.from_settings(Settings.model_construct())

@@ -118,10 +118,10 @@ def test_released_values_are_grid_candidates_in_order_and_epsilon_adds_up():
 
 
 PLANS = [
-    (10_000, "500+", QUARTILES, 0.15),
-    (500, "500+", QUARTILES, 0.15),
-    (499, "100+", MEDIAN, 0.45),
-    (100, "100+", MEDIAN, 0.45),
+    (10_000, "500+", QUARTILES, 0.16),
+    (500, "500+", QUARTILES, 0.16),
+    (499, "100+", MEDIAN, 0.48),
+    (100, "100+", MEDIAN, 0.48),
     (99, None, (), 0.0),
     (-3, None, (), 0.0),
 ]
@@ -144,9 +144,10 @@ def test_release_plan_follows_the_policy():
 
 
 def test_the_default_policy_fits_a_whole_month_under_the_cap():
-    """One count per cohort (two for a seller in a fallback cohort) and six metrics: 2.9 <= 3.0."""
+    """One count per seller and six metrics: 0.1 + 6 x 0.48 = 2.98 <= 3.0."""
     assert DEFAULT_POLICY.epsilon_count == 0.1
-    assert 3 * DEFAULT_POLICY.epsilon_per_quartile == pytest.approx(DEFAULT_POLICY.epsilon_median) == 0.45
+    assert 3 * DEFAULT_POLICY.epsilon_per_quartile == pytest.approx(DEFAULT_POLICY.epsilon_median) == 0.48
+    assert DEFAULT_POLICY.most_a_seller_spends() == pytest.approx(2.98)
     assert DEFAULT_POLICY.most_a_seller_spends() <= DEFAULT_POLICY.monthly_epsilon_cap
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from server.accounts.business import GLOBAL
+from server.accounts.business import GLOBAL, REGIONS
 from server.benchmarks.metrics import DEFAULT_POLICY, METRICS, ReleasePolicy
 from server.benchmarks.releases import COUNT, Seller, Status, plan_period
 
@@ -45,8 +45,8 @@ def test_a_cohort_below_k_is_suppressed_and_its_sellers_fall_back_to_the_global_
     assert set(africa) == {COUNT}, "a regional cohort too small gets no metric release"
     assert africa[COUNT].size_bucket is None and "global cohort" in africa[COUNT].reason
     fallback = releases_of(plan, "retail", GLOBAL)
-    assert set(fallback[COUNT].members) == {f"sretailafrica{i}" for i in range(5)} | {
-        f"sretailoceania{i}" for i in range(6)}
+    assert fallback[COUNT].members == (), "the pooled regions were counted already: nobody pays again"
+    assert fallback[COUNT].noisy is not None
     assert plan.cohort_of["sretailafrica0"].region == GLOBAL
     for name in METRICS:  # 11 sellers: far below k, whatever the noise
         assert fallback[name].status is Status.SUPPRESSED and not fallback[name].quantiles
@@ -78,7 +78,20 @@ def test_each_seller_contributes_once_per_metric_and_spends_at_most_the_cap():
             spent[member] += release.epsilon
     assert max(charged[(s.account_id, m)] for s in population for m in METRICS) == 1
     assert max(spent.values()) <= DEFAULT_POLICY.monthly_epsilon_cap
-    assert DEFAULT_POLICY.most_a_seller_spends() == pytest.approx(2.9)
+    assert DEFAULT_POLICY.most_a_seller_spends() == pytest.approx(2.98)
+
+
+def test_every_seller_is_counted_once_and_the_fallback_size_sums_its_regions_counts():
+    population = sellers(15, region="africa") + sellers(12, region="asia") + sellers(9, region=None)
+    plan = plan_period(population, SMALL)
+    counted = Counter(m for r in plan.releases if r.kind == COUNT for m in r.members)
+    assert set(counted) == {s.account_id for s in population} and set(counted.values()) == {1}
+    fallback = releases_of(plan, "retail", GLOBAL)[COUNT]
+    assert set(fallback.members) == {f"sretailNone{i}" for i in range(9)}, "only the unregioned are counted here"
+    pooled = [releases_of(plan, "retail", region)[COUNT] for region in REGIONS]
+    assert all(count.size_bucket is None for count in pooled), "every region is below k_median here"
+    own = fallback.noisy - sum(count.noisy for count in pooled)
+    assert abs(own - 9) <= 6, "what is left is the unregioned sellers' own noisy count (ε 2.0: scale 0.5)"
 
 
 def test_undefined_values_leave_the_seller_out_of_that_metric_only():
@@ -118,5 +131,6 @@ def test_a_refused_count_suppresses_the_cohort():
     europe = releases_of(plan, "retail", "europe")
     assert europe[COUNT].status is Status.REFUSED and not europe[COUNT].members
     fallback = releases_of(plan, "retail", GLOBAL)
-    assert fallback[COUNT].status is Status.REFUSED
+    assert fallback[COUNT].status is Status.REFUSED and not fallback[COUNT].members
+    assert "could not be counted" in fallback[COUNT].reason
     assert all(fallback[m].status is Status.SUPPRESSED for m in METRICS)

@@ -243,3 +243,19 @@ async def test_releases_wait_while_past_months_are_being_written(server):
         assert await service.release_due(settings) == []
     # and: once the writer is done (or dead: the lock is its connection's), releases may run again
     assert await queries.releases_may_run()
+
+
+async def test_a_large_marketplace_is_written_in_blocks_each_seller_with_its_history(server):
+    # given: a marketplace written ten sellers per transaction (no transaction may outlive the app's 5 minutes)
+    made = await marketplace.create(25, category="travel", region="oceania", months=1, volume=0.5, seed=25,
+                                    per_transaction=10)
+    # then: every block landed: 25 sellers, each with its payments and their rollups
+    ids = made.account_ids
+    assert made.sellers == len(set(ids)) == 25 and made.payments > 0
+    [found] = await db.fetch("SELECT count(*) AS n FROM accounts WHERE id = ANY($1)", ids)
+    [paid] = await db.fetch("SELECT count(DISTINCT account_id) AS n FROM payment_intents WHERE account_id = ANY($1)",
+                            ids)
+    [rolled] = await db.fetch("SELECT count(DISTINCT account_id) AS n FROM analytics_facts WHERE account_id = ANY($1)",
+                              ids)
+    assert found["n"] == 25
+    assert paid["n"] == rolled["n"] >= 20, "sellers with payments have their rollups too"
