@@ -18,8 +18,8 @@ from server.events import limits
 from server.events.hub import hub
 from server.events.queries import TypeFilter
 from server.events.wire import EventMessage
+from server.settings import get_settings
 
-KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 1000
 
 
@@ -29,9 +29,13 @@ def frame(event: str, event_id: str, html: str) -> bytes:
 
 
 async def stream(scope: Scope, types: TypeFilter, after_pos: int | None,
-                 render: Callable[[EventMessage], str], variant: str,
-                 keepalive: float = KEEPALIVE_SECONDS) -> AsyncIterator[bytes]:
-    """SSE bytes: `event: event` frames whose data is `render(message)`, id = the event id."""
+                 render: Callable[[EventMessage], str], variant: str) -> AsyncIterator[bytes]:
+    """SSE bytes: `event: event` frames whose data is `render(message)`, id = the event id.
+
+    A keep-alive comment every PAYDECK_LIVE_HEARTBEAT_SECONDS keeps data in flight, so a half-open
+    connection's unacknowledged bytes end it (TCP_USER_TIMEOUT, server.webpool.bind) and the stream stops.
+    """
+    keepalive = get_settings().live_heartbeat_seconds
     yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
     # Catching up reads the primary: a replica behind the live stream would leave a gap.
     with limits.live.held(), db.replica_reads(False):
