@@ -22,14 +22,15 @@ async def drain(subscriber, count: int) -> list[str]:
 
 
 class TestSlowSubscriber:
-    async def test_an_overflowing_queue_is_refilled_from_the_table(self, server):
+    async def test_a_subscriber_left_behind_is_refilled_from_the_table(self, server, monkeypatch):
+        monkeypatch.setattr(hub_module, "RECENT", 8)  # a channel keeps 8 to 16 recent messages
         account = await new_account()
         scope = scope_of(account)
         hub = hub_module.hub()
         async with hub.subscribe(scope, TypeFilter()) as subscriber:
-            # given a subscriber that reads nothing while more events arrive than its queue holds
-            emitted = [await emit_event(scope) for _ in range(hub_module.QUEUE_SIZE + 20)]
-            await eventually(lambda: subscriber.catch_up)
+            # given a subscriber that reads nothing while more events arrive than its channel keeps
+            emitted = [await emit_event(scope) for _ in range(2 * hub_module.RECENT + 20)]
+            await eventually(lambda: subscriber.behind)
             # when it reads again, then it gets every event once, in commit order
             got = await drain(subscriber, len(emitted))
         assert sorted(got) == sorted(emitted) and len(set(got)) == len(got)
