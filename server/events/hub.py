@@ -22,7 +22,6 @@ import asyncio
 import bisect
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
@@ -66,10 +65,11 @@ def _pos(message: EventMessage) -> int:
 class Subscriber:
     """One live consumer: an async iterator of `EventMessage`s of its scope, in position order."""
 
-    __slots__ = ("backlog", "catch_up", "channel", "closed", "scope", "types", "waiter", "last_pos")
+    __slots__ = ("backlog", "catch_up", "channel", "closed", "hub", "last_pos", "scope", "types", "waiter")
 
-    def __init__(self, channel: Channel, scope: Scope, types: TypeFilter, last_pos: int, catch_up: bool) -> None:
-        self.channel = channel
+    def __init__(self, hub: Hub, scope: Scope, types: TypeFilter, last_pos: int, catch_up: bool) -> None:
+        self.hub = hub
+        self.channel = Channel()  # until it joins its scope's channel on entering
         self.scope = scope
         self.types = types
         self.last_pos = last_pos
@@ -77,6 +77,13 @@ class Subscriber:
         self.backlog: list[EventMessage] = []  # rows read from the table, newest last; empty once live
         self.waiter: asyncio.Future[None] | None = None
         self.closed = False
+
+    async def __aenter__(self) -> Subscriber:
+        self.channel = self.hub._join(self)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.hub._leave(self)
 
     @property
     def behind(self) -> bool:
@@ -199,24 +206,28 @@ class Hub:
     def _all_subscribers(self) -> list[Subscriber]:
         return [sub for channel in list(self.channels.values()) for sub in list(channel.subscribers)]
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, scope: Scope, types: TypeFilter | None = None,
-                        after_pos: int | None = None) -> AsyncIterator[Subscriber]:
-        """Live events of `scope` (filtered), after `after_pos` if given (read from the table first)."""
-        key = (scope.account_id, scope.livemode)
+    def subscribe(self, scope: Scope, types: TypeFilter | None = None,
+                  after_pos: int | None = None) -> Subscriber:
+        """`async with hub.subscribe(...) as subscriber`: live events of `scope` (filtered), after `after_pos` if
+        given (read from the table first). The subscriber is its own context manager: one object a connection."""
+        start = self.max_pos if after_pos is None else after_pos
+        return Subscriber(self, scope, types or TypeFilter(), start, catch_up=after_pos is not None)
+
+    def _join(self, sub: Subscriber) -> Channel:
+        key = (sub.scope.account_id, sub.scope.livemode)
         channel = self.channels.get(key)
         if channel is None:
             channel = self.channels[key] = Channel()
             channel.dropped_pos = self.max_pos  # what came before this channel existed is in the table only
-        start = self.max_pos if after_pos is None else after_pos
-        sub = Subscriber(channel, scope, types or TypeFilter(), start, catch_up=after_pos is not None)
         channel.subscribers.add(sub)
-        try:
-            yield sub
-        finally:
-            channel.subscribers.discard(sub)
-            if not channel.subscribers and self.channels.get(key) is channel:
-                del self.channels[key]
+        return channel
+
+    def _leave(self, sub: Subscriber) -> None:
+        channel = sub.channel
+        channel.subscribers.discard(sub)
+        key = (sub.scope.account_id, sub.scope.livemode)
+        if not channel.subscribers and self.channels.get(key) is channel:
+            del self.channels[key]
 
     async def _run(self) -> None:
         assert self.redis is not None

@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get
-from litestar.response import Stream
 
 from server import db, operations
 from server.errors import InvalidRequest, NotFound, PaydeckError
@@ -96,7 +95,7 @@ async def event_stream(request: Request) -> Response:
         retry = getattr(exc, "retry_after", None)
         return Response({"error": exc.to_dict()}, status_code=exc.status,
                         headers={"Retry-After": str(retry)} if retry else None)
-    return Stream(sse.stream(scope, types, after_pos, renderer, "row"), media_type="text/event-stream",
+    return sse.LiveStream(sse.stream(scope, types, after_pos, renderer, "row"), media_type="text/event-stream",
                   headers=SSE_HEADERS)
 
 

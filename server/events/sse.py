@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from litestar.response import Stream
+from litestar.response.base import ASGIResponse
+from litestar.response.streaming import ASGIStreamingResponse
+from litestar.types import Receive, Send
 
 from server import db, health
 from server.context import Scope
@@ -54,3 +60,43 @@ async def stream(scope: Scope, types: TypeFilter, after_pos: int | None,
                 if cached is None:
                     cached = message.cache[key] = frame("event", message.id, render(message))
                 yield cached
+
+
+class LiveStream(Stream):
+    """A `Stream` for connections that live for hours: the same bytes, a lighter way to notice the client left.
+
+    Litestar's streaming response runs the body and a disconnect listener in an anyio task group (a task,
+    cancel scopes, an event: ~3.5 KiB a connection, BENCHMARKS.md "Scale-out"). Here one small task waits
+    for the disconnect and cancels the streaming task.
+    """
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        response = super().to_asgi_response(*args, **kwargs)
+        response.__class__ = _DisconnectWatchingResponse  # same slots: only send_body differs
+        return response
+
+
+class _DisconnectWatchingResponse(ASGIStreamingResponse):
+    __slots__ = ()
+
+    async def send_body(self, send: Send, receive: Receive) -> None:
+        streaming = asyncio.current_task()
+        assert streaming is not None
+        left = False
+
+        async def watch() -> None:
+            nonlocal left
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            left = True
+            streaming.cancel()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await self._stream(send)
+        except asyncio.CancelledError:
+            if not left:
+                raise
+            streaming.uncancel()  # our own cancellation: the client is gone, the response is over
+        finally:
+            watcher.cancel()
