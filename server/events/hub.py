@@ -113,25 +113,37 @@ class Subscriber:
         while True:
             if self.closed:
                 raise StopAsyncIteration
+            message = self.next_nowait()
+            if message is not None:
+                return message
+            if self.closed:
+                continue
+            if self.catch_up or self.behind:
+                await self._read_table()
+                continue
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+
+    def next_nowait(self) -> EventMessage | None:
+        """The next message if it is at hand: None when it must wait, or first read the table."""
+        while not self.closed:
             message: EventMessage | None
             if self.backlog:
                 message = self.backlog.pop()
             elif self.catch_up or self.behind:
-                await self._read_table()
-                continue
+                return None
             else:
                 message = self._next_live()
                 if message is None:
-                    self.waiter = asyncio.get_running_loop().create_future()
-                    try:
-                        await self.waiter
-                    finally:
-                        self.waiter = None
-                    continue
+                    return None
             if message.pos <= self.last_pos:
                 continue
             self.last_pos = message.pos
             return message
+        return None
 
     def _next_live(self) -> EventMessage | None:
         messages = self.channel.messages

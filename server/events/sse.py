@@ -27,6 +27,7 @@ from server.events.wire import EventMessage
 from server.settings import get_settings
 
 RETRY_MS = 1000
+BATCH_FRAMES = 64
 
 
 def frame(event: str, event_id: str, html: str) -> bytes:
@@ -55,11 +56,21 @@ async def stream(scope: Scope, types: TypeFilter, after_pos: int | None,
                     continue
                 except StopAsyncIteration:
                     return
-                key = ("sse", variant)
-                cached = message.cache.get(key)
-                if cached is None:
-                    cached = message.cache[key] = frame("event", message.id, render(message))
-                yield cached
+                frames = [_frame_of(message, render, variant)]
+                # Whatever else is already waiting goes in the same write: a busy process writes fewer, larger
+                # chunks instead of falling behind one frame per event per client.
+                while len(frames) < BATCH_FRAMES and (more := subscriber.next_nowait()) is not None:
+                    frames.append(_frame_of(more, render, variant))
+                yield frames[0] if len(frames) == 1 else b"".join(frames)
+
+
+def _frame_of(message: EventMessage, render: Callable[[EventMessage], str], variant: str) -> bytes:
+    """The message's frame, rendered once per process and variant and shared by every stream."""
+    key = ("sse", variant)
+    cached = message.cache.get(key)
+    if cached is None:
+        cached = message.cache[key] = frame("event", message.id, render(message))
+    return cached
 
 
 class LiveStream(Stream):
