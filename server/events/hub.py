@@ -33,8 +33,10 @@ from server.events.queries import TypeFilter
 from server.events.wire import CHANNEL_PATTERN, EventMessage
 
 log = logging.getLogger(__name__)
-RECENT = 256  # messages a channel keeps; a subscriber further behind re-reads from the table
+RECENT = 256  # a channel trims to this many messages once every subscriber has read them ...
+KEEP_AT_MOST = 4096  # ... and to this many whatever they read: a subscriber further behind re-reads the table
 CATCH_UP_BATCH = 500
+CATCH_UP_READS = 4  # table reads at once per process: a thousand clients left behind must not take the pool
 
 
 class Channel:
@@ -49,9 +51,20 @@ class Channel:
 
     def append(self, message: EventMessage) -> None:
         self.messages.append(message)
-        if len(self.messages) >= 2 * RECENT:  # trimmed in halves: amortised O(1) per message
-            self.dropped_pos = self.messages[-RECENT - 1].pos
-            del self.messages[:-RECENT]
+        if len(self.messages) >= 2 * RECENT and len(self.messages) % RECENT == 0:  # amortised O(1) per message
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop what every subscriber has read, keeping RECENT; past KEEP_AT_MOST drop the oldest anyway.
+
+        A process briefly too busy for its clients lets them fall behind by thousands of messages without
+        sending each of them to the events table (where a thousand at once would queue for the pool)."""
+        slowest = min((sub.last_pos for sub in self.subscribers), default=self.messages[-1].pos)
+        keep_from = min(self.after(slowest), len(self.messages) - RECENT)
+        keep_from = max(keep_from, len(self.messages) - KEEP_AT_MOST)
+        if keep_from > 0:
+            self.dropped_pos = max(self.dropped_pos, self.messages[keep_from - 1].pos)
+            del self.messages[:keep_from]
 
     def after(self, pos: int) -> int:
         """Index of the first kept message above `pos`."""
@@ -156,7 +169,8 @@ class Subscriber:
     async def _read_table(self) -> None:
         self.catch_up = False  # a resync() during the read sets it again
         try:
-            rows = await queries.after_position(self.scope, self.last_pos, self.types, CATCH_UP_BATCH)
+            async with self.hub.catch_up_reads:
+                rows = await queries.after_position(self.scope, self.last_pos, self.types, CATCH_UP_BATCH)
         except BaseException:
             self.catch_up = True  # cancelled or failed: read again next time
             raise
@@ -174,6 +188,7 @@ class Hub:
         self.redis_url = redis_url
         self.redis: Redis | None = None
         self.channels: dict[tuple[str, bool], Channel] = {}
+        self.catch_up_reads = asyncio.Semaphore(CATCH_UP_READS)
         self.max_pos = 0
         self.received = 0
         self.resubscribed = 0  # times the subscription was re-established (each makes subscribers re-read)
