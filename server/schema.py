@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from functools import partial
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.types import Info
 
 from server import clock
@@ -123,6 +130,21 @@ class DomainErrors(SchemaExtension):
         return exc
 
 
+PARSED_DOCUMENTS = 512
+
+
+def shared_limits(max_depth: int, max_aliases: int) -> Callable[[], SchemaExtension]:
+    """The depth and alias limits as one extension per operation whose validation rules are built once.
+
+    Strawberry's QueryDepthLimiter and MaxAliasesLimiter define a new rule class in every instance, and a
+    subscription keeps its operation's extensions for its whole life: ~4.5 KiB per GraphQL WebSocket
+    (BENCHMARKS.md "Scale-out"). The classes do not depend on the operation, so they are made here once.
+    """
+    rules = [*QueryDepthLimiter(max_depth=max_depth).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules]
+    return lambda: AddValidationRules(rules)
+
+
 def build_schema() -> strawberry.Schema:
     settings = get_settings()
     return strawberry.Schema(
@@ -135,9 +157,11 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             TextGuard,
             # Factories, not instances: Strawberry makes one per operation (instances are deprecated).
-            partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-            partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
             partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+            shared_limits(settings.graphql_max_depth, settings.graphql_max_aliases),
+            # One parsed document per distinct text, not one per operation: 10,000 subscriptions with the same
+            # query hold one AST (the cache is Strawberry's, module-wide; the token limit still applies on a miss).
+            partial(ParserCache, maxsize=PARSED_DOCUMENTS),
             DomainErrors,
         ],
     )

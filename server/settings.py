@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     event_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     max_live_connections: int = Field(default=10_000, ge=1)  # per process: SSE streams + GraphQL WebSockets
+    # A live connection's heartbeat (an SSE keep-alive comment, a WebSocket ping) every this many seconds; data
+    # unacknowledged (TCP_USER_TIMEOUT) or a ping unanswered for live_dead_after_seconds ends it: half-open ones
+    # (a laptop closed, a network gone) are reaped within heartbeat + dead_after (55 s by default).
+    live_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    live_dead_after_seconds: float = Field(default=40.0, ge=1, le=600)
 
     allow_private_webhook_urls: bool = False
     run_workers: bool = True

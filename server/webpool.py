@@ -48,7 +48,6 @@ PR_SET_PDEATHSIG = 1
 CHECK_SECONDS = 0.5
 RESPAWN_PAUSE_SECONDS = 1.0
 HEALTH_BYTES = 8192
-UNACKED_SECONDS = 40  # + the 15 s between keep-alives: a half-open stream is gone within a minute
 
 
 def default_processes() -> int:
@@ -61,9 +60,10 @@ def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
 
     Accepted connections inherit its TCP options, which reap half-open ones (a
     laptop closed, a network gone) within a minute: a live stream sends a
-    keep-alive every 15 s (server.events.sse, the GraphQL WebSocket's ping),
-    and data left unacknowledged for UNACKED_SECONDS ends the connection; an
-    idle one is probed after 20 s of silence.
+    heartbeat every PAYDECK_LIVE_HEARTBEAT_SECONDS (server.events.sse's
+    keep-alive, the GraphQL WebSocket's ping), and data its client's TCP
+    leaves unacknowledged for PAYDECK_LIVE_DEAD_AFTER_SECONDS ends the
+    connection; an idle one is probed after 20 s of silence.
     """
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                          flags=socket.AI_PASSIVE)[0]
@@ -77,8 +77,11 @@ def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
 
 
 def _reap_half_open(sock: socket.socket) -> None:
+    from server.settings import get_settings
+
+    unacked_ms = int(get_settings().live_dead_after_seconds * 1000)
     options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
-    for name, value in (("TCP_USER_TIMEOUT", UNACKED_SECONDS * 1000), ("TCP_KEEPIDLE", 20), ("TCP_KEEPINTVL", 5),
+    for name, value in (("TCP_USER_TIMEOUT", unacked_ms), ("TCP_KEEPIDLE", 20), ("TCP_KEEPINTVL", 5),
                         ("TCP_KEEPCNT", 4)):
         if hasattr(socket, name):  # Linux has them all; elsewhere the kernel's defaults apply
             options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
@@ -178,6 +181,9 @@ def uvicorn_config(uvicorn: Any, app: Any, settings: Any) -> Any:
     return uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="on", log_level="warning",
                           log_config=None, timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
                           ws="websockets-sansio", proxy_headers=False,
+                          # a GraphQL WebSocket whose client stops answering pings is closed (a half-open one)
+                          ws_ping_interval=settings.live_heartbeat_seconds,
+                          ws_ping_timeout=settings.live_dead_after_seconds,
                           # GraphQL subscription messages are small JSON: compressing them is not worth a zlib
                           # state per WebSocket (most of a connection's memory, BENCHMARKS.md "Scale-out").
                           ws_per_message_deflate=False)

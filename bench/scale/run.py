@@ -1,6 +1,15 @@
 """Live updates on one and on several web processes: commit-to-client latency and memory per connection.
 
     .venv/bin/python -m bench.scale.run [--processes 1,2] [--subscribers 1000] [--events 30]
+    .venv/bin/python -m bench.scale.run --rate 50 --seconds 15 [--processes 1,2] [--subscribers 1000]
+
+`--rate R --seconds S`: events committed at R per second for S seconds to
+`--subscribers` clients per web process (all of one account, so each event
+goes to every one of them), each kind of client held by bench.scale.holder in
+a process of its own (raw sockets; it notes arrivals on the machine-wide
+monotonic clock); the reference is Redis publish→subscribe at the same rate
+to the same number of raw-socket subscribers. The live heartbeat is set to
+300 s there: no WebSocket ping falls inside a run.
 
 For each process count it serves the app with `paydeck run --processes N` (web
 processes sharing one port, workers and the event dispatcher in the parent)
@@ -23,12 +32,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +190,138 @@ async def main(process_counts: list[int], n: int, events: int, held: int) -> Non
         print(f"| {processes} | {name} | {held:,} | {per / 1024:.1f} KiB |")
 
 
+class Holder:
+    """A bench.scale.holder process recording arrivals, driven over its stdin/stdout."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, config: dict[str, Any]) -> Holder:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.scale.holder", json.dumps({**config, "record": True}),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24)
+        holder = cls(proc)
+        line = await holder.line(600)
+        if not line.startswith("opened"):
+            raise RuntimeError(f"the holder: {line}")
+        return holder
+
+    async def line(self, within: float = 60) -> str:
+        assert self.proc.stdout is not None
+        return (await asyncio.wait_for(self.proc.stdout.readline(), within)).decode().strip()
+
+    async def ask(self, command: str) -> str:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        await self.proc.stdin.drain()
+        return await self.line()
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(b"close\n")
+            await self.proc.stdin.drain()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 30)
+        except TimeoutError:
+            self.proc.kill()
+
+
+async def paced(rate: float, seconds: float, fire: Callable[[int], Awaitable[str]]) -> tuple[dict[str, float], float]:
+    """Fire at `rate` per second for `seconds` on a fixed schedule; {key: monotonic time it returned}, achieved rate."""
+    commits: dict[str, float] = {}
+    count = int(rate * seconds)
+    started = time.monotonic()
+    for i in range(count):
+        delay = started + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        key = await fire(i)
+        commits[key] = time.monotonic()
+    return commits, count / (time.monotonic() - started)
+
+
+async def at_rate_case(holder: Holder, n: int, rate: float, seconds: float,
+                       fire: Callable[[int], Awaitable[str]]) -> dict[str, float]:
+    for i in range(100):  # a subscription is registered a moment after it is made: warm up until all receive
+        await fire(-1 - i)
+        await asyncio.sleep(0.3)
+        if int((await holder.ask("count")).split()[1]) >= n:
+            break
+    await asyncio.sleep(1)
+    await holder.ask("reset")
+    commits, achieved = await paced(rate, seconds, fire)
+    expected = len(commits) * n
+    for _ in range(150):  # up to 15 s for the last arrivals
+        if int((await holder.ask("total")).split()[1]) >= expected:
+            break
+        await asyncio.sleep(0.1)
+    result = json.loads(await holder.ask("commits " + json.dumps(commits)))
+    return {**result, "rate": achieved, "subscribers": n}
+
+
+async def at_rate(process_counts: list[int], per_process: int, rate: float, seconds: float) -> None:
+    from redis.asyncio import Redis
+
+    from server import db, embedded
+    from server.accounts.service import create_account
+    from server.context import Scope
+    from server.events.service import emit
+    from server.runtime import migrate
+    from server.settings import get_settings
+
+    rows: list[tuple[int, str, dict[str, float]]] = []
+    with infrastructure() as (db_url, redis_url):
+        os.environ.update({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "PAYDECK_LIVE_HEARTBEAT_SECONDS": "300",
+                           "PAYDECK_MAX_LIVE_CONNECTIONS": "50000"})
+        get_settings.cache_clear()
+        db.configure(db_url)
+        await migrate(quiet=True)
+        await db.open_pool(2, 10)
+        account = await create_account("Bench Shop", f"rate-{os.getpid()}-{time.time_ns()}@example.com", PASSWORD)
+        scope = Scope(account.account["id"], False)
+        publisher = Redis.from_url(redis_url, decode_responses=True)
+        redis_port = int(redis_url.rsplit(":", 1)[1].split("/", 1)[0])
+
+        async def emit_one(i: int) -> str:
+            async with db.transaction():
+                return await emit(None, scope, "bench.ping", "bench", f"b_{i}", {"i": i})
+
+        async def publish(i: int) -> str:
+            await publisher.publish("bench:reference", f"ref:{i}" if i >= 0 else f"ref:{1_000_000 - i}")
+            return f"ref:{i}"
+
+        for processes in process_counts:
+            n = per_process * processes
+            port = embedded.free_port()
+            with paydeck(db_url, redis_url, port, processes):
+                cookie = "; ".join(f"{k}={v}" for k, v in
+                                   (await _login(f"http://127.0.0.1:{port}", account.user["email"])).items())
+                base = {"n": n, "port": port, "cookie": cookie, "key": account.keys["secret_test"],
+                        "redis_port": redis_port}
+                for kind, name, fire in (("redis", "Redis publish→subscribe (reference)", publish),
+                                         ("ws", "GraphQL subscription (ws)", emit_one),
+                                         ("sse", "dashboard SSE stream", emit_one)):
+                    holder = await Holder.start({**base, "kind": kind})
+                    try:
+                        result = await at_rate_case(holder, n, rate, seconds, fire)
+                    finally:
+                        await holder.close()
+                    rows.append((processes, name, result))
+                    print(f"{processes} proc  {name:38} n={n} {result['rate']:.0f} events/s  p50={result['p50']:7.1f} "
+                          f"ms  p99={result['p99']:7.1f} ms  delivered {result['samples']}/{result['expected']}",
+                          flush=True)
+        await publisher.aclose()
+        await db.close_pool()
+    print("\n| web processes | path | subscribers | events/s × s | p50 ms | p99 ms | p99 / Redis p99 | delivered |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for processes, name, r in rows:
+        ref = next(x for p, nm, x in rows if p == processes and nm.startswith("Redis"))["p99"] or 1e-9
+        print(f"| {processes} | {name} | {r['subscribers']:,} | {r['rate']:.0f} × {seconds:.0f} | {r['p50']:.1f} | "
+              f"{r['p99']:.1f} | {r['p99'] / ref:.1f}× | {r['samples']:,}/{r['expected']:,} |")
+
+
 async def _login(base: str, email: str) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         page = await client.get("/login")
@@ -195,5 +337,11 @@ if __name__ == "__main__":
     parser.add_argument("--subscribers", type=int, default=1000, help="live clients of one account")
     parser.add_argument("--events", type=int, default=30, help="events committed per case")
     parser.add_argument("--hold", type=int, default=2000, help="connections held open to measure memory")
+    parser.add_argument("--rate", type=float, default=0, help="events per second (with --seconds: the rate mode)")
+    parser.add_argument("--seconds", type=float, default=15, help="how long the rate mode commits events")
     args = parser.parse_args()
-    asyncio.run(main([int(x) for x in args.processes.split(",")], args.subscribers, args.events, args.hold))
+    counts = [int(x) for x in args.processes.split(",")]
+    if args.rate > 0:
+        asyncio.run(at_rate(counts, args.subscribers, args.rate, args.seconds))
+    else:
+        asyncio.run(main(counts, args.subscribers, args.events, args.hold))

@@ -1,25 +1,27 @@
 """Live fan-out inside one process: one Redis subscription, many local subscribers.
 
 The hub holds a single pattern subscription to every event channel, parses
-each message once and offers it to the local subscribers of that account and
-mode (GraphQL subscriptions and SSE streams alike), so 10K connections cost
-10K small in-memory queues, not 10K Redis subscriptions.
+each message once and keeps it in the recent messages of its account and
+mode (a `Channel`, shared by that scope's GraphQL subscriptions and SSE
+streams alike). A subscriber is a cursor into it: the last position it passed
+on, and a future to wake it. So 10K connections cost 10K small cursors, not
+10K queues holding payloads (an asyncio.Queue alone is four deques, ~3 KiB)
+nor 10K Redis subscriptions.
 
 A subscriber never misses an event of its scope published after it
-subscribed, and never sees one twice: it remembers the last position it
-passed on and skips anything at or below it. When it cannot rely on the live
-stream — it resumes after a `Last-Event-ID`, its queue overflowed because
-its client is slow, or the hub lost its Redis connection — it catches up from
+subscribed, and never sees one twice: it passes on only positions above the
+last it passed on. When it cannot rely on the recent messages — it resumes
+after a `Last-Event-ID`, it fell so far behind that messages it had not read
+left the channel, or the hub lost its Redis connection — it catches up from
 the events table by position (`after_position`) and then continues live.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
-from collections import deque
-from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
@@ -31,41 +33,91 @@ from server.events.queries import TypeFilter
 from server.events.wire import CHANNEL_PATTERN, EventMessage
 
 log = logging.getLogger(__name__)
-QUEUE_SIZE = 256
+RECENT = 256  # a channel trims to this many messages once every subscriber has read them ...
+KEEP_AT_MOST = 4096  # ... and to this many whatever they read: a subscriber further behind re-reads the table
 CATCH_UP_BATCH = 500
+CATCH_UP_READS = 4  # table reads at once per process: a thousand clients left behind must not take the pool
+
+
+class Channel:
+    """The live messages of one account and mode, in position order, and who reads them."""
+
+    __slots__ = ("dropped_pos", "messages", "subscribers")
+
+    def __init__(self) -> None:
+        self.messages: list[EventMessage] = []
+        self.dropped_pos = 0  # the highest position that left `messages`
+        self.subscribers: set[Subscriber] = set()
+
+    def append(self, message: EventMessage) -> None:
+        self.messages.append(message)
+        if len(self.messages) >= 2 * RECENT and len(self.messages) % RECENT == 0:  # amortised O(1) per message
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop what every subscriber has read, keeping RECENT; past KEEP_AT_MOST drop the oldest anyway.
+
+        A process briefly too busy for its clients lets them fall behind by thousands of messages without
+        sending each of them to the events table (where a thousand at once would queue for the pool)."""
+        slowest = min((sub.last_pos for sub in self.subscribers), default=self.messages[-1].pos)
+        keep_from = min(self.after(slowest), len(self.messages) - RECENT)
+        keep_from = max(keep_from, len(self.messages) - KEEP_AT_MOST)
+        if keep_from > 0:
+            self.dropped_pos = max(self.dropped_pos, self.messages[keep_from - 1].pos)
+            del self.messages[:keep_from]
+
+    def after(self, pos: int) -> int:
+        """Index of the first kept message above `pos`."""
+        return bisect.bisect_right(self.messages, pos, key=_pos)
+
+
+def _pos(message: EventMessage) -> int:
+    return message.pos
 
 
 class Subscriber:
     """One live consumer: an async iterator of `EventMessage`s of its scope, in position order."""
 
-    def __init__(self, hub: Hub, scope: Scope, types: TypeFilter, after_pos: int | None) -> None:
+    __slots__ = ("backlog", "catch_up", "channel", "closed", "hub", "last_pos", "scope", "types", "waiter")
+
+    def __init__(self, hub: Hub, scope: Scope, types: TypeFilter, last_pos: int, catch_up: bool) -> None:
         self.hub = hub
+        self.channel = Channel()  # until it joins its scope's channel on entering
         self.scope = scope
         self.types = types
-        self.last_pos = hub.max_pos if after_pos is None else after_pos
-        self.catch_up = after_pos is not None
-        self.queue: asyncio.Queue[EventMessage | None] = asyncio.Queue(QUEUE_SIZE)
-        self.backlog: deque[EventMessage] = deque()
+        self.last_pos = last_pos
+        self.catch_up = catch_up
+        self.backlog: list[EventMessage] = []  # rows read from the table, newest last; empty once live
+        self.waiter: asyncio.Future[None] | None = None
         self.closed = False
 
+    async def __aenter__(self) -> Subscriber:
+        self.channel = self.hub._join(self)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.hub._leave(self)
+
+    @property
+    def behind(self) -> bool:
+        """Messages it has not read have left the channel: it must re-read from the table."""
+        return self.channel.dropped_pos > self.last_pos
+
+    def wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
     def offer(self, message: EventMessage) -> None:
-        if message.pos <= self.last_pos or not self.types.matches_message(message):
-            return
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:  # a slow client: drop the queue and re-read from the table later
-            self.resync()
+        if message.pos > self.last_pos and self.types.matches_message(message):
+            self.wake()
 
     def resync(self) -> None:
         self.catch_up = True
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)  # wake the consumer
+        self.wake()
 
     def close(self) -> None:
         self.closed = True
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
+        self.wake()
 
     def __aiter__(self) -> Subscriber:
         return self
@@ -74,28 +126,59 @@ class Subscriber:
         while True:
             if self.closed:
                 raise StopAsyncIteration
+            message = self.next_nowait()
+            if message is not None:
+                return message
+            if self.closed:
+                continue
+            if self.catch_up or self.behind:
+                await self._read_table()
+                continue
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+
+    def next_nowait(self) -> EventMessage | None:
+        """The next message if it is at hand: None when it must wait, or first read the table."""
+        while not self.closed:
             message: EventMessage | None
             if self.backlog:
-                message = self.backlog.popleft()
-            elif self.catch_up:
-                self.catch_up = False  # a resync() during the read sets it again
-                try:
-                    rows = await queries.after_position(self.scope, self.last_pos, self.types, CATCH_UP_BATCH)
-                except BaseException:
-                    self.catch_up = True  # cancelled or failed: read again next time
-                    raise
-                self.backlog = deque(EventMessage.from_row(r) for r in rows)
-                if len(rows) == CATCH_UP_BATCH:
-                    self.catch_up = True
-                continue
+                message = self.backlog.pop()
+            elif self.catch_up or self.behind:
+                return None
             else:
-                message = await self.queue.get()
+                message = self._next_live()
                 if message is None:
-                    continue
+                    return None
             if message.pos <= self.last_pos:
                 continue
             self.last_pos = message.pos
             return message
+        return None
+
+    def _next_live(self) -> EventMessage | None:
+        messages = self.channel.messages
+        for index in range(self.channel.after(self.last_pos), len(messages)):
+            if self.types.matches_message(messages[index]):
+                return messages[index]
+            self.last_pos = messages[index].pos  # not for this subscriber: passed over
+        return None
+
+    async def _read_table(self) -> None:
+        self.catch_up = False  # a resync() during the read sets it again
+        try:
+            async with self.hub.catch_up_reads:
+                rows = await queries.after_position(self.scope, self.last_pos, self.types, CATCH_UP_BATCH)
+        except BaseException:
+            self.catch_up = True  # cancelled or failed: read again next time
+            raise
+        self.backlog = [EventMessage.from_row(r) for r in reversed(rows)]
+        if len(rows) == CATCH_UP_BATCH:
+            self.catch_up = True
+        elif self.behind and not rows:  # the table has nothing newer: whatever left the channel was not ours
+            self.last_pos = max(self.last_pos, self.channel.dropped_pos)
 
 
 class Hub:
@@ -104,7 +187,8 @@ class Hub:
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.redis: Redis | None = None
-        self.subscribers: dict[tuple[str, bool], set[Subscriber]] = {}
+        self.channels: dict[tuple[str, bool], Channel] = {}
+        self.catch_up_reads = asyncio.Semaphore(CATCH_UP_READS)
         self.max_pos = 0
         self.received = 0
         self.resubscribed = 0  # times the subscription was re-established (each makes subscribers re-read)
@@ -129,9 +213,8 @@ class Hub:
                 await asyncio.sleep(0.5)
 
     def close_all(self) -> None:
-        for subs in list(self.subscribers.values()):
-            for sub in list(subs):
-                sub.close()
+        for sub in self._all_subscribers():
+            sub.close()
 
     async def stop(self) -> None:
         self.close_all()
@@ -145,23 +228,33 @@ class Hub:
 
     @property
     def connections(self) -> int:
-        return sum(len(s) for s in self.subscribers.values())
+        return sum(len(c.subscribers) for c in self.channels.values())
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, scope: Scope, types: TypeFilter | None = None,
-                        after_pos: int | None = None) -> AsyncIterator[Subscriber]:
-        """Live events of `scope` (filtered), after `after_pos` if given (read from the table first)."""
-        sub = Subscriber(self, scope, types or TypeFilter(), after_pos)
-        key = (scope.account_id, scope.livemode)
-        self.subscribers.setdefault(key, set()).add(sub)
-        try:
-            yield sub
-        finally:
-            subs = self.subscribers.get(key)
-            if subs is not None:
-                subs.discard(sub)
-                if not subs:
-                    del self.subscribers[key]
+    def _all_subscribers(self) -> list[Subscriber]:
+        return [sub for channel in list(self.channels.values()) for sub in list(channel.subscribers)]
+
+    def subscribe(self, scope: Scope, types: TypeFilter | None = None,
+                  after_pos: int | None = None) -> Subscriber:
+        """`async with hub.subscribe(...) as subscriber`: live events of `scope` (filtered), after `after_pos` if
+        given (read from the table first). The subscriber is its own context manager: one object a connection."""
+        start = self.max_pos if after_pos is None else after_pos
+        return Subscriber(self, scope, types or TypeFilter(), start, catch_up=after_pos is not None)
+
+    def _join(self, sub: Subscriber) -> Channel:
+        key = (sub.scope.account_id, sub.scope.livemode)
+        channel = self.channels.get(key)
+        if channel is None:
+            channel = self.channels[key] = Channel()
+            channel.dropped_pos = self.max_pos  # what came before this channel existed is in the table only
+        channel.subscribers.add(sub)
+        return channel
+
+    def _leave(self, sub: Subscriber) -> None:
+        channel = sub.channel
+        channel.subscribers.discard(sub)
+        key = (sub.scope.account_id, sub.scope.livemode)
+        if not channel.subscribers and self.channels.get(key) is channel:
+            del self.channels[key]
 
     async def _run(self) -> None:
         assert self.redis is not None
@@ -192,9 +285,8 @@ class Hub:
             self.ready.set()
             return
         self.resubscribed += 1
-        for subs in list(self.subscribers.values()):  # we may have missed messages: everyone re-reads
-            for sub in list(subs):
-                sub.resync()
+        for sub in self._all_subscribers():  # we may have missed messages: everyone re-reads
+            sub.resync()
 
     def _deliver(self, text: Any) -> None:
         try:
@@ -206,7 +298,11 @@ class Hub:
             return  # re-published after an interrupted dispatch: already passed on
         self.max_pos = message.pos
         self.received += 1
-        for sub in list(self.subscribers.get((message.account_id, message.livemode), ())):
+        channel = self.channels.get((message.account_id, message.livemode))
+        if channel is None:
+            return
+        channel.append(message)
+        for sub in list(channel.subscribers):
             sub.offer(message)
 
 

@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get
-from litestar.response import Stream
 
 from server import db, operations
 from server.errors import InvalidRequest, NotFound, PaydeckError
@@ -77,7 +76,7 @@ RENDERERS = {"events": render_row, "payments": render_payment_row}
 
 @get("/events/stream", include_in_schema=False)
 async def event_stream(request: Request) -> Response:
-    """`text/event-stream` of the session's account and mode; resumes after `Last-Event-ID`."""
+    """`text/event-stream` of the session's account and mode; resumes after `Last-Event-ID` (or `last_event_id`)."""
     try:
         ctx = await dashboard_context(request)
         scope = ctx.require(read("events"))
@@ -87,7 +86,7 @@ async def event_stream(request: Request) -> Response:
             raise InvalidRequest(f"view must be one of {', '.join(RENDERERS)}", param="view")
         limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
         with db.replica_reads(False):  # the position must be exact: a replica may not have the event yet
-            after_pos = await service.resume_position(scope, request.headers.get("last-event-id"))
+            after_pos = await service.resume_position(scope, _last_event_id(request))
         if after_pos is None:
             after_pos = _since(request.query_params.get("since"))
     except LoginRequired as exc:
@@ -96,8 +95,15 @@ async def event_stream(request: Request) -> Response:
         retry = getattr(exc, "retry_after", None)
         return Response({"error": exc.to_dict()}, status_code=exc.status,
                         headers={"Retry-After": str(retry)} if retry else None)
-    return Stream(sse.stream(scope, types, after_pos, renderer, "row"), media_type="text/event-stream",
+    return sse.LiveStream(sse.stream(scope, types, after_pos, renderer, "row"), media_type="text/event-stream",
                   headers=SSE_HEADERS)
+
+
+def _last_event_id(request: Request) -> str | None:
+    """The browser's own reconnects send the header; the dashboard's client (web/static/live.js) passes the
+    same id as `last_event_id` when it reconnects by itself (after a 503 or an error), as EventSource cannot
+    set headers."""
+    return request.headers.get("last-event-id") or request.query_params.get("last_event_id")
 
 
 def _since(raw: str | None) -> int | None:

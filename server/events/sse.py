@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from litestar.response import Stream
+from litestar.response.base import ASGIResponse
+from litestar.response.streaming import ASGIStreamingResponse
+from litestar.types import Receive, Send
 
 from server import db, health
 from server.context import Scope
@@ -18,9 +24,10 @@ from server.events import limits
 from server.events.hub import hub
 from server.events.queries import TypeFilter
 from server.events.wire import EventMessage
+from server.settings import get_settings
 
-KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 1000
+BATCH_FRAMES = 64
 
 
 def frame(event: str, event_id: str, html: str) -> bytes:
@@ -29,9 +36,13 @@ def frame(event: str, event_id: str, html: str) -> bytes:
 
 
 async def stream(scope: Scope, types: TypeFilter, after_pos: int | None,
-                 render: Callable[[EventMessage], str], variant: str,
-                 keepalive: float = KEEPALIVE_SECONDS) -> AsyncIterator[bytes]:
-    """SSE bytes: `event: event` frames whose data is `render(message)`, id = the event id."""
+                 render: Callable[[EventMessage], str], variant: str) -> AsyncIterator[bytes]:
+    """SSE bytes: `event: event` frames whose data is `render(message)`, id = the event id.
+
+    A keep-alive comment every PAYDECK_LIVE_HEARTBEAT_SECONDS keeps data in flight, so a half-open
+    connection's unacknowledged bytes end it (TCP_USER_TIMEOUT, server.webpool.bind) and the stream stops.
+    """
+    keepalive = get_settings().live_heartbeat_seconds
     yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
     # Catching up reads the primary: a replica behind the live stream would leave a gap.
     with limits.live.held(), db.replica_reads(False):
@@ -45,8 +56,58 @@ async def stream(scope: Scope, types: TypeFilter, after_pos: int | None,
                     continue
                 except StopAsyncIteration:
                     return
-                key = ("sse", variant)
-                cached = message.cache.get(key)
-                if cached is None:
-                    cached = message.cache[key] = frame("event", message.id, render(message))
-                yield cached
+                frames = [_frame_of(message, render, variant)]
+                # Whatever else is already waiting goes in the same write: a busy process writes fewer, larger
+                # chunks instead of falling behind one frame per event per client.
+                while len(frames) < BATCH_FRAMES and (more := subscriber.next_nowait()) is not None:
+                    frames.append(_frame_of(more, render, variant))
+                yield frames[0] if len(frames) == 1 else b"".join(frames)
+
+
+def _frame_of(message: EventMessage, render: Callable[[EventMessage], str], variant: str) -> bytes:
+    """The message's frame, rendered once per process and variant and shared by every stream."""
+    key = ("sse", variant)
+    cached = message.cache.get(key)
+    if cached is None:
+        cached = message.cache[key] = frame("event", message.id, render(message))
+    return cached
+
+
+class LiveStream(Stream):
+    """A `Stream` for connections that live for hours: the same bytes, a lighter way to notice the client left.
+
+    Litestar's streaming response runs the body and a disconnect listener in an anyio task group (a task,
+    cancel scopes, an event: ~3.5 KiB a connection, BENCHMARKS.md "Scale-out"). Here one small task waits
+    for the disconnect and cancels the streaming task.
+    """
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        response = super().to_asgi_response(*args, **kwargs)
+        response.__class__ = _DisconnectWatchingResponse  # same slots: only send_body differs
+        return response
+
+
+class _DisconnectWatchingResponse(ASGIStreamingResponse):
+    __slots__ = ()
+
+    async def send_body(self, send: Send, receive: Receive) -> None:
+        streaming = asyncio.current_task()
+        assert streaming is not None
+        left = False
+
+        async def watch() -> None:
+            nonlocal left
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            left = True
+            streaming.cancel()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await self._stream(send)
+        except asyncio.CancelledError:
+            if not left:
+                raise
+            streaming.uncancel()  # our own cancellation: the client is gone, the response is over
+        finally:
+            watcher.cancel()

@@ -6,6 +6,7 @@ from tests.browser.conftest import screenshot
 from tests.browser.test_foundation_browser import log_in
 from tests.events.helpers import emit_event, scope_of
 from tests.factories import new_account
+from tests.support import eventually
 
 
 async def test_home_feed_and_events_page_update_live(page, base_url):
@@ -27,3 +28,45 @@ async def test_home_feed_and_events_page_update_live(page, base_url):
     await page.wait_for_url(f"{base_url}/events/{second}")
     assert "customer.created" in await page.inner_text("h1")
     assert page.off_host_requests == []  # type: ignore[attr-defined]
+
+
+async def test_live_feed_resumes_after_a_503_with_the_last_event_id(page, base_url):
+    """The stream ends and the server refuses the reconnects (503, at its cap) while events are made:
+    the page backs off, then resumes after the last event it received: each missed event arrives once, in order."""
+    from server.events.hub import hub
+    from server.events.limits import live
+    from server.settings import get_settings
+
+    account = await new_account(name="Resuming Shop")
+    scope = scope_of(account)
+    stream_requests: list[str] = []
+    refused: list[str] = []
+    page.on("request", lambda r: stream_requests.append(r.url) if "/events/stream" in r.url else None)
+    page.on("response", lambda r: refused.append(r.url) if "/events/stream" in r.url and r.status == 503 else None)
+    await log_in(page, base_url, account.user["email"])
+    await page.wait_for_function("() => document.querySelector('#event-live') !== null")
+    # every message the server sent, duplicates included (app.js hides a duplicate row, so count them here)
+    await page.evaluate("""() => { window.seenIds = [];
+        document.addEventListener('htmx:sseBeforeMessage', (e) => window.seenIds.push(e.detail.lastEventId)); }""")
+    await page.wait_for_timeout(300)
+    before = await emit_event(scope, "customer.created")
+    await page.wait_for_selector(f"#event-live #evt-row-{before}", timeout=15000)
+
+    settings = get_settings()
+    cap = settings.max_live_connections
+    try:
+        settings.max_live_connections = 0  # every reconnect is refused with 503 ...
+        hub().close_all()  # ... after the server ends the open stream
+        missed = [await emit_event(scope, "customer.created") for _ in range(3)]
+        await eventually(lambda: len(refused) >= 2)  # refused, retried after a backoff, refused again
+    finally:
+        settings.max_live_connections = cap
+    for event_id in missed:
+        await page.wait_for_selector(f"#event-live #evt-row-{event_id}", timeout=30000)
+    after = await emit_event(scope, "customer.created")
+    await page.wait_for_selector(f"#event-live #evt-row-{after}", timeout=15000)
+
+    assert await page.evaluate("window.seenIds") == [before, *missed, after]  # once each, in order, no gap
+    assert all(f"last_event_id={before}" in url for url in stream_requests[1:])  # resumed, not from `since`
+    assert live.open >= 1
+

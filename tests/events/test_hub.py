@@ -22,14 +22,16 @@ async def drain(subscriber, count: int) -> list[str]:
 
 
 class TestSlowSubscriber:
-    async def test_an_overflowing_queue_is_refilled_from_the_table(self, server):
+    async def test_a_subscriber_left_behind_is_refilled_from_the_table(self, server, monkeypatch):
+        monkeypatch.setattr(hub_module, "RECENT", 8)  # a channel keeps 8 to 24 recent messages ...
+        monkeypatch.setattr(hub_module, "KEEP_AT_MOST", 24)  # ... however far behind its subscribers are
         account = await new_account()
         scope = scope_of(account)
         hub = hub_module.hub()
         async with hub.subscribe(scope, TypeFilter()) as subscriber:
-            # given a subscriber that reads nothing while more events arrive than its queue holds
-            emitted = [await emit_event(scope) for _ in range(hub_module.QUEUE_SIZE + 20)]
-            await eventually(lambda: subscriber.catch_up)
+            # given a subscriber that reads nothing while more events arrive than its channel keeps
+            emitted = [await emit_event(scope) for _ in range(hub_module.KEEP_AT_MOST + 20)]
+            await eventually(lambda: subscriber.behind)
             # when it reads again, then it gets every event once, in commit order
             got = await drain(subscriber, len(emitted))
         assert sorted(got) == sorted(emitted) and len(set(got)) == len(got)
@@ -55,3 +57,24 @@ class TestRedisReconnect:
             # then the subscriber still gets each of them exactly once
             got = await drain(subscriber, len(during))
         assert sorted(got) == sorted(during)
+
+
+class TestChannel:
+    def test_messages_every_subscriber_has_read_are_dropped(self):
+        from datetime import UTC, datetime
+
+        from server.context import Scope
+        from server.events.wire import EventMessage
+
+        channel = hub_module.Channel()
+        reader = hub_module.Subscriber(hub_module.Hub("redis://unused"), Scope("acct_x", False), TypeFilter(), 0,
+                                       catch_up=False)
+        reader.channel = channel
+        channel.subscribers.add(reader)
+        for pos in range(1, 4 * hub_module.RECENT + 1):
+            channel.append(EventMessage(id=f"evt_{pos}", pos=pos, account_id="acct_x", livemode=False,
+                                        type="customer.created", object_type="customer", object_id="cus_1",
+                                        created=datetime.now(UTC), data={}, request_id=None, idempotency_key=None))
+            reader.last_pos = pos  # it keeps up
+        assert len(channel.messages) < 2 * hub_module.RECENT  # not KEEP_AT_MOST: it read them all
+        assert not reader.behind
