@@ -764,8 +764,8 @@ async def _stripe_disputes(t: Tenants) -> None:
         await _stripe_missing(t, method, f"disputes/{victim}{path}", data)
     for _, headers in t.intruders:
         assert victim not in await _stripe_ids(t, "disputes", headers)
-        by_intent = await t.http.get("/stripe/v1/disputes", params={"payment_intent": objs["dispute"]["payment_intent"]},
-                                     headers=headers)
+        by_intent = await t.http.get("/stripe/v1/disputes", headers=headers,
+                                     params={"payment_intent": objs["dispute"]["payment_intent"]})
         assert by_intent.status_code == 200 and by_intent.json()["data"] == []
     owner = (await t.http.get(f"/stripe/v1/disputes/{victim}", headers=t.key())).json()
     for _, headers in t.intruders:
