@@ -35,15 +35,6 @@ async def _one(ctx: RequestContext, row: Dispute) -> dict[str, Any]:
     return (await _shaped(ctx, [row]))[0]
 
 
-def _evidence(data: dict[str, Any]) -> dict[str, Any] | None:
-    value = data.get("evidence")
-    if value is None:
-        return None
-    if value == "":  # `evidence=` in a form: nothing to change
-        return {}
-    return value
-
-
 class DisputeController(Controller):
     path = "/disputes"
     dependencies = {"ctx": Provide(api_context)}
@@ -84,7 +75,7 @@ class DisputeController(Controller):
         if "metadata" in data:
             current = (await service.get(ctx, dispute_id)).metadata if data["metadata"] == "" else {}
             metadata = params.metadata_changes(data, current)
-        row = await service.update(ctx, dispute_id, _evidence(data), submit=submit, metadata=metadata)
+        row = await service.update(ctx, dispute_id, data.get("evidence"), submit=submit, metadata=metadata)
         return await _one(ctx, row)
 
     @post("/{dispute_id:str}/close", status_code=200)
