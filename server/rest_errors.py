@@ -19,6 +19,7 @@ from litestar.types import Receive, Scope, Send
 from server.errors import ErrorCode, InvalidRequest, PaydeckError, ServiceUnavailable
 from server.ids import new_id
 from server.outage import is_connection_failure
+from server.stripe_compat import error_shape
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class DashboardErrorPage(Response):
 def render(request: Request, exc: PaydeckError, headers: dict[str, str] | None = None) -> Response:
     if is_dashboard(request):
         return DashboardErrorPage(exc, headers)
+    if error_shape.is_compat(request.scope["path"]):  # refused before its route's own handlers could shape it
+        return error_response(request, *error_shape.stripe_error(exc.status, exc.to_dict()), headers)
     return error_response(request, exc.status, exc.to_dict(), headers)
 
 

@@ -754,6 +754,27 @@ async def _disputes_rest(t: Tenants) -> None:
     await _owner_dispute_unchanged(t)
 
 
+@rest("GET /stripe/v1/disputes", "GET /stripe/v1/disputes/{dispute_id:str}",
+      "POST /stripe/v1/disputes/{dispute_id:str}", "POST /stripe/v1/disputes/{dispute_id:str}/close")
+async def _stripe_disputes(t: Tenants) -> None:
+    objs = await _owner_dispute(t)
+    victim = objs["dispute"]["id"]
+    for method, path, data in (("GET", "", None), ("POST", "", {"evidence[customer_name]": "intruder",
+                                                                 "submit": "true"}), ("POST", "/close", None)):
+        await _stripe_missing(t, method, f"disputes/{victim}{path}", data)
+    for _, headers in t.intruders:
+        assert victim not in await _stripe_ids(t, "disputes", headers)
+        by_intent = await t.http.get("/stripe/v1/disputes", headers=headers,
+                                     params={"payment_intent": objs["dispute"]["payment_intent"]})
+        assert by_intent.status_code == 200 and by_intent.json()["data"] == []
+    owner = (await t.http.get(f"/stripe/v1/disputes/{victim}", headers=t.key())).json()
+    for _, headers in t.intruders:
+        by_charge = await t.http.get("/stripe/v1/disputes", params={"charge": owner["charge"]}, headers=headers)
+        assert by_charge.status_code == 200 and by_charge.json()["data"] == []
+    assert victim in await _stripe_ids(t, "disputes", t.key())
+    await _owner_dispute_unchanged(t)
+
+
 @graphql("Query.disputes", "Query.dispute", "Mutation.updateDispute", "Mutation.closeDispute",
          "Mutation.createTestDispute")
 async def _disputes_graphql(t: Tenants) -> None:

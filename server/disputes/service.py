@@ -120,6 +120,17 @@ async def of_intents(ctx: RequestContext, pi_ids: list[str]) -> list[Dispute | N
     return [found.get(pi_id) for pi_id in pi_ids]
 
 
+async def charges_of(ctx: RequestContext, pi_ids: list[str]) -> dict[str, str | None]:
+    """The processor's charge id of each disputed payment asked for (Stripe's `charge` of a dispute)."""
+    scope = ctx.require(read("disputes"))
+    return {row.id: row.processor_charge_id for row in await queries.charges_of_intents(scope, pi_ids)}
+
+
+async def intent_of_charge(ctx: RequestContext, charge_id: str) -> str | None:
+    """The disputed payment whose processor charge is `charge_id` (None when no dispute of the scope is on it)."""
+    return await queries.disputed_intent_of_charge(ctx.require(read("disputes")), charge_id)
+
+
 async def timelines(ctx: RequestContext, dispute_ids: list[str]) -> list[list[queries.DisputeEvent]]:
     """Each dispute's events in commit order, in the order asked: a dispute's nested field."""
     scope = ctx.require(read("disputes"))

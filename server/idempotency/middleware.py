@@ -44,6 +44,7 @@ from server.idempotency import effects, owner, queries
 from server.ids import new_id
 from server.request_guard import body_limit, is_multipart
 from server.settings import get_settings
+from server.stripe_compat import error_shape
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ def _error(scope: Scope, status: int, type_: str, code: ErrorCode, message: str,
     if type_ == "idempotency_error":
         error["param"] = "Idempotency-Key"
     error["request_id"] = scope.get("state", {}).get("request_id", "")
+    if error_shape.is_compat(scope["path"]):  # a Stripe client reads Stripe's error shape
+        status, error = error_shape.stripe_error(status, error)
     return status, {"content-type": "application/json", **(headers or {})}, json.dumps({"error": error}).encode(), False
 
 

@@ -1,6 +1,7 @@
 """Errors in Stripe's shape, types and statuses, so the SDKs raise the exception a Stripe integration catches.
 
-`{"error": {"type", "code", "decline_code", "message", "param", "doc_url", "request_id"}}`. The SDKs choose
+`{"error": {"type", "code", "decline_code", "message", "param", "doc_url", "request_id"}}` (`error_shape.py`
+makes it, for these handlers and for the answers given before routing). The SDKs choose
 their exception by status: 400/404 `InvalidRequestError` (or `IdempotencyError` by type), 401
 `AuthenticationError`, 402 `CardError`, 403 `PermissionError`, 429 `RateLimitError`, else `APIError`.
 Paydeck's own statuses are translated: a 409 (an object in the wrong state) and a 415/422 are Stripe's 400
@@ -10,41 +11,19 @@ only its rendering differs here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from server import rest_errors
 from server.errors import ErrorCode, PaydeckError
-
-STATUS = {409: 400, 415: 400, 422: 400}
-DOC_CODES = frozenset({  # codes Stripe documents at docs.stripe.com/error-codes/<code>
-    ErrorCode.RESOURCE_MISSING, ErrorCode.PARAMETER_UNKNOWN, ErrorCode.PARAMETER_MISSING,
-    ErrorCode.PARAMETER_INVALID, ErrorCode.PAYMENT_INTENT_UNEXPECTED_STATE, ErrorCode.CARD_DECLINED,
-    ErrorCode.IDEMPOTENCY_KEY_IN_USE, ErrorCode.AMOUNT_TOO_LARGE, ErrorCode.INVALID_NUMBER,
-    ErrorCode.INVALID_EXPIRY, ErrorCode.INVALID_CVC, ErrorCode.RATE_LIMITED,
-})
-DOC_URL = "https://docs.stripe.com/error-codes/{code}"
+from server.stripe_compat import error_shape
 
 
 def stripe_error(request: Request, exc: PaydeckError) -> Response:
-    status = STATUS.get(exc.status, exc.status)
-    body: dict[str, Any] = {**exc.to_dict(), "type": _type(exc, status)}
-    body.setdefault("param", None)
-    body.setdefault("decline_code", None)
-    body["doc_url"] = DOC_URL.format(code=exc.code) if exc.code in DOC_CODES else None
+    status, body = error_shape.stripe_error(exc.status, exc.to_dict())
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return rest_errors.error_response(request, status, body, headers)
-
-
-def _type(exc: PaydeckError, status: int) -> str:
-    if exc.code == ErrorCode.CARD_DECLINED:
-        return "card_error"
-    if status >= 500:
-        return "api_error"
-    return exc.type
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from litestar import Router
 
-from server.stripe_compat import customers, errors, events, money, payment_intents
+from server.stripe_compat import customers, disputes, errors, events, money, payment_intents
 
 PREFIX = "/stripe/v1"
 
@@ -17,7 +17,7 @@ ROUTER = Router(
     path=PREFIX,
     route_handlers=[customers.CustomerController, payment_intents.PaymentIntentController, money.RefundController,
                     money.BalanceController, money.BalanceTransactionController, events.EventController,
-                    events.WebhookEndpointController],
+                    events.WebhookEndpointController, disputes.DisputeController],
     exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]  # each takes the class it is registered for
     include_in_schema=False,
 )

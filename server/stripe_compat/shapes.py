@@ -86,7 +86,10 @@ def balance(available: list[dict[str, Any]], livemode: bool) -> dict[str, Any]:
                            "source_types": {"card": a["amount"]}} for a in available]}
 
 
-BALANCE_TYPES = {"payment": "charge", "refund": "refund"}
+BALANCE_TYPES = {"payment": "charge", "refund": "refund",
+                 # Stripe books a dispute's moves as adjustments; reporting_category keeps Paydeck's entry kind
+                 **dict.fromkeys(("dispute_withdrawal", "dispute_fee", "dispute_reinstatement", "seller_protection"),
+                                 "adjustment")}
 
 
 def balance_transaction(t: dict[str, Any]) -> dict[str, Any]:
@@ -107,8 +110,31 @@ def webhook_endpoint(e: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+DISPUTE_DETAILS = ("due_by", "has_evidence", "past_due", "submission_count")
+
+
+def dispute(d: dict[str, Any], charge: str | None = None) -> dict[str, Any]:
+    """A dispute (its one JSON shape, `server.disputes.serial.dispute_json`). Paydeck's statuses and reasons are
+    Stripe's own names, so they pass unchanged. `charge` is the processor's charge of the payment, which the
+    dispute's JSON (and so an event's snapshot) does not carry: null when not given. A chargeback's money is
+    withdrawn at once and the payment can no longer be refunded (the dispute returns the money), so
+    `is_charge_refundable` is false exactly when the funds were withdrawn."""
+    details = d.get("evidence_details") or {}
+    withdrawn = bool(d.get("funds_withdrawn"))
+    return {
+        "id": d["id"], "object": "dispute", "amount": d["amount"], "currency": d["currency"], "charge": charge,
+        "payment_intent": d.get("payment_intent"), "reason": d.get("reason"), "status": d.get("status"),
+        "evidence": d.get("evidence") or {}, "evidence_details": {k: details.get(k) for k in DISPUTE_DETAILS},
+        "is_charge_refundable": not withdrawn, "livemode": d.get("livemode", False),
+        "metadata": d.get("metadata") or {}, "created": d.get("created"),
+        "paydeck_fee": d.get("fee"), "paydeck_funds_withdrawn": withdrawn,
+        "paydeck_funds_reinstated": bool(d.get("funds_reinstated")),
+        "paydeck_seller_protection": d.get("seller_protection"),
+    }
+
+
 OBJECTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "customer": customer, "payment_intent": payment_intent, "refund": refund}
+    "customer": customer, "payment_intent": payment_intent, "refund": refund, "dispute": dispute}
 
 
 def any_object(obj: dict[str, Any]) -> dict[str, Any]:

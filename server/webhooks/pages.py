@@ -54,7 +54,8 @@ async def webhooks_create(request: Request) -> Response:
 def _endpoint_input(form: dict[str, Any]) -> dict[str, Any]:
     events = [e.strip() for e in str(form.get("enabled_events", "")).replace("\n", ",").split(",") if e.strip()]
     return {"input": {"url": str(form.get("url", "")), "enabledEvents": events,
-                      "description": str(form.get("description", "")), "ordered": form.get("ordered") == "on"}}
+                      "description": str(form.get("description", "")), "ordered": form.get("ordered") == "on",
+                      "signatureScheme": str(form.get("signature_scheme") or "standard")}}
 
 
 @dashboard_get("/webhooks/{endpoint_id:str}")

@@ -52,7 +52,7 @@ class WebhookMutation:
     async def create_webhook_endpoint(self, info: Info,
                                       input: t.CreateWebhookEndpointInput) -> t.CreateWebhookEndpointResult:
         row = await service.create_endpoint(ctx_of(info), input.url, input.enabled_events, input.description,
-                                            input.ordered)
+                                            input.ordered, signature_scheme=input.signature_scheme)
         return t.WebhookEndpointSecretPayload(webhook_endpoint=t.WebhookEndpoint.from_row(row), secret=row["secret"])
 
     @strawberry.mutation(description="Change an endpoint: URL, events, description, or enable/disable it.")
@@ -60,7 +60,7 @@ class WebhookMutation:
                                       input: t.UpdateWebhookEndpointInput) -> t.WebhookEndpointResult:
         changes = service.EndpointChanges(url=input.url, description=input.description,
                                           enabled_events=input.enabled_events, status=input.status,
-                                          ordered=input.ordered)
+                                          ordered=input.ordered, signature_scheme=input.signature_scheme)
         row = await service.update_endpoint(ctx_of(info), str(id), changes)
         return t.WebhookEndpointPayload(webhook_endpoint=t.WebhookEndpoint.from_row(row))
 

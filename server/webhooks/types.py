@@ -47,6 +47,9 @@ class WebhookEndpoint:
         description="During a secret rotation: until when the previous secret also signs.")
     livemode: bool = strawberry.field(description="The mode whose events it receives.")
     created: datetime = strawberry.field(description="When it was created.")
+    signature_scheme: str = strawberry.field(description=(
+        "How deliveries are signed: standard (Standard Webhooks headers, Paydeck's event body) or stripe "
+        "(a Stripe-Signature header and the event in Stripe's shape, for stripe.Webhook.construct_event)."))
 
     @strawberry.field(description="Share of attempts answered with 2xx over the last 7 days (0–1), if any.")
     async def success_rate(self, info: Info) -> float | None:
@@ -76,7 +79,7 @@ class WebhookEndpoint:
                    enabled_events=list(row["enabled_events"]), status=row["status"], ordered=row["ordered"],
                    disabled_reason=row["disabled_reason"], disabled_at=row["disabled_at"],
                    failing_since=row["failing_since"], previous_secret_expires_at=row["previous_secret_expires_at"],
-                   livemode=row["livemode"], created=row["created"])
+                   livemode=row["livemode"], created=row["created"], signature_scheme=row["signature_scheme"])
 
 
 async def _stats(info: Info, endpoint_id: str) -> dict[str, Any]:
@@ -143,6 +146,8 @@ class CreateWebhookEndpointInput:
     enabled_events: list[str] = strawberry.field(description="Event types, exact or wildcards; `*` for all.")
     description: str = strawberry.field(default="", description="A note.")
     ordered: bool = strawberry.field(default=False, description="Deliver one at a time, in event order.")
+    signature_scheme: str = strawberry.field(default="standard", description="standard or stripe: how deliveries "
+                                             "are signed (see WebhookEndpoint.signatureScheme).")
 
 
 @strawberry.input(description="Changes to a webhook endpoint; omitted fields stay as they are.")
@@ -152,6 +157,8 @@ class UpdateWebhookEndpointInput:
     description: str | None = strawberry.field(default=None, description="New note.")
     status: str | None = strawberry.field(default=None, description="enabled or disabled.")
     ordered: bool | None = strawberry.field(default=None, description="Deliver one at a time, in event order.")
+    signature_scheme: str | None = strawberry.field(default=None, description="standard or stripe: how deliveries "
+                                                    "are signed from now on (resends included).")
 
 
 @strawberry.type(description="The endpoint and its signing secret.")

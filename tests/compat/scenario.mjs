@@ -53,6 +53,35 @@ assert.equal(new Set(listed.map((p) => p.id)).size, listed.length);
 const events = await stripe.events.list({ type: 'customer.created' });
 assert.equal(events.data[0].data.object.id, customer.id);
 
+// Disputes: Stripe's dispute token is disputed by the processor; the dispute arrives through its feed.
+async function disputeOf(amount) {
+  const paid = await stripe.paymentIntents.create({ amount, currency: 'usd', confirm: true,
+    payment_method: 'pm_card_createDispute' });
+  for (let waited = 0; waited < 30000; waited += 100) {
+    const found = await stripe.disputes.list({ payment_intent: paid.id });
+    if (found.data.length) return found.data[0];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the dispute of ${paid.id} never arrived`);
+}
+const answered = await disputeOf(3000);
+const fetched = await stripe.disputes.retrieve(answered.id);
+assert.equal(fetched.status, 'needs_response');
+assert.equal(fetched.reason, 'fraudulent');
+const staged = await stripe.disputes.update(answered.id, { evidence: { customer_name: 'Node Buyer' },
+  metadata: { ticket: '9' }, submit: false });
+assert.equal(staged.evidence.customer_name, 'Node Buyer');
+assert.equal(staged.evidence_details.has_evidence, true);
+const sent = await stripe.disputes.update(answered.id, { evidence: { product_description: 'A mug' } });
+assert.equal(sent.status, 'under_review');
+assert.equal(sent.evidence_details.submission_count, 1);
+const accepted = await disputeOf(2000);
+const closed = await stripe.disputes.close(accepted.id);
+assert.equal(closed.status, 'lost');
+assert.equal(closed.is_charge_refundable, false);
+await assert.rejects(stripe.disputes.close(accepted.id),
+  (err) => err.type === 'StripeInvalidRequestError' && err.code === 'dispute_unexpected_state');
+
 // A webhook endpoint whose deliveries constructEvent verifies, received by this process.
 const verified = [];
 const receiver = http.createServer((req, res) => {
@@ -81,4 +110,4 @@ receiver.close();
 assert.deepEqual(verified, ['payment_intent.succeeded']);
 
 console.log(JSON.stringify({ ok: true, customer: customer.id, payment_intent: pi.id, refund: refund.id,
-  listed: listed.length, verified }));
+  listed: listed.length, verified, disputes: [sent.status, closed.status] }));

@@ -39,3 +39,4 @@ async def test_node_sdk_scenario(server, merchant, allow_private):
     assert process.returncode == 0, err.decode()
     result = json.loads(out.decode().strip().splitlines()[-1])
     assert result["ok"] and result["listed"] == 252 and result["verified"] == ["payment_intent.succeeded"]
+    assert result["disputes"] == ["under_review", "lost"]

@@ -115,3 +115,30 @@ async def test_json_bodies_and_bad_forms_name_the_parameter(http, merchant):
     state = await http.post("/stripe/v1/payment_intents", data={"amount": "100", "currency": "usd"}, headers=headers)
     capture = await http.post(f"/stripe/v1/payment_intents/{state.json()['id']}/capture", headers=headers)
     assert capture.status_code == 400 and capture.json()["error"]["code"] == "payment_intent_unexpected_state"
+
+
+async def test_errors_raised_before_routing_come_in_stripes_shape(http, merchant):
+    """The request guard, the idempotency middleware and unrouted paths answer /stripe/v1 the Stripe way."""
+    headers = {"Authorization": f"Bearer {merchant.keys['secret_test']}"}
+    first = await http.post("/stripe/v1/customers", data={"email": "a@example.com"},
+                            headers={**headers, "Idempotency-Key": "shape-1"})
+    assert first.status_code == 200
+    answers = {
+        "key reused": await http.post("/stripe/v1/customers", data={"email": "b@example.com"},
+                                      headers={**headers, "Idempotency-Key": "shape-1"}),
+        "key too long": await http.post("/stripe/v1/customers", data={"email": "c@example.com"},
+                                        headers={**headers, "Idempotency-Key": "k" * 300}),
+        "unreadable query": await http.get("/stripe/v1/customers?email=a%00b", headers=headers),
+        "no such route": await http.get("/stripe/v1/charges", headers=headers),
+    }
+    for case, resp in answers.items():
+        error = resp.json()["error"]
+        assert {"type", "code", "message", "param", "decline_code", "doc_url", "request_id"} <= set(error), case
+        assert error["decline_code"] is None, case
+    reused, query = answers["key reused"], answers["unreadable query"]
+    assert reused.status_code == 400 and reused.json()["error"]["type"] == "idempotency_error"
+    assert query.status_code == 400 and query.json()["error"]["param"] == "email"
+    assert answers["no such route"].status_code == 404
+    assert answers["no such route"].json()["error"]["type"] == "invalid_request_error"
+    plain = await http.get("/v1/customers?email=a%00b", headers=headers)  # /v1 keeps its own shape
+    assert plain.status_code == 400 and "doc_url" not in plain.json()["error"]

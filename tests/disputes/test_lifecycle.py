@@ -218,3 +218,13 @@ async def test_evidence_files_are_attached_by_id(m):
     resp = await m.post(f"/v1/disputes/{dp['id']}", {"evidence": {"receipt": made.json()["id"]}})
     assert resp.status_code == 200, resp.text
     assert resp.json()["evidence"]["receipt"] == made.json()["id"]
+
+
+async def test_the_list_pages_with_its_cursor(m):
+    _, older = await disputed(m, 1_000)
+    _, newer = await disputed(m, 2_000)
+    first = (await m.get("/v1/disputes", limit=1)).json()
+    assert [d["id"] for d in first["data"]] == [newer["id"]] and first["has_more"]
+    resp = await m.get("/v1/disputes", limit=1, cursor=first["next_cursor"])
+    assert resp.status_code == 200, resp.text
+    assert [d["id"] for d in resp.json()["data"]] == [older["id"]] and not resp.json()["has_more"]

@@ -70,3 +70,39 @@ class TestDeliveriesView:
 async def _attempted(endpoint_id: str) -> bool:
     rows = await deliveries(endpoint_id)
     return len(rows) == 2 and all(r["attempt_count"] == 1 and r["locked_until"] is None for r in rows)
+
+
+class TestSignatureScheme:
+    async def test_graphql_and_the_dashboard_form_choose_how_deliveries_are_signed(self, base_url, shop,
+                                                                                  allow_private):
+        owner = await login(base_url, shop.user["email"])
+        made = await owner.graphql(
+            'mutation { createWebhookEndpoint(input: {url: "http://127.0.0.1:9/gql", enabledEvents: ["*"], '
+            'signatureScheme: "stripe"}) { ... on WebhookEndpointSecretPayload { webhookEndpoint { id '
+            "signatureScheme } } ... on ValidationError { field message } } }")
+        endpoint = made["data"]["createWebhookEndpoint"]["webhookEndpoint"]
+        assert endpoint["signatureScheme"] == "stripe"
+        changed = await owner.graphql(
+            'mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {signatureScheme: "standard"}) { ... on '
+            "WebhookEndpointPayload { webhookEndpoint { signatureScheme } } } }", {"id": endpoint["id"]})
+        assert changed["data"]["updateWebhookEndpoint"]["webhookEndpoint"]["signatureScheme"] == "standard"
+        refused = await owner.graphql(
+            'mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {signatureScheme: "hmac"}) { __typename '
+            "... on ValidationError { field } } }", {"id": endpoint["id"]})
+        assert refused["data"]["updateWebhookEndpoint"] == {"__typename": "ValidationError",
+                                                            "field": "signature_scheme"}
+
+        page = await owner.get("/webhooks")
+        assert 'name="signature_scheme"' in page.text
+        posted = await owner.post("/webhooks", {"url": "http://127.0.0.1:9/form", "enabled_events": "*",
+                                                "signature_scheme": "stripe"})
+        assert posted.status_code == 200, posted.text
+        rows = await db.fetch("SELECT id, signature_scheme FROM webhook_endpoints WHERE url = $1",
+                              "http://127.0.0.1:9/form")
+        assert [r["signature_scheme"] for r in rows] == ["stripe"]
+        detail = await owner.get(f"/webhooks/{rows[0]['id']}")
+        assert "Stripe-Signature header" in detail.text
+        bad = await owner.post("/webhooks", {"url": "http://127.0.0.1:9/bad", "enabled_events": "*",
+                                             "signature_scheme": "hmac"})
+        assert bad.status_code == 400 and "signature_scheme must be standard or stripe" in bad.text
+        await owner.client.aclose()
