@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import asyncpg
 import pytest
@@ -79,3 +80,9 @@ async def test_closing_the_pool_never_hangs_on_a_connection_someone_still_holds(
     finally:  # the session's server needs its pool back
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
     assert await db.fetchrow("SELECT 1 AS one") == {"one": 1}
+
+
+async def test_json_beyond_a_float_reads_as_the_standard_library_reads_it(server):
+    row = await db.fetchrow("SELECT v AS b, v::text AS t FROM (SELECT '{\"big\": 1e400, \"small\": 1.5e-400, "
+                            "\"n\": 123456789012345678901234567890}'::jsonb AS v) AS j")
+    assert row is not None and row["b"] == json.loads(row["t"]) and row["b"]["n"] == 123456789012345678901234567890

@@ -26,7 +26,9 @@ import httpx
 import psutil
 import pytest
 
+from server import db
 from server.embedded import free_port
+from server.keys import cache
 from tests.events.helpers import SSEClient, WSClient, emit_event, scope_of
 from tests.factories import Browser, bearer, create_key, login, new_account
 from tests.processes import Paydeck, alive, wait_gone
@@ -112,6 +114,31 @@ async def test_a_key_revoked_through_one_is_refused_by_the_other(pair):
                 == "ApiKeyPayload"
             refused = await client.get("/v1/customers", headers=bearer(key["secret"]))
         assert refused.status_code == 401 and refused.json()["error"]["code"] == "api_key_revoked"
+    finally:
+        await owner.client.aclose()
+
+
+async def test_a_key_revoked_without_telling_the_caches_is_refused_by_both_within_a_second(pair):
+    """The bound when the revocation's notice is lost (Redis gone between the commit and the bump): each
+    process keeps a key it read for at most server.keys.cache.MAX_AGE_SECONDS. The poll allows that plus
+    the requests' own time; a process that kept the key longer fails it."""
+    a, b = pair
+    account = await new_account()
+    owner = await login(a.url, account.user["email"])
+    try:
+        key = await create_key(owner, "secret")
+        async with httpx.AsyncClient(base_url=a.url) as on_a, httpx.AsyncClient(base_url=b.url) as on_b:
+            for client in (on_a, on_b):  # both processes now hold the key
+                assert (await client.get("/v1/customers", headers=bearer(key["secret"]))).status_code == 200
+            await db.execute("UPDATE api_keys SET revoked_at = now() WHERE id = $1", key["id"])
+
+            async def refused_by_both() -> bool:
+                codes = [(await client.get("/v1/customers", headers=bearer(key["secret"]))).json()
+                         .get("error", {}).get("code") for client in (on_a, on_b)]
+                return codes == ["api_key_revoked", "api_key_revoked"]
+
+            await eventually(refused_by_both, timeout=cache.MAX_AGE_SECONDS + 1.0,
+                             message="a revoked key still served after the cache's bound")
     finally:
         await owner.client.aclose()
 

@@ -1,9 +1,10 @@
 """Payments benchmark: confirmed payments per second over HTTP, and latency at a fixed rate.
 
     .venv/bin/python -m bench.payments.run [--seconds 5] [--clients 2,4,8,16,32,64] [--rates 50,200] [--keyed]
+                                           [--open-seconds 30] [--edits-per-second 10]
 
 Starts its own embedded PostgreSQL, Redis and processor simulator, and the app
-as a separate `paydeck web` process (one worker, no background jobs), all on
+as a separate `paydeck web` (--processes web processes, default one per core, no background jobs), all on
 this machine. A "confirmed payment" is the two calls a merchant makes: create
 the intent, then confirm it with a card that succeeds (which includes the
 processor round trip and the ledger postings). For reference, the same run
@@ -11,6 +12,11 @@ measures a trivial endpoint (GET /healthz) through the same HTTP stack and
 client, and the database alone (raw asyncpg: the same INSERT + UPDATE pair).
 With --keyed it also measures the same payments with an Idempotency-Key on
 both calls, and prints their rate as a ratio of the unkeyed one.
+
+During each open loop, account edits arrive at their own fixed rate
+(--edits-per-second, alternating): a customer update (`POST /v1/customers/{id}`)
+and an account settings change (GraphQL `updateAccountSettings`); their
+p50/p99 is printed beside the payments'.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import statistics
 import subprocess
@@ -75,8 +82,66 @@ async def closed_loop(base: str, key: str, clients: int, seconds: float, op) -> 
         return done / (time.monotonic() - start)
 
 
-async def open_loop(base: str, key: str, rate: float, seconds: float) -> tuple[list[float], int, int]:
-    """Start a payment every 1/rate s regardless of completions; latency of each create+confirm, and failures."""
+SETTINGS = "mutation($name: String) { updateAccountSettings(input: {name: $name}) { __typename } }"
+
+
+async def edit_customer(client: httpx.AsyncClient, customer_id: str, i: int) -> None:
+    done = await client.post(f"/v1/customers/{customer_id}", json={"name": f"Edited {i}"})
+    assert done.status_code == 200, done.text
+
+
+async def edit_settings(dashboard: httpx.AsyncClient, i: int) -> None:
+    done = await dashboard.post("/graphql", json={"query": SETTINGS, "variables": {"name": f"Bench Shop {i}"}})
+    assert done.json()["data"]["updateAccountSettings"]["__typename"] == "AccountPayload", done.text
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="_csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+async def signed_in(base: str, email: str) -> httpx.AsyncClient:
+    """A dashboard session (settings are changed there; API keys may not), with its CSRF token."""
+    dashboard = httpx.AsyncClient(base_url=base, timeout=60)
+    form = {"_csrf": _csrf((await dashboard.get("/login")).text), "email": email, "password": PASSWORD, "next": "/"}
+    assert (await dashboard.post("/login", data=form)).status_code == 303, "could not sign in"
+    dashboard.headers["x-csrf-token"] = _csrf((await dashboard.get("/settings")).text)
+    return dashboard
+
+
+async def edits_loop(client: httpx.AsyncClient, dashboard: httpx.AsyncClient, rate: float,
+                     seconds: float) -> tuple[list[float], int]:
+    """Account edits at `rate`/s (a customer update, then a settings change, in turn); latencies and failures."""
+    customer = (await client.post("/v1/customers", json={"name": "Edited", "email": "edits@example.com"})).json()
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(i: int) -> None:
+        nonlocal failures
+        t0 = time.monotonic()
+        try:
+            await (edit_customer(client, customer["id"], i) if i % 2 else edit_settings(dashboard, i))
+        except (httpx.HTTPError, AssertionError, ValueError, KeyError, TypeError):
+            failures += 1
+            return
+        latencies.append(time.monotonic() - t0)
+
+    tasks = []
+    start = time.monotonic()
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return latencies, failures
+
+
+async def open_loop(base: str, key: str, rate: float, seconds: float, edits_rate: float = 0,
+                    email: str = "") -> tuple[list[float], int, int, tuple[list[float], int]]:
+    """Start a payment every 1/rate s regardless of completions; latency of each create+confirm, and failures;
+    and, alongside, the latencies and failures of account edits at `edits_rate`/s."""
     latencies: list[float] = []
     failures = 0
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
@@ -94,6 +159,8 @@ async def open_loop(base: str, key: str, rate: float, seconds: float) -> tuple[l
                 return
             latencies.append(time.monotonic() - t0)
 
+        dashboard = await signed_in(base, email) if edits_rate else None
+        edits = asyncio.create_task(edits_loop(client, dashboard, edits_rate, seconds)) if dashboard else None
         tasks = []
         start = time.monotonic()
         n = int(rate * seconds)
@@ -103,7 +170,10 @@ async def open_loop(base: str, key: str, rate: float, seconds: float) -> tuple[l
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one()))
         await asyncio.gather(*tasks)
-        return latencies, n, failures
+        edited = await edits if edits else ([], 0)
+        if dashboard:
+            await dashboard.aclose()
+        return latencies, n, failures, edited
 
 
 async def raw_db(url: str, clients: int, seconds: float) -> float:
@@ -137,18 +207,22 @@ async def raw_db(url: str, clients: int, seconds: float) -> float:
     return rate
 
 
-async def setup_account(db_url: str) -> str:
+PASSWORD = "bench password 123"
+
+
+async def setup_account(db_url: str) -> tuple[str, str]:
+    """A new account's secret test key and its owner's email."""
     from server import db
     from server.accounts.service import create_account
 
     db.configure(db_url)
     await db.open_pool(1, 2)
     try:
-        created = await create_account("Bench Shop", f"bench-{os.getpid()}-{time.time_ns()}@example.com",
-                                       "bench password 123")
+        email = f"bench-{os.getpid()}-{time.time_ns()}@example.com"
+        created = await create_account("Bench Shop", email, PASSWORD)
     finally:
         await db.close_pool()
-    return created.keys["secret_test"]
+    return created.keys["secret_test"], email
 
 
 def main() -> None:
@@ -157,6 +231,12 @@ def main() -> None:
     parser.add_argument("--clients", default="2,4,8,16,32,64")
     parser.add_argument("--rates", default="50,200", help="open-loop rates (payments/s) to measure latency at")
     parser.add_argument("--keyed", action="store_true", help="also measure payments sent with Idempotency-Keys")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="web processes of the app (`paydeck web --processes`; default one per core)")
+    parser.add_argument("--open-seconds", type=float, default=None,
+                        help="length of each open loop (default: --seconds, at least 10)")
+    parser.add_argument("--edits-per-second", type=float, default=10.0,
+                        help="account edits (customer update, settings change) during each open loop")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
 
@@ -171,7 +251,8 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": pg.url, "REDIS_URL": rd.url, "PAYDECK_PROCESSOR_URL": sim.url,
            "PAYDECK_API_RATE_LIMIT_PER_SECOND": "1000000", "PAYDECK_DB_POOL_MAX": "40",
            "PAYDECK_DATA_DIR": str(tmp), "PAYDECK_LOG_LEVEL": "WARNING"}
-    app = subprocess.Popen([sys.executable, "-m", "server.cli", "web", "--port", str(port)], env=env,
+    app = subprocess.Popen([sys.executable, "-m", "server.cli", "web", "--port", str(port),
+                            "--processes", str(args.processes)], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -184,8 +265,9 @@ def main() -> None:
                 pass
             assert time.monotonic() < deadline and app.poll() is None, "app did not start"
             time.sleep(0.2)
-        key = asyncio.run(setup_account(pg.url))
-        print(f"payments benchmark: {os.cpu_count()} CPUs, {args.seconds:g} s per step, one app process")
+        key, email = asyncio.run(setup_account(pg.url))
+        print(f"payments benchmark: {os.cpu_count()} CPUs, {args.seconds:g} s per step, "
+              f"{args.processes} app process(es)")
         keyed_head = f" {'keyed/s':>8} {'keyed/unkeyed':>14}" if args.keyed else ""
         print(f"{'clients':>8} {'payments/s':>11} {'healthz/s':>10} {'raw db pairs/s':>15}{keyed_head}")
         for n in clients:
@@ -197,13 +279,19 @@ def main() -> None:
                 rate = asyncio.run(closed_loop(base, key, n, args.seconds, pay_keyed))
                 keyed = f" {rate:>8.0f} {rate / payments:>14.2f}"
             print(f"{n:>8} {payments:>11.0f} {trivial:>10.0f} {raw:>15.0f}{keyed}", flush=True)
+        open_seconds = args.open_seconds or max(args.seconds, 10)
         for rate in [float(r) for r in args.rates.split(",") if r]:
-            latencies, started, failed = asyncio.run(open_loop(base, key, rate, max(args.seconds, 10)))
+            latencies, started, failed, (edits, edit_failures) = asyncio.run(
+                open_loop(base, key, rate, open_seconds, args.edits_per_second, email))
             wall = statistics.fmean(latencies) * 1000 if latencies else float("nan")
-            print(f"open loop at {rate:g}/s for {max(args.seconds, 10):g} s: {len(latencies)}/{started} confirmed, "
+            print(f"open loop at {rate:g}/s for {open_seconds:g} s: {len(latencies)}/{started} confirmed, "
                   f"{failed} failed; "
                   f"create+confirm p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, "
                   f"mean {wall:.1f} ms", flush=True)
+            if args.edits_per_second:
+                print(f"  account edits at {args.edits_per_second:g}/s alongside: {len(edits)} done, "
+                      f"{edit_failures} failed; p50 {pct(edits, 0.5):.1f} ms, p99 {pct(edits, 0.99):.1f} ms",
+                      flush=True)
     finally:
         app.terminate()
         app.wait(30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from server.context import Principal, RequestContext, Scope
 from server.errors import AuthenticationFailed, Conflict, ErrorCode, InvalidRequest, NotFound
 from server.ids import new_id
 from server.infra import redis
-from server.keys import queries, tokens
+from server.keys import cache, queries, tokens
 from server.pagination import Page, decode_cursor
 from server.permissions import validate_rights, write
 
@@ -93,6 +94,7 @@ async def revoke(ctx: RequestContext, key_id: str) -> dict[str, Any]:
             raise Conflict("this API key is already revoked", param="id")
         now = clock.now()
         await queries.update(scope, key_id, revoked_at=now)
+        db.after_commit(cache.keys_changed)
         await audit.record(ctx, scope.account_id, "api_key.revoked", "api_key", key_id,
                            {"display": row["display"]}, scope.livemode)
         row["revoked_at"] = now
@@ -120,6 +122,7 @@ async def roll(ctx: RequestContext, key_id: str, expires_in_hours: int = 0) -> C
         if expires_in_hours == 0:
             changes["revoked_at"] = now
         await queries.update(scope, key_id, **changes)
+        db.after_commit(cache.keys_changed)
         await audit.record(ctx, scope.account_id, "api_key.rolled", "api_key", key_id,
                            {"new_key": created.key["id"], "old_key_expires_at": old_expiry.isoformat()},
                            scope.livemode)
@@ -129,7 +132,7 @@ async def roll(ctx: RequestContext, key_id: str, expires_in_hours: int = 0) -> C
 async def authenticate(token: str) -> tuple[Principal, Scope]:
     """Resolve a bearer token; a 401 says whether it is malformed, unknown, revoked or expired."""
     kind, _ = tokens.parse(token)
-    row = await queries.by_hash(tokens.hash_token(token))
+    row = await cache.key_row(tokens.hash_token(token))
     if row is None:
         raise AuthenticationFailed("unknown API key: no key matches; it may have been deleted or mistyped",
                                    code=ErrorCode.API_KEY_UNKNOWN)
@@ -144,7 +147,17 @@ async def authenticate(token: str) -> tuple[Principal, Scope]:
     return principal, Scope(row["account_id"], row["livemode"])
 
 
+_marked: dict[str, float] = {}  # key id -> when this process last recorded its use (monotonic)
+
+
 async def _mark_used(key_id: str, now: datetime) -> None:
-    """Record last use at most once a minute per key, so the hot path stays a read."""
+    """Record last use at most once a minute per key, so the hot path stays a read: Redis decides which
+    process records it, and each process asks Redis at most once a minute per key."""
+    tick = time.monotonic()
+    if tick - _marked.get(key_id, -LAST_USED_RESOLUTION_SECONDS) < LAST_USED_RESOLUTION_SECONDS:
+        return
+    if len(_marked) >= cache.MAX_ENTRIES:
+        _marked.clear()
+    _marked[key_id] = tick
     if await redis().set(f"key-used:{key_id}", "1", nx=True, ex=LAST_USED_RESOLUTION_SECONDS):
         await queries.touch(key_id, now)

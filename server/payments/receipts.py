@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextvars import ContextVar
 from typing import Any
 
 from server import clock, db, infra
@@ -27,6 +28,25 @@ TOKEN_BYTES = 24  # a public receipt URL carries this much randomness (32 URL-sa
 MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH = 20, 64  # anything else is no token of ours: not looked up
 
 
+# The payment receipts this request has issued and committed: the answer that follows (REST's `receipt`) shows
+# them without reading back what was just written. A payment's receipt never changes once issued.
+REMEMBERED = 32
+_issued: ContextVar[dict[str, Receipt] | None] = ContextVar("paydeck_receipts_issued", default=None)
+
+
+def _remember_after_commit(receipt: Receipt) -> None:
+    async def remember() -> None:
+        issued = _issued.get()
+        if issued is None:
+            issued = {}
+            _issued.set(issued)
+        elif len(issued) >= REMEMBERED:  # a background job issues many in one task: keep it small
+            issued.clear()
+        issued[receipt.payment_intent_id] = receipt
+
+    db.after_commit(remember)
+
+
 def _number() -> str:
     digits = f"{secrets.randbelow(10**8):08d}"
     return f"{digits[:4]}-{digits[4:]}"
@@ -40,6 +60,8 @@ async def create(scope: Scope, pi_id: str, refund_id: str | None = None) -> Rece
         created=clock.PAYMENTS.now()))
     if refund_id is not None:  # a payment's first receipt has no cached copies yet
         await invalidate(scope, pi_id)
+    else:
+        _remember_after_commit(row)
     return row
 
 
@@ -74,7 +96,11 @@ async def of_intents(scope: Scope, pi_ids: list[str]) -> list[Receipt | None]:
 
     The caller has read these payments through `scope` already, with whatever right that took
     (a publishable key confirming its payment sees the receipt as REST shows it)."""
-    found = {r.payment_intent_id: r for r in await queries.payment_receipts(scope, pi_ids)}
+    issued = _issued.get() or {}
+    found = {pi_id: issued[pi_id] for pi_id in pi_ids if pi_id in issued
+             and (issued[pi_id].account_id, issued[pi_id].livemode) == (scope.account_id, scope.livemode)}
+    if missing := [pi_id for pi_id in pi_ids if pi_id not in found]:
+        found.update((r.payment_intent_id, r) for r in await queries.payment_receipts(scope, missing))
     return [found.get(pi_id) for pi_id in pi_ids]
 
 

@@ -9,7 +9,7 @@ import hashlib
 import pytest
 
 from server import db
-from server.keys import tokens
+from server.keys import cache, tokens
 from tests.factories import bearer, create_key, login, new_account
 
 KEY_QUERY = "query($id: ID!) { apiKey(id: $id) { id status lastUsedAt expiresAt revokedAt rolledTo } }"
@@ -36,6 +36,7 @@ async def _status(http, token: str) -> tuple[int, dict]:
 async def _expire_now(key_id: str) -> None:
     """Simulate the passing of time: the key's expiry is reached."""
     await db.execute("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1", key_id)
+    await cache.keys_changed()  # the row changed behind the service's back: processes must read it again
 
 
 class TestCreateAndUse:
