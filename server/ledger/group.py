@@ -95,9 +95,8 @@ class GroupCommit:
             async with db.transaction():
                 rows = await queries.post_entries(
                     [(p.scope, p.entry_id, p.kind, p.reference, p.description,
-                      msgspec.json.encode(p.metadata).decode()) for p in batch],
-                    [(n, leg.ledger_account_id, leg.currency, leg.amount)
-                     for n, p in enumerate(batch, 1) for leg in p.legs])
+                      msgspec.json.encode(p.metadata).decode(),
+                      [(leg.ledger_account_id, leg.currency, leg.amount) for leg in p.legs]) for p in batch])
                 if self.before_commit is not None:
                     await self.before_commit()
         except BaseException as exc:  # nothing of the batch committed: no caller is told otherwise

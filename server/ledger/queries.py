@@ -60,19 +60,20 @@ async def post_entry(scope: Scope, entry_id: str, kind: str, reference: str | No
     )
 
 
-async def post_entries(entries: list[tuple[Scope, str, str, str | None, str, str]],
-                       postings: list[tuple[int, str, str, int]]) -> list[BatchPosting]:
+async def post_entries(entries: list[tuple[Scope, str, str, str | None, str, str, list[tuple[str, str, int]]]]
+                       ) -> list[BatchPosting]:
     """Many entries in one call, each applied or refused on its own (`ledger_post_entries`, group commit).
 
-    `entries`: (scope, entry id, kind, reference, description, metadata as JSON text); `postings`:
-    (1-based entry number, ledger account id, currency, amount).
+    `entries`: (scope, entry id, kind, reference, description, metadata as JSON text, legs); a leg is
+    (ledger account id, currency, amount). Result rows name their entry by its 1-based position.
     """
+    legs = [leg for e in entries for leg in e[6]]
     return await db.fetch_as(
         BatchPosting, "SELECT * FROM ledger_post_entries($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         [e[1] for e in entries], [e[0].account_id for e in entries], [e[0].livemode for e in entries],
         [e[2] for e in entries], [e[3] for e in entries], [e[4] for e in entries], [e[5] for e in entries],
-        [p[0] for p in postings], [new_id("pst") for _ in postings], [p[1] for p in postings],
-        [p[2] for p in postings], [p[3] for p in postings])
+        [len(e[6]) for e in entries], [new_id("pst") for _ in legs], [leg[0] for leg in legs],
+        [leg[1] for leg in legs], [leg[2] for leg in legs])
 
 
 async def balances_at(scope: Scope, ledger_account_ids: list[str], at: datetime) -> dict[str, int]:
