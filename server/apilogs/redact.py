@@ -15,7 +15,6 @@ Bodies are then cut at `apilog_body_max_bytes` with a visible marker.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from typing import Any
@@ -81,21 +80,21 @@ def scrub_text(text: str) -> str:
 
     Each pattern runs only when a cheap substring test says it could match.
     Short strings (JSON keys, header values, ids) repeat from request to
-    request, so their answer is remembered.
+    request; the ones found clean are remembered (never one that held a secret).
     """
-    if not text:
+    if not text or text in _clean:
         return text
-    if len(text) <= SHORT_TEXT:
-        return _scrub_short(text)
-    return _scrub(text)
+    scrubbed = _scrub(text)
+    if scrubbed == text and len(text) <= SHORT_TEXT:
+        if len(_clean) >= CLEAN_MAX:
+            _clean.clear()
+        _clean.add(text)
+    return scrubbed
 
 
-SHORT_TEXT = 64  # strings up to this length are cached by _scrub_short
-
-
-@functools.lru_cache(maxsize=16384)
-def _scrub_short(text: str) -> str:
-    return _scrub(text)
+SHORT_TEXT = 64  # clean strings up to this length are remembered
+CLEAN_MAX = 16_384
+_clean: set[str] = set()
 
 
 def _scrub(text: str) -> str:
