@@ -10,7 +10,9 @@ on 10,000 accounts:
   pgbench   pgbench's built-in TPC-B script (the reference)
   sql       one call of the ledger_post_entry SQL function per transaction (no Python service)
   sql-x10   ten transfers per transaction (batching many transfers per commit)
+  group     server.ledger.group.post in this process: concurrent transfers batched into one commit
   service   server.customers.wallet.transfer in this process (what REST and GraphQL call)
+  healthz   GET /healthz to the `paydeck web` subprocess (the trivial-request reference for http)
   http      POST /v1/transfers to a `paydeck web` subprocess
 """
 
@@ -29,7 +31,7 @@ from bench.ledger.setup import Fixture, prepare
 from bench.scratch import scratch_folder
 from server.ids import new_id
 
-MODES = ("sql", "sql-x10", "service", "http")
+MODES = ("sql", "sql-x10", "group", "service", "healthz", "http")
 
 
 def pgbench_tps(url: str, clients: int, seconds: int) -> float:
@@ -89,6 +91,21 @@ async def measure(fx: Fixture, mode: str, customers: list[str], clients: int, se
             src, dst = pairs(rng)
             await wallet.transfer(fx.ctx, src, dst, rng.randint(1, 100), "USD")
             return 1
+    elif mode == "group":
+        from server.ledger import group
+        from server.ledger.service import Leg
+
+        async def one(rng):
+            a, b = pairs(rng)
+            amount = rng.randint(1, 100)
+            await group.post(fx.scope, "transfer", [Leg(fx.wallets[a], "USD", -amount),
+                                                    Leg(fx.wallets[b], "USD", amount)])
+            return 1
+    elif mode == "healthz":
+        async def one(rng):
+            resp = await fx.http.get("/healthz")
+            assert resp.status_code == 200, resp.text
+            return 1
     elif mode in ("sql", "sql-x10"):
         batch = 10 if mode == "sql-x10" else 1
 
@@ -128,24 +145,32 @@ async def main() -> None:
     async with prepare(tmp, max(client_counts)) as fx:
         pg_url = pgbench_init(fx.base_url)
         rows = []
-        print(f"{'clients':>7} {'accounts':>8} {'mode':>8} {'tps':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7}")
+        print(f"{'clients':>7} {'accounts':>8} {'mode':>8} {'tps':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'×healthz':>8}")
+        trivial: dict[tuple[int, str], float] = {}  # healthz requests/s: the reference of http
         for clients in client_counts:
             ref = pgbench_tps(pg_url, clients, int(max(args.seconds, 1)))
             print(f"{clients:>7} {'-':>8} {'pgbench':>8} {ref:>9.0f} {1:>6.2f}", flush=True)
-            rows.append((clients, "-", "pgbench", ref, 1.0, None, None))
+            rows.append((clients, "-", "pgbench", ref, 1.0, None, None, None))
             for label, customers in (("10", fx.hot), ("10000", fx.wide)):
                 for mode in modes:
                     await measure(fx, mode, customers, clients, 1.0)  # warm up: connections, plans
                     tps, lat = await measure(fx, mode, customers, clients, args.seconds)
                     p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
-                    rows.append((clients, label, mode, tps, tps / ref, p50, p99))
-                    print(f"{clients:>7} {label:>8} {mode:>8} {tps:>9.0f} {tps / ref:>6.2f} {p50:>7.1f} {p99:>7.1f}",
-                          flush=True)
-        print("\nMarkdown:\n\n| clients | accounts | mode | transfers/s | × pgbench | p50 ms | p99 ms |")
-        print("|---|---|---|---|---|---|---|")
-        for c, label, mode, tps, ratio, p50, p99 in rows:
+                    if mode == "healthz":
+                        trivial[(clients, label)] = tps
+                    reference = trivial.get((clients, label)) if mode == "http" else None
+                    vs_trivial = tps / reference if reference else None
+                    rows.append((clients, label, mode, tps, tps / ref, p50, p99, vs_trivial))
+                    shown = f"{vs_trivial:>8.2f}" if vs_trivial is not None else f"{'':>8}"
+                    print(f"{clients:>7} {label:>8} {mode:>8} {tps:>9.0f} {tps / ref:>6.2f} {p50:>7.1f} {p99:>7.1f} "
+                          f"{shown}", flush=True)
+        print("\nMarkdown:\n\n| clients | accounts | mode | transfers/s | × pgbench | p50 ms | p99 ms | × healthz |")
+        print("|---|---|---|---|---|---|---|---|")
+        for c, label, mode, tps, ratio, p50, p99, vs_trivial in rows:
             lat = f"{p50:.1f} | {p99:.1f}" if p50 is not None else "– | –"
-            print(f"| {c} | {label} | {mode} | {tps:.0f} | {ratio:.2f} | {lat} |")
+            shown = f"{vs_trivial:.2f}" if vs_trivial is not None else "–"
+            print(f"| {c} | {label} | {mode} | {tps:.0f} | {ratio:.2f} | {lat} | {shown} |")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,31 @@ async def copy_rows(rows: list[tuple[Any, ...]]) -> None:
         await api_rollups.record(rows, COLUMNS)
 
 
+# The indexes only the PostgreSQL search engine reads (queries.search_ids): full text and trigram substrings.
+# With Meilisearch as the engine they cost every COPY and serve nothing, so the engine's job removes them.
+SEARCH_INDEXES = {
+    "api_request_logs_search": "CREATE INDEX IF NOT EXISTS api_request_logs_search ON api_request_logs "
+                               "USING gin (search)",
+    "api_request_logs_text_trgm": "CREATE INDEX IF NOT EXISTS api_request_logs_text_trgm ON api_request_logs "
+                                  f"USING gin ({SUBSTRING_EXPR} gin_trgm_ops)",
+}
+SEARCH_INDEX_LOCK = 4242017  # one process at a time creates or drops them
+
+
+async def match_search_indexes(postgres_engine: bool) -> None:
+    """Create the PostgreSQL engine's search indexes when it is the engine, drop them when it is not."""
+    async with db.transaction():
+        await db.execute("SELECT pg_advisory_xact_lock($1)", SEARCH_INDEX_LOCK)
+        present = {r["indexname"] for r in await db.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'api_request_logs' AND indexname = ANY($1)",
+            list(SEARCH_INDEXES))}
+        for name, create in SEARCH_INDEXES.items():
+            if postgres_engine and name not in present:
+                await db.execute(create)
+            elif not postgres_engine and name in present:
+                await db.execute(f"DROP INDEX {name}")
+
+
 async def rollup_rows(account_id: str, livemode: bool, since: datetime, until: datetime) -> list[dict[str, Any]]:
     """What API rollups count of the requests that started in [since, until) (the analytics verifier)."""
     return await db.fetch(

@@ -47,6 +47,7 @@ INLINE_RE = re.compile(
 INLINE_HINT = re.compile(r"pass|cvc|cvv|csc|card|secret|api_?key|token", re.IGNORECASE)
 DIGITS_HINT = re.compile(r"\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d")
 TRAILING_DIGITS = re.compile(r"[\d][\d -]{5,}$")
+MIN_CARD_DIGITS = 13  # the shortest card number CARD_RE looks for
 
 
 def luhn_ok(digits: str) -> bool:
@@ -78,9 +79,25 @@ def scrub_text(text: str) -> str:
     """Remove keys, secrets, card numbers and inline secret fields from free text.
 
     Each pattern runs only when a cheap substring test says it could match.
+    Short strings (JSON keys, header values, ids) repeat from request to
+    request; the ones found clean are remembered (never one that held a secret).
     """
-    if not text:
+    if not text or text in _clean:
         return text
+    scrubbed = _scrub(text)
+    if scrubbed == text and len(text) <= SHORT_TEXT:
+        if len(_clean) >= CLEAN_MAX:
+            _clean.clear()
+        _clean.add(text)
+    return scrubbed
+
+
+SHORT_TEXT = 64  # clean strings up to this length are remembered
+CLEAN_MAX = 16_384
+_clean: set[str] = set()
+
+
+def _scrub(text: str) -> str:
     if "\x00" in text:  # PostgreSQL text and jsonb cannot hold NUL
         text = text.replace("\x00", "\ufffd")
     if "_test_" in text or "_live_" in text:
@@ -89,9 +106,9 @@ def scrub_text(text: str) -> str:
         text = WHSEC_RE.sub(lambda m: m.group(1) + MASK, text)
     if "_secret_" in text:
         text = CLIENT_SECRET_RE.sub(lambda m: m.group(1) + MASK, text)
-    if INLINE_HINT.search(text):
+    if (":" in text or "=" in text) and INLINE_HINT.search(text):  # an inline field has a ':' or '='
         text = INLINE_RE.sub(_inline, text)
-    if DIGITS_HINT.search(text):
+    if len(text) >= MIN_CARD_DIGITS and DIGITS_HINT.search(text):
         text = CARD_RE.sub(_card, text)
     return text
 
