@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from server.errors import ServiceUnavailable
 
@@ -120,6 +120,38 @@ class BoundedPool:
         return getattr(self._pool, name)
 
 
+class PaydeckTransaction(PostgresTransaction):
+    """Piccolo's transaction, whose exit always lets go of its connection and of the task's context.
+
+    Piccolo ends a transaction with ROLLBACK or COMMIT, then releases the connection, then resets
+    `current_transaction`. When the connection died inside the block (its server process was
+    terminated), the ROLLBACK raises and neither of the last two happens: the pool loses that
+    connection for good, and the task stays "inside a transaction" for the rest of its life; a
+    worker job's loop then refused every later processor call ("must not run inside a database
+    transaction") until the process restarted.
+    """
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return await super().__aexit__(exception_type, exception, traceback)
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        except BaseException:
+            if self.engine.current_transaction.get() is self:  # Piccolo stopped before letting go
+                self.engine.current_transaction.reset(self.context)
+                await self._give_back_broken()
+            raise
+
+    async def _give_back_broken(self) -> None:
+        connection = self.connection
+        connection.terminate()  # whatever state it is in, it is not one to hand to someone else
+        if self.engine.pool:
+            try:
+                await self.engine.pool.release(connection)  # the pool replaces a closed connection
+            except Exception:  # noqa: BLE001 - leaving a dead connection is all that can go wrong here
+                pass
+
+
 class PaydeckEngine(PostgresEngine):
     """A PostgresEngine that does not connect while being constructed, with a bounded pool.
 
@@ -132,6 +164,9 @@ class PaydeckEngine(PostgresEngine):
 
     async def check_version(self) -> None:
         return None
+
+    def transaction(self, allow_nested: bool = True) -> PaydeckTransaction:
+        return PaydeckTransaction(engine=self, allow_nested=allow_nested)
 
     async def prep_database(self) -> None:
         return None

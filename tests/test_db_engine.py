@@ -86,3 +86,24 @@ async def test_json_beyond_a_float_reads_as_the_standard_library_reads_it(server
     row = await db.fetchrow("SELECT v AS b, v::text AS t FROM (SELECT '{\"big\": 1e400, \"small\": 1.5e-400, "
                             "\"n\": 123456789012345678901234567890}'::jsonb AS v) AS j")
     assert row is not None and row["b"] == json.loads(row["t"]) and row["b"]["n"] == 123456789012345678901234567890
+
+
+async def test_a_connection_killed_inside_a_transaction_leaves_neither_the_context_nor_the_pool_behind(server):
+    # given: a transaction whose server process is terminated from outside (a restart, an operator, a timeout)
+    in_use = db.engine().pool.get_size() - db.engine().pool.get_idle_size()
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError)):
+        async with db.transaction():
+            [me] = await db.fetch("SELECT pg_backend_pid() AS pid")
+            killer = await asyncpg.connect(**db.engine().config)
+            try:
+                await killer.execute("SELECT pg_terminate_backend($1)", me["pid"])
+            finally:
+                await killer.close()
+            await db.fetch("SELECT 1")
+    # then: this task is no longer "inside a transaction" (a job's loop once failed for ever with
+    # "must not run inside a database transaction"), and the dead connection went back to the pool
+    assert not db.in_transaction()
+    assert db.engine().pool.get_size() - db.engine().pool.get_idle_size() == in_use
+    async with db.transaction():
+        [one] = await db.fetch("SELECT 1 AS one")
+    assert one["one"] == 1
