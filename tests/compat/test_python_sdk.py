@@ -83,10 +83,12 @@ async def test_payment_method_data_card_and_create_with_confirm(client: stripe.S
 async def test_auto_pagination_over_250_payment_intents(client: stripe.StripeClient, merchant):
     ctx = user_ctx(merchant.account["id"], merchant.user["id"])
     made = [(await payments.create(ctx, 100 + i, "usd")).id for i in range(250)]
+    # Lists are newest first by id; ids made within one millisecond order by their random part, not by creation
+    newest_first = sorted(made, reverse=True)
     seen = await sdk(lambda: [pi.id for pi in client.payment_intents.list(params={"limit": 100}).auto_paging_iter()])
-    assert seen == made[::-1]
-    before = await sdk(client.payment_intents.list, params={"ending_before": made[-3], "limit": 5})
-    assert [pi.id for pi in before.data] == [made[-1], made[-2]] and not before.has_more
+    assert seen == newest_first
+    before = await sdk(client.payment_intents.list, params={"ending_before": newest_first[2], "limit": 5})
+    assert [pi.id for pi in before.data] == newest_first[:2] and not before.has_more
 
 
 async def test_idempotent_retry_returns_the_first_answer(client: stripe.StripeClient, merchant):
