@@ -101,6 +101,19 @@ async def hold(n: int, start: Any, proc: subprocess.Popen) -> float:
     return (during - before) / n
 
 
+def print_latency_table(rows: list[tuple[int, str, dict]], seconds: float | None = None) -> None:
+    """The Markdown table of commit-to-client latency, each path against Redis's own p99 in the same run;
+    with `seconds`, the sustained rate it was measured at."""
+    rate_head, rate_rule = (" events/s × s |", "---:|") if seconds is not None else ("", "")
+    print(f"\n| web processes | path | subscribers |{rate_head} p50 ms | p99 ms | p99 / Redis p99 | delivered |")
+    print(f"|---:|---|---:|{rate_rule}---:|---:|---:|---:|")
+    for processes, name, r in rows:
+        ref = next(x for p, nm, x in rows if p == processes and nm.startswith("Redis"))["p99"] or 1e-9
+        rate = f" {r['rate']:.0f} × {seconds:.0f} |" if seconds is not None else ""
+        print(f"| {processes} | {name} | {r['subscribers']:,} |{rate} {r['p50']:.1f} | {r['p99']:.1f} | "
+              f"{r['p99'] / ref:.1f}× | {r['samples']:,}/{r['expected']:,} |")
+
+
 async def main(process_counts: list[int], n: int, events: int, held: int) -> None:
     from redis.asyncio import Redis
 
@@ -179,12 +192,7 @@ async def main(process_counts: list[int], n: int, events: int, held: int) -> Non
                     await client.aclose()
         await publisher.aclose()
         await db.close_pool()
-    print("\n| web processes | path | subscribers | p50 ms | p99 ms | p99 / Redis p99 | delivered |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
-    for processes, name, r in rows:
-        ref = next(x for p, nm, x in rows if p == processes and nm.startswith("Redis"))["p99"] or 1e-9
-        print(f"| {processes} | {name} | {r['subscribers']:,} | {r['p50']:.1f} | {r['p99']:.1f} | "
-              f"{r['p99'] / ref:.1f}× | {r['samples']:,}/{r['expected']:,} |")
+    print_latency_table(rows)
     print("\n| web processes | path | connections held | memory per connection |\n|---:|---|---:|---:|")
     for processes, name, per in memory:
         print(f"| {processes} | {name} | {held:,} | {per / 1024:.1f} KiB |")
@@ -314,12 +322,7 @@ async def at_rate(process_counts: list[int], per_process: int, rate: float, seco
                           flush=True)
         await publisher.aclose()
         await db.close_pool()
-    print("\n| web processes | path | subscribers | events/s × s | p50 ms | p99 ms | p99 / Redis p99 | delivered |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
-    for processes, name, r in rows:
-        ref = next(x for p, nm, x in rows if p == processes and nm.startswith("Redis"))["p99"] or 1e-9
-        print(f"| {processes} | {name} | {r['subscribers']:,} | {r['rate']:.0f} × {seconds:.0f} | {r['p50']:.1f} | "
-              f"{r['p99']:.1f} | {r['p99'] / ref:.1f}× | {r['samples']:,}/{r['expected']:,} |")
+    print_latency_table(rows, seconds)
 
 
 async def _login(base: str, email: str) -> dict[str, str]:

@@ -151,17 +151,24 @@ async def fail_then_retry(m: Merchant, case: Case, fault: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("name", list(CASES))
-async def test_failure_after_every_commit_then_retry_acts_once(http, name):
-    m = await merchant(http)
+async def fail_after_every_commit_then_retry(m: Merchant, case: Case) -> int:
+    """Fail the request right after its 1st, 2nd, … commit (each time retried with its key until the retry acts
+    once), then before its response; the number of commits the path makes."""
     reached = 0
     for n in range(1, MAX_COMMITS + 1):
-        if not await fail_then_retry(m, CASES[name], f"after-commit={n}"):
+        if not await fail_then_retry(m, case, f"after-commit={n}"):
             break
         reached = n
     assert reached >= 1, "the path never committed under the key"
-    assert reached < MAX_COMMITS
-    assert await fail_then_retry(m, CASES[name], "before-response")
+    assert reached < MAX_COMMITS, "raise MAX_COMMITS: the path commits more often than the loop tries"
+    assert await fail_then_retry(m, case, "before-response")
+    return reached
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_failure_after_every_commit_then_retry_acts_once(http, name):
+    m = await merchant(http)
+    await fail_after_every_commit_then_retry(m, CASES[name])
     await assert_ledger_balanced(m)
 
 
