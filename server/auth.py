@@ -33,12 +33,15 @@ def client_ip(connection: ASGIConnection) -> str:
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
-    """The API key of `Authorization: Bearer <key>`, or of `Basic` with the key as the user name and no
-    password — how Stripe's own curl examples authenticate (`curl -u sk_test_…:`), so they work here too."""
+    """The API key of the request's `Authorization` header (see `key_of_authorization`), None without one."""
     header = connection.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.strip().partition(" ")
+    return None if header is None else key_of_authorization(header)
+
+
+def key_of_authorization(value: str) -> str:
+    """The API key of `Bearer <key>`, or of `Basic` with the key as the user name and no password — how
+    Stripe's own curl examples authenticate (`curl -u sk_test_…:`), so they work here too."""
+    scheme, _, token = value.strip().partition(" ")
     if scheme.lower() == "basic":
         token = _basic_user(token.strip())
     elif scheme.lower() != "bearer":
@@ -127,7 +130,7 @@ async def context_for_websocket(connection: ASGIConnection, init_payload: dict[s
     payload = init_payload or {}
     raw = payload.get("Authorization") or payload.get("authorization") or payload.get("apiKey")
     if isinstance(raw, str) and raw:
-        token = raw.split(" ", 1)[1] if raw.lower().startswith("bearer ") else raw
+        token = key_of_authorization(raw) if " " in raw.strip() else raw  # a header's value, or the bare key
         ctx.principal, ctx.scope_ = await principal_for_key(token.strip())
         return ctx
     session = await sessions.load(connection.cookies.get(sessions.COOKIE))

@@ -19,7 +19,8 @@ from tests.test_queries import RUNS_SQL
 
 SESSION_STATE = re.compile(
     r"^\s*SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b)|\bpg_(try_)?advisory_lock(_shared)?\s*\(|^\s*LISTEN\b"
-    r"|\bWITH\s+HOLD\b|\bCREATE\s+(TEMP|TEMPORARY)\b", re.IGNORECASE | re.MULTILINE)
+    r"|\bWITH\s+HOLD\b|\bCREATE\s+(TEMP|TEMPORARY)\b|\bset_config\s*\([^)]*,\s*false\s*\)",
+    re.IGNORECASE | re.MULTILINE)
 
 
 def _texts(node: ast.AST) -> list[str]:
@@ -38,9 +39,11 @@ def session_statements(tree: ast.AST) -> list[int]:
 
 def test_the_pattern_finds_what_would_leak_and_passes_what_would_not():
     leaks = ['await db.execute("SET statement_timeout = 0")', 'await db.fetch("SELECT pg_advisory_lock(1)")',
-             'await db.execute("LISTEN x")', 'await db.execute("DECLARE c CURSOR WITH HOLD FOR SELECT 1")']
+             'await db.execute("LISTEN x")', 'await db.execute("DECLARE c CURSOR WITH HOLD FOR SELECT 1")',
+             'await db.fetch("SELECT set_config(\'statement_timeout\', $1, false)")']
     fine = ['await db.execute("SET LOCAL synchronous_commit = off")', 'await db.execute("UPDATE t SET a = 1")',
-            'await db.fetch("SELECT pg_advisory_xact_lock(1)")', 'await conn.execute("LISTEN x")']
+            'await db.fetch("SELECT pg_advisory_xact_lock(1)")', 'await conn.execute("LISTEN x")',
+            'await db.fetch("SELECT set_config(name, $1, true) FROM pg_settings")']
     assert all(session_statements(ast.parse(code)) for code in leaks)
     assert not any(session_statements(ast.parse(code)) for code in fine)
 

@@ -196,8 +196,13 @@ async def release_holders(conn: asyncpg.Connection) -> int:
         "AND ((classid::bigint << 32) | objid::bigint) = $1", HISTORY_BEING_WRITTEN))
 
 
-async def releases_may_run() -> bool:
-    """False while a bulk writer holds the releases (see holding_releases)."""
-    async with db.transaction():
-        row = await db.fetchrow("SELECT pg_try_advisory_xact_lock($1) AS free", HISTORY_BEING_WRITTEN)
+RELEASING = 0x70617964_7265  # "paydre": one release at a time (a second waits, then finds the month released)
+
+
+async def hold_releases_here() -> bool:
+    """In the caller's transaction: hold the releases exclusively until it ends, unless a bulk writer holds
+    them (False). Taken before the month is read, so no writer can start between the check and the release.
+    Releases queue behind each other first, so the writers' lock is only ever refused because of a writer."""
+    await db.execute("SELECT pg_advisory_xact_lock($1)", RELEASING)
+    row = await db.fetchrow("SELECT pg_try_advisory_xact_lock($1) AS free", HISTORY_BEING_WRITTEN)
     return bool(row and row["free"])

@@ -58,6 +58,11 @@ VALUE_COLUMNS = ("account_id", "livemode", "period", "metric", "value", "release
 LEDGER_COLUMNS = ("account_id", "livemode", "period", "release_id", "epsilon", "created")
 
 
+class WritingPastMonths(Conflict):
+    """A bulk writer of past months holds the releases (`queries.holding_releases`): a month released now would
+    be released without the sellers still to come, for good."""
+
+
 @dataclass(frozen=True)
 class ComputedPeriod:
     period: str
@@ -85,9 +90,12 @@ async def compute_period(livemode: bool, month: date, policy: ReleasePolicy, *,
         raise InvalidRequest(f"{name} has not ended: a month's benchmarks are released once it has closed",
                              param="period")
     await follower.catch_up()  # every committed payment is in the rollups read below
-    months = await month_inputs(livemode, month)
-    sellers = [Seller(m.account_id, m.category, region_of(m.country), values(m)) for m in months]
     async with db.transaction():
+        if not await queries.hold_releases_here():
+            raise WritingPastMonths(f"past months are being written (the demo's first run): {name} is released "
+                                    "once that is done", param="period")
+        months = await month_inputs(livemode, month)
+        sellers = [Seller(m.account_id, m.category, region_of(m.country), values(m)) for m in months]
         claimed = await queries.claim_period(BenchmarkPeriod(
             id=new_id("bmp"), livemode=livemode, period=month, policy=dataclasses.asdict(policy),
             computed_at=now))
@@ -146,9 +154,6 @@ async def _store(livemode: bool, month: date, plan: PeriodPlan, sellers: Sequenc
 async def release_due(settings: Settings, *, now: datetime | None = None) -> list[ComputedPeriod]:
     """Release each of the last closed months (ended at least the release delay ago) not released yet."""
     now = now or clock.now()
-    if not await queries.releases_may_run():
-        log.info("benchmarks: past months are being written (the demo's first run); releasing later")
-        return []
     policy = ReleasePolicy.from_settings(settings)
     done = []
     for livemode in (False, True):
@@ -157,6 +162,9 @@ async def release_due(settings: Settings, *, now: datetime | None = None) -> lis
                 continue
             try:
                 done.append(await compute_period(livemode, month, policy, now=now))
+            except WritingPastMonths:
+                log.info("benchmarks: past months are being written (the demo's first run); releasing later")
+                return done
             except Conflict:
                 continue  # another process released it meanwhile
             log.info("benchmarks released: %s", done[-1])

@@ -8,6 +8,7 @@ from strawberry.types import Info
 from server.disputes import service
 from server.disputes import types as t
 from server.gql.common import Connection, connection, ctx_of, first_arg, one_or_none
+from server.pagination import decode_cursor
 
 
 @strawberry.type
@@ -15,7 +16,7 @@ class DisputeQuery:
     @strawberry.field(description="Disputes of the current mode, newest first.")
     async def disputes(self, info: Info, first: int | None = None, after: str | None = None,
                        status: str | None = None, payment_intent: str | None = None) -> Connection[t.Dispute]:
-        page = await service.list_disputes(ctx_of(info), first_arg(first), after, status=status,
+        page = await service.list_disputes(ctx_of(info), first_arg(first), decode_cursor(after, "after"), status=status,
                                            payment_intent=payment_intent)
         return connection(page, t.Dispute.from_row)
 

@@ -14,7 +14,7 @@ from server.context import RequestContext
 from server.disputes import evidence, service
 from server.disputes.serial import dispute_json
 from server.ledger.money import MAX_AMOUNT
-from server.pagination import parse_limit
+from server.pagination import decode_cursor, parse_limit
 from server.rest import api_context, list_body
 
 Amount = Annotated[Any, KwargDefinition(schema_extra={"type": OpenAPIType.INTEGER, "format": "int64"}, ge=1,
@@ -46,7 +46,7 @@ class DisputeController(Controller):
     @get("/", summary="List disputes, newest first")
     async def list_(self, ctx: RequestContext, limit: str | None = None, cursor: str | None = None,
                     status: str | None = None, payment_intent: str | None = None) -> dict[str, Any]:
-        page = await service.list_disputes(ctx, parse_limit(limit), cursor, status=status,  # the service decodes it
+        page = await service.list_disputes(ctx, parse_limit(limit), decode_cursor(cursor), status=status,
                                            payment_intent=payment_intent)
         return list_body(page, dispute_json, "/v1/disputes")
 

@@ -42,7 +42,7 @@ from server.files import service as files
 from server.idempotency import effects
 from server.ids import new_id
 from server.ledger import money
-from server.pagination import Page, decode_cursor
+from server.pagination import Page
 from server.payments import queries as payment_queries
 from server.payments.processor import ProcessorDispute, ProcessorError, ProcessorTimeout, processor
 from server.payments.rows import PaymentIntent
@@ -103,13 +103,13 @@ async def get(ctx: RequestContext, dispute_id: str) -> Dispute:
     return found
 
 
-async def list_disputes(ctx: RequestContext, limit: int, cursor: str | None, *, status: str | None = None,
+async def list_disputes(ctx: RequestContext, limit: int, after: str | None, *, status: str | None = None,
                         payment_intent: str | None = None) -> Page[Dispute]:
     scope = ctx.require(read("disputes"))
     if status is not None and status not in evidence.STATUSES:
         raise InvalidRequest(f"unknown status '{status[:40]}': one of {', '.join(evidence.STATUSES)}",
                              param="status")
-    rows = await queries.list_disputes(scope, decode_cursor(cursor), limit, status=status,
+    rows = await queries.list_disputes(scope, after, limit, status=status,
                                        payment_intent=payment_intent)
     return Page.from_rows(rows, limit)
 

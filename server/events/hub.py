@@ -75,6 +75,9 @@ def _pos(message: EventMessage) -> int:
     return message.pos
 
 
+EMPTY = Channel()  # a subscriber's channel before it joins one: nothing in it, never appended to
+
+
 class Subscriber:
     """One live consumer: an async iterator of `EventMessage`s of its scope, in position order."""
 
@@ -82,7 +85,7 @@ class Subscriber:
 
     def __init__(self, hub: Hub, scope: Scope, types: TypeFilter, last_pos: int, catch_up: bool) -> None:
         self.hub = hub
-        self.channel = Channel()  # until it joins its scope's channel on entering
+        self.channel = EMPTY  # until it joins its scope's channel on entering
         self.scope = scope
         self.types = types
         self.last_pos = last_pos
@@ -108,8 +111,15 @@ class Subscriber:
             self.waiter.set_result(None)
 
     def offer(self, message: EventMessage) -> None:
-        if message.pos > self.last_pos and self.types.matches_message(message):
+        if message.pos <= self.last_pos:
+            return
+        if self.types.matches_message(message):
             self.wake()
+        elif self.waiter is not None and not self.waiter.done():
+            # Waiting, it has passed over everything before this message: passing over this one too keeps a
+            # filtered subscriber (one payment's updates) from holding its channel's trim back, and from
+            # counting as behind (a table read per event) once older messages leave.
+            self.last_pos = message.pos
 
     def resync(self) -> None:
         self.catch_up = True
@@ -168,6 +178,9 @@ class Subscriber:
 
     async def _read_table(self) -> None:
         self.catch_up = False  # a resync() during the read sets it again
+        # What had left the channel before the read: the read's snapshot has all of it. Whatever leaves while
+        # the read waits for its turn or the pool may be newer than the snapshot, and must not be skipped.
+        floor = self.channel.dropped_pos
         try:
             async with self.hub.catch_up_reads:
                 rows = await queries.after_position(self.scope, self.last_pos, self.types, CATCH_UP_BATCH)
@@ -177,8 +190,8 @@ class Subscriber:
         self.backlog = [EventMessage.from_row(r) for r in reversed(rows)]
         if len(rows) == CATCH_UP_BATCH:
             self.catch_up = True
-        elif self.behind and not rows:  # the table has nothing newer: whatever left the channel was not ours
-            self.last_pos = max(self.last_pos, self.channel.dropped_pos)
+        elif not rows and floor > self.last_pos:  # nothing newer of ours in the table up to what had left
+            self.last_pos = floor
 
 
 class Hub:

@@ -10,6 +10,7 @@ Each message's HTML is rendered once per process and shared by every stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -76,6 +77,7 @@ def _frame_of(message: EventMessage, render: Callable[[EventMessage], str], vari
 class LiveStream(Stream):
     """A `Stream` for connections that live for hours: the same bytes, a lighter way to notice the client left.
 
+    Written against Litestar 2.25 (`ASGIStreamingResponse._stream` and its `iterator` slot; tests/events cover it).
     Litestar's streaming response runs the body and a disconnect listener in an anyio task group (a task,
     cancel scopes, an event: ~3.5 KiB a connection, BENCHMARKS.md "Scale-out"). Here one small task waits
     for the disconnect and cancels the streaming task.
@@ -111,3 +113,10 @@ class _DisconnectWatchingResponse(ASGIStreamingResponse):
             streaming.uncancel()  # our own cancellation: the client is gone, the response is over
         finally:
             watcher.cancel()
+            # Cancelled inside `send`, the body generator was never closed: close it now, so its own clean-up
+            # (leaving the hub, the live-connection count) runs here and not whenever it is garbage-collected.
+            close = getattr(self.iterator, "aclose", None)
+            if close is not None:
+                await close()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watcher  # its failure (a broken receive) is over with the response; don't leave it unread

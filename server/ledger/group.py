@@ -62,6 +62,7 @@ class GroupCommit:
         self.before_commit = before_commit  # runs inside the batch's transaction just before COMMIT (fault tests)
         self._queue: list[_Pending] = []
         self._running = 0
+        self._drainers: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
     async def post(self, scope: Scope, kind: str, legs: list[Leg], *, reference: str | None = None,
                    description: str = "", metadata: dict[str, Any] | None = None,
@@ -76,7 +77,9 @@ class GroupCommit:
         if self._running < self.drainers:
             self._running += 1
             # A fresh context: the batch belongs to no request (no request's faults, replica routing or principal).
-            asyncio.get_running_loop().create_task(self._drain(), context=contextvars.Context())
+            task = asyncio.get_running_loop().create_task(self._drain(), context=contextvars.Context())
+            self._drainers.add(task)
+            task.add_done_callback(self._drainers.discard)
         return await answer
 
     async def _drain(self) -> None:

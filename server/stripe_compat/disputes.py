@@ -18,7 +18,7 @@ from server.context import RequestContext
 from server.disputes import evidence, service
 from server.disputes.rows import Dispute
 from server.disputes.serial import dispute_json
-from server.pagination import Page, encode_cursor
+from server.pagination import Page
 from server.rest import api_context
 from server.stripe_compat import lists, params, shapes
 
@@ -53,8 +53,7 @@ class DisputeController(Controller):
         async def fetch(limit: int, after: str | None) -> Page[Dispute]:
             if nothing:  # no dispute of this account and mode is on that charge
                 return Page.from_rows([], limit)
-            return await service.list_disputes(ctx, limit, encode_cursor(after) if after else None,
-                                               payment_intent=pi_id)
+            return await service.list_disputes(ctx, limit, after, payment_intent=pi_id)
 
         page = await lists.page(data, fetch, lambda row: row, "/v1/disputes")
         page["data"] = await _shaped(ctx, page["data"])

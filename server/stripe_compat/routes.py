@@ -10,8 +10,7 @@ from __future__ import annotations
 from litestar import Router
 
 from server.stripe_compat import customers, disputes, errors, events, money, payment_intents
-
-PREFIX = "/stripe/v1"
+from server.stripe_compat.error_shape import PREFIX
 
 ROUTER = Router(
     path=PREFIX,

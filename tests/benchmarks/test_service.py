@@ -14,7 +14,7 @@ import pytest
 from server import db
 from server.accounts.business import GLOBAL
 from server.benchmarks import marketplace, periods, queries, service
-from server.benchmarks.metrics import METRICS
+from server.benchmarks.metrics import DEFAULT_POLICY, METRICS
 from server.benchmarks.results import benchmarks_json
 from server.benchmarks.values import values
 from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound, PermissionDenied
@@ -237,12 +237,18 @@ async def test_releases_wait_while_past_months_are_being_written(server):
     # given: a bulk writer of past months (the demo's first run beside the app) holds the releases
     settings = get_settings()
     assert settings.database_url
+    month = fresh_month()
+    policy = DEFAULT_POLICY
     async with queries.holding_releases(settings.database_url):
-        # then: the release job releases nothing meanwhile (a month released now would lack those sellers)
-        assert not await queries.releases_may_run()
+        # then: nothing is released meanwhile (a month released now would lack those sellers), by the job or
+        # by hand, and nothing of the month is stored
         assert await service.release_due(settings) == []
-    # and: once the writer is done (or dead: the lock is its connection's), releases may run again
-    assert await queries.releases_may_run()
+        with pytest.raises(service.WritingPastMonths) as refused:
+            await service.compute_period(False, month, policy)
+        assert refused.value.status == 409 and "being written" in refused.value.message
+        assert await queries.period(False, month) is None
+    # and: once the writer is done (or dead: the lock is its connection's), the month is released
+    assert (await service.compute_period(False, month, policy)).period == periods.label(month)
 
 
 async def test_a_large_marketplace_is_written_in_blocks_each_seller_with_its_history(server):

@@ -7,10 +7,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 import stripe
 
 from tests.compat.conftest import sdk
 from tests.disputes.helpers import assert_ledger_balanced, dispute_entries
+from tests.disputes.test_recovery import a_dispute, check_closed, check_submitted
+from tests.idempotency.test_recovery import Case, fail_after_every_commit_then_retry
+from tests.payments.helpers import merchant as new_merchant
 from tests.support import eventually
 
 
@@ -163,37 +167,18 @@ async def test_unknown_parameters_and_missing_disputes(client: stripe.StripeClie
     assert untouched.evidence_details.has_evidence is False and untouched.status == "needs_response"
 
 
-async def _fail_then_retry(http, path: str, headers: dict[str, str], data: dict[str, str] | None = None):
-    """A failure right after the effect's commit, then after the next commit of the retry, then a clean retry.
-
-    The effect commits first; the processor is told next and its answer committed. The disputes sync job also
-    tells the processor what a failed request left untold, so the retry's second commit may already be done by
-    it: that retry then simply succeeds."""
-    failed = await http.post(path, data=data, headers={**headers, "Paydeck-Test-Fault": "after-commit=1"})
-    assert failed.status_code == 500 and failed.json()["error"]["type"] == "api_error", failed.text
-    again = await http.post(path, data=data, headers={**headers, "Paydeck-Test-Fault": "after-commit=2"})
-    assert again.status_code in (200, 500), again.text
-    done = await http.post(path, data=data, headers=headers)
-    assert done.status_code == 200, done.text
-    return done.json()
+# The disputes domain's own exactly-once cases (tests/disputes/test_recovery.py), asked through /stripe/v1: the same
+# effects, the same checks, the same harness failing after every commit and before the response.
+COMPAT_CASES = {
+    "submit evidence": Case(lambda dp: f"/stripe/v1/disputes/{dp['id']}",
+                            lambda dp: {"evidence": {"uncategorized_text": "proof"}, "submit": True},
+                            a_dispute, check_submitted),
+    "close": Case(lambda dp: f"/stripe/v1/disputes/{dp['id']}/close", lambda dp: {}, a_dispute, check_closed),
+}
 
 
-async def test_close_and_submit_recover_after_a_failure_after_the_commit(client: stripe.StripeClient, http, merchant):
-    """Each commits, then tells the processor and commits again: a retry with the same key resumes, once."""
-    auth = {"Authorization": f"Bearer {merchant.keys['secret_test']}"}
-    _, closing = await _disputed_payment(client, 1_300)
-    _, answering = await _disputed_payment(client, 1_400)
-    before = await _available(client)
-    closed = await _fail_then_retry(http, f"/stripe/v1/disputes/{closing.id}/close",
-                                    {**auth, "Idempotency-Key": "close-once"})
-    assert closed["status"] == "lost"
-    assert [kind for kind, _, amount in await dispute_entries(closing.id) if amount > 0].count("dispute_loss") == 1
-    assert await _available(client) == before
-
-    submitted = await _fail_then_retry(http, f"/stripe/v1/disputes/{answering.id}",
-                                       {**auth, "Idempotency-Key": "submit-once"},
-                                       {"evidence[customer_name]": "Jenny", "submit": "true"})
-    # Submitted once (the issuer may already have decided it: the simulator answers within a second).
-    assert submitted["status"] != "needs_response" and submitted["evidence_details"]["submission_count"] == 1
-    assert (await sdk(client.disputes.retrieve, answering.id)).evidence_details.submission_count == 1
-    await assert_ledger_balanced(merchant_of(merchant))
+@pytest.mark.parametrize("name", list(COMPAT_CASES))
+async def test_a_failure_after_every_commit_then_a_retry_acts_once(http, name):
+    m = await new_merchant(http)
+    await fail_after_every_commit_then_retry(m, COMPAT_CASES[name])
+    await assert_ledger_balanced(m)

@@ -22,7 +22,7 @@ from tests.payments.helpers import Merchant, merchant
 from tests.support import eventually
 
 
-async def _disputed(m: Merchant) -> dict[str, Any]:
+async def a_dispute(m: Merchant) -> dict[str, Any]:
     pi = await m.paid(3_000)
     return await dispute(m, pi["id"], reason="product_not_received")
 
@@ -136,8 +136,8 @@ async def _transfer(m: Merchant) -> dict[str, Any]:
 CASES = {
     "submit evidence": Case(lambda dp: f"/v1/disputes/{dp['id']}",
                             lambda dp: {"evidence": {"uncategorized_text": "proof"}, "submit": True},
-                            _disputed, check_submitted),
-    "accept": Case(lambda dp: f"/v1/disputes/{dp['id']}/close", lambda dp: {}, _disputed, check_closed),
+                            a_dispute, check_submitted),
+    "accept": Case(lambda dp: f"/v1/disputes/{dp['id']}/close", lambda dp: {}, a_dispute, check_closed),
     "test dispute": Case(lambda pi: f"/v1/test_helpers/payment_intents/{pi['id']}/dispute", lambda pi: {},
                          _paid, check_opened),
     "open claim": Case(lambda c: "/v1/transfer_claims", lambda c: {"transfer": c["transfer_id"], "message": "hi"},

@@ -46,15 +46,20 @@ async def test_a_client_whose_network_vanishes_is_reaped(server):
     browser = await login(server, account.user["email"])
     cookie = "; ".join(f"{name}={value}" for name, value in browser.client.cookies.items())
     await browser.client.aclose()
-    folder = Path(tempfile.mkdtemp(prefix="paydeck-netns-"))
     ports = _loopback_ports()
-    config = {"folder": str(folder), "ports": ports, "app_port": free_port(), "cookie": cookie,
-              "key": account.keys["secret_test"]}
-    async with unix_to_loopback(folder, ports):
-        node = await asyncio.create_subprocess_exec(
-            "unshare", "-rn", sys.executable, "-m", "tests.events.netns_node", json.dumps(config),
-            stdout=asyncio.subprocess.PIPE, env={**os.environ, **SMALL_TIMEOUTS})
-        out, _ = await asyncio.wait_for(node.communicate(), 120)
+    with tempfile.TemporaryDirectory(prefix="paydeck-netns-") as folder:
+        config = {"folder": folder, "ports": ports, "app_port": free_port(), "cookie": cookie,
+                  "key": account.keys["secret_test"]}
+        async with unix_to_loopback(Path(folder), ports):
+            node = await asyncio.create_subprocess_exec(
+                "unshare", "-rn", sys.executable, "-m", "tests.events.netns_node", json.dumps(config),
+                stdout=asyncio.subprocess.PIPE, env={**os.environ, **SMALL_TIMEOUTS})
+            try:
+                out, _ = await asyncio.wait_for(node.communicate(), 120)
+            finally:
+                if node.returncode is None:  # timed out or cancelled: leave no namespace behind
+                    node.kill()
+                    await node.wait()
     assert node.returncode == 0, out
     result = json.loads(out.decode().strip().splitlines()[-1])
     assert result["connected"] and result["open_before"] == 2, result  # an SSE stream and a WebSocket

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -39,6 +40,13 @@ async def test_api_key_in_connection_init(base_url, account):
     assert payload["data"]["heartbeat"] == {"accountId": account.account["id"], "livemode": True}
 
 
+async def test_api_key_as_basic_credentials_in_connection_init(base_url, account):
+    """As over HTTP: the key as Basic user name with no password (Stripe's curl style) is the same key."""
+    basic = "Basic " + base64.b64encode(f"{account.keys['secret_live']}:".encode()).decode()
+    payload = await subscribe_once(base_url, {"Authorization": basic}, HEARTBEAT)
+    assert payload["data"]["heartbeat"] == {"accountId": account.account["id"], "livemode": True}
+
+
 async def test_session_cookie(base_url, account):
     session = await login(base_url, account.user["email"])
     cookie = f"{sessions.COOKIE}={session.client.cookies[sessions.COOKIE]}"
@@ -52,7 +60,7 @@ async def test_no_credentials_are_rejected(base_url):
     assert message is None and code == 4403
 
 
-@pytest.mark.parametrize("token", ["sk_test_nonsense", "Bearer sk_test_nonsense"])
+@pytest.mark.parametrize("token", ["sk_test_nonsense", "Bearer sk_test_nonsense", "Digest abc", "Basic dXNlcjpwYXNz"])
 async def test_a_bad_key_is_rejected(base_url, token):
     message, code = await _init(base_url, {"Authorization": token})
     assert message is None and code == 4403
