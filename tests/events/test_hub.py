@@ -37,6 +37,28 @@ class TestSlowSubscriber:
         assert sorted(got) == sorted(emitted) and len(set(got)) == len(got)
 
 
+class TestFilteredSubscriber:
+    async def test_a_waiting_filtered_subscriber_passes_over_what_is_not_for_it(self, server, monkeypatch):
+        monkeypatch.setattr(hub_module, "RECENT", 8)
+        monkeypatch.setattr(hub_module, "KEEP_AT_MOST", 24)
+        account = await new_account()
+        scope = scope_of(account)
+        hub = hub_module.hub()
+        async with hub.subscribe(scope, TypeFilter(exact=["customer.updated"])) as subscriber:
+            # given: a subscriber of one type, waiting, while many events of other types arrive
+            waiting = asyncio.create_task(anext(subscriber))
+            await eventually(lambda: subscriber.waiter is not None)
+            others = [await emit_event(scope) for _ in range(hub_module.KEEP_AT_MOST + 20)]
+            # then: it never falls behind for them (no table read per event), and the channel trims past it
+            await eventually(lambda: len(subscriber.channel.messages) < hub_module.KEEP_AT_MOST + 20)
+            assert not subscriber.behind
+            assert others and not waiting.done()
+            # and: its own type still reaches it
+            mine = await emit_event(scope, "customer.updated")
+            async with asyncio.timeout(20):
+                assert (await waiting).id == mine
+
+
 class TestRedisReconnect:
     async def test_subscribers_catch_up_after_the_hub_resubscribes(self, infrastructure, server):
         account = await new_account()
