@@ -159,8 +159,10 @@ async def test_each_range_is_compared_with_the_one_before_and_a_year_before(serv
     last_year = today.replace(year=today.year - 1)
     await backfill.write_payments(scope, [
         Payment(last_year + timedelta(hours=1), 5_000, "USD"),
-        Payment(today - timedelta(days=1, hours=-1), 1_000, "USD"),  # yesterday 01:00
-        Payment(today - timedelta(days=1, hours=-2), 3_000, "USD", "failed", decline_code="insufficient_funds"),
+        # yesterday 00:02 and 00:03: inside "yesterday up to the same time" whenever the test runs (it compares
+        # at least the first 15 minutes; at 01:00 a run in the day's first hour missed them)
+        Payment(today - timedelta(days=1, minutes=-2), 1_000, "USD"),
+        Payment(today - timedelta(days=1, minutes=-3), 3_000, "USD", "failed", decline_code="insufficient_funds"),
         Payment(today + timedelta(minutes=1), 2_000, "USD"),
     ], now=today + timedelta(minutes=5))
     now = max(datetime.now(UTC), today + timedelta(minutes=15))
