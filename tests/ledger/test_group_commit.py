@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
@@ -116,4 +117,20 @@ async def test_a_reused_entry_id_or_a_foreign_ledger_account_is_refused_alone():
     assert [await _balance(w["a"]), await _balance(w["b"]), await _balance(foreign)] == [85, 15, 0]
     row = await db.fetchrow("SELECT metadata FROM journal_entries WHERE id = $1", results[2].id)
     assert row is not None and row["metadata"] == {"note": "kept"}  # jsonb through the codec, not a string
+    await _invariants(scope)
+
+
+async def test_many_concurrent_moves_on_few_low_balances_never_overdraw_and_keep_the_ledger_whole():
+    scope = Scope((await new_account()).account["id"], False)
+    w = await _funded(scope, {n: 50 for n in "abcd"})
+    rng = random.Random(14)
+    moves = [rng.sample("abcd", 2) + [rng.randint(1, 40)] for _ in range(200)]
+    batcher = group.GroupCommit(window=0.005, max_batch=17, drainers=2)
+    results = await asyncio.gather(*[batcher.post(scope, "transfer", [ledger.Leg(w[src].id, "USD", -amount),
+                                                                      ledger.Leg(w[dst].id, "USD", amount)])
+                                     for src, dst, amount in moves], return_exceptions=True)
+    refused = [r for r in results if not isinstance(r, ledger.Entry)]
+    assert refused and all(isinstance(r, PaymentRequired) for r in refused)  # some overdrafts, each refused alone
+    assert len(refused) < len(results)
+    assert sum([await _balance(w[n]) for n in "abcd"]) == 200 and min([await _balance(w[n]) for n in "abcd"]) >= 0
     await _invariants(scope)
