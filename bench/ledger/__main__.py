@@ -10,7 +10,7 @@ on 10,000 accounts:
   pgbench   pgbench's built-in TPC-B script (the reference)
   sql       one call of the ledger_post_entry SQL function per transaction (no Python service)
   sql-x10   ten transfers per transaction (batching many transfers per commit)
-  group     server.ledger.group.post in this process: concurrent transfers batched into one commit
+  group     bench.ledger.group.post in this process: concurrent transfers batched into one commit
   service   server.customers.wallet.transfer in this process (what REST and GraphQL call)
   healthz   GET /healthz to the `paydeck web` subprocess (the trivial-request reference for http)
   http      POST /v1/transfers to a `paydeck web` subprocess
@@ -92,7 +92,7 @@ async def measure(fx: Fixture, mode: str, customers: list[str], clients: int, se
             await wallet.transfer(fx.ctx, src, dst, rng.randint(1, 100), "USD")
             return 1
     elif mode == "group":
-        from server.ledger import group
+        from bench.ledger import group
         from server.ledger.service import Leg
 
         async def one(rng):

@@ -60,11 +60,11 @@ async def post_entry(scope: Scope, entry_id: str, kind: str, reference: str | No
     )
 
 
-async def post_entries(entries: list[tuple[Scope, str, str, str | None, str, str, list[tuple[str, str, int]]]]
-                       ) -> list[BatchPosting]:
+async def post_entries(entries: list[tuple[Scope, str, str, str | None, str, dict[str, Any],
+                                          list[tuple[str, str, int]]]]) -> list[BatchPosting]:
     """Many entries in one call, each applied or refused on its own (`ledger_post_entries`, group commit).
 
-    `entries`: (scope, entry id, kind, reference, description, metadata as JSON text, legs); a leg is
+    `entries`: (scope, entry id, kind, reference, description, metadata, legs); a leg is
     (ledger account id, currency, amount). Result rows name their entry by its 1-based position.
     """
     legs = [leg for e in entries for leg in e[6]]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
+from bench.ledger import group
 from server import db
 from server.context import Scope
 from server.errors import PaymentRequired
 from server.ids import new_id
-from server.ledger import group
 from server.ledger import service as ledger
 from server.ledger.rows import LedgerAccount
 from tests.factories import new_account
@@ -94,3 +95,42 @@ async def test_an_unbalanced_entry_is_refused_before_it_is_queued():
     w = await _funded(scope, {"a": 100, "b": 0})
     with pytest.raises(ValueError, match="sum to zero"):
         await group.post(scope, "transfer", [ledger.Leg(w["a"].id, "USD", -10), ledger.Leg(w["b"].id, "USD", 9)])
+
+
+async def test_a_reused_entry_id_or_a_foreign_ledger_account_is_refused_alone():
+    scope = Scope((await new_account()).account["id"], False)
+    other = Scope((await new_account()).account["id"], False)
+    w = await _funded(scope, {"a": 100, "b": 0})
+    foreign = await ledger.wallet(other, "cus_x", "USD")
+    done = await group.post(scope, "transfer", [ledger.Leg(w["a"].id, "USD", -10), ledger.Leg(w["b"].id, "USD", 10)])
+    batcher = group.GroupCommit(window=0.05, drainers=1)
+    results = await asyncio.gather(
+        batcher.post(scope, "transfer", [ledger.Leg(w["a"].id, "USD", -1), ledger.Leg(w["b"].id, "USD", 1)],
+                     entry_id=done.id),
+        batcher.post(scope, "transfer", [ledger.Leg(w["a"].id, "USD", -1), ledger.Leg(foreign.id, "USD", 1)]),
+        batcher.post(scope, "transfer", [ledger.Leg(w["a"].id, "USD", -5), ledger.Leg(w["b"].id, "USD", 5)],
+                     metadata={"note": "kept"}),
+        return_exceptions=True)
+    assert isinstance(results[0], RuntimeError) and "already exists" in str(results[0])
+    assert isinstance(results[1], RuntimeError) and "unknown ledger account" in str(results[1])
+    assert isinstance(results[2], ledger.Entry) and results[2].balance_after(w["b"].id) == 15
+    assert [await _balance(w["a"]), await _balance(w["b"]), await _balance(foreign)] == [85, 15, 0]
+    row = await db.fetchrow("SELECT metadata FROM journal_entries WHERE id = $1", results[2].id)
+    assert row is not None and row["metadata"] == {"note": "kept"}  # jsonb through the codec, not a string
+    await _invariants(scope)
+
+
+async def test_many_concurrent_moves_on_few_low_balances_never_overdraw_and_keep_the_ledger_whole():
+    scope = Scope((await new_account()).account["id"], False)
+    w = await _funded(scope, {n: 50 for n in "abcd"})
+    rng = random.Random(14)
+    moves = [rng.sample("abcd", 2) + [rng.randint(1, 40)] for _ in range(200)]
+    batcher = group.GroupCommit(window=0.005, max_batch=17, drainers=2)
+    results = await asyncio.gather(*[batcher.post(scope, "transfer", [ledger.Leg(w[src].id, "USD", -amount),
+                                                                      ledger.Leg(w[dst].id, "USD", amount)])
+                                     for src, dst, amount in moves], return_exceptions=True)
+    refused = [r for r in results if not isinstance(r, ledger.Entry)]
+    assert refused and all(isinstance(r, PaymentRequired) for r in refused)  # some overdrafts, each refused alone
+    assert len(refused) < len(results)
+    assert sum([await _balance(w[n]) for n in "abcd"]) == 200 and min([await _balance(w[n]) for n in "abcd"]) >= 0
+    await _invariants(scope)

@@ -5,17 +5,19 @@ wait, not the work, bounds the ledger's rate (BENCHMARKS.md, "Ledger").
 `post()` queues the caller's entry and waits. A drainer takes what is queued
 (after at most `WINDOW` seconds for more to arrive), sends the whole batch in
 one call of `ledger_post_entries()` and commits once; only then is each caller
-answered, with its own result: its postings, or its own error. An entry that
-would overdraw an account is undone alone inside the SQL function (a
-subtransaction per entry), so it fails its caller with `PaymentRequired`
+answered, with its own result: its postings, or its own error. The SQL function
+decides the entries in batch order in one pass over the locked balances and
+writes the accepted ones set-wise; an entry that would overdraw an account is
+refused alone, so it fails its caller with `PaymentRequired`
 (insufficient_funds) and not the others. If the batch does not commit (a lost
 connection, a failed COMMIT), every caller of that batch gets the error and
 nothing of the batch is written.
 
-`post()` is for callers that have no transaction of their own: an entry that
-must commit atomically with the caller's other writes (a transfer row, its
-event, an idempotency effect) goes through `service.post()` in the caller's
-transaction instead.
+It lives in bench/, not server/: no production path can use it today. Every
+ledger write of the product commits atomically with its caller's other rows (a
+transfer row, its event, Radar's record, the Idempotency-Key's effect binding)
+in the caller's transaction through `service.post()` (docs/ledger.md, "Group
+commit"). This is the measured capability behind issue 14's aim 2.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import msgspec
 
 from server import db
 from server.context import Scope
@@ -98,7 +98,7 @@ class GroupCommit:
             async with db.transaction():
                 rows = await queries.post_entries(
                     [(p.scope, p.entry_id, p.kind, p.reference, p.description,
-                      msgspec.json.encode(p.metadata).decode(),
+                      p.metadata,
                       [(leg.ledger_account_id, leg.currency, leg.amount) for leg in p.legs]) for p in batch])
                 if self.before_commit is not None:
                     await self.before_commit()
