@@ -74,12 +74,14 @@ class TypeFilter:
         return out + " AND (" + " OR ".join(parts) + ")"
 
 
-async def insert(row: dict[str, Any]) -> None:
+async def insert(row: dict[str, Any], notify_channel: str) -> None:
+    """The event's row, and `pg_notify(notify_channel, id)` in the same round trip (delivered at commit)."""
     await db.execute(
         "INSERT INTO events (id, account_id, livemode, type, object_type, object_id, data, request_id, "
-        "idempotency_key, created) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
+        "idempotency_key, created) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) "
+        "RETURNING pg_notify($11, id)",
         row["id"], row["account_id"], row["livemode"], row["type"], row["object_type"], row["object_id"],
-        row["data"], row["request_id"], row["idempotency_key"], row["created"],
+        row["data"], row["request_id"], row["idempotency_key"], row["created"], notify_channel,
     )
 
 
@@ -206,11 +208,6 @@ async def positioned(conn: asyncpg.Connection, after: int, upto: int, limit: int
 
 async def skip_to(conn: asyncpg.Connection, name: str, pos: int) -> None:
     await conn.execute("UPDATE event_dispatch SET published_pos = $2 WHERE name = $1", name, pos)
-
-
-async def notify(channel: str, event_id: str) -> None:
-    """Delivered when the current transaction commits."""
-    await db.execute("SELECT pg_notify($1, $2)", channel, event_id)
 
 
 async def dispatch_lag_seconds() -> float:

@@ -73,7 +73,8 @@ class TestRetention:
         async with db.transaction():
             await queries.insert({"id": old_id, "account_id": scope.account_id, "livemode": False,
                                   "type": "customer.created", "object_type": "customer", "object_id": "cus_old",
-                                  "data": {}, "request_id": None, "idempotency_key": None, "created": old_at})
+                                  "data": {}, "request_id": None, "idempotency_key": None, "created": old_at},
+                                 notify_channel="paydeck_events")
         young = await emit_event(scope)
         assert await delete_expired(30) >= 1
         assert await queries.get(scope, old_id) is None
