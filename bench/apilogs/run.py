@@ -59,7 +59,6 @@ async def bench_ingest(count: int) -> dict:
     prebuilt = [records.build(c, settings.apilog_body_max_bytes) for c in captures]
     await db.execute("DROP TABLE IF EXISTS bench_plain_copy")
     await db.execute("CREATE UNLOGGED TABLE bench_plain_copy AS SELECT * FROM api_request_logs WITH NO DATA")
-    await db.execute("ALTER TABLE bench_plain_copy DROP COLUMN search")
     pool = db.engine().pool
     started = time.perf_counter()
     async with pool.acquire() as conn:
