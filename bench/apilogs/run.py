@@ -30,7 +30,7 @@ START, END = "<!-- apilogs:start -->", "<!-- apilogs:end -->"
 NOTE = (
     "Reading these figures: client, app and PostgreSQL share the same 2 cores, and repeated runs on this shared "
     "machine vary by 2x or more (an earlier run of the same command: p50 on/off 1.01, every search p95 under 2 ms). "
-    "Ingest is bounded by PostgreSQL's side of the COPY: three GIN indexes (full "
+    "Ingest costs PostgreSQL three GIN indexes (full "
     "text, trigram, object ids) and eight b-trees per row; building a row (parsing, redaction, search words) in the "
     "writer, pipelined with the COPY, is now the bound. With Meilisearch as the engine the full-text and trigram "
     "indexes are dropped (the index job does it)."
