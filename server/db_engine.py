@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from contextvars import ContextVar
 from typing import Any
 
@@ -46,6 +47,28 @@ async def register_json_codecs(conn: asyncpg.Connection) -> None:
                               decoder=lambda data: decode_json(data[1:]))
     await conn.set_type_codec("json", schema="pg_catalog", format="binary", encoder=encode_json,
                               decoder=decode_json)
+    # tsvector (API-log search words, computed by the writer): a list of lexemes, without positions.
+    await conn.set_type_codec("tsvector", schema="pg_catalog", format="binary", encoder=encode_tsvector,
+                              decoder=decode_tsvector)
+
+
+def encode_tsvector(lexemes: list[str]) -> bytes:
+    """PostgreSQL's binary tsvector: a count, then each lexeme NUL-terminated with no positions (uint16 0)."""
+    parts = [struct.pack("!i", len(lexemes))]
+    for lexeme in lexemes:
+        parts.append(lexeme.encode() + b"\0\0\0")
+    return b"".join(parts)
+
+
+def decode_tsvector(data: bytes) -> list[str]:
+    (count,) = struct.unpack_from("!i", data)
+    lexemes, at = [], 4
+    for _ in range(count):
+        end = data.index(b"\0", at)
+        lexemes.append(data[at:end].decode())
+        (positions,) = struct.unpack_from("!H", data, end + 1)
+        at = end + 3 + 2 * positions
+    return lexemes
 
 
 async def keep_session(conn: asyncpg.Connection) -> None:

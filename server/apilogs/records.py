@@ -22,8 +22,21 @@ COLUMNS = (
     "id", "account_id", "livemode", "source", "user_id", "api_key_id", "api_key_type", "method", "path",
     "operation_name", "operation_type", "query_params", "request_headers", "request_body", "status_code",
     "response_headers", "response_body", "error_type", "error_code", "error_message", "started_at", "duration_ms",
-    "api_version", "idempotency_key", "idempotent_replayed", "ip_address", "object_ids",
+    "api_version", "idempotency_key", "idempotent_replayed", "ip_address", "object_ids", "search",
 )
+# The words of the searchable fields: runs of ASCII letters and digits, lower-cased, as the query side reads them
+# (filters.words) and as the former generated column found them under the embedded C locale. Computed here rather
+# than by a generated column, which cost PostgreSQL a regexp over both bodies per row (BENCHMARKS.md "API request
+# logs", 2026-12-01).
+WORD_RE = re.compile(r"[0-9A-Za-z]+")
+SEARCH_TEXT_MAX = 200_000  # characters of searchable text per row
+LEXEME_MAX_BYTES = 2047  # PostgreSQL leaves longer words out of a tsvector
+
+
+def search_lexemes(*texts: str | None) -> list[str]:
+    """The distinct words of `texts` (joined by spaces, at most SEARCH_TEXT_MAX characters), lower-cased."""
+    text = " ".join(t or "" for t in texts)[:SEARCH_TEXT_MAX]
+    return list({w.lower() for w in WORD_RE.findall(text) if len(w) <= LEXEME_MAX_BYTES})
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -107,19 +120,23 @@ def build(raw: RawCapture, body_limit: int) -> tuple[Any, ...] | None:
     path = redact.scrub_text(raw.path)[:500]
     object_ids = list(dict.fromkeys(OBJECT_ID_RE.findall(path + " " + response_body)))[:MAX_OBJECT_IDS]
     idem = _header(raw.request_headers, "idempotency-key")
+    op_name = (op_name or None) and op_name[:200]
+    request_body = redact.body(raw.request_body, content_type, body_limit)
+    error_message = error_message and redact.scrub_text(error_message)[:2000]
     return (
         raw.request_id, auth["account_id"], auth["livemode"], auth["source"], auth.get("user_id"),
         auth.get("api_key_id"), auth.get("api_key_type"), raw.method[:10], path,
-        (op_name or None) and op_name[:200], op_type,
+        op_name, op_type,
         redact.query_params(raw.query_string.decode("latin-1")),
         redact.headers(raw.request_headers),
-        redact.body(raw.request_body, content_type, body_limit), raw.status,
+        request_body, raw.status,
         redact.headers(raw.response_headers), response_body, error_type, error_code,
-        error_message and redact.scrub_text(error_message)[:2000],
+        error_message,
         datetime.fromtimestamp(raw.started, UTC), round(raw.duration_ms, 3),
         (_header(raw.request_headers, "paydeck-version") or _header(raw.request_headers, "stripe-version")
          or API_VERSION)[:20],
         redact.scrub_text(idem)[:255] if idem else None,
         (_header(raw.response_headers, "idempotent-replayed") or "").lower() == "true",
         _ip(raw.client_ip), object_ids,
+        search_lexemes(raw.request_id, path, op_name, error_message, request_body, response_body),
     )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from server import clock
 from server.apilogs import partitions, queries
-from server.apilogs.records import API_VERSION
+from server.apilogs.records import API_VERSION, search_lexemes
 from server.ids import new_id
 
 ROUTES = [
@@ -76,14 +76,17 @@ def rows(account_id: str, livemode: bool, count: int, days: float, key_ids: list
         key = rng.choice(key_ids)
         idem = f"idem_{rng.randrange(10**9)}" if method == "POST" and rng.random() < 0.5 else None
         started = datetime.fromtimestamp(at_ms / 1000, UTC)
+        request_id = new_id("req", at_ms)
         yield (
-            new_id("req", at_ms), account_id, livemode, "api", None, key, "secret", method, path,
+            request_id, account_id, livemode, "api", None, key, "secret", method, path,
             "Checkout" if path == "/graphql" else None, "mutation" if path == "/graphql" else None,
             {}, {"content-type": "application/json", "authorization": "[REDACTED]",
                  "user-agent": "paydeck-python/1.4"}, request_body, status,
             {"content-type": "application/json"}, response_body, error_type, error_code, message,
             started, round(rng.lognormvariate(3.0, 0.6), 3), API_VERSION, idem, False, "203.0.113.7",
             [x for x in (cus, pi) if x in path or x in response_body],
+            search_lexemes(request_id, path, "Checkout" if path == "/graphql" else None, message, request_body,
+                           response_body),
         )
 
 
