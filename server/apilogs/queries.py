@@ -152,6 +152,18 @@ async def stats(scope: Scope, flt: LogFilter, query: str, since: datetime, until
         "GROUP BY 1 ORDER BY 1", *args)
 
 
+async def stats_from_rollups(scope: Scope, since: datetime, until: datetime, bucket_seconds: int,
+                             table: str) -> list[dict[str, Any]]:
+    """Requests and errors per bucket in [since, until) from the API rollups (`table`, whose buckets divide
+    `bucket_seconds`): a few rows per rollup bucket, however many requests the range holds."""
+    assert table in {"analytics_api_rollups", "analytics_api_rollups_hourly"}, table
+    return await db.fetch(
+        "SELECT date_bin(make_interval(secs => $3), bucket, $4) AS bucket, sum(requests)::bigint AS requests, "
+        f"sum(status_4xx + status_5xx)::bigint AS errors FROM {table} WHERE account_id = $1 AND livemode = $2 "
+        "AND bucket >= $4 AND bucket < $5 GROUP BY 1 ORDER BY 1",
+        scope.account_id, scope.livemode, bucket_seconds, since, until)
+
+
 # --- retention --------------------------------------------------------------------------------
 
 

@@ -32,7 +32,8 @@ async def test_page_lists_searches_and_scrolls(setup):
     page = await browser.get("/logs")
     assert page.status_code == 200
     assert missing_id in page.text and ids[-1] in page.text
-    assert "Requests and errors per minute" in page.text and 'hx-trigger="revealed"' in page.text
+    # the default 24 hours, unfiltered: counted from the API rollups, per 15 minutes (tests/apilogs/test_series.py)
+    assert "Requests and errors per 15 minutes" in page.text and 'hx-trigger="revealed"' in page.text
 
     # next page through the infinite-scroll link, as htmx asks for it
     link = html.unescape(page.text.split('class="more" hx-get="', 1)[1].split('"', 1)[0])
@@ -43,6 +44,7 @@ async def test_page_lists_searches_and_scrolls(setup):
     assert missing_id in by_id.text and ids[-1] not in by_id.text
     by_filter = await browser.get("/logs", params={"status": "4xx", "path": "/v1/request_logs"})
     assert missing_id in by_filter.text and ids[-1] not in by_filter.text
+    assert "Requests and errors per minute" in by_filter.text  # filtered: the rows themselves, per minute
     assert 'value="4xx"' in by_filter.text  # the filter is kept in the form and the URL
     by_idem = await browser.get("/logs", params={"idempotency_key": "k-1", "range": "1h"})
     assert missing_id in by_idem.text and ids[-1] not in by_idem.text
