@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import UTC, datetime
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -24,6 +25,20 @@ def _encode(value: int, length: int) -> str:
 def new_id(prefix: str, at_ms: int | None = None) -> str:
     ms = at_ms if at_ms is not None else time.time_ns() // 1_000_000
     return f"{prefix}_{_encode(ms, 10)}{_encode(secrets.randbits(80), 16)}"
+
+
+def id_time(value: str) -> datetime | None:
+    """When an id was made (its millisecond timestamp); None for text that is not one of our ids."""
+    _, sep, body = value.rpartition("_")
+    if not sep or len(body) != 26 or any(c not in ALPHABET for c in body[:10]):
+        return None
+    ms = 0
+    for char in body[:10]:
+        ms = ms * 32 + ALPHABET.index(char)
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def id_floor(prefix: str, at_ms: int) -> str:

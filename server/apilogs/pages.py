@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from jinja2_fragments import render_block
 from litestar import Request, Response
-from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from server import clock, operations
-from server.apilogs.writer import TAIL_CHANNEL
-from server.errors import InvalidRequest
+from server.apilogs import tail
+from server.context import RequestContext
+from server.errors import InvalidRequest, PaydeckError
+from server.events import limits
+from server.events.pages import SSE_HEADERS
+from server.events.sse import LiveStream
 from server.instants import parse_instant
 from server.permissions import read
-from server.web.pages import dashboard_context, dashboard_get, show
+from server.web.pages import LoginRequired, dashboard_context, dashboard_get, show
 from server.web.render import env
 
 PRESETS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(hours=24),
@@ -118,43 +118,48 @@ def _matches(item: dict[str, Any], raw: dict[str, str]) -> bool:
 async def logs_tail(request: Request) -> Response:
     """Server-sent events: one `log` event (a table row) per new record of this account and mode.
 
-    Opened as a page rather than by an EventSource, it shows the logs page with the tail on.
+    Opened as a page rather than by an EventSource, it shows the logs page with the tail on. A live
+    connection like the events stream (server/apilogs/tail.py): capped per process (503 + Retry-After),
+    kept alive, resumed after `Last-Event-ID`.
     """
     if "text/event-stream" not in request.headers.get("accept", ""):
         return await _logs(request, tail=True)
-    ctx = await dashboard_context(request)
-    scope = ctx.require(read("request_logs"))
-    _, _, _, _, raw = parse_filters(request.query_params)
-    channel = TAIL_CHANNEL.format(account_id=scope.account_id, mode=scope.mode)
-    row_template = env.get_template("apilogs/row.html")
+    try:
+        ctx = await dashboard_context(request)
+        scope = ctx.require(read("request_logs"))
+        flt, _, _, _, raw = parse_filters(request.query_params)
+        limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
+    except LoginRequired as exc:
+        return Response({"error": exc.to_dict()}, status_code=401)
+    except PaydeckError as exc:
+        retry = getattr(exc, "retry_after", None)
+        return Response({"error": exc.to_dict()}, status_code=exc.status,
+                        headers={"Retry-After": str(retry)} if retry else None)
+    feed_tail = tail.Tail(tail.channel_of(scope.account_id, scope.livemode), lambda item: _matches(item, raw))
+    last_event_id = _last_event_id(request)
+    return LiveStream(tail.stream(feed_tail, lambda: _missed_rows(ctx, flt, last_event_id), _render_live_row),
+                      media_type="text/event-stream", headers=SSE_HEADERS)
 
-    async def events() -> AsyncGenerator[ServerSentEventMessage, None]:
-        from server.health import draining
-        from server.infra import redis
 
-        pubsub = redis().pubsub()
-        await pubsub.subscribe(channel)
-        try:
-            yield ServerSentEventMessage(comment="tail started")
-            while not draining.is_set():
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-                if message is None:
-                    yield ServerSentEventMessage(comment="keep-alive")
-                    continue
-                for item in json.loads(message["data"]):
-                    if _matches(item, raw):
-                        html = row_template.render(r={**item, "startedAt": item["started_at"],
-                                                      "durationMs": item["duration_ms"],
-                                                      "operationName": item["operation_name"],
-                                                      "errorType": item["error_type"]}, live=True)
-                        yield ServerSentEventMessage(event="log", data=html.replace("\n", " "))
-        except asyncio.CancelledError:
-            raise
-        finally:
-            await pubsub.unsubscribe(channel)
-            await pubsub.aclose()
+def _last_event_id(request: Request) -> str | None:
+    return request.headers.get("last-event-id") or request.query_params.get("last_event_id")
 
-    return ServerSentEvent(events())
+
+async def _missed_rows(ctx: RequestContext, flt: dict[str, Any], last_event_id: str | None) -> list[tuple[str, str]]:
+    """The rows a resumed tail may have missed (id, html), oldest first: the page prepends each in turn."""
+    since = tail.resume_since(last_event_id)
+    if since is None:
+        return []
+    window = {**flt, "createdGte": since.isoformat(), "createdLt": (clock.now() + timedelta(minutes=1)).isoformat()}
+    data = await operations.run("LogsRows", ctx, {"filter": window, "query": None})
+    template = env.get_template("apilogs/row.html")
+    return [(row["id"], template.render(r=row, live=True)) for row in reversed(data["apiRequests"]["nodes"])]
+
+
+def _render_live_row(item: dict[str, Any]) -> str:
+    return env.get_template("apilogs/row.html").render(
+        r={**item, "startedAt": item["started_at"], "durationMs": item["duration_ms"],
+           "operationName": item["operation_name"], "errorType": item["error_type"]}, live=True)
 
 
 HANDLERS = [logs_tail, logs_page, log_detail]

@@ -22,7 +22,7 @@ import asyncio
 import bisect
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -37,6 +37,19 @@ RECENT = 256  # a channel trims to this many messages once every subscriber has 
 KEEP_AT_MOST = 4096  # ... and to this many whatever they read: a subscriber further behind re-reads the table
 CATCH_UP_BATCH = 500
 CATCH_UP_READS = 4  # table reads at once per process: a thousand clients left behind must not take the pool
+
+
+class Listener(Protocol):
+    """Another live feed on the process's one subscription (the API-log tail): messages on its pattern."""
+
+    pattern: str
+
+    def deliver(self, channel: str, data: Any) -> None: ...
+
+    def close_all(self) -> None: ...
+
+
+LISTENERS: list[Listener] = []  # registered when their module is imported, before the hub starts
 
 
 class Channel:
@@ -228,6 +241,8 @@ class Hub:
     def close_all(self) -> None:
         for sub in self._all_subscribers():
             sub.close()
+        for listener in LISTENERS:
+            listener.close_all()
 
     async def stop(self) -> None:
         self.close_all()
@@ -275,13 +290,16 @@ class Hub:
         while True:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.psubscribe(CHANNEL_PATTERN)
+                await pubsub.psubscribe(CHANNEL_PATTERN, *(listener.pattern for listener in LISTENERS))
                 async for item in pubsub.listen():
-                    if item["type"] == "psubscribe":
+                    if item["type"] == "psubscribe" and item["channel"] == CHANNEL_PATTERN:
                         await self._subscribed(first)
                         first = False
                     elif item["type"] == "pmessage":
-                        self._deliver(item["data"])
+                        if item["pattern"] == CHANNEL_PATTERN:
+                            self._deliver(item["data"])
+                        else:
+                            self._deliver_to_listeners(item["pattern"], item["channel"], item["data"])
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -300,6 +318,15 @@ class Hub:
         self.resubscribed += 1
         for sub in self._all_subscribers():  # we may have missed messages: everyone re-reads
             sub.resync()
+
+    @staticmethod
+    def _deliver_to_listeners(pattern: str, channel: str, data: Any) -> None:
+        for listener in LISTENERS:
+            if listener.pattern == pattern:
+                try:
+                    listener.deliver(channel, data)
+                except Exception:  # one feed's failure must not end the subscription every stream depends on
+                    log.exception("a live listener failed on a message of %s", channel)
 
     def _deliver(self, text: Any) -> None:
         try:

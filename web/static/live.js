@@ -78,6 +78,14 @@
     }
   }
 
+  // A resumed stream may repeat what the page already shows (the API-log tail re-sends a window of rows, as a
+  // request still running when the connection dropped is logged later with an earlier start): a message whose
+  // id is already on a `data-sse-id` element of its target is not swapped in again.
+  document.addEventListener("htmx:sseBeforeMessage", (event) => {
+    const id = event.detail && event.detail.lastEventId;
+    if (id && event.target.querySelector(`[data-sse-id="${CSS.escape(id)}"]`)) event.preventDefault();
+  });
+
   window.ResumingEventSource = ResumingEventSource;
   // htmx's sse extension opens every connection through this hook.
   htmx.createEventSource = (url) => new ResumingEventSource(url);
