@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from server import clock
-from server.apilogs.records import API_VERSION
+from server.apilogs.records import API_VERSION, search_lexemes
 from server.ids import new_id
 from server.payments.accounting import fee_for
 from server.payments.cards import DECLINE_MESSAGES
@@ -323,12 +323,15 @@ class History:
         duration = round(self.rng.lognormvariate(math.log(median_ms), 0.45), 3)
         body = json.dumps({"error": {"type": error_type, "code": code, "message": message}} if error_type
                           else {"id": object_ids[0] if object_ids else None, "livemode": self.livemode})
+        request_id = new_id("req", _ms(at))
+        request_body = "" if method == "GET" else "{}"
         out.requests.append((
-            new_id("req", _ms(at)), self.account_id, self.livemode, "api", None, self.rng.choice(self.key_ids),
+            request_id, self.account_id, self.livemode, "api", None, self.rng.choice(self.key_ids),
             "secret", method, path, None, None, {},
             {"content-type": "application/json", "authorization": "[REDACTED]", "user-agent": "paydeck-python/1.4"},
-            "" if method == "GET" else "{}", status, {"content-type": "application/json"}, body,
-            error_type, code, message, at, duration, API_VERSION, None, False, "203.0.113.7", object_ids))
+            request_body, status, {"content-type": "application/json"}, body,
+            error_type, code, message, at, duration, API_VERSION, None, False, "203.0.113.7", object_ids,
+            search_lexemes(request_id, path, None, message, request_body, body)))
 
 
 def _ms(at: datetime) -> int:

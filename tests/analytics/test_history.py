@@ -34,6 +34,9 @@ async def test_demo_history_is_written_once_and_ties_out():
         "+ (SELECT count(*) FROM payment_intents WHERE account_id = $1 AND created > now()) "
         "+ (SELECT count(*) FROM postings WHERE account_id = $1 AND created > now()) AS n", account_id)
     assert future["n"] == 0  # history ends now
+    unsearchable = await db.fetchrow("SELECT count(*) AS n FROM api_request_logs WHERE account_id = $1 "
+                                     "AND (search IS NULL OR search = ''::tsvector)", account_id)
+    assert unsearchable["n"] == 0  # the log search finds history's requests by their words, as live ones
 
     # The ledger: every entry balances, every balance is the sum of its postings, no wallet below zero,
     # and the merchant balance is what the payments netted less what was refunded.
