@@ -130,7 +130,11 @@ def start_in_background(base_url: str, secret_key: str, rate: float) -> None:
                     except httpx.TransportError:
                         pass
                     await asyncio.sleep(0.5)
-            await run(base_url, secret_key, rate)
+            # Stops once the app starts shutting down (Ctrl-C): steps sent to a server already gone would only
+            # fail and be logged as warnings. Read from this thread, the event is a plain flag.
+            from server import health
+
+            await run(base_url, secret_key, rate, stop=health.draining)
 
         try:
             asyncio.run(go())
