@@ -34,6 +34,7 @@ import asyncpg
 import httpx
 
 from bench.events.latency import pct
+from server.replicas import queries as positions
 
 BIN = Path(sys.executable).parent / "paydeck"
 
@@ -100,9 +101,9 @@ async def lag_under_writes(base: str, key: str, primary: str, replicas: list[str
         caught = [0.0] * len(rs)
         while not stop.is_set():
             asked = time.time()
-            history.append((asked, int(await p.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))))
+            history.append((asked, await positions.primary_position(p)))  # the app's own measure of lag
             for i, r in enumerate(rs):
-                replayed = int(await r.fetchval("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn"))
+                replayed = await positions.replayed_position(r) or 0
                 for at, position in reversed(history):
                     if position <= replayed:
                         caught[i] = max(caught[i], at)

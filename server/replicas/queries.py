@@ -6,8 +6,11 @@ from typing import Any
 
 
 async def primary_position(conn: Any) -> int:
-    """The primary's current WAL position, in bytes."""
-    return int(await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
+    """The primary's WAL insert position, in bytes: past every commit record that exists.
+
+    Not `pg_current_wal_lsn()` (what is written out): under `synchronous_commit = off` a commit returns before
+    its record is written, so a replica could count as caught up past a commit it does not have yet."""
+    return int(await conn.fetchval("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn"))
 
 
 async def replayed_position(conn: Any) -> int | None:
