@@ -9,7 +9,9 @@ async def primary_position(conn: Any) -> int:
     """The primary's WAL insert position, in bytes: past every commit record that exists.
 
     Not `pg_current_wal_lsn()` (what is written out): under `synchronous_commit = off` a commit returns before
-    its record is written, so a replica could count as caught up past a commit it does not have yet."""
+    its record is written, so a replica could count as caught up past a commit it does not have yet. (At an exact
+    page boundary the insert position is past the next page's header, a few bytes ahead of what a replica can
+    replay until the primary writes again: the replica then counts as lagging, the safe side.)"""
     return int(await conn.fetchval("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn"))
 
 
