@@ -290,7 +290,9 @@ def start_postgres(
         # TCP on loopback only: no Unix socket, whose path would depend on the folder (and its length limit).
         str(bin_dir / "postgres"), "-D", str(pgdata), "-p", str(port), "-h", "127.0.0.1", "-k", "",
         "-c", "max_connections=300", "-c", "shared_buffers=256MB",
-        "-c", f"fsync={switch}", "-c", f"synchronous_commit={switch}", "-c", f"full_page_writes={switch}",
+        # Commits stay synchronous even without fsync (tests): cheap without the flush, and a commit that has
+        # returned is in the written WAL, which read-your-writes on replicas relies on (server/replicas).
+        "-c", f"fsync={switch}", "-c", "synchronous_commit=on", "-c", f"full_page_writes={switch}",
     ]
     base = f"postgresql://postgres@127.0.0.1:{port}"
     pg = EmbeddedProcess("PostgreSQL", args, port, f"{base}/{database}", data_dir / "postgres.log",

@@ -6,13 +6,12 @@ from typing import Any
 
 
 async def primary_position(conn: Any) -> int:
-    """The primary's WAL insert position, in bytes: past every commit record that exists.
-
-    Not `pg_current_wal_lsn()` (what is written out): under `synchronous_commit = off` a commit returns before
-    its record is written, so a replica could count as caught up past a commit it does not have yet. (At an exact
-    page boundary the insert position is past the next page's header, a few bytes ahead of what a replica can
-    replay until the primary writes again: the replica then counts as lagging, the safe side.)"""
-    return int(await conn.fetchval("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn"))
+    """The primary's current WAL write position, in bytes: past every commit that has returned, as long as
+    commits are synchronous (`synchronous_commit` on, PostgreSQL's default, which Paydeck's embedded servers keep
+    in tests too). An asynchronous commit returns before its record is written, so read-your-writes would not
+    hold for it; the insert position is no way out: on a quiet primary it stays ahead of anything a replica can
+    replay, and every replica would count as lagging."""
+    return int(await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
 
 
 async def replayed_position(conn: Any) -> int | None:
