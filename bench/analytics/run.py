@@ -22,12 +22,9 @@ import contextlib
 import os
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bench.scratch import scratch_folder
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-START, END = "<!-- analytics:start -->", "<!-- analytics:end -->"
+from bench.sections import write_section
 
 
 def pct(values: list[float], p: float) -> float:
@@ -162,16 +159,6 @@ async def bench_ingest(rows: int) -> dict:
     return {"rows": rows, "with": sorted(timings["with"])[1], "without": sorted(timings["without"])[1]}
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{text.strip()}\n{END}"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        current = head + section + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + section + "\n"
-    path.write_text(current)
 
 
 async def main_async(args) -> str:
@@ -265,7 +252,7 @@ def main() -> None:
             proc.stop()
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("analytics", text)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,10 @@ import os
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bench.scratch import scratch_folder
+from bench.sections import write_section
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-START, END = "<!-- apilogs:start -->", "<!-- apilogs:end -->"
 NOTE = (
     "Reading these figures: client, app and PostgreSQL share the same 2 cores, and repeated runs on this shared "
     "machine vary by 2x or more (an earlier run of the same command: p50 on/off 1.01, every search p95 under 2 ms). "
@@ -233,16 +231,6 @@ async def bench_retention(account: str, rows: int, seeded_at: datetime) -> dict:
             "batch_rows": deleted, "batch_rows_s": deleted / batch_seconds}
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{text.strip()}\n{END}"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        current = head + section + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + section + "\n"
-    path.write_text(current)
 
 
 async def main_async(args) -> str:
@@ -341,7 +329,7 @@ def main() -> None:
             proc.stop()
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("apilogs", text)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+from bench import sections
+
 SIZES = (100, 500, 1_000, 5_000)
 EPSILONS = (0.16, 0.25, 0.48, 1.0)
 
@@ -98,7 +98,7 @@ async def bench_time(sellers: int) -> dict:
 
 
 def write_section(accuracy: list[dict], timing: dict | None, command: str) -> None:
-    lines = [START, "", f"Run of {time.strftime('%Y-%m-%d %H:%M')} UTC (`{command}`), load average "
+    lines = [f"Run of {time.strftime('%Y-%m-%d %H:%M')} UTC (`{command}`), load average "
                         f"{os.getloadavg()[0]:.1f} on 2 cores.", "",
              "**Accuracy**: p95 rank error of released quartiles against the exact quartiles, percentile points "
              "(in brackets: what rounding the exact quartile to the metric's grid costs alone).", "",
@@ -119,15 +119,7 @@ def write_section(accuracy: list[dict], timing: dict | None, command: str) -> No
                   f"| reference: planning and drawing in memory alone | {timing['plan']:.2f} | "
                   f"{timing['plan'] / timing['total']:.2f} |",
                   "", f"{timing['released']} metric releases with quantiles, {timing['suppressed']} suppressed."]
-    lines += ["", END]
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text()
-    section = "\n".join(lines)
-    if START in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n## Seller benchmarks\n\n" + section + "\n"
-    path.write_text(text)
+    sections.write_section("benchmarks", "\n".join(lines))
 
 
 @contextlib.contextmanager

@@ -24,8 +24,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-START, END = "<!-- pages:start -->", "<!-- pages:end -->"
+from bench.sections import write_section
+
 SEED_VERSION = 1  # raise when the seeded shapes change: a stamped folder of another version is rebuilt
 PASSWORD = "bench-password-1"
 PAGES = {"Home": "/", "Payments": "/payments", "Customers": "/customers", "API logs": "/logs"}
@@ -141,16 +141,6 @@ async def time_pages(accounts: dict, repeats: int) -> dict:
             for key, pages in timings.items()}
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{text.strip()}\n{END}"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        current = head + section + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + section + "\n"
-    path.write_text(current)
 
 
 def report(args, accounts: dict, figures: dict, load: str) -> str:
@@ -252,7 +242,7 @@ def main() -> None:
     text = report(args, accounts, figures, load)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("pages", text)
 
 
 if __name__ == "__main__":

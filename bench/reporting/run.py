@@ -26,9 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.analytics.run import _owner_ctx
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-START, END = "<!-- reporting:start -->", "<!-- reporting:end -->"
+from bench.sections import write_section
 
 
 def peak_mib() -> float:
@@ -93,16 +91,6 @@ async def bench_export(payments: int, repeats: int) -> dict:
             "copy": statistics.median(rates["copy"]), "memory_before": memory_before, "memory_after": peak_mib()}
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{text.strip()}\n{END}"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        current = head + section + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + section + "\n"
-    path.write_text(current)
 
 
 async def main_async(args) -> str:
@@ -174,7 +162,7 @@ def main() -> None:
             proc.stop()
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("reporting", text)
 
 
 if __name__ == "__main__":

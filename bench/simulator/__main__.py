@@ -21,10 +21,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.sections import write_section
 from server import embedded
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-START, END = "<!-- simulator:start -->", "<!-- simulator:end -->"
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
 
 
@@ -68,16 +67,6 @@ def measure(charges: int, clients: int) -> dict[str, float]:
     return results
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text()
-    section = f"{START}\n{text.strip()}\n{END}"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        current = head + section + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + section + "\n"
-    path.write_text(current)
 
 
 def main() -> None:
@@ -107,7 +96,7 @@ A confirmed payment makes one charge; the payments benchmark above confirms at m
 hundred payments per second, so the simulator is not what limits it."""
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("simulator", text)
 
 
 if __name__ == "__main__":
