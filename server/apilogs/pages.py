@@ -9,16 +9,14 @@ from urllib.parse import urlencode
 from jinja2_fragments import render_block
 from litestar import Request, Response
 
-from server import clock, operations
+from server import clock, db, operations
 from server.apilogs import tail
 from server.context import RequestContext
 from server.errors import InvalidRequest, PaydeckError
-from server.events import limits
-from server.events.pages import SSE_HEADERS
-from server.events.sse import LiveStream
+from server.events import limits, sse
 from server.instants import parse_instant
 from server.permissions import read
-from server.web.pages import LoginRequired, dashboard_context, dashboard_get, show
+from server.web.pages import dashboard_context, dashboard_get, show
 from server.web.render import env
 
 PRESETS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(hours=24),
@@ -129,29 +127,26 @@ async def logs_tail(request: Request) -> Response:
         scope = ctx.require(read("request_logs"))
         flt, _, _, _, raw = parse_filters(request.query_params)
         limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
-    except LoginRequired as exc:
-        return Response({"error": exc.to_dict()}, status_code=401)
     except PaydeckError as exc:
-        retry = getattr(exc, "retry_after", None)
-        return Response({"error": exc.to_dict()}, status_code=exc.status,
-                        headers={"Retry-After": str(retry)} if retry else None)
+        return sse.refused(exc)
     feed_tail = tail.Tail(tail.channel_of(scope.account_id, scope.livemode), lambda item: _matches(item, raw))
-    last_event_id = _last_event_id(request)
-    return LiveStream(tail.stream(feed_tail, lambda: _missed_rows(ctx, flt, last_event_id), _render_live_row),
-                      media_type="text/event-stream", headers=SSE_HEADERS)
-
-
-def _last_event_id(request: Request) -> str | None:
-    return request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    last_event_id = sse.last_event_id(request)
+    return sse.response(tail.stream(feed_tail, lambda: _missed_rows(ctx, flt, last_event_id), _render_live_row))
 
 
 async def _missed_rows(ctx: RequestContext, flt: dict[str, Any], last_event_id: str | None) -> list[tuple[str, str]]:
     """The rows a resumed tail may have missed (id, html), oldest first: the page prepends each in turn."""
-    since = tail.resume_since(last_event_id)
-    if since is None:
+    since, now = tail.resume_since(last_event_id), clock.now()
+    if since is None or since > now:
         return []
-    window = {**flt, "createdGte": since.isoformat(), "createdLt": (clock.now() + timedelta(minutes=1)).isoformat()}
-    data = await operations.run("LogsRows", ctx, {"filter": window, "query": None})
+    window = {**flt, "createdGte": since.isoformat(), "createdLt": (now + timedelta(minutes=1)).isoformat()}
+    try:
+        # The primary: rows flushed while the client was away were published before it came back, so a replica
+        # that has not replayed them yet would leave a gap nothing fills.
+        with db.replica_reads(False):
+            data = await operations.run("LogsRows", ctx, {"filter": window, "query": None})
+    except InvalidRequest:  # filters the page refuses (it shows why); the live rows still follow them
+        return []
     template = env.get_template("apilogs/row.html")
     return [(row["id"], template.render(r=row, live=True)) for row in reversed(data["apiRequests"]["nodes"])]
 

@@ -24,7 +24,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from server import health
@@ -131,7 +131,7 @@ def channel_of(account_id: str, livemode: bool) -> str:
     return TAIL_CHANNEL.format(account_id=account_id, mode="live" if livemode else "test")
 
 
-def resume_since(last_event_id: str | None) -> Any:
+def resume_since(last_event_id: str | None) -> datetime | None:
     """Where a resumed tail's catch-up starts: RESUME_SLACK before the last row's start; None: no resume."""
     if not last_event_id:
         return None

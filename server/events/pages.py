@@ -13,10 +13,8 @@ from server.events import limits, service, sse
 from server.events.catalog import EVENT_TYPES
 from server.events.wire import EventMessage
 from server.permissions import read
-from server.web.pages import LoginRequired, base_vars, dashboard_context, dashboard_get, show
+from server.web.pages import base_vars, dashboard_context, dashboard_get, show
 from server.web.render import env, render_page
-
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def _types(raw: str | None) -> list[str]:
@@ -86,24 +84,12 @@ async def event_stream(request: Request) -> Response:
             raise InvalidRequest(f"view must be one of {', '.join(RENDERERS)}", param="view")
         limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
         with db.replica_reads(False):  # the position must be exact: a replica may not have the event yet
-            after_pos = await service.resume_position(scope, _last_event_id(request))
+            after_pos = await service.resume_position(scope, sse.last_event_id(request))
         if after_pos is None:
             after_pos = _since(request.query_params.get("since"))
-    except LoginRequired as exc:
-        return Response({"error": exc.to_dict()}, status_code=401)
     except PaydeckError as exc:
-        retry = getattr(exc, "retry_after", None)
-        return Response({"error": exc.to_dict()}, status_code=exc.status,
-                        headers={"Retry-After": str(retry)} if retry else None)
-    return sse.LiveStream(sse.stream(scope, types, after_pos, renderer, "row"), media_type="text/event-stream",
-                  headers=SSE_HEADERS)
-
-
-def _last_event_id(request: Request) -> str | None:
-    """The browser's own reconnects send the header; the dashboard's client (web/static/live.js) passes the
-    same id as `last_event_id` when it reconnects by itself (after a 503 or an error), as EventSource cannot
-    set headers."""
-    return request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        return sse.refused(exc)
+    return sse.response(sse.stream(scope, types, after_pos, renderer, "row"))
 
 
 def _since(raw: str | None) -> int | None:

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from litestar import Request, Response
 from litestar.response import Stream
 from litestar.response.base import ASGIResponse
 from litestar.response.streaming import ASGIStreamingResponse
@@ -21,6 +22,7 @@ from litestar.types import Receive, Send
 
 from server import db, health
 from server.context import Scope
+from server.errors import PaydeckError
 from server.events import limits
 from server.events.hub import hub
 from server.events.queries import TypeFilter
@@ -29,6 +31,26 @@ from server.settings import get_settings
 
 RETRY_MS = 1000
 BATCH_FRAMES = 64
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def last_event_id(request: Request) -> str | None:
+    """Where a stream resumes. The browser's own reconnects send the header; the dashboard's client
+    (web/static/live.js) passes the same id as `last_event_id` when it reconnects by itself (after a 503 or an
+    error), as EventSource cannot set headers."""
+    return request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+
+
+def refused(exc: PaydeckError) -> Response:
+    """A stream that cannot open (not logged in, no permission, bad parameter, the process full): JSON with the
+    error's status, and `Retry-After` when it has one (503 at the live-connection cap)."""
+    retry = getattr(exc, "retry_after", None)
+    return Response({"error": exc.to_dict()}, status_code=exc.status,
+                    headers={"Retry-After": str(retry)} if retry else None)
+
+
+def response(body: AsyncIterator[bytes]) -> LiveStream:
+    return LiveStream(body, media_type="text/event-stream", headers=HEADERS)
 
 
 def frame(event: str, event_id: str, html: str) -> bytes:

@@ -114,3 +114,26 @@ async def test_a_tail_keeps_alive_and_ends_when_the_process_drains(base_url):
     finally:
         settings.live_heartbeat_seconds = heartbeat
         await browser.client.aclose()
+
+
+async def test_a_resume_it_cannot_serve_still_opens_the_live_tail(base_url, http):
+    account = await new_account()
+    key = account.keys["secret_test"]
+    browser = await login(base_url, account.user["email"])
+    earlier = await _request(http, key)
+    await flush_all()
+    future_id = "req_" + "z" * 10 + "0" * 16  # an id from thousands of years ahead
+    try:
+        for path, headers in ((f"/logs/tail?last_event_id={future_id}", STREAM),
+                              ("/logs/tail?status=teapot", {**STREAM, "Last-Event-ID": earlier}),
+                              ("/logs/tail", {**STREAM, "Last-Event-ID": "not-an-id"})):
+            async with SSEClient(browser.client, path, headers=headers) as stream:
+                assert stream.status == 200, path
+                fresh = await _request(http, key)
+                await flush_all()
+                if "status" not in path:  # a filter no row can match shows no row, but the stream stays open
+                    await eventually(lambda s=stream, f=fresh: f in s.ids(), message=f"the live row on {path}")
+                    assert earlier not in stream.ids()
+                assert stream.task is not None and not stream.task.done(), path
+    finally:
+        await browser.client.aclose()
