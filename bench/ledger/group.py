@@ -28,12 +28,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.ledger.entries import BatchPosting, post_entries
 from server import db
 from server.context import Scope
 from server.errors import ErrorCode, PaymentRequired
 from server.ids import new_id
-from server.ledger import queries
-from server.ledger.rows import BatchPosting, LedgerAccount, Posting
+from server.ledger.rows import LedgerAccount, Posting
 from server.ledger.service import Entry, Leg, check_legs
 
 WINDOW = 0.002  # seconds a drainer waits for more entries before it sends a batch that is not full
@@ -96,7 +96,7 @@ class GroupCommit:
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
             async with db.transaction():
-                rows = await queries.post_entries(
+                rows = await post_entries(
                     [(p.scope, p.entry_id, p.kind, p.reference, p.description,
                       p.metadata,
                       [(leg.ledger_account_id, leg.currency, leg.amount) for leg in p.legs]) for p in batch])

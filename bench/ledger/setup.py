@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from bench.ledger import entries
 from server.context import RequestContext, Scope
 
 FUNDS = 10**12
@@ -65,6 +66,7 @@ async def prepare(tmp: Path, max_clients: int) -> AsyncIterator[Fixture]:
         get_settings.cache_clear()
         db.configure(pg.url)
         await migrate(quiet=True)
+        await entries.install()  # the group commit's batch function (the benchmark's own, not the schema's)
         await db.open_pool(2, max_clients + 4)
         await infra.open_redis(rd.url)
         account = await new_account()

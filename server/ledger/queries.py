@@ -8,7 +8,7 @@ from typing import Any
 from server import clock, db
 from server.context import Scope
 from server.ids import new_id
-from server.ledger.rows import BalanceChange, BatchPosting, FxRate, LedgerAccount, Posting
+from server.ledger.rows import BalanceChange, FxRate, LedgerAccount, Posting
 
 
 async def ensure_account(scope: Scope, owner_type: str, owner_id: str, purpose: str, currency: str,
@@ -58,22 +58,6 @@ async def post_entry(scope: Scope, entry_id: str, kind: str, reference: str | No
         entry_id, scope.account_id, scope.livemode, kind, reference, description, metadata,
         [new_id("pst") for _ in legs], [leg[0] for leg in legs], [leg[1] for leg in legs], [leg[2] for leg in legs],
     )
-
-
-async def post_entries(entries: list[tuple[Scope, str, str, str | None, str, dict[str, Any],
-                                          list[tuple[str, str, int]]]]) -> list[BatchPosting]:
-    """Many entries in one call, each applied or refused on its own (`ledger_post_entries`, group commit).
-
-    `entries`: (scope, entry id, kind, reference, description, metadata, legs); a leg is
-    (ledger account id, currency, amount). Result rows name their entry by its 1-based position.
-    """
-    legs = [leg for e in entries for leg in e[6]]
-    return await db.fetch_as(
-        BatchPosting, "SELECT * FROM ledger_post_entries($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        [e[1] for e in entries], [e[0].account_id for e in entries], [e[0].livemode for e in entries],
-        [e[2] for e in entries], [e[3] for e in entries], [e[4] for e in entries], [e[5] for e in entries],
-        [len(e[6]) for e in entries], [new_id("pst") for _ in legs], [leg[0] for leg in legs],
-        [leg[1] for leg in legs], [leg[2] for leg in legs])
 
 
 async def balances_at(scope: Scope, ledger_account_ids: list[str], at: datetime) -> dict[str, int]:

@@ -40,19 +40,6 @@ class Posting(msgspec.Struct, frozen=True, kw_only=True):
     balance_after: int
 
 
-class BatchPosting(msgspec.Struct, frozen=True, kw_only=True):
-    """A row of `ledger_post_entries()`: a posting of the batch's `entry`-th entry (1-based), or that entry's error."""
-
-    entry: int
-    ledger_account_id: str | None
-    currency: str | None
-    amount: int | None
-    balance_after: int | None
-    error_state: str | None
-    error_constraint: str | None
-    error_message: str | None
-
-
 class Balance(msgspec.Struct, frozen=True, kw_only=True):
     """The balance of one ledger account (one currency) of an owner, now or at a moment."""
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bench.ledger import group
+from bench.ledger import entries, group
 from server import db
 from server.context import Scope
 from server.errors import PaymentRequired
@@ -18,6 +18,11 @@ from tests.factories import new_account
 from tests.ledger.test_bulk import _invariants
 
 pytestmark = pytest.mark.usefixtures("server")  # migrated database, open pool
+
+
+@pytest.fixture(autouse=True)
+async def batch_function(server):
+    await entries.install()  # the benchmark's function: no migration creates it
 
 
 async def _funded(scope: Scope, amounts: dict[str, int]) -> dict[str, LedgerAccount]:
