@@ -189,11 +189,14 @@ async def holding_releases(dsn: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
+# The sessions holding the releases: bulk writers, each with a shared session lock (holding_releases).
+WRITERS_SQL = ("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND mode = 'ShareLock' "
+               "AND ((classid::bigint << 32) | objid::bigint) = $1")
+
+
 async def release_holders(conn: asyncpg.Connection) -> int:
-    """How many sessions hold the releases now."""
-    return int(await conn.fetchval(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND ((classid::bigint << 32) | objid::bigint) = $1", HISTORY_BEING_WRITTEN))
+    """How many bulk writers hold the releases now."""
+    return int(await conn.fetchval(WRITERS_SQL, HISTORY_BEING_WRITTEN))
 
 
 RELEASING = 0x70617964_7265  # "paydre": one release at a time (a second waits, then finds the month released)
@@ -202,7 +205,15 @@ RELEASING = 0x70617964_7265  # "paydre": one release at a time (a second waits, 
 async def hold_releases_here() -> bool:
     """In the caller's transaction: hold the releases exclusively until it ends, unless a bulk writer holds
     them (False). Taken before the month is read, so no writer can start between the check and the release.
-    Releases queue behind each other first, so the writers' lock is only ever refused because of a writer."""
+    Releases queue behind each other first. The one before may still hold the writers' lock for an instant as
+    its transaction ends (PostgreSQL lets RELEASING go first): only a shared holder is a writer; the
+    exclusive lock of a release ending is waited out."""
     await db.execute("SELECT pg_advisory_xact_lock($1)", RELEASING)
     row = await db.fetchrow("SELECT pg_try_advisory_xact_lock($1) AS free", HISTORY_BEING_WRITTEN)
-    return bool(row and row["free"])
+    if row and row["free"]:
+        return True
+    writers = await db.fetchrow(WRITERS_SQL, HISTORY_BEING_WRITTEN)
+    if writers and writers["n"]:
+        return False
+    await db.execute("SELECT pg_advisory_xact_lock($1)", HISTORY_BEING_WRITTEN)
+    return True
