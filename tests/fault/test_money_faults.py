@@ -77,9 +77,15 @@ async def _ready(url: str, proc: subprocess.Popen) -> None:
 async def until_answered(client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str],
                          unavailable: list[int] | None = None) -> httpx.Response:
     """Send as a careful client does, until the answer is final: every 5xx is retried with the same key
-    (a 503 must carry Retry-After), and so is a key still running (409)."""
+    (a 503 must carry Retry-After), and so is a key still running (409), and a request whose connection was
+    dropped (a kept-alive connection the server closed as the request went out: the answer never came, and the
+    key makes sending it again safe). A timeout stays an error: that is what a wedge looks like."""
     for _ in range(500):
-        resp = await client.post(path, json=body, headers=headers)
+        try:
+            resp = await client.post(path, json=body, headers=headers)
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            await asyncio.sleep(0.05)
+            continue
         if resp.status_code == 503:
             assert resp.json()["error"]["code"] == "service_unavailable" and int(resp.headers["retry-after"]) >= 1
             if unavailable is not None:
