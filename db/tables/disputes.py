@@ -10,6 +10,8 @@ class Dispute(Table, tablename="disputes"):
     livemode = Boolean()
     payment_intent_id = Varchar(length=40)
     processor_dispute_id = Varchar(length=80)
+    # The processor's charge the dispute is on (the payment's, fixed once charged): Stripe's dispute names it.
+    processor_charge_id = Varchar(length=80, null=True, default=None)
     processor_seq = BigInt(default=0)  # the last change of the processor's feed applied here
     amount = BigInt()
     currency = Varchar(length=3)

@@ -73,12 +73,6 @@ class IntentCharge(msgspec.Struct, frozen=True, kw_only=True):
     processor_charge_id: str | None
 
 
-async def charges_of_intents(scope: Scope, pi_ids: list[str]) -> list[IntentCharge]:
-    """The processor's charge of each disputed payment (Stripe's dispute names its `charge`)."""
-    return await db.fetch_as(IntentCharge, "SELECT id, processor_charge_id FROM payment_intents WHERE account_id = $1 "
-                             "AND livemode = $2 AND id = ANY($3::varchar[])", scope.account_id, scope.livemode, pi_ids)
-
-
 async def disputed_intent_of_charge(scope: Scope, charge_id: str) -> str | None:
     """The payment whose charge `charge_id` is, among the scope's disputed payments (read from the disputes)."""
     found = await db.fetchrow_as(

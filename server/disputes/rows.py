@@ -13,6 +13,7 @@ class Dispute(msgspec.Struct, kw_only=True):
     livemode: bool
     payment_intent_id: str
     processor_dispute_id: str
+    processor_charge_id: str | None  # the charge disputed (Stripe's `charge`)
     processor_seq: int  # the last change of the processor's feed applied
     amount: int
     currency: str

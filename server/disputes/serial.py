@@ -31,7 +31,8 @@ def dispute_json(dispute: Dispute, now: datetime | None = None) -> dict[str, Any
     """Stripe's dispute object, with what Paydeck adds: the fee, the funds' moves and seller protection."""
     return {
         "id": dispute.id, "object": "dispute", "amount": dispute.amount, "currency": dispute.currency.lower(),
-        "payment_intent": dispute.payment_intent_id, "reason": dispute.reason, "status": dispute.status,
+        "payment_intent": dispute.payment_intent_id, "charge": dispute.processor_charge_id,
+        "reason": dispute.reason, "status": dispute.status,
         "is_inquiry": dispute.status in evidence.INQUIRY_STATUSES,
         "evidence": {name: dispute.evidence.get(name) for name in evidence.FIELDS},
         "evidence_details": {

@@ -120,12 +120,6 @@ async def of_intents(ctx: RequestContext, pi_ids: list[str]) -> list[Dispute | N
     return [found.get(pi_id) for pi_id in pi_ids]
 
 
-async def charges_of(ctx: RequestContext, pi_ids: list[str]) -> dict[str, str | None]:
-    """The processor's charge id of each disputed payment asked for (Stripe's `charge` of a dispute)."""
-    scope = ctx.require(read("disputes"))
-    return {row.id: row.processor_charge_id for row in await queries.charges_of_intents(scope, pi_ids)}
-
-
 async def intent_of_charge(ctx: RequestContext, charge_id: str) -> str | None:
     """The disputed payment whose processor charge is `charge_id` (None when no dispute of the scope is on it)."""
     return await queries.disputed_intent_of_charge(ctx.require(read("disputes")), charge_id)
@@ -187,7 +181,8 @@ async def _open(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent,
     inquiry = reported.status in evidence.INQUIRY_STATUSES
     made = await queries.insert(Dispute(
         id=new_id("dp"), account_id=scope.account_id, livemode=scope.livemode, payment_intent_id=pi.id,
-        processor_dispute_id=reported.id, processor_seq=reported.seq, amount=amount, currency=pi.currency,
+        processor_dispute_id=reported.id, processor_charge_id=pi.processor_charge_id,
+        processor_seq=reported.seq, amount=amount, currency=pi.currency,
         fee=0, reason=reported.reason if reported.reason in evidence.REASONS else "general",
         status="warning_needs_response" if inquiry else "needs_response", evidence={}, submission_count=0,
         submitted_at=None, due_by=now + timedelta(days=RESPONSE_DAYS), funds_withdrawn_at=None,

@@ -8,7 +8,6 @@ evidence, which a metadata change on a fresh dispute would otherwise hit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -26,13 +25,8 @@ UPDATE: params.Spec = {"evidence": {name: None for name in evidence.FIELDS}, "me
                        "submit": None, "expand": params.ANY}
 
 
-async def _shaped(ctx: RequestContext, rows: Sequence[Dispute]) -> list[dict[str, Any]]:
-    charges = await service.charges_of(ctx, sorted({row.payment_intent_id for row in rows}))
-    return [shapes.dispute(dispute_json(row), charges.get(row.payment_intent_id)) for row in rows]
-
-
-async def _one(ctx: RequestContext, row: Dispute) -> dict[str, Any]:
-    return (await _shaped(ctx, [row]))[0]
+def _one(row: Dispute) -> dict[str, Any]:
+    return shapes.dispute(dispute_json(row))
 
 
 class DisputeController(Controller):
@@ -56,13 +50,13 @@ class DisputeController(Controller):
             return await service.list_disputes(ctx, limit, after, payment_intent=pi_id)
 
         page = await lists.page(data, fetch, lambda row: row, "/v1/disputes")
-        page["data"] = await _shaped(ctx, page["data"])
+        page["data"] = [_one(row) for row in page["data"]]
         return page
 
     @get("/{dispute_id:str}")
     async def retrieve(self, ctx: RequestContext, request: Request, dispute_id: str) -> dict[str, Any]:
         params.take(await params.read(request), {"expand": params.ANY})
-        return await _one(ctx, await service.get(ctx, dispute_id))
+        return _one(await service.get(ctx, dispute_id))
 
     @post("/{dispute_id:str}", status_code=200)
     async def update(self, ctx: RequestContext, request: Request, dispute_id: str) -> dict[str, Any]:
@@ -75,9 +69,9 @@ class DisputeController(Controller):
             current = (await service.get(ctx, dispute_id)).metadata if data["metadata"] == "" else {}
             metadata = params.metadata_changes(data, current)
         row = await service.update(ctx, dispute_id, data.get("evidence"), submit=submit, metadata=metadata)
-        return await _one(ctx, row)
+        return _one(row)
 
     @post("/{dispute_id:str}/close", status_code=200)
     async def close(self, ctx: RequestContext, request: Request, dispute_id: str) -> dict[str, Any]:
         params.take(await params.read(request), {"expand": params.ANY})
-        return await _one(ctx, await service.close(ctx, dispute_id))
+        return _one(await service.close(ctx, dispute_id))

@@ -113,16 +113,15 @@ def webhook_endpoint(e: dict[str, Any]) -> dict[str, Any]:
 DISPUTE_DETAILS = ("due_by", "has_evidence", "past_due", "submission_count")
 
 
-def dispute(d: dict[str, Any], charge: str | None = None) -> dict[str, Any]:
-    """A dispute (its one JSON shape, `server.disputes.serial.dispute_json`). Paydeck's statuses and reasons are
-    Stripe's own names, so they pass unchanged. `charge` is the processor's charge of the payment, which the
-    dispute's JSON (and so an event's snapshot) does not carry: null when not given. A chargeback's money is
+def dispute(d: dict[str, Any]) -> dict[str, Any]:
+    """A dispute (its one JSON shape, `server.disputes.serial.dispute_json`, also an event's snapshot). Paydeck's
+    statuses and reasons are Stripe's own names, so they pass unchanged. A chargeback's money is
     withdrawn at once and the payment can no longer be refunded (the dispute returns the money), so
     `is_charge_refundable` is false exactly when the funds were withdrawn."""
     details = d.get("evidence_details") or {}
     withdrawn = bool(d.get("funds_withdrawn"))
     return {
-        "id": d["id"], "object": "dispute", "amount": d["amount"], "currency": d["currency"], "charge": charge,
+        "id": d["id"], "object": "dispute", "amount": d["amount"], "currency": d["currency"], "charge": d.get("charge"),
         "payment_intent": d.get("payment_intent"), "reason": d.get("reason"), "status": d.get("status"),
         "evidence": d.get("evidence") or {}, "evidence_details": {k: details.get(k) for k in DISPUTE_DETAILS},
         "is_charge_refundable": not withdrawn, "livemode": d.get("livemode", False),

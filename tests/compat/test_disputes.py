@@ -134,11 +134,13 @@ async def test_list_pages_and_filters_by_charge(client: stripe.StripeClient):
 
 
 async def test_dispute_events_come_in_stripes_shape(client: stripe.StripeClient):
-    _, dp = await _disputed_payment(client, 900)
+    pi, dp = await _disputed_payment(client, 900)
+    charged = await sdk(client.payment_intents.retrieve, pi.id, params={"expand": ["latest_charge"]})
     events = await sdk(client.events.list, params={"type": "charge.dispute.created"})
     assert [e.data.object.id for e in events.data] == [dp.id]
     shaped = events.data[0].data.object
-    assert shaped.object == "dispute" and shaped.status == "needs_response" and shaped.charge is None
+    assert shaped.object == "dispute" and shaped.status == "needs_response"
+    assert shaped.charge == charged.latest_charge.id  # a Stripe integration finds the charge from the event
     assert shaped.evidence_details.submission_count == 0
     withdrawn = await sdk(client.events.list, params={"type": "charge.dispute.funds_withdrawn"})
     assert withdrawn.data[0].data.object.paydeck_funds_withdrawn is True
