@@ -20,6 +20,7 @@ from server.context import RequestContext, Scope
 from server.errors import AuthenticationFailed, ErrorCode, InvalidRequest, NotFound, RateLimited
 from server.ids import new_id
 from server.keys import service as keys
+from server.ledger import service as ledger
 from server.permissions import Role, read, write
 from server.ratelimit import blocked, hit
 from server.settings import get_settings
@@ -230,6 +231,7 @@ async def delete_test_data(ctx: RequestContext, confirm: str) -> dict[str, int]:
     async with db.transaction():
         for table in test_mode_tables():
             counts[table] = await queries.delete_test_rows(table, scope.account_id)
+        db.after_commit(ledger.forget_accounts)  # other processes find out from their next posting (server/ledger)
         await audit.record(ctx, scope.account_id, "test_data.deleted", "account", scope.account_id, counts, False)
     return counts
 
