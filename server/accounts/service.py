@@ -198,13 +198,12 @@ async def update_settings(ctx: RequestContext, values: dict[str, Any]) -> dict[s
         before = await queries.account(scope.account_id)
         assert before is not None
         changed = {k: v for k, v in clean.items() if before.get(k) != v}
-        if changed:
-            await queries.update_account(scope.account_id, changed)
-            await audit.record(ctx, scope.account_id, "settings.changed", "account", scope.account_id,
-                               {k: {"from": before.get(k), "to": v} for k, v in changed.items()})
-    row = await queries.account(scope.account_id)
-    assert row is not None
-    return row
+        if not changed:
+            return before
+        after = await queries.update_account_returning(scope.account_id, changed)
+        await audit.record(ctx, scope.account_id, "settings.changed", "account", scope.account_id,
+                           {k: {"from": before.get(k), "to": v} for k, v in changed.items()})
+    return after
 
 
 def test_mode_tables() -> list[str]:
