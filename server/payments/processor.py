@@ -109,7 +109,7 @@ class HttpProcessor:
 
     def pool(self) -> httpcore.AsyncConnectionPool:
         """The keep-alive connections of the calls on the payment path: httpcore's pool without httpx's request
-        and response models on top (about a fifth less client CPU per call, bench/payments)."""
+        and response models on top (about a fifth less client CPU per call: BENCHMARKS.md "Payments", perf-pay3)."""
         if self._pool is None:
             self._pool = httpcore.AsyncConnectionPool(max_connections=200, max_keepalive_connections=100)
         return self._pool
