@@ -16,10 +16,9 @@ from server import db, sessions
 from server.accounts import queries as account_queries
 from server.apilogs.capture import auth_state
 from server.context import Principal, RequestContext, Scope
-from server.errors import AuthenticationFailed, ErrorCode, PermissionDenied
+from server.errors import AuthenticationFailed, ErrorCode, PermissionDenied, RateLimited
 from server.keys import service as keys
 from server.permissions import Role
-from server.ratelimit import enforce
 from server.replicas import router as replica_router
 from server.settings import get_settings
 
@@ -62,11 +61,12 @@ def _basic_user(credentials: str) -> str:
 
 
 async def principal_for_key(token: str, connection: ASGIConnection | None = None) -> tuple[Principal, Scope]:
-    principal, scope = await keys.authenticate(token)
+    principal, scope, wait = await keys.authenticate(token, get_settings().api_rate_limit_per_second)
     if connection is not None:  # known before the rate limit, so a 429 is logged too
         auth_state(connection, principal, scope)
-    await enforce(f"key:{principal.key_id}", get_settings().api_rate_limit_per_second, 1,
-                  "too many requests for this API key; slow down and retry after the indicated delay")
+    if wait is not None:
+        raise RateLimited("too many requests for this API key; slow down and retry after the indicated delay",
+                          retry_after=wait)
     return principal, scope
 
 

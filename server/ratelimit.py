@@ -3,23 +3,44 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
-from server.errors import RateLimited
 from server.infra import redis
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One hit queued on a Redis pipeline (INCR and EXPIRE of its window's counter), to be read from its results."""
+
+    at: float
+    window: int
+    window_seconds: int
+
+    def wait(self, count: int, limit: int) -> int | None:
+        """Seconds to wait if `count` (the INCR's answer) is over the limit, else None."""
+        if count > limit:
+            return max(1, int((self.window + 1) * self.window_seconds - self.at + 0.999))
+        return None
+
+
+def queue_hit(pipe: Any, bucket: str, window_seconds: int) -> Hit:
+    """Add one hit of `bucket` to `pipe` (two commands: INCR, then EXPIRE), so a caller can count it in the same
+    round trip as its own commands; `Hit.wait` reads the INCR's answer."""
+    now = time.time()
+    window = int(now // window_seconds)
+    key = f"rl:{bucket}:{window}"
+    pipe.incr(key)
+    pipe.expire(key, window_seconds + 1)
+    return Hit(now, window, window_seconds)
 
 
 async def hit(bucket: str, limit: int, window_seconds: int) -> int | None:
     """Count one hit; return seconds to wait if over the limit, else None."""
-    now = time.time()
-    window = int(now // window_seconds)
-    key = f"rl:{bucket}:{window}"
     pipe = redis().pipeline(transaction=False)
-    pipe.incr(key)
-    pipe.expire(key, window_seconds + 1)
+    counted = queue_hit(pipe, bucket, window_seconds)
     count, _ = await pipe.execute()
-    if count > limit:
-        return max(1, int((window + 1) * window_seconds - now + 0.999))
-    return None
+    return counted.wait(count, limit)
 
 
 async def blocked(bucket: str, limit: int, window_seconds: int) -> int | None:
@@ -30,9 +51,3 @@ async def blocked(bucket: str, limit: int, window_seconds: int) -> int | None:
     if count >= limit:
         return max(1, int((window + 1) * window_seconds - now + 0.999))
     return None
-
-
-async def enforce(bucket: str, limit: int, window_seconds: int, message: str) -> None:
-    wait = await hit(bucket, limit, window_seconds)
-    if wait is not None:
-        raise RateLimited(message, retry_after=wait)

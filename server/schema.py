@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 
 import strawberry
 from graphql import GraphQLError
@@ -18,6 +18,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.schema import validate_document
 from strawberry.types import Info
 
 from server import clock
@@ -145,6 +146,23 @@ def shared_limits(max_depth: int, max_aliases: int) -> Callable[[], SchemaExtens
     return lambda: AddValidationRules(rules)
 
 
+_validated = lru_cache(maxsize=PARSED_DOCUMENTS)(validate_document)
+
+
+class ValidatedOnce(SchemaExtension):
+    """Validate each distinct document once: the result depends only on the schema, the document (one object per
+    text, from the parser cache) and the rules (built once), and validating a dashboard mutation cost more CPU
+    than running it (BENCHMARKS.md "Payments", account edits). Strawberry's own ValidationCache would replace an
+    error TextGuard has already set; this one leaves it, so such an operation is still never run."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.pre_execution_errors is None and context.graphql_document is not None and context.validation_rules:
+            context.pre_execution_errors = _validated(context.schema._schema, context.graphql_document,
+                                                      tuple(context.validation_rules))
+        yield
+
+
 def build_schema() -> strawberry.Schema:
     settings = get_settings()
     return strawberry.Schema(
@@ -162,6 +180,7 @@ def build_schema() -> strawberry.Schema:
             # One parsed document per distinct text, not one per operation: 10,000 subscriptions with the same
             # query hold one AST (the cache is Strawberry's, module-wide; the token limit still applies on a miss).
             partial(ParserCache, maxsize=PARSED_DOCUMENTS),
+            ValidatedOnce,  # after TextGuard and the limits' rules
             DomainErrors,
         ],
     )

@@ -14,6 +14,7 @@ on 10,000 accounts:
   service   server.customers.wallet.transfer in this process (what REST and GraphQL call)
   healthz   GET /healthz to the `paydeck web` subprocess (the trivial-request reference for http)
   http      POST /v1/transfers to a `paydeck web` subprocess
+  http-credit  POST /v1/customers/{id}/credits to the same subprocess (one customer's wallet funded)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bench.ledger.setup import Fixture, prepare
 from bench.scratch import scratch_folder
 from server.ids import new_id
 
-MODES = ("sql", "sql-x10", "group", "service", "healthz", "http")
+MODES = ("sql", "sql-x10", "group", "service", "healthz", "http", "http-credit")
 
 
 def pgbench_tps(url: str, clients: int, seconds: int) -> float:
@@ -119,6 +120,12 @@ async def measure(fx: Fixture, mode: str, customers: list[str], clients: int, se
                 for a, b, amount in moves:
                     await queries.post_entry(fx.scope, new_id("je"), "transfer", None, "", {}, _legs(a, b, amount))
             return batch
+    elif mode == "http-credit":
+        async def one(rng):
+            resp = await fx.http.post(f"/v1/customers/{rng.choice(customers)}/credits", json={
+                "amount": rng.randint(1, 100), "currency": "USD", "transaction_id": new_id("txn")})
+            assert resp.status_code == 202, resp.text
+            return 1
     else:
         async def one(rng):
             src, dst = pairs(rng)
@@ -145,12 +152,12 @@ async def main() -> None:
     async with prepare(tmp, max(client_counts)) as fx:
         pg_url = pgbench_init(fx.base_url)
         rows = []
-        print(f"{'clients':>7} {'accounts':>8} {'mode':>8} {'tps':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        print(f"{'clients':>7} {'accounts':>8} {'mode':>11} {'tps':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'×healthz':>8}")
         trivial: dict[tuple[int, str], float] = {}  # healthz requests/s: the reference of http
         for clients in client_counts:
             ref = pgbench_tps(pg_url, clients, int(max(args.seconds, 1)))
-            print(f"{clients:>7} {'-':>8} {'pgbench':>8} {ref:>9.0f} {1:>6.2f}", flush=True)
+            print(f"{clients:>7} {'-':>8} {'pgbench':>11} {ref:>9.0f} {1:>6.2f}", flush=True)
             rows.append((clients, "-", "pgbench", ref, 1.0, None, None, None))
             for label, customers in (("10", fx.hot), ("10000", fx.wide)):
                 for mode in modes:
@@ -159,11 +166,11 @@ async def main() -> None:
                     p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
                     if mode == "healthz":
                         trivial[(clients, label)] = tps
-                    reference = trivial.get((clients, label)) if mode == "http" else None
+                    reference = trivial.get((clients, label)) if mode.startswith("http") else None
                     vs_trivial = tps / reference if reference else None
                     rows.append((clients, label, mode, tps, tps / ref, p50, p99, vs_trivial))
                     shown = f"{vs_trivial:>8.2f}" if vs_trivial is not None else f"{'':>8}"
-                    print(f"{clients:>7} {label:>8} {mode:>8} {tps:>9.0f} {tps / ref:>6.2f} {p50:>7.1f} {p99:>7.1f} "
+                    print(f"{clients:>7} {label:>8} {mode:>11} {tps:>9.0f} {tps / ref:>6.2f} {p50:>7.1f} {p99:>7.1f} "
                           f"{shown}", flush=True)
         print("\nMarkdown:\n\n| clients | accounts | mode | transfers/s | × pgbench | p50 ms | p99 ms | × healthz |")
         print("|---|---|---|---|---|---|---|---|")

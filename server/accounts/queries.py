@@ -131,6 +131,14 @@ async def update_account(account_id: str, values: dict[str, Any]) -> None:
     await db.execute(f"UPDATE accounts SET {db.set_sql(list(values), 2)} WHERE id = $1", account_id, *values.values())
 
 
+async def update_account_returning(account_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Change the account's columns; the row after (no second read)."""
+    row = await db.fetchrow(f"UPDATE accounts SET {db.set_sql(list(values), 2)} WHERE id = $1 RETURNING *",
+                            account_id, *values.values())
+    assert row is not None
+    return row
+
+
 async def update_membership(account_id: str, membership_id: str, values: dict[str, Any]) -> None:
     await db.execute(f"UPDATE memberships SET {db.set_sql(list(values), 3)} WHERE id = $1 AND account_id = $2",
                      membership_id, account_id, *values.values())

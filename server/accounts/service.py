@@ -20,6 +20,7 @@ from server.context import RequestContext, Scope
 from server.errors import AuthenticationFailed, ErrorCode, InvalidRequest, NotFound, RateLimited
 from server.ids import new_id
 from server.keys import service as keys
+from server.ledger import service as ledger
 from server.permissions import Role, read, write
 from server.ratelimit import blocked, hit
 from server.settings import get_settings
@@ -197,13 +198,12 @@ async def update_settings(ctx: RequestContext, values: dict[str, Any]) -> dict[s
         before = await queries.account(scope.account_id)
         assert before is not None
         changed = {k: v for k, v in clean.items() if before.get(k) != v}
-        if changed:
-            await queries.update_account(scope.account_id, changed)
-            await audit.record(ctx, scope.account_id, "settings.changed", "account", scope.account_id,
-                               {k: {"from": before.get(k), "to": v} for k, v in changed.items()})
-    row = await queries.account(scope.account_id)
-    assert row is not None
-    return row
+        if not changed:
+            return before
+        after = await queries.update_account_returning(scope.account_id, changed)
+        await audit.record(ctx, scope.account_id, "settings.changed", "account", scope.account_id,
+                           {k: {"from": before.get(k), "to": v} for k, v in changed.items()})
+    return after
 
 
 def test_mode_tables() -> list[str]:
@@ -230,6 +230,7 @@ async def delete_test_data(ctx: RequestContext, confirm: str) -> dict[str, int]:
     async with db.transaction():
         for table in test_mode_tables():
             counts[table] = await queries.delete_test_rows(table, scope.account_id)
+        db.after_commit(ledger.forget_accounts)  # other processes find out from their next posting (server/ledger)
         await audit.record(ctx, scope.account_id, "test_data.deleted", "account", scope.account_id, counts, False)
     return counts
 

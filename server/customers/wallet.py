@@ -12,6 +12,7 @@ from server.customers.serial import credit_json, transfer_json
 from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound, Unprocessable
 from server.events.service import emit
 from server.fraud import service as fraud
+from server.fraud.engine import Assessment
 from server.idempotency import effects
 from server.ids import new_id
 from server.instants import parse_instant
@@ -47,6 +48,12 @@ async def credit(ctx: RequestContext, customer_id: str, amount: object, currency
     code = currency_code(currency)
     minor = minor_amount(amount, code, decimal_value=amount_decimal)
     step = effects.step("credit", customer_id)
+    return await ledger.with_known_accounts(
+        lambda: _credit_once(ctx, scope, step, customer_id, transaction_id, minor, code))
+
+
+async def _credit_once(ctx: RequestContext, scope: Scope, step: effects.Step | None, customer_id: str,
+                       transaction_id: str, minor: int, code: str) -> tuple[Credit, int]:
     async with db.transaction():
         if done := await effects.recall(step):  # this request's credit committed before: return it
             return await _credit_made(scope, done["id"])
@@ -60,12 +67,11 @@ async def credit(ctx: RequestContext, customer_id: str, amount: object, currency
         if not await queries.insert_credit(made):
             raise Unprocessable("transaction was already processed", param="transaction_id",
                                 code=ErrorCode.TRANSACTION_ALREADY_PROCESSED)
-        wallet = await ledger.wallet(scope, customer_id, code)
-        funding = await ledger.merchant_account(scope, "funding", code)
-        entry = await ledger.post(scope, "credit", [ledger.Leg(funding.id, code, -minor),
-                                                   ledger.Leg(wallet.id, code, minor)],
+        wallet = await ledger.wallet_id(scope, customer_id, code)
+        funding = await ledger.merchant_account_id(scope, "funding", code)
+        entry = await ledger.post(scope, "credit", [ledger.Leg(funding, code, -minor), ledger.Leg(wallet, code, minor)],
                                   reference=transaction_id, entry_id=made.entry_id)
-        balance = entry.balance_after(wallet.id)
+        balance = entry.balance_after(wallet)
         await emit(ctx, scope, "credit.created", "credit", made.id, credit_json(made, balance))
         await effects.bind(step, "credit", made.id)
     return made, balance
@@ -140,17 +146,23 @@ async def transfer(ctx: RequestContext, from_customer: object, to_customer: obje
         async with db.transaction():
             await fraud.record(ctx, scope, risk)  # the decision is kept; no transfer, nothing posted
         raise fraud.blocked(risk)
+    made = Transfer(id=transfer_id, account_id=scope.account_id, livemode=scope.livemode,
+                    from_customer=sender_id, to_customer=receiver_id, amount=minor, currency=code,
+                    to_amount=to_amount, to_currency=target_code, rate=str(fx.effective_rate(rate)) if rate else None,
+                    entry_id=new_id("je"), description=text, created=clock.now(),
+                    risk=risk.summary() if risk else None)
+    return await ledger.with_known_accounts(lambda: _transfer_once(ctx, scope, step, made, rate, risk))
+
+
+async def _transfer_once(ctx: RequestContext, scope: Scope, step: effects.Step | None, made: Transfer,
+                         rate: FxRate | None, risk: Assessment | None) -> Transfer:
+    text = made.description
     async with db.transaction():
         if done := await effects.recall(step):  # this request's transfer committed meanwhile: return it
-            made = await queries.get_transfer(scope, done["id"])
-            assert made is not None
-            return made
-        await _check_parties(scope, sender_id, receiver_id)
-        made = Transfer(id=transfer_id, account_id=scope.account_id, livemode=scope.livemode,
-                        from_customer=sender_id, to_customer=receiver_id, amount=minor, currency=code,
-                        to_amount=to_amount, to_currency=target_code,
-                        rate=str(fx.effective_rate(rate)) if rate else None, entry_id=new_id("je"),
-                        description=text, created=clock.now(), risk=risk.summary() if risk else None)
+            found = await queries.get_transfer(scope, done["id"])
+            assert found is not None
+            return found
+        await _check_parties(scope, made.from_customer, made.to_customer)
         if risk is not None:
             await fraud.record(ctx, scope, risk)
         await ledger.post(scope, "transfer", await _transfer_legs(scope, made, rate), reference=made.id,
@@ -164,6 +176,8 @@ async def transfer(ctx: RequestContext, from_customer: object, to_customer: obje
 
 async def _made_before(scope: Scope, step: effects.Step | None) -> Transfer | None:
     """The transfer this request's Idempotency-Key committed before, if any (its retry returns it)."""
+    if step is None:  # no key: nothing to look for, and no transaction to open for it
+        return None
     async with db.transaction():
         if done := await effects.recall(step):
             made = await queries.get_transfer(scope, done["id"])
@@ -192,15 +206,15 @@ async def _transfer_legs(scope: Scope, made: Transfer, rate: FxRate | None) -> l
     code, target_code = made.currency, made.to_currency
     # New ledger accounts are created in a fixed order too, so two first-time transfers
     # in opposite directions cannot wait on each other's inserts.
-    wallets = {pair: await ledger.wallet(scope, *pair)
+    wallets = {pair: await ledger.wallet_id(scope, *pair)
                for pair in sorted({(made.from_customer, code), (made.to_customer, target_code)})}
     source, target = wallets[(made.from_customer, code)], wallets[(made.to_customer, target_code)]
     if rate is None:
-        return [ledger.Leg(source.id, code, -made.amount), ledger.Leg(target.id, code, made.amount)]
-    fx_accounts = {c: await ledger.merchant_account(scope, "fx", c) for c in sorted((code, target_code))}
+        return [ledger.Leg(source, code, -made.amount), ledger.Leg(target, code, made.amount)]
+    fx_accounts = {c: await ledger.merchant_account_id(scope, "fx", c) for c in sorted((code, target_code))}
     fx_from, fx_to = fx_accounts[code], fx_accounts[target_code]
-    return [ledger.Leg(source.id, code, -made.amount), ledger.Leg(fx_from.id, code, made.amount),
-            ledger.Leg(fx_to.id, target_code, -made.to_amount), ledger.Leg(target.id, target_code, made.to_amount)]
+    return [ledger.Leg(source, code, -made.amount), ledger.Leg(fx_from, code, made.amount),
+            ledger.Leg(fx_to, target_code, -made.to_amount), ledger.Leg(target, target_code, made.to_amount)]
 
 
 async def get_transfer(ctx: RequestContext, transfer_id: str) -> Transfer:

@@ -129,10 +129,12 @@ async def roll(ctx: RequestContext, key_id: str, expires_in_hours: int = 0) -> C
     return created
 
 
-async def authenticate(token: str) -> tuple[Principal, Scope]:
-    """Resolve a bearer token; a 401 says whether it is malformed, unknown, revoked or expired."""
+async def authenticate(token: str, rate_limit: int) -> tuple[Principal, Scope, int | None]:
+    """Resolve a bearer token; a 401 says whether it is malformed, unknown, revoked or expired. The request is
+    counted against the key's `rate_limit` per second in the same Redis round trip as the key's check: the third
+    value is the seconds to wait when over it (the caller refuses with 429), else None."""
     kind, _ = tokens.parse(token)
-    row = await cache.key_row(tokens.hash_token(token))
+    row, wait = await cache.key_row_counted(tokens.hash_token(token), rate_limit, 1)
     if row is None:
         raise AuthenticationFailed("unknown API key: no key matches; it may have been deleted or mistyped",
                                    code=ErrorCode.API_KEY_UNKNOWN)
@@ -144,7 +146,7 @@ async def authenticate(token: str) -> tuple[Principal, Scope]:
                                    code=ErrorCode.API_KEY_EXPIRED)
     await _mark_used(row["id"], now)
     principal = Principal(kind="api_key", key_id=row["id"], key_kind=kind, key_rights=_rights(row))
-    return principal, Scope(row["account_id"], row["livemode"])
+    return principal, Scope(row["account_id"], row["livemode"]), wait
 
 
 _marked: dict[str, float] = {}  # key id -> when this process last recorded its use (monotonic)

@@ -14,9 +14,10 @@ does not return can take the balance below zero (the merchant owes it).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -42,6 +43,19 @@ PURPOSES: dict[str, bool] = {
     "fx": True,                   # one per currency: the other side of every conversion
 }
 CUSTOMER, MERCHANT = "customer", "merchant"
+T = TypeVar("T")
+# A posting naming a ledger account that is not there (ledger_post_entry's check): nothing was written.
+UNKNOWN_ACCOUNT = "unknown ledger account"
+MAX_KNOWN = 100_000  # ids kept per process; past it the cache starts again
+
+# Ledger account ids as this process last found them, by (account, mode, owner, purpose, currency). An id never
+# changes while its row exists; only "delete all test data" removes rows, and a posting naming a removed one fails
+# whole (ledger_post_entry checks every account), so `with_known_accounts` forgets them all and runs its work again.
+_known: dict[tuple[str, bool, str, str, str], str] = {}
+
+
+class StaleLedgerAccount(Exception):
+    """A remembered ledger account id no longer exists (its test data was deleted); the transaction failed whole."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,52 @@ async def ledger_account(scope: Scope, owner_type: str, owner_id: str, purpose: 
     if purpose not in PURPOSES:
         raise ValueError(f"unknown ledger purpose {purpose!r}")
     return await queries.ensure_account(scope, owner_type, owner_id, purpose, currency, PURPOSES[purpose])
+
+
+async def account_id(scope: Scope, owner_type: str, owner_id: str, purpose: str, currency: str) -> str:
+    """The id of `ledger_account(...)`, remembered by this process once the row is committed.
+
+    Post with it only inside `with_known_accounts`, which recovers from an id whose row was deleted since."""
+    key = (scope.account_id, scope.livemode, owner_id, purpose, currency)
+    if (known := _known.get(key)) is not None:
+        return known
+    found = (await ledger_account(scope, owner_type, owner_id, purpose, currency)).id
+
+    async def remember() -> None:
+        if len(_known) >= MAX_KNOWN:
+            _known.clear()
+        _known[key] = found
+
+    if db.in_transaction():
+        db.after_commit(remember)  # a row this transaction created is not there if it rolls back
+    else:
+        await remember()
+    return found
+
+
+async def merchant_account_id(scope: Scope, purpose: str, currency: str) -> str:
+    return await account_id(scope, MERCHANT, scope.account_id, purpose, currency)
+
+
+async def wallet_id(scope: Scope, customer_id: str, currency: str) -> str:
+    return await account_id(scope, CUSTOMER, customer_id, "customer_wallet", currency)
+
+
+async def forget_accounts() -> None:
+    """Drop every remembered ledger account id of this process (after "delete all test data")."""
+    _known.clear()
+
+
+async def with_known_accounts(work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` (which opens its own transaction and posts with remembered ids); if a remembered id's row has
+    gone, its transaction failed whole and changed nothing: forget the ids and run it once more."""
+    if db.in_transaction():
+        raise RuntimeError("with_known_accounts runs a whole transaction; call it outside one")
+    try:
+        return await work()
+    except StaleLedgerAccount:
+        await forget_accounts()
+        return await work()
 
 
 async def wallet(scope: Scope, customer_id: str, currency: str) -> LedgerAccount:
@@ -116,6 +176,10 @@ async def post(scope: Scope, kind: str, legs: list[Leg], *, reference: str | Non
             raise PaymentRequired("insufficient funds: the balance is too low for this amount",
                                   code=ErrorCode.INSUFFICIENT_FUNDS, param="amount") from None
         raise
+    except asyncpg.ForeignKeyViolationError as exc:
+        if UNKNOWN_ACCOUNT in str(exc):
+            raise StaleLedgerAccount(str(exc)) from exc
+        raise
     return Entry(entry_id, kind, reference, rows)
 
 
@@ -129,13 +193,15 @@ async def transfer(scope: Scope, kind: str, source: LedgerAccount, target: Ledge
 
 
 async def record_payment(scope: Scope, payment_id: str, gross: int, fee: int, currency: str) -> Entry:
-    """A succeeded payment: the processor owes `gross`; the merchant gets gross - fee; `fee` is ours."""
-    clearing = await merchant_account(scope, "processor_clearing", currency)
-    balance = await merchant_account(scope, "merchant_balance", currency)
-    fees = await merchant_account(scope, "fees", currency)
-    legs = [Leg(clearing.id, currency, -gross), Leg(balance.id, currency, gross - fee)]
+    """A succeeded payment: the processor owes `gross`; the merchant gets gross - fee; `fee` is ours.
+
+    Posts with remembered account ids: run the caller's transaction inside `with_known_accounts`."""
+    clearing = await merchant_account_id(scope, "processor_clearing", currency)
+    balance = await merchant_account_id(scope, "merchant_balance", currency)
+    fees = await merchant_account_id(scope, "fees", currency)
+    legs = [Leg(clearing, currency, -gross), Leg(balance, currency, gross - fee)]
     if fee:
-        legs.append(Leg(fees.id, currency, fee))
+        legs.append(Leg(fees, currency, fee))
     return await post(scope, "payment", [leg for leg in legs if leg.amount], reference=payment_id)
 
 

@@ -26,6 +26,18 @@ async def get(scope: Scope, pi_id: str, *, lock: bool = False) -> PaymentIntent 
         + (" FOR UPDATE" if lock else ""), scope.account_id, scope.livemode, pi_id)
 
 
+async def locked_with_pricing(scope: Scope, pi_id: str) -> tuple[PaymentIntent, Pricing] | None:
+    """The intent, row-locked, with its account's pricing: one round trip where applying a success needs both."""
+    rows = await db.fetch(
+        "SELECT pi.*, a.name, a.fee_percent_bps, a.fee_fixed_minor FROM payment_intents pi "
+        "JOIN accounts a ON a.id = pi.account_id "
+        "WHERE pi.account_id = $1 AND pi.livemode = $2 AND pi.id = $3 FOR UPDATE OF pi",
+        scope.account_id, scope.livemode, pi_id)
+    if not rows:
+        return None
+    return msgspec.convert(rows[0], PaymentIntent), msgspec.convert(rows[0], Pricing)
+
+
 async def insert(pi: PaymentIntent) -> PaymentIntent:
     values = _columns(pi)
     made = await db.fetchrow_as(PaymentIntent, db.insert_sql("payment_intents", list(values), "RETURNING *"),

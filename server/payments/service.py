@@ -43,11 +43,12 @@ from server.fraud.inputs import Buyer
 from server.idempotency import effects
 from server.ids import new_id
 from server.ledger import money
+from server.ledger import service as ledger
 from server.pagination import Page
 from server.payments import accounting, queries, receipts
 from server.payments.cards import DECLINE_MESSAGES, clean_card
 from server.payments.processor import Charge, ProcessorError, ProcessorTimeout, processor
-from server.payments.rows import STATUSES, PaymentIntent
+from server.payments.rows import STATUSES, PaymentIntent, Pricing
 from server.payments.serial import intent_json
 from server.permissions import CONFIRM_WITH_CLIENT_SECRET, read, write
 from server.settings import get_settings
@@ -248,9 +249,15 @@ async def _blocked(ctx: RequestContext, scope: Scope, pi: PaymentIntent, details
 async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key: str,
                        charge: Charge) -> PaymentIntent:
     """Record the processor's answer once: only while the intent is processing with this key."""
+    return await ledger.with_known_accounts(lambda: _apply_charge(ctx, scope, pi_id, key, charge))
+
+
+async def _apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key: str,
+                        charge: Charge) -> PaymentIntent:
     async with db.transaction():
-        pi = await queries.get(scope, pi_id, lock=True)
-        assert pi is not None
+        found = await queries.locked_with_pricing(scope, pi_id)
+        assert found is not None
+        pi, pricing = found
         if pi.status != "processing" or pi.processor_key != key:
             return pi
         now = clock.PAYMENTS.now()
@@ -259,7 +266,7 @@ async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key
             changes.update(card_brand=card.brand, card_last4=card.last4, card_exp_month=card.exp_month,
                            card_exp_year=card.exp_year, card_country=card.country, card_fingerprint=card.fingerprint)
         if charge.status == "succeeded":
-            pi = await _succeed(ctx, scope, pi, charge, changes)
+            pi = await _succeed(ctx, scope, pi, pricing, charge, changes)
         elif charge.status == "authorized":
             changes.update(status="requires_capture", amount_capturable=pi.amount,
                            capture_before=now + timedelta(days=get_settings().authorization_days))
@@ -275,10 +282,11 @@ async def apply_charge(ctx: RequestContext | None, scope: Scope, pi_id: str, key
         return pi
 
 
-async def _succeed(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent, charge: Charge,
+async def _succeed(ctx: RequestContext | None, scope: Scope, pi: PaymentIntent, pricing: Pricing, charge: Charge,
                    changes: dict[str, object]) -> PaymentIntent:
+    """Post the captured money (with remembered ledger account ids: run inside `ledger.with_known_accounts`),
+    mark the intent succeeded, issue its receipt and say so."""
     gross = charge.amount_captured
-    pricing = await queries.account_pricing(scope.account_id)
     fee = await accounting.record_payment(scope, pi.id, gross, pi.currency, pricing)
     changes.update(status="succeeded", amount_received=gross, amount_capturable=0, fee=fee)
     pi = await queries.update(pi.id, changes)
@@ -372,12 +380,21 @@ async def ask_processor(ctx: RequestContext | None, scope: Scope, pi: PaymentInt
 async def _apply(ctx: RequestContext | None, scope: Scope, pi_id: str, action: str,
                  answer: Charge) -> PaymentIntent:
     """Phase 3: apply the processor's answer, once: only while the action is still pending."""
+    return await ledger.with_known_accounts(lambda: _apply_once(ctx, scope, pi_id, action, answer))
+
+
+async def _apply_once(ctx: RequestContext | None, scope: Scope, pi_id: str, action: str,
+                      answer: Charge) -> PaymentIntent:
     async with db.transaction():
-        pi = await _locked(scope, pi_id)
+        found = await queries.locked_with_pricing(scope, pi_id)
+        if found is None:
+            raise NotFound(f"no such payment intent: '{pi_id}'", param="id")
+        pi, pricing = found
         if pi.pending_action != action:
             return pi
         if action == "capture":
-            return await _succeed(ctx, scope, pi, answer, {"updated": clock.PAYMENTS.now(), **NOTHING_PENDING})
+            return await _succeed(ctx, scope, pi, pricing, answer,
+                                  {"updated": clock.PAYMENTS.now(), **NOTHING_PENDING})
         return await _canceled(ctx, scope, pi, pi.pending_reason or "requested_by_customer")
 
 
