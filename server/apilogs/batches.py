@@ -7,11 +7,11 @@ LogWriter that was never started (tests, benchmarks), in its own process.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import date
 
 import asyncpg
+import msgspec
 
 from server.apilogs import partitions, queries, records
 from server.apilogs.capture import RawCapture
@@ -75,24 +75,26 @@ async def copy(rows: list[tuple]) -> None:
         rows[:] = kept
 
 
+_TAIL_FIELDS = {"id": "id", "method": "method", "path": "path", "status": "status_code", "source": "source",
+                "api_key_id": "api_key_id", "started_at": "started_at", "duration_ms": "duration_ms",
+                "operation_name": "operation_name", "error_type": "error_type"}  # tail message key: column
+_TAIL_AT = {key: records.COLUMNS.index(column) for key, column in _TAIL_FIELDS.items()}
+_ACCOUNT_AT, _LIVEMODE_AT = records.COLUMNS.index("account_id"), records.COLUMNS.index("livemode")
+
+
 async def publish(rows: list[tuple]) -> None:
     if not rows:
         return
-    cols = records.COLUMNS
     grouped: dict[str, list[dict]] = {}
     for row in rows:
-        item = dict(zip(cols, row, strict=True))
-        channel = TAIL_CHANNEL.format(account_id=item["account_id"], mode="live" if item["livemode"] else "test")
-        grouped.setdefault(channel, []).append({
-            "id": item["id"], "method": item["method"], "path": item["path"], "status": item["status_code"],
-            "source": item["source"], "api_key_id": item["api_key_id"],
-            "started_at": item["started_at"].isoformat(),
-            "duration_ms": item["duration_ms"], "operation_name": item["operation_name"],
-            "error_type": item["error_type"]})
+        channel = TAIL_CHANNEL.format(account_id=row[_ACCOUNT_AT], mode="live" if row[_LIVEMODE_AT] else "test")
+        item = {key: row[at] for key, at in _TAIL_AT.items()}
+        item["started_at"] = item["started_at"].isoformat()  # the tail's spelling, +00:00
+        grouped.setdefault(channel, []).append(item)
     try:
         async with redis().pipeline(transaction=False) as pipe:
             for channel, items in grouped.items():
-                pipe.publish(channel, json.dumps(items))
+                pipe.publish(channel, msgspec.json.encode(items))
             await pipe.execute()
     except Exception:  # the live tail is best effort; the rows are committed
         log.warning("could not publish the live tail", exc_info=True)
