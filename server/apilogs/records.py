@@ -36,7 +36,8 @@ LEXEME_MAX_BYTES = 2047  # PostgreSQL leaves longer words out of a tsvector
 def search_lexemes(*texts: str | None) -> list[str]:
     """The distinct words of `texts` (joined by spaces, at most SEARCH_TEXT_MAX characters), lower-cased."""
     text = " ".join(t or "" for t in texts)[:SEARCH_TEXT_MAX]
-    return list({w.lower() for w in WORD_RE.findall(text) if len(w) <= LEXEME_MAX_BYTES})
+    distinct = set(map(str.lower, WORD_RE.findall(text)))
+    return [w for w in distinct if len(w) <= LEXEME_MAX_BYTES]
 
 
 def _decode_headers(raw: RawHeaders) -> list[tuple[str, str]]:
@@ -73,8 +74,8 @@ def graphql_operation(body: bytes) -> tuple[str | None, str | None]:
 def error_of(status: int, body_text: str, is_graphql: bool) -> tuple[str | None, str | None, str | None]:
     """(type, code, message) from the REST error shape or GraphQL's `errors`."""
     try:
-        payload = json.loads(body_text) if body_text[:1] in ("{", "[") else None
-    except ValueError:
+        payload = redact.json_value(body_text) if body_text[:1] in ("{", "[") else None
+    except (ValueError, RecursionError):
         payload = None
     if isinstance(payload, dict):
         if isinstance(payload.get("error"), dict):
