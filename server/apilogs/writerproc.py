@@ -27,6 +27,8 @@ from pathlib import Path
 
 import msgspec
 
+from server import db, infra, logs
+from server.apilogs import batches
 from server.apilogs.capture import RawCapture
 
 log = logging.getLogger(__name__)
@@ -155,9 +157,6 @@ async def _pipes() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
 
 
 async def serve() -> None:
-    from server import db, infra, logs
-    from server.apilogs import batches
-
     reader, writer = await _pipes()
     first = await read_frame(reader)
     if first is None:
