@@ -54,10 +54,9 @@ async def register_json_codecs(conn: asyncpg.Connection) -> None:
 
 def encode_tsvector(lexemes: list[str]) -> bytes:
     """PostgreSQL's binary tsvector: a count, then each lexeme NUL-terminated with no positions (uint16 0)."""
-    parts = [struct.pack("!i", len(lexemes))]
-    for lexeme in lexemes:
-        parts.append(lexeme.encode() + b"\0\0\0")
-    return b"".join(parts)
+    if not lexemes:
+        return struct.pack("!i", 0)
+    return struct.pack("!i", len(lexemes)) + "\0\0\0".join(lexemes).encode() + b"\0\0\0"  # one join: per row
 
 
 def decode_tsvector(data: bytes) -> list[str]:

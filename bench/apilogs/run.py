@@ -29,8 +29,9 @@ NOTE = (
     "Reading these figures: client, app and PostgreSQL share the same 2 cores, and repeated runs on this shared "
     "machine vary by 2x or more (an earlier run of the same command: p50 on/off 1.01, every search p95 under 2 ms). "
     "Ingest costs PostgreSQL three GIN indexes (full "
-    "text, trigram, object ids) and eight b-trees per row; building a row (parsing, redaction, search words) in the "
-    "writer, pipelined with the COPY, is now the bound. With Meilisearch as the engine the full-text and trigram "
+    "text, trigram, object ids) and eight b-trees per row; building a row (parsing, redaction, search words) and "
+    "encoding it for COPY in the writer's own process (one per web process), pipelined with PostgreSQL's side, is "
+    "the bound: one writer process uses one core. With Meilisearch as the engine the full-text and trigram "
     "indexes are dropped (the index job does it)."
 )
 
@@ -43,7 +44,6 @@ def pct(values: list[float], p: float) -> float:
 async def bench_ingest(count: int) -> dict:
     from server import db
     from server.apilogs import records
-    from server.apilogs.writer import LogWriter
     from server.settings import get_settings
     from tests.apilogs.helpers import capture
 
@@ -53,7 +53,7 @@ async def bench_ingest(count: int) -> dict:
                               "card": {"number": "4242424242424242", "cvc": "123"}},
                         response={"id": f"pi_{i}", "status": "succeeded", "amount": 2000})
                 for i in range(count)]
-    settings = get_settings().model_copy(update={"apilog_batch_size": 10_000})
+    settings = get_settings()  # the production batch size: the writer process pipelines its batches
     prebuilt = [records.build(c, settings.apilog_body_max_bytes) for c in captures]
     await db.execute("DROP TABLE IF EXISTS bench_plain_copy")
     await db.execute("CREATE UNLOGGED TABLE bench_plain_copy AS SELECT * FROM api_request_logs WITH NO DATA")
@@ -65,28 +65,52 @@ async def bench_ingest(count: int) -> dict:
                                              columns=list(records.COLUMNS))
     reference = time.perf_counter() - started
     await db.execute("DROP TABLE bench_plain_copy")
-    writer = LogWriter(settings)
-    for c in captures:
-        writer.add(c)
-    started = time.perf_counter()
-    await writer.flush()
-    ours = time.perf_counter() - started
+    ours = await _writer_seconds(settings, captures)
+    # `paydeck run`/`web` default to one web process per core, each with its writer process: on this machine two,
+    # each capturing half the requests. The same rows, fresh ids, written by two writers at once.
+    halves = _captures(account, count)
+    both = await _writers_seconds(settings, [halves[: count // 2], halves[count // 2:]])
     build, table_copy = await _ingest_parts(account, count, settings.apilog_body_max_bytes)
     from server.apilogs import queries
 
     await queries.match_search_indexes(postgres_engine=False)  # as with Meilisearch as the engine
     try:
-        writer = LogWriter(settings)
-        for c in _captures(account, count):
-            writer.add(c)
-        started = time.perf_counter()
-        await writer.flush()
-        meili = time.perf_counter() - started
+        meili = await _writer_seconds(settings, _captures(account, count))
     finally:
         await queries.match_search_indexes(postgres_engine=True)
     return {"rows": count, "writer_rows_s": count / ours, "raw_copy_rows_s": count / reference,
             "ratio": ours / reference, "build_rows_s": count / build, "table_copy_rows_s": count / table_copy,
-            "writer_meili_rows_s": count / meili, "ratio_meili": meili / reference}
+            "writer_meili_rows_s": count / meili, "ratio_meili": meili / reference,
+            "writers2_rows_s": count / both, "ratio_writers2": both / reference}
+
+
+async def _writer_seconds(settings, captures: list) -> float:
+    """Seconds for the app's log writer (its own process, started and warmed up first) to store `captures`."""
+    return await _writers_seconds(settings, [captures])
+
+
+async def _writers_seconds(settings, shares: list[list]) -> float:
+    """Seconds for one log writer per share (as in that many web processes), all flushing at once, to store
+    every share; each writer's process is started and warmed up before the clock starts."""
+    from server.apilogs.writer import LogWriter
+
+    writers = [LogWriter(settings) for _ in shares]
+    try:
+        for writer in writers:
+            await writer.start()
+            writer.task.cancel()  # one flush of everything, timed below, rather than the periodic ones
+            for c in _captures(f"acct_bench_warm{time.time_ns()}", 100):
+                writer.add(c)
+            await writer.flush()  # the process is up and connected before the clock starts
+        for writer, share in zip(writers, shares, strict=True):
+            for c in share:
+                writer.add(c)
+        started = time.perf_counter()
+        await asyncio.gather(*[writer.flush() for writer in writers])
+        return time.perf_counter() - started
+    finally:
+        for writer in writers:
+            await writer.stop()
 
 
 def _captures(account: str, count: int) -> list:
@@ -265,6 +289,8 @@ async def main_async(args) -> str:
         f"| ingest, {ingest['rows']:,} captured requests → redacted rows in the partitioned, indexed table "
         f"| {ingest['writer_rows_s']:,.0f} rows/s | raw asyncpg COPY of the same rows into a plain table: "
         f"{ingest['raw_copy_rows_s']:,.0f} rows/s | {ingest['ratio']:.2f}× the time |",
+        f"| the same, two web processes' writers at once (the default on 2 cores: one web process per core) "
+        f"| {ingest['writers2_rows_s']:,.0f} rows/s | same raw COPY | {ingest['ratio_writers2']:.2f}× the time |",
         f"| request latency `GET /v1/account`, {latency['requests']} sequential requests | logging on: p50 "
         f"{latency['p50_on']:.2f} ms, p95 {latency['p95_on']:.2f} ms | logging off: p50 {latency['p50_off']:.2f} ms, "
         f"p95 {latency['p95_off']:.2f} ms | p50 on/off {latency['p50_ratio']:.3f}, mean on/off "

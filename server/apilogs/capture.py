@@ -1,8 +1,10 @@
 """Capture: an ASGI middleware that copies each loggable request and hands it to the writer.
 
-On the request path it only keeps references to the bytes that passed by and
-appends one object to an in-memory buffer; redaction, parsing and the
-database write happen in the writer, off the request path.
+On the request path it only keeps references to the bytes that pass by (the
+headers as the server gave them, undecoded), two clock readings and the ids,
+and appends one object to an in-memory buffer. Decoding, redaction, parsing,
+search words and the database write happen in the writer's own process
+(server/apilogs/writer.py), off the request path and off its core.
 
 Who made the request is recorded by `server.auth.build_context`, which puts
 `scope["state"]["apilog_auth"]` (see `auth_state`). Requests that never
@@ -13,9 +15,9 @@ is no account to show them to.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
@@ -25,22 +27,26 @@ STATE_KEY = "apilog_auth"
 COMPAT_PREFIX = "/stripe/v1/"
 
 
-@dataclass(slots=True)
-class RawCapture:
+RawHeaders = list[tuple[bytes, bytes]]  # as the ASGI server gives them; decoded (latin-1) by the writer
+
+
+class RawCapture(msgspec.Struct, array_like=True):
+    """One request as it passed by; sent as is (msgpack) to the writer's process."""
+
     request_id: str
     started: float
     duration_ms: float
     method: str
     path: str
     query_string: bytes
-    request_headers: list[tuple[str, str]]
+    request_headers: RawHeaders
     request_body: bytes
     status: int
-    response_headers: list[tuple[str, str]]
+    response_headers: RawHeaders
     response_body: bytes
     response_total: int
     client_ip: str | None
-    auth: dict[str, Any] = field(default_factory=dict)
+    auth: dict[str, Any] = {}
 
 
 def auth_state(connection: Any, principal: Any, scope: Any) -> None:
@@ -66,70 +72,78 @@ def is_candidate(method: str, path: str) -> bool:
     return method not in SAFE_METHODS and not path.startswith(NOT_LOGGED_PREFIXES)
 
 
-def _decode_headers(raw: Any) -> list[tuple[str, str]]:
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw or []]
-
-
 def apilog_middleware(writer: Any, settings: Any):
     """A middleware factory feeding `writer` (one per app: create_app makes both)."""
     capture_limit = settings.apilog_body_max_bytes + 1024
 
     def factory(app: ASGIApp) -> ASGIApp:
-        return _middleware(app, writer, settings.apilog_enabled, capture_limit)
+        return CaptureMiddleware(app, writer, settings.apilog_enabled, capture_limit)
 
     return factory
 
 
-def _middleware(app: ASGIApp, writer: Any, enabled: bool, capture_limit: int) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != ScopeType.HTTP or not enabled or not writer.running
+class CaptureMiddleware:
+    """Copies what passes by; one `_Exchange` per logged request, no closures built per request."""
+
+    __slots__ = ("app", "writer", "enabled", "capture_limit")
+
+    def __init__(self, app: ASGIApp, writer: Any, enabled: bool, capture_limit: int) -> None:
+        self.app, self.writer, self.enabled, self.capture_limit = app, writer, enabled, capture_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != ScopeType.HTTP or not self.enabled or not self.writer.running
                 or not is_candidate(scope["method"], scope["path"])):
-            await app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
         started = time.time()
         t0 = time.perf_counter()
-        request_chunks: list[bytes] = []
-        response_chunks: list[bytes] = []
-        captured = 0
-        total = 0
-        status = 500
-        response_headers: list[tuple[str, str]] = []
-
-        async def receive_copy() -> ReceiveMessage:
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                if chunk:
-                    request_chunks.append(chunk)
-            return message
-
-        async def send_copy(message: Message) -> None:
-            nonlocal status, response_headers, captured, total
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_headers = _decode_headers(message.get("headers"))
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                total += len(chunk)
-                if captured < capture_limit and chunk:
-                    response_chunks.append(chunk)
-                    captured += len(chunk)
-            await send(message)
-
+        exchange = _Exchange(receive, send, self.capture_limit)
         try:
-            await app(scope, receive_copy, send_copy)
+            await self.app(scope, exchange.receive, exchange.send)
         finally:
             state = scope.get("state", {})
             auth = state.get(STATE_KEY)
             if auth is not None:
                 client = scope.get("client")
-                writer.add(RawCapture(
-                    request_id=state.get("request_id", ""), started=started,
-                    duration_ms=(time.perf_counter() - t0) * 1000.0, method=scope["method"], path=scope["path"],
-                    query_string=scope.get("query_string", b""), request_headers=_decode_headers(scope.get("headers")),
-                    request_body=b"".join(request_chunks), status=status, response_headers=response_headers,
-                    response_body=b"".join(response_chunks)[:capture_limit], response_total=total,
-                    client_ip=client[0] if client else None, auth=auth,
-                ))
+                response_body = b"".join(exchange.response_chunks)
+                self.writer.add(RawCapture(
+                    state.get("request_id", ""), started, (time.perf_counter() - t0) * 1000.0, scope["method"],
+                    scope["path"], scope.get("query_string", b""), list(scope.get("headers") or ()),
+                    b"".join(exchange.request_chunks), exchange.status, exchange.response_headers,
+                    response_body[:self.capture_limit] if len(response_body) > self.capture_limit else response_body,
+                    exchange.total, client[0] if client else None, auth))
 
-    return middleware
+
+class _Exchange:
+    """The bytes of one request and its response, as they pass by (the response body up to the limit)."""
+
+    __slots__ = ("receive_from", "send_to", "limit", "request_chunks", "response_chunks", "captured", "total",
+                 "status", "response_headers")
+
+    def __init__(self, receive: Receive, send: Send, limit: int) -> None:
+        self.receive_from, self.send_to, self.limit = receive, send, limit
+        self.request_chunks: list[bytes] = []
+        self.response_chunks: list[bytes] = []
+        self.captured = self.total = 0
+        self.status = 500
+        self.response_headers: RawHeaders = []
+
+    async def receive(self) -> ReceiveMessage:
+        message = await self.receive_from()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                self.request_chunks.append(chunk)
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.response_headers = list(message.get("headers") or ())
+        elif message["type"] == "http.response.body":
+            chunk = message.get("body", b"")
+            self.total += len(chunk)
+            if self.captured < self.limit and chunk:
+                self.response_chunks.append(chunk)
+                self.captured += len(chunk)
+        await self.send_to(message)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from server import db
 from server.analytics import api_rollups
 from server.analytics.api_metrics import ROW_FIELDS
@@ -33,27 +35,66 @@ async def copy_rows(rows: list[tuple[Any, ...]]) -> None:
 
 # The indexes only the PostgreSQL search engine reads (queries.search_ids): full text and trigram substrings.
 # With Meilisearch as the engine they cost every COPY and serve nothing, so the engine's job removes them.
+# Name on the partitioned table: what follows USING.
 SEARCH_INDEXES = {
-    "api_request_logs_search": "CREATE INDEX IF NOT EXISTS api_request_logs_search ON api_request_logs "
-                               "USING gin (search)",
-    "api_request_logs_text_trgm": "CREATE INDEX IF NOT EXISTS api_request_logs_text_trgm ON api_request_logs "
-                                  f"USING gin ({SUBSTRING_EXPR} gin_trgm_ops)",
+    "api_request_logs_search": "gin (search)",
+    "api_request_logs_text_trgm": f"gin ({SUBSTRING_EXPR} gin_trgm_ops)",
 }
 SEARCH_INDEX_LOCK = 4242017  # one process at a time creates or drops them
+PARTITIONS_SQL = ("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                  "WHERE i.inhparent = 'api_request_logs'::regclass ORDER BY 1")
+# The partitions whose index is attached to a partitioned index ($1).
+INDEXED_PARTITIONS_SQL = ("SELECT t.relname AS name FROM pg_inherits i JOIN pg_index x ON x.indexrelid = i.inhrelid "
+                          "JOIN pg_class t ON t.oid = x.indrelid WHERE i.inhparent = $1::regclass")
+INDEX_VALID_SQL = ("SELECT x.indisvalid AS valid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                   "WHERE c.relname = $1")
 
 
 async def match_search_indexes(postgres_engine: bool) -> None:
     """Create the PostgreSQL engine's search indexes when it is the engine, drop them when it is not."""
+    if postgres_engine:
+        await build_search_indexes()
+        return
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock($1)", SEARCH_INDEX_LOCK)
         present = {r["indexname"] for r in await db.fetch(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'api_request_logs' AND indexname = ANY($1)",
             list(SEARCH_INDEXES))}
-        for name, create in SEARCH_INDEXES.items():
-            if postgres_engine and name not in present:
-                await db.execute(create)
-            elif not postgres_engine and name in present:
+        for name in SEARCH_INDEXES:
+            if name in present:
                 await db.execute(f"DROP INDEX {name}")
+
+
+async def build_search_indexes() -> None:
+    """Build the search indexes partition by partition with CREATE INDEX CONCURRENTLY: writes go on meanwhile.
+
+    PostgreSQL cannot build an index on a partitioned table concurrently, so: the partitioned index is made on
+    the parent alone (invalid, instant), each partition's index is built concurrently and attached, and the
+    last attachment makes the parent's valid. Partitions created meanwhile get theirs from the parent. A build
+    that failed half-way leaves an invalid index, dropped and built again by the next run. On a connection of
+    its own (CONCURRENTLY runs outside any transaction; the lock is the session's).
+    """
+    conn = await asyncpg.connect(**db.engine().config)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", SEARCH_INDEX_LOCK)
+        for name, using in SEARCH_INDEXES.items():
+            await conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON ONLY api_request_logs USING {using}")
+            indexed = {r["name"] for r in await conn.fetch(INDEXED_PARTITIONS_SQL, name)}
+            for partition in [r["name"] for r in await conn.fetch(PARTITIONS_SQL)]:
+                if partition not in indexed:
+                    await _index_partition(conn, name, using, partition)
+    finally:
+        await conn.close()  # the session lock goes with it
+
+
+async def _index_partition(conn: asyncpg.Connection, name: str, using: str, partition: str) -> None:
+    index = f"{partition}_{name.removeprefix('api_request_logs_')}"
+    valid = await conn.fetchval(INDEX_VALID_SQL, index)
+    if valid is False:  # a concurrent build that failed half-way
+        await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
+    if not valid:
+        await conn.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {partition} USING {using}")
+    await conn.execute(f"ALTER INDEX {name} ATTACH PARTITION {index}")
 
 
 async def rollup_rows(account_id: str, livemode: bool, since: datetime, until: datetime) -> list[dict[str, Any]]:

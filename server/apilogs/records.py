@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server.apilogs import redact
-from server.apilogs.capture import RawCapture
+from server.apilogs.capture import RawCapture, RawHeaders
 from server.errors import ErrorCode
 
 API_VERSION = "2026-11-01"
@@ -36,7 +36,12 @@ LEXEME_MAX_BYTES = 2047  # PostgreSQL leaves longer words out of a tsvector
 def search_lexemes(*texts: str | None) -> list[str]:
     """The distinct words of `texts` (joined by spaces, at most SEARCH_TEXT_MAX characters), lower-cased."""
     text = " ".join(t or "" for t in texts)[:SEARCH_TEXT_MAX]
-    return list({w.lower() for w in WORD_RE.findall(text) if len(w) <= LEXEME_MAX_BYTES})
+    distinct = set(map(str.lower, WORD_RE.findall(text)))
+    return [w for w in distinct if len(w) <= LEXEME_MAX_BYTES]
+
+
+def _decode_headers(raw: RawHeaders) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -69,8 +74,8 @@ def graphql_operation(body: bytes) -> tuple[str | None, str | None]:
 def error_of(status: int, body_text: str, is_graphql: bool) -> tuple[str | None, str | None, str | None]:
     """(type, code, message) from the REST error shape or GraphQL's `errors`."""
     try:
-        payload = json.loads(body_text) if body_text[:1] in ("{", "[") else None
-    except ValueError:
+        payload = redact.json_value(body_text) if body_text[:1] in ("{", "[") else None
+    except (ValueError, RecursionError):
         payload = None
     if isinstance(payload, dict):
         if isinstance(payload.get("error"), dict):
@@ -104,6 +109,7 @@ def build(raw: RawCapture, body_limit: int) -> tuple[Any, ...] | None:
     and GraphQL mutations; their reads are not API traffic.
     """
     auth = raw.auth
+    request_headers, response_headers = _decode_headers(raw.request_headers), _decode_headers(raw.response_headers)
     is_graphql = raw.path == "/graphql"
     op_name = op_type = None
     if is_graphql and raw.method == "POST":
@@ -111,15 +117,15 @@ def build(raw: RawCapture, body_limit: int) -> tuple[Any, ...] | None:
     if auth["source"] == "dashboard" and (raw.method in ("GET", "HEAD", "OPTIONS")
                                           or (is_graphql and op_type != "mutation")):
         return None
-    content_type = _header(raw.request_headers, "content-type") or ""
-    response_type = _header(raw.response_headers, "content-type") or ""
+    content_type = _header(request_headers, "content-type") or ""
+    response_type = _header(response_headers, "content-type") or ""
     response_body = redact.body(raw.response_body, response_type, body_limit)
     if raw.response_total > len(raw.response_body) and "truncated by Paydeck" not in response_body:
         response_body += redact.TRUNCATED.format(total=raw.response_total)
     error_type, error_code, error_message = error_of(raw.status, response_body, is_graphql)
     path = redact.scrub_text(raw.path)[:500]
     object_ids = list(dict.fromkeys(OBJECT_ID_RE.findall(path + " " + response_body)))[:MAX_OBJECT_IDS]
-    idem = _header(raw.request_headers, "idempotency-key")
+    idem = _header(request_headers, "idempotency-key")
     op_name = (op_name or None) and op_name[:200]
     request_body = redact.body(raw.request_body, content_type, body_limit)
     error_message = error_message and redact.scrub_text(error_message)[:2000]
@@ -128,15 +134,15 @@ def build(raw: RawCapture, body_limit: int) -> tuple[Any, ...] | None:
         auth.get("api_key_id"), auth.get("api_key_type"), raw.method[:10], path,
         op_name, op_type,
         redact.query_params(raw.query_string.decode("latin-1")),
-        redact.headers(raw.request_headers),
+        redact.headers(request_headers),
         request_body, raw.status,
-        redact.headers(raw.response_headers), response_body, error_type, error_code,
+        redact.headers(response_headers), response_body, error_type, error_code,
         error_message,
         datetime.fromtimestamp(raw.started, UTC), round(raw.duration_ms, 3),
-        (_header(raw.request_headers, "paydeck-version") or _header(raw.request_headers, "stripe-version")
+        (_header(request_headers, "paydeck-version") or _header(request_headers, "stripe-version")
          or API_VERSION)[:20],
         redact.scrub_text(idem)[:255] if idem else None,
-        (_header(raw.response_headers, "idempotent-replayed") or "").lower() == "true",
+        (_header(response_headers, "idempotent-replayed") or "").lower() == "true",
         _ip(raw.client_ip), object_ids,
         search_lexemes(raw.request_id, path, op_name, error_message, request_body, response_body),
     )

@@ -20,6 +20,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import msgspec
+
 MASK = "[REDACTED]"
 CARD_MASK = "[REDACTED_CARD]"
 TRUNCATED = "…[truncated by Paydeck: {total} bytes in all]"
@@ -165,7 +167,7 @@ def body(raw: bytes, content_type: str, limit: int) -> str:
     redacted: str | None = None
     if kind.endswith("json") or text.lstrip()[:1] in ("{", "["):
         try:  # every string inside (GraphQL query text included) is scrubbed by scrub_value
-            redacted = json.dumps(scrub_value(json.loads(text)), ensure_ascii=False, separators=(",", ":"))
+            redacted = msgspec.json.encode(scrub_value(json_value(text))).decode()
         except (ValueError, RecursionError):  # JSON nested too deep to parse is still logged, as text
             redacted = None
     if redacted is None and kind == "application/x-www-form-urlencoded":
@@ -174,6 +176,14 @@ def body(raw: bytes, content_type: str, limit: int) -> str:
     if redacted is None:
         redacted = scrub_text(text)
     return truncate(redacted, limit)
+
+
+def json_value(text: str) -> Any:
+    """msgspec reads JSON several times faster; what it refuses (NaN, a number beyond a float) json reads."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
 
 
 def truncate(text: str, limit: int) -> str:

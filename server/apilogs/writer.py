@@ -1,34 +1,39 @@
 """The log writer: captured requests are buffered in memory and written in batches by COPY.
 
-A flush runs every `apilog_flush_interval_seconds` (≤ 1 s), sooner when a
-batch is full, and once more on graceful shutdown (the app's lifespan calls
-`stop()` after the server has stopped accepting requests). A crash loses at
-most what was captured since the last flush. When PostgreSQL is unreachable
-the batch goes back into the buffer, which is bounded by `apilog_buffer_max`
-(oldest records are dropped first, with a warning).
+The web process only buffers; a process of its own (server/apilogs/writerproc.py),
+started with the writer, builds the rows and COPYs them, so redaction and row
+building never share the web process's core with the requests. A flush runs
+every `apilog_flush_interval_seconds` (≤ 1 s), sooner when a batch is full, and
+once more on graceful shutdown (the app's lifespan calls `stop()` after the
+server has stopped accepting requests). A crash loses at most what was captured
+since the last flush. A batch stays in the buffer until the writer process has
+answered that it is stored: when PostgreSQL is unreachable, or the writer
+process dies (it is started again), the batch goes back and is retried.
 
-After each COPY one message per account and mode goes to Redis for the live tail.
+The buffer is bounded by `apilog_buffer_max`: when the writer falls that far
+behind, the oldest records are dropped and counted (`dropped`, the
+`paydeck_apilog_dropped_records` metric, a warning per thousand); a request is
+never slowed or refused for the log's sake.
+
+A LogWriter that was never started (tests, benchmarks, scripts) builds and
+COPYs in its own process when flushed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import deque
-from datetime import date
 
-import asyncpg
-
-from server.apilogs import partitions, queries, records
+from server.apilogs import batches, partitions
+from server.apilogs.batches import TAIL_CHANNEL
 from server.apilogs.capture import RawCapture
-from server.infra import redis
+from server.apilogs.writerproc import IN_FLIGHT, Config, WriterGone, WriterProcess
 from server.settings import Settings
 
+__all__ = ["TAIL_CHANNEL", "LogWriter", "flush_all"]
 log = logging.getLogger(__name__)
-TAIL_CHANNEL = "apilogs:tail:{account_id}:{mode}"
-BUILD_SLICE = 32  # records turned into rows between yields to the event loop (~2 ms of work)
 
 _running: list[LogWriter] = []
 
@@ -36,6 +41,10 @@ _running: list[LogWriter] = []
 async def flush_all() -> int:
     """Flush every running writer of this process (tests, `paydeck seed-logs`)."""
     return sum([await w.flush() for w in list(_running)])
+
+
+class BatchNotWritten(Exception):
+    """The writer process could not store a batch (its reason is the message); the batch is kept."""
 
 
 class LogWriter:
@@ -46,6 +55,7 @@ class LogWriter:
         self.stopping = False
         self.lock = asyncio.Lock()
         self.task: asyncio.Task | None = None
+        self.process: WriterProcess | None = None
         self.written = 0
         self.dropped = 0
         self.running = False
@@ -61,8 +71,12 @@ class LogWriter:
             self.wake.set()
 
     async def start(self) -> None:
-        """Open today's partitions and start flushing (from the app's lifespan)."""
+        """Open today's partitions, start the writer process and start flushing (from the app's lifespan)."""
         await partitions.ensure_ahead(self.settings.apilog_partitions_ahead_days)
+        settings = self.settings
+        assert settings.database_url and settings.redis_url
+        self.process = WriterProcess(Config(settings.database_url, settings.redis_url,
+                                            settings.apilog_body_max_bytes, settings.log_level, settings.log_format))
         self.stopping = False
         self.running = True
         _running.append(self)
@@ -78,108 +92,73 @@ class LogWriter:
             except Exception:
                 log.exception("API log flush failed; the records stay buffered and are retried")
 
+    def _next_batch(self) -> list[RawCapture]:
+        size = min(len(self.pending), self.settings.apilog_batch_size)
+        return [self.pending.popleft() for _ in range(size)]
+
+    def _give_back(self, unwritten: list[RawCapture]) -> None:
+        self.pending.extendleft(reversed(unwritten))
+
     async def flush(self) -> int:
         """Write everything buffered so far; returns the number of rows written.
 
-        Batches are pipelined: the next batch is redacted (Python) while the
-        previous one is being copied (PostgreSQL), so the two use both cores.
-        A batch goes back into the buffer unless its COPY finished.
+        A batch goes back into the buffer (at its front, in order) unless it was stored.
         """
         async with self.lock:
-            total = 0
-            copy: asyncio.Task | None = None
-            copying: tuple[list[RawCapture], list[tuple]] = ([], [])
-            batch: list[RawCapture] = []
+            if self.process is None:
+                return await self._flush_here()
             try:
-                while self.pending or copy is not None:
-                    size = min(len(self.pending), self.settings.apilog_batch_size)
-                    batch = [self.pending.popleft() for _ in range(size)]
-                    rows = await self._rows(batch) if batch else []
-                    if copy is not None:
-                        await copy
-                        copy = None
-                        total += len(copying[1])
-                        self.written += len(copying[1])
-                        await self._publish(copying[1])
-                    if rows:
-                        await self._ensure_partitions(rows)
-                        copy = asyncio.create_task(self._copy(rows))
-                        copying = (batch, rows)
-                    batch = []
+                return await self._flush_through(self.process)
+            except WriterGone:  # it died (killed, out of memory): what it had not stored went back; a fresh one
+                log.warning("the API log writer process ended; starting another", exc_info=True)
+                return await self._flush_through(self.process)
+
+    async def _flush_through(self, process: WriterProcess) -> int:
+        """Send batches to the writer process, `IN_FLIGHT` at a time, and count what it answers it stored."""
+        total = 0
+        sent: deque[list[RawCapture]] = deque()
+        failed: list[RawCapture] = []
+        error: str | None = None
+        try:
+            while True:
+                while self.pending and len(sent) < IN_FLIGHT and error is None:
+                    sent.append(self._next_batch())
+                    await process.send(sent[-1])
+                if not sent:
+                    break
+                answer = await process.answer()
+                batch = sent.popleft()
+                if answer.error is not None:  # keep it; let the batches already sent finish, send no more
+                    failed += batch
+                    error = answer.error
+                    continue
+                total += answer.written
+                self.written += answer.written
+        except BaseException:  # the exchange is broken (the process died, or we were cancelled): resend the rest
+            self._give_back(failed + [raw for batch in sent for raw in batch])
+            await asyncio.shield(process.abandon())
+            raise
+        if error is not None:
+            self._give_back(failed)
+            raise BatchNotWritten(error)
+        return total
+
+    async def _flush_here(self) -> int:
+        """Build and COPY in this process (a writer that was never started)."""
+        total = 0
+        while self.pending:
+            batch = self._next_batch()
+            try:
+                rows = await batches.build_rows(batch, self.settings.apilog_body_max_bytes)
+                total += await batches.write_rows(rows)
             except BaseException:
-                unwritten = list(batch)
-                if copy is not None:
-                    if not copy.done():
-                        copy.cancel()
-                        with contextlib.suppress(BaseException):
-                            await copy
-                    if copy.cancelled() or copy.exception() is not None:
-                        unwritten = copying[0] + unwritten
-                self.pending.extendleft(reversed(unwritten))
+                self._give_back(batch)
                 raise
-            return total
-
-    async def _copy(self, rows: list[tuple]) -> None:
-        """COPY a batch; a row PostgreSQL refuses is dropped (logged) rather than blocking the buffer."""
-        try:
-            await queries.copy_rows(rows)
-        except (asyncpg.DataError, OverflowError, ValueError, TypeError):  # the data, not the connection
-            if len(rows) == 1:
-                log.error("dropped a log record PostgreSQL refused: %s", rows[0][0], exc_info=True)
-                rows.clear()
-                return
-            kept = []
-            for row in rows:
-                one = [row]
-                await self._copy(one)
-                kept += one
-            rows[:] = kept
-
-    async def _rows(self, batch: list[RawCapture]) -> list[tuple]:
-        rows = []
-        limit = self.settings.apilog_body_max_bytes
-        for i, raw in enumerate(batch):
-            try:
-                row = records.build(raw, limit)
-            except Exception:  # one odd request must not block the others
-                log.exception("could not build a log record for %s", raw.request_id)
-                continue
-            if row is not None:
-                rows.append(row)
-            if i % BUILD_SLICE == BUILD_SLICE - 1:
-                await asyncio.sleep(0)
-        return rows
-
-    async def _ensure_partitions(self, rows: list[tuple]) -> None:
-        index = records.COLUMNS.index("started_at")
-        days: set[date] = {row[index].date() for row in rows}
-        for day in sorted(days):
-            await partitions.ensure(day)
-
-    async def _publish(self, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        cols = records.COLUMNS
-        grouped: dict[str, list[dict]] = {}
-        for row in rows:
-            item = dict(zip(cols, row, strict=True))
-            channel = TAIL_CHANNEL.format(account_id=item["account_id"], mode="live" if item["livemode"] else "test")
-            grouped.setdefault(channel, []).append({
-                "id": item["id"], "method": item["method"], "path": item["path"], "status": item["status_code"],
-                "source": item["source"], "api_key_id": item["api_key_id"],
-                "started_at": item["started_at"].isoformat(),
-                "duration_ms": item["duration_ms"], "operation_name": item["operation_name"],
-                "error_type": item["error_type"]})
-        try:
-            async with redis().pipeline(transaction=False) as pipe:
-                for channel, items in grouped.items():
-                    pipe.publish(channel, json.dumps(items))
-                await pipe.execute()
-        except Exception:  # the live tail is best effort; the rows are committed
-            log.warning("could not publish the live tail", exc_info=True)
+        self.written += total
+        return total
 
     async def stop(self) -> None:
-        """Stop the loop and flush what is left (graceful shutdown)."""
+        """Stop the loop, flush what is left (graceful shutdown) and end the writer process."""
         self.running = False
         self.stopping = True
         self.wake.set()
@@ -191,4 +170,5 @@ class LogWriter:
         finally:
             if self in _running:
                 _running.remove(self)
-
+            if self.process is not None:
+                await self.process.close()

@@ -30,10 +30,15 @@ def capture(account_id: str, *, livemode: bool = False, at: datetime | None = No
             return value.encode()
         return json.dumps(value).encode()
 
+    def raw_headers(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:  # as the ASGI server gives them
+        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
+
     return RawCapture(
         request_id=new_id("req", int(started * 1000)), started=started, duration_ms=1.5, method=method, path=path,
-        query_string=query.encode(), request_headers=[("content-type", "application/json"), *(headers or [])],
-        request_body=as_bytes(body), status=status, response_headers=[("content-type", "application/json")],
+        query_string=query.encode(),
+        request_headers=raw_headers([("content-type", "application/json"), *(headers or [])]),
+        request_body=as_bytes(body), status=status,
+        response_headers=raw_headers([("content-type", "application/json")]),
         response_body=as_bytes(response), response_total=len(as_bytes(response)), client_ip="127.0.0.1",
         auth={"account_id": account_id, "livemode": livemode, "source": source, "api_key_id": key_id,
               "api_key_type": "secret" if key_id else None, "user_id": user_id},

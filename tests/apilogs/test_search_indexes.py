@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import pytest
 
 from server import db
@@ -10,6 +13,7 @@ from server.apilogs.filters import LogFilter
 from server.apilogs.pgsearch import PostgresEngine
 from server.context import Scope
 from tests.apilogs.helpers import capture, new_account_id, store
+from tests.support import eventually
 
 pytestmark = pytest.mark.usefixtures("server")
 
@@ -39,3 +43,51 @@ async def test_meilisearch_as_engine_drops_them_and_postgres_as_engine_brings_th
     for query in ("declined", "customers"):
         ids, _ = await engine.search(Scope(account, False), LogFilter(), query, 10, None)
         assert len(ids) == 1, query
+
+
+async def _valid(name: str) -> bool:
+    row = await db.fetchrow(queries.INDEX_VALID_SQL, name)
+    return bool(row and row["valid"])
+
+
+async def test_indexes_are_built_concurrently_and_writes_go_on_meanwhile():
+    # given: no search indexes, and a transaction holding an old snapshot, which a concurrent build must wait out
+    await queries.match_search_indexes(postgres_engine=False)
+    reader = await asyncpg.connect(**db.engine().config)
+    build: asyncio.Task | None = None
+    try:
+        snapshot = reader.transaction(isolation="repeatable_read")
+        await snapshot.start()
+        await reader.fetchval("SELECT count(*) FROM api_request_logs")
+
+        # when: the build starts, and is waiting on that snapshot inside a CREATE INDEX CONCURRENTLY
+        build = asyncio.create_task(queries.build_search_indexes())
+        await eventually(lambda: db.fetchrow(
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' "
+            "AND wait_event_type = 'Lock'"),
+            message="a concurrent index build waiting for the old snapshot")
+
+        # then: a log write completes meanwhile (a plain CREATE INDEX would hold it until the build ends)
+        account = new_account_id()
+        await asyncio.wait_for(store(capture(account, path="/v1/customers")), timeout=30)
+        assert not build.done()
+        await snapshot.rollback()
+        await build
+    finally:
+        await reader.close()
+        if build is not None and not build.done():
+            build.cancel()
+        await queries.match_search_indexes(postgres_engine=True)
+
+    # and: both indexes are valid on the table and on every partition, the row written meanwhile findable
+    assert await _search_indexes() == set(queries.SEARCH_INDEXES)
+    for name in queries.SEARCH_INDEXES:
+        assert await _valid(name)
+        attached = await db.fetch(queries.INDEXED_PARTITIONS_SQL, name)
+        partitions = await db.fetch(queries.PARTITIONS_SQL)
+        assert {r["name"] for r in attached} == {r["name"] for r in partitions}
+    invalid = await db.fetch("SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                             "WHERE NOT x.indisvalid AND c.relname LIKE 'api_request_logs%'")
+    assert invalid == []
+    ids, _ = await PostgresEngine().search(Scope(account, False), LogFilter(), "customers", 10, None)
+    assert len(ids) == 1

@@ -1,0 +1,100 @@
+"""A batch of captured requests into the table: build the redacted rows, COPY them, tell the live tail.
+
+The writer's process runs this (server/apilogs/writerproc.py); so does a
+LogWriter that was never started (tests, benchmarks), in its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+
+import asyncpg
+import msgspec
+
+from server.apilogs import partitions, queries, records
+from server.apilogs.capture import RawCapture
+from server.infra import redis
+
+log = logging.getLogger(__name__)
+TAIL_CHANNEL = "apilogs:tail:{account_id}:{mode}"
+BUILD_SLICE = 32  # records turned into rows between yields to the event loop (~2 ms of work)
+# What PostgreSQL says about a row rather than about the connection: the row is dropped, not retried.
+ROW_REFUSALS = (asyncpg.DataError, OverflowError, ValueError, TypeError)
+
+
+async def build_rows(batch: list[RawCapture], body_limit: int) -> list[tuple]:
+    """The redacted rows of `batch` (requests we do not log, and ones that cannot be read, are left out)."""
+    rows = []
+    for i, raw in enumerate(batch):
+        try:
+            row = records.build(raw, body_limit)
+        except Exception:  # one odd request must not block the others
+            log.exception("could not build a log record for %s", raw.request_id)
+            continue
+        if row is not None:
+            rows.append(row)
+        if i % BUILD_SLICE == BUILD_SLICE - 1:
+            await asyncio.sleep(0)
+    return rows
+
+
+async def write_rows(rows: list[tuple]) -> int:
+    """COPY `rows` (partitions made first) and publish them to the live tail; returns the rows stored.
+
+    Raises when PostgreSQL cannot be reached: the caller keeps the batch and retries it.
+    """
+    await ensure_partitions(rows)
+    await copy(rows)
+    await publish(rows)
+    return len(rows)
+
+
+async def ensure_partitions(rows: list[tuple]) -> None:
+    index = records.COLUMNS.index("started_at")
+    days: set[date] = {row[index].date() for row in rows}
+    for day in sorted(days):
+        await partitions.ensure(day)
+
+
+async def copy(rows: list[tuple]) -> None:
+    """COPY a batch; a row PostgreSQL refuses is dropped (logged) rather than blocking the buffer."""
+    try:
+        await queries.copy_rows(rows)
+    except ROW_REFUSALS:  # the data, not the connection
+        if len(rows) == 1:
+            log.error("dropped a log record PostgreSQL refused: %s", rows[0][0], exc_info=True)
+            rows.clear()
+            return
+        kept = []
+        for row in rows:
+            one = [row]
+            await copy(one)
+            kept += one
+        rows[:] = kept
+
+
+_TAIL_FIELDS = {"id": "id", "method": "method", "path": "path", "status": "status_code", "source": "source",
+                "api_key_id": "api_key_id", "started_at": "started_at", "duration_ms": "duration_ms",
+                "operation_name": "operation_name", "error_type": "error_type"}  # tail message key: column
+_TAIL_AT = {key: records.COLUMNS.index(column) for key, column in _TAIL_FIELDS.items()}
+_ACCOUNT_AT, _LIVEMODE_AT = records.COLUMNS.index("account_id"), records.COLUMNS.index("livemode")
+
+
+async def publish(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        channel = TAIL_CHANNEL.format(account_id=row[_ACCOUNT_AT], mode="live" if row[_LIVEMODE_AT] else "test")
+        item = {key: row[at] for key, at in _TAIL_AT.items()}
+        item["started_at"] = item["started_at"].isoformat()  # the tail's spelling, +00:00
+        grouped.setdefault(channel, []).append(item)
+    try:
+        async with redis().pipeline(transaction=False) as pipe:
+            for channel, items in grouped.items():
+                pipe.publish(channel, msgspec.json.encode(items))
+            await pipe.execute()
+    except Exception:  # the live tail is best effort; the rows are committed
+        log.warning("could not publish the live tail", exc_info=True)
