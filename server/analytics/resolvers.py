@@ -6,15 +6,39 @@ Every field reads a range: `range` (in `timezone`, default the account's) or `st
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from server.analytics import service
 from server.analytics import types as t
 from server.analytics.results import Window
 from server.gql.common import ctx_of
 from server.permissions import read
+
+
+def _asked_metrics(info: Info) -> set[str] | None:
+    """The metric names a summary's selection asks for through `metric(name:)`, or None when it reads `metrics`
+    (every one) or names one in a way not known before running (then every figure is computed)."""
+    names: set[str] = set()
+
+    def walk(selections: list[Any]) -> bool:
+        for sel in selections:
+            if isinstance(sel, SelectedField):
+                if sel.name == "metrics":
+                    return False
+                if sel.name == "metric":
+                    name = sel.arguments.get("name")
+                    if not isinstance(name, str):
+                        return False
+                    names.add(name)
+            elif not walk(sel.selections):  # a fragment, spread or inline
+                return False
+        return True
+
+    return names if all(walk(field.selections) for field in info.selected_fields) else None
 
 
 async def _window(info: Info, range: t.AnalyticsRange | None, start: datetime | None, end: datetime | None,
@@ -37,7 +61,8 @@ class Analytics:
                       compare: t.AnalyticsCompare = t.AnalyticsCompare.PREVIOUS_PERIOD) -> t.AnalyticsSummary:
         w = await _window(info, range, start, end, timezone)
         return t.AnalyticsSummary.of(await service.summary(ctx_of(info), w.start, w.end, timezone=w.timezone,
-                                                           currency=currency, compare=compare.value))
+                                                           currency=currency, compare=compare.value,
+                                                           only=_asked_metrics(info)))
 
     @strawberry.field(description="Chosen metrics (default: all) per local period; `interval` defaults to the "
                                   "range's own. `endpoint` / `apiKey` narrow the API metrics.")

@@ -14,7 +14,7 @@ hours and quarter hours at the edges), not on the number of payments.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -150,14 +150,18 @@ class _Sums:
         return self._everything
 
 
-async def _sums(scope: Scope, period: Period) -> _Sums:
+async def _sums(scope: Scope, period: Period, *, api: bool = True) -> _Sums:
+    """The period's column sums; the API's (counts and the latency histogram) only when `api` figures are asked."""
     parts = levels.segments(period.start, period.end)
     by_currency = {r["currency"]: {k: int(v) for k, v in r.items() if k != "currency"}
                    for r in await queries.totals(scope, parts)}
+    if not api:
+        return _Sums(by_currency, {})
     api_rows = await queries.api_totals(scope, parts)
-    api: dict[str, Any] = {m.column: int(api_rows[0][m.column]) if api_rows else 0 for m in API_METRICS}
-    api["latency"] = histogram.from_rows((r["hbucket"], r["n"]) for r in await queries.api_latency(scope, parts))
-    return _Sums(by_currency, api)
+    api_sums: dict[str, Any] = {m.column: int(api_rows[0][m.column]) if api_rows else 0 for m in API_METRICS}
+    api_sums["latency"] = histogram.from_rows((r["hbucket"], r["n"])
+                                              for r in await queries.api_latency(scope, parts))
+    return _Sums(by_currency, api_sums)
 
 
 def _figure(figure: figures.Figure, sums: _Sums, frame: Frame) -> tuple[Figure, list[str]]:
@@ -177,16 +181,21 @@ def _change(current: figures.Number, previous: figures.Number) -> tuple[float | 
 
 
 async def summary(ctx: RequestContext, start: datetime, end: datetime, *, timezone: str | None = None,
-                  currency: str | None = None, compare: str = Compare.PREVIOUS_PERIOD) -> Summary:
-    """Every figure over [start, end) and over the comparison period, with the change."""
+                  currency: str | None = None, compare: str = Compare.PREVIOUS_PERIOD,
+                  only: Collection[str] | None = None) -> Summary:
+    """Every figure over [start, end) and over the comparison period, with the change; `only` those named, when
+    the caller shows a few (Home shows four payment figures: it need not read the API's latency histograms,
+    whose cost grows with the day's requests)."""
     frame = await _frame(ctx, timezone, currency)
     how = _compare(compare)
     period = _period(start, end)
     comparison = Period(*buckets.comparison_range(period.start, period.end, frame.zone, how))
-    now, before = await _sums(frame.scope, period), await _sums(frame.scope, comparison)
+    chosen = [f for f in figures.FIGURES.values() if only is None or f.name in only]
+    api = any(f.api for f in chosen)
+    now, before = await _sums(frame.scope, period, api=api), await _sums(frame.scope, comparison, api=api)
     metrics: list[MetricSummary] = []
     missing: set[str] = set()
-    for figure in figures.FIGURES.values():
+    for figure in chosen:
         current, gaps_now = _figure(figure, now, frame)
         previous, gaps_before = _figure(figure, before, frame)
         missing.update(gaps_now, gaps_before)

@@ -17,7 +17,7 @@ from server.ledger import fx
 from server.ledger.money import MAX_AMOUNT
 from server.permissions import Role
 from tests.analytics.helpers import caught_up, differences
-from tests.factories import new_account, user_ctx
+from tests.factories import gql, new_account, user_ctx
 from tests.payments.helpers import Merchant
 from tests.support import eventually
 
@@ -205,6 +205,36 @@ async def test_api_usage_per_endpoint_group_with_latency_and_error_codes(http):
     series = await service.timeseries(ctx, start, end, interval="hour", metrics=["api_requests", "api_latency_p95"],
                                       endpoint="POST /v1/payment_intents/{id}/confirm")
     assert sum(p.values["api_requests"].value for p in series.points) == 3
+
+
+async def test_a_summary_computes_the_metrics_its_caller_names(http):
+    """Home shows four payment figures: its summary must not read the API's latency histograms, and a GraphQL
+    selection gets exactly what it names, through fragments and variables, or every figure for `metrics`."""
+    account = await new_account()
+    merchant = Merchant(http, account)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    await merchant.paid(1_500)
+    await caught_up()
+    end = datetime.now(UTC) + timedelta(minutes=1)
+    ctx = user_ctx(account.account["id"], account.user["id"], Role.OWNER)
+    few = await service.summary(ctx, start, end, only={"gross_volume", "successful_payments"})
+    assert [m.metric for m in few.metrics] == ["gross_volume", "successful_payments"]
+    everything = await service.summary(ctx, start, end)
+    assert few.metric("gross_volume") == everything.metric("gross_volume")
+    assert len(everything.metrics) > 10
+
+    window = {"start": start.isoformat(), "end": end.isoformat()}
+    query = """query($start: DateTime!, $end: DateTime!, $name: String!) { analytics {
+      summary(start: $start, end: $end) { ...Asked paid: metric(name: "successful_payments") { current { value } } } } }
+      fragment Asked on AnalyticsSummary { api: metric(name: $name) { current { value } } }"""
+    body = await gql(http, query, {**window, "name": "api_requests"}, merchant.headers)
+    summary = body["data"]["analytics"]["summary"]
+    assert summary["paid"]["current"]["value"] == 1
+    assert summary["api"]["current"]["value"] >= 2  # the create and the confirm: the API's sums were read
+    listed = await gql(http, """query($start: DateTime!, $end: DateTime!) { analytics { summary(start: $start,
+      end: $end) { ... on AnalyticsSummary { metrics { metric } } } } }""", window, merchant.headers)
+    assert [m["metric"] for m in listed["data"]["analytics"]["summary"]["metrics"]] == [
+        m.metric for m in everything.metrics]
 
 
 async def test_analytics_need_view_analytics_and_see_one_account_and_mode(http):
