@@ -94,7 +94,7 @@ EMPTY = Channel()  # a subscriber's channel before it joins one: nothing in it, 
 class Subscriber:
     """One live consumer: an async iterator of `EventMessage`s of its scope, in position order."""
 
-    __slots__ = ("backlog", "catch_up", "channel", "closed", "hub", "last_pos", "scope", "types", "waiter")
+    __slots__ = ("backlog", "catch_up", "channel", "closed", "hub", "last_pos", "poked", "scope", "types", "waiter")
 
     def __init__(self, hub: Hub, scope: Scope, types: TypeFilter, last_pos: int, catch_up: bool) -> None:
         self.hub = hub
@@ -106,6 +106,7 @@ class Subscriber:
         self.backlog: list[EventMessage] = []  # rows read from the table, newest last; empty once live
         self.waiter: asyncio.Future[None] | None = None
         self.closed = False
+        self.poked = False
 
     async def __aenter__(self) -> Subscriber:
         self.channel = self.hub._join(self)
@@ -145,7 +146,18 @@ class Subscriber:
     def __aiter__(self) -> Subscriber:
         return self
 
+    def poke(self) -> None:
+        """Make a waiting `next_or_poked()` return None (a stream's heartbeat is due)."""
+        self.poked = True
+        self.wake()
+
     async def __anext__(self) -> EventMessage:
+        while (message := await self.next_or_poked()) is None:
+            pass
+        return message
+
+    async def next_or_poked(self) -> EventMessage | None:
+        """The next message, waiting for it; None if `poke()` came first. StopAsyncIteration once closed."""
         while True:
             if self.closed:
                 raise StopAsyncIteration
@@ -157,6 +169,9 @@ class Subscriber:
             if self.catch_up or self.behind:
                 await self._read_table()
                 continue
+            if self.poked:
+                self.poked = False
+                return None
             self.waiter = asyncio.get_running_loop().create_future()
             try:
                 await self.waiter
