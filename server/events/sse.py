@@ -115,6 +115,9 @@ async def _serve(route: LiveRoute, scope: Scope, receive: Receive, send: Send) -
             status = error.status
             await _refuse(send, error, request_id)
             return
+        # What opening parsed and cached in scope state (headers, cookies, query, the principal) would otherwise
+        # stay for the connection's life: the body holds what it needs.
+        scope["state"] = {"request_id": request_id}
         await send({"type": "http.response.start", "status": 200,
                     "headers": [*STREAM_HEADERS, (b"request-id", request_id.encode())]})
         await _write(body, send, receive)
