@@ -33,6 +33,7 @@ from server.events import pages as event_pages
 from server.events.limits import live as live_connections
 from server.events.limits import websocket_cap
 from server.events.rest import EventController
+from server.events.sse import live_streams
 from server.files.rest import FileController
 from server.fraud import pages as fraud_pages
 from server.fraud.rest import CONTROLLERS as FRAUD_CONTROLLERS
@@ -73,7 +74,6 @@ PAGE_HANDLERS = [*account_pages.HANDLERS, *key_pages.HANDLERS, *customer_pages.H
                  *payment_pages.HANDLERS, *apilog_pages.HANDLERS, *event_pages.HANDLERS, *webhook_pages.HANDLERS,
                  *dispute_pages.HANDLERS, *claim_pages.HANDLERS, *benchmark_pages.HANDLERS,
                  *fraud_pages.HANDLERS, *analytics_pages.HANDLERS, *reporting_pages.HANDLERS]
-STREAM_HANDLERS = [*event_pages.STREAM_HANDLERS]  # server-sent events behind the pages' live parts
 
 
 def _lifespan(settings: Settings, log_writer: apilog_writer.LogWriter,
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
     app = Litestar(
         route_handlers=[
             health.healthz, health.readyz, metrics.metrics_endpoint,
-            *REST_CONTROLLERS, STRIPE_COMPAT, GraphQLController, *PAGE_HANDLERS, *STREAM_HANDLERS,
+            *REST_CONTROLLERS, STRIPE_COMPAT, GraphQLController, *PAGE_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[_lifespan(settings, log_writer, workers_enabled)],
@@ -148,4 +148,5 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         logging_config=None,  # server.logs configures logging; Litestar must not replace its handler
     )
     openapi.document(app.openapi_schema)  # built once, here: errors, security and parameter ranges added
+    app.asgi_handler = live_streams(app.asgi_handler)  # SSE streams, ahead of routing and middleware (events/sse.py)
     return app

@@ -42,3 +42,13 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             _current.reset(token)
 
     return middleware
+
+
+def start(scope: Scope) -> str:
+    """A new id for a request served ahead of the middleware stack (server.events.sse's live streams): in scope
+    state and in the contextvar. Set, not reset: the server runs each request in a task of its own, whose
+    context ends with it."""
+    request_id = new_id("req")
+    scope.setdefault("state", {})["request_id"] = request_id
+    _current.set(request_id)
+    return request_id

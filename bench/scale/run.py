@@ -2,14 +2,22 @@
 
     .venv/bin/python -m bench.scale.run [--processes 1,2] [--subscribers 1000] [--events 30]
     .venv/bin/python -m bench.scale.run --rate 50 --seconds 15 [--processes 1,2] [--subscribers 1000]
+    .venv/bin/python -m bench.scale.run --rate 5 --seconds 10 --processes 1 --subscribers 10000   # 10,000 receiving
 
 `--rate R --seconds S`: events committed at R per second for S seconds to
 `--subscribers` clients per web process (all of one account, so each event
-goes to every one of them), each kind of client held by bench.scale.holder in
-a process of its own (raw sockets; it notes arrivals on the machine-wide
-monotonic clock); the reference is Redis publish→subscribe at the same rate
-to the same number of raw-socket subscribers. The live heartbeat is set to
-300 s there: no WebSocket ping falls inside a run.
+goes to every one of them), each kind of client (`--kinds`, default
+redis,ws,sse) held by bench.scale.holder in a process of its own (raw sockets;
+it notes arrivals on the machine-wide monotonic clock); the reference is
+Redis publish→subscribe at the same rate to the same number of raw-socket
+subscribers. The live heartbeat is set to 300 s there: no WebSocket ping
+falls inside a run. Each case is bounded in time: the holder opens its
+connections within `--open-within` seconds, every client must have received
+a warm-up event within 60 s, and arrivals are awaited `--drain` seconds after
+the last commit; what has not arrived by then counts as not delivered (the
+`delivered` column), so an overloaded path shows as such instead of running on.
+The GraphQL holder speaks plain graphql-transport-ws (connection_init, ack,
+subscribe, pong), so any conforming server handler can be measured unchanged.
 
 For each process count it serves the app with `paydeck run --processes N` (web
 processes sharing one port, workers and the event dispatcher in the parent)
@@ -23,8 +31,8 @@ against embedded PostgreSQL and Redis started here, then:
   processes' resident memory (RSS, summed) before and while they are open:
   the difference over M is the memory per connection.
 
-Clients run in this process, on the same cores as the server: at 1,000
-subscribers their own parsing is part of the latency.
+Clients of the default mode run in this process, on the same cores as the
+server: at 1,000 subscribers their own parsing is part of the latency.
 """
 
 from __future__ import annotations
@@ -205,12 +213,17 @@ class Holder:
         self.proc = proc
 
     @classmethod
-    async def start(cls, config: dict[str, Any]) -> Holder:
+    async def start(cls, config: dict[str, Any], open_within: float = 600) -> Holder:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.scale.holder", json.dumps({**config, "record": True}),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24)
         holder = cls(proc)
-        line = await holder.line(600)
+        try:
+            line = await holder.line(open_within)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"the holder did not open {config['n']} connections in {open_within:.0f} s") from None
         if not line.startswith("opened"):
             raise RuntimeError(f"the holder: {line}")
         return holder
@@ -250,26 +263,35 @@ async def paced(rate: float, seconds: float, fire: Callable[[int], Awaitable[str
     return commits, count / (time.monotonic() - started)
 
 
+WARM_WITHIN = 60.0  # seconds for every client to receive a warm-up event (subscriptions register a moment late)
+
+
 async def at_rate_case(holder: Holder, n: int, rate: float, seconds: float,
-                       fire: Callable[[int], Awaitable[str]]) -> dict[str, float]:
-    for i in range(100):  # a subscription is registered a moment after it is made: warm up until all receive
+                       fire: Callable[[int], Awaitable[str]], drain: float = 15.0) -> dict[str, float]:
+    warm_until, i = time.monotonic() + WARM_WITHIN, 0
+    while int((await holder.ask("count")).split()[1]) < n:
+        if time.monotonic() > warm_until:
+            raise RuntimeError(f"only {(await holder.ask('count')).split()[1]} of {n} clients receive events")
         await fire(-1 - i)
-        await asyncio.sleep(0.3)
-        if int((await holder.ask("count")).split()[1]) >= n:
-            break
+        i += 1
+        await asyncio.sleep(0.3 if n <= 1000 else 1.0)
     await asyncio.sleep(1)
     await holder.ask("reset")
     commits, achieved = await paced(rate, seconds, fire)
     expected = len(commits) * n
-    for _ in range(150):  # up to 15 s for the last arrivals
-        if int((await holder.ask("total")).split()[1]) >= expected:
-            break
-        await asyncio.sleep(0.1)
+    until = time.monotonic() + drain  # the last arrivals; what is missing after this counts as not delivered
+    while int((await holder.ask("total")).split()[1]) < expected and time.monotonic() < until:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)  # the holder is another process: polling its count is the only way
     result = json.loads(await holder.ask("commits " + json.dumps(commits)))
     return {**result, "rate": achieved, "subscribers": n}
 
 
-async def at_rate(process_counts: list[int], per_process: int, rate: float, seconds: float) -> None:
+CASES = {"redis": "Redis publish→subscribe (reference)", "ws": "GraphQL subscription (ws)",
+         "sse": "dashboard SSE stream"}
+
+
+async def at_rate(process_counts: list[int], per_process: int, rate: float, seconds: float,
+                  kinds: list[str], drain: float, open_within: float) -> None:
     from redis.asyncio import Redis
 
     from server import db, embedded
@@ -308,18 +330,19 @@ async def at_rate(process_counts: list[int], per_process: int, rate: float, seco
                                    (await _login(f"http://127.0.0.1:{port}", account.user["email"])).items())
                 base = {"n": n, "port": port, "cookie": cookie, "key": account.keys["secret_test"],
                         "redis_port": redis_port}
-                for kind, name, fire in (("redis", "Redis publish→subscribe (reference)", publish),
-                                         ("ws", "GraphQL subscription (ws)", emit_one),
-                                         ("sse", "dashboard SSE stream", emit_one)):
-                    holder = await Holder.start({**base, "kind": kind})
+                for kind in kinds:
+                    name, fire = CASES[kind], publish if kind == "redis" else emit_one
+                    opening = time.monotonic()
+                    holder = await Holder.start({**base, "kind": kind}, open_within)
+                    opened = time.monotonic() - opening
                     try:
-                        result = await at_rate_case(holder, n, rate, seconds, fire)
+                        result = await at_rate_case(holder, n, rate, seconds, fire, drain)
                     finally:
                         await holder.close()
                     rows.append((processes, name, result))
-                    print(f"{processes} proc  {name:38} n={n} {result['rate']:.0f} events/s  p50={result['p50']:7.1f} "
-                          f"ms  p99={result['p99']:7.1f} ms  delivered {result['samples']}/{result['expected']}",
-                          flush=True)
+                    print(f"{processes} proc  {name:38} n={n} (opened in {opened:.1f} s) {result['rate']:.0f} events/s"
+                          f"  p50={result['p50']:7.1f} ms  p99={result['p99']:7.1f} ms  max={result['max']:7.1f} ms"
+                          f"  delivered {result['samples']}/{result['expected']}", flush=True)
         await publisher.aclose()
         await db.close_pool()
     print_latency_table(rows, seconds)
@@ -342,9 +365,15 @@ if __name__ == "__main__":
     parser.add_argument("--hold", type=int, default=2000, help="connections held open to measure memory")
     parser.add_argument("--rate", type=float, default=0, help="events per second (with --seconds: the rate mode)")
     parser.add_argument("--seconds", type=float, default=15, help="how long the rate mode commits events")
+    parser.add_argument("--kinds", default="redis,ws,sse", help="rate mode: which clients (redis is the reference)")
+    parser.add_argument("--drain", type=float, default=15, help="rate mode: seconds to wait for the last arrivals")
+    parser.add_argument("--open-within", type=float, default=300, help="rate mode: seconds to open the clients")
     args = parser.parse_args()
     counts = [int(x) for x in args.processes.split(",")]
     if args.rate > 0:
-        asyncio.run(at_rate(counts, args.subscribers, args.rate, args.seconds))
+        kinds = args.kinds.split(",")
+        if unknown := set(kinds) - set(CASES):
+            parser.error(f"--kinds: unknown {', '.join(sorted(unknown))}; choose from {', '.join(CASES)}")
+        asyncio.run(at_rate(counts, args.subscribers, args.rate, args.seconds, kinds, args.drain, args.open_within))
     else:
         asyncio.run(main(counts, args.subscribers, args.events, args.hold))

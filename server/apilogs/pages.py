@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ from litestar import Request, Response
 from server import clock, db, operations
 from server.apilogs import tail
 from server.context import RequestContext
-from server.errors import InvalidRequest, PaydeckError
+from server.errors import InvalidRequest
 from server.events import limits, sse
 from server.instants import parse_instant
 from server.permissions import read
@@ -114,24 +115,25 @@ def _matches(item: dict[str, Any], raw: dict[str, str]) -> bool:
 
 @dashboard_get("/logs/tail")
 async def logs_tail(request: Request) -> Response:
+    """The logs page with the live tail on (opened as a page rather than by an EventSource)."""
+    return await _logs(request, tail=True)
+
+
+@sse.live_route("/logs/tail", event_stream_only=True)
+async def open_tail(request: Request) -> AsyncIterator[bytes]:
     """Server-sent events: one `log` event (a table row) per new record of this account and mode.
 
-    Opened as a page rather than by an EventSource, it shows the logs page with the tail on. A live
-    connection like the events stream (server/apilogs/tail.py): capped per process (503 + Retry-After),
-    kept alive, resumed after `Last-Event-ID`.
+    A live connection like the events stream (server/apilogs/tail.py), served by server.events.sse's lean path
+    to a client that accepts `text/event-stream`: capped per process (503 + Retry-After), kept alive, resumed
+    after `Last-Event-ID`.
     """
-    if "text/event-stream" not in request.headers.get("accept", ""):
-        return await _logs(request, tail=True)
-    try:
-        ctx = await dashboard_context(request)
-        scope = ctx.require(read("request_logs"))
-        flt, _, _, _, raw = parse_filters(request.query_params)
-        limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
-    except PaydeckError as exc:
-        return sse.refused(exc)
+    ctx = await dashboard_context(request)
+    scope = ctx.require(read("request_logs"))
+    flt, _, _, _, raw = parse_filters(request.query_params)
+    limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
     feed_tail = tail.Tail(tail.channel_of(scope.account_id, scope.livemode), lambda item: _matches(item, raw))
     last_event_id = sse.last_event_id(request)
-    return sse.response(tail.stream(feed_tail, lambda: _missed_rows(ctx, flt, last_event_id), _render_live_row))
+    return tail.stream(feed_tail, lambda: _missed_rows(ctx, flt, last_event_id), _render_live_row)
 
 
 async def _missed_rows(ctx: RequestContext, flt: dict[str, Any], last_event_id: str | None) -> list[tuple[str, str]]:

@@ -81,7 +81,14 @@ class Channel:
 
     def after(self, pos: int) -> int:
         """Index of the first kept message above `pos`."""
-        return bisect.bisect_right(self.messages, pos, key=_pos)
+        messages = self.messages
+        # A live subscriber is caught up, or one message behind: asked once per event per subscriber, these two
+        # checks spare the search (and its key calls).
+        if not messages or messages[-1].pos <= pos:
+            return len(messages)
+        if len(messages) == 1 or messages[-2].pos <= pos:
+            return len(messages) - 1
+        return bisect.bisect_right(messages, pos, key=_pos)
 
 
 def _pos(message: EventMessage) -> int:
@@ -94,7 +101,7 @@ EMPTY = Channel()  # a subscriber's channel before it joins one: nothing in it, 
 class Subscriber:
     """One live consumer: an async iterator of `EventMessage`s of its scope, in position order."""
 
-    __slots__ = ("backlog", "catch_up", "channel", "closed", "hub", "last_pos", "scope", "types", "waiter")
+    __slots__ = ("backlog", "catch_up", "channel", "closed", "hub", "last_pos", "poked", "scope", "types", "waiter")
 
     def __init__(self, hub: Hub, scope: Scope, types: TypeFilter, last_pos: int, catch_up: bool) -> None:
         self.hub = hub
@@ -106,6 +113,7 @@ class Subscriber:
         self.backlog: list[EventMessage] = []  # rows read from the table, newest last; empty once live
         self.waiter: asyncio.Future[None] | None = None
         self.closed = False
+        self.poked = False
 
     async def __aenter__(self) -> Subscriber:
         self.channel = self.hub._join(self)
@@ -145,7 +153,18 @@ class Subscriber:
     def __aiter__(self) -> Subscriber:
         return self
 
+    def poke(self) -> None:
+        """Make a waiting `next_or_poked()` return None (a stream's heartbeat is due)."""
+        self.poked = True
+        self.wake()
+
     async def __anext__(self) -> EventMessage:
+        while (message := await self.next_or_poked()) is None:
+            pass
+        return message
+
+    async def next_or_poked(self) -> EventMessage | None:
+        """The next message, waiting for it; None if `poke()` came first. StopAsyncIteration once closed."""
         while True:
             if self.closed:
                 raise StopAsyncIteration
@@ -157,6 +176,9 @@ class Subscriber:
             if self.catch_up or self.behind:
                 await self._read_table()
                 continue
+            if self.poked:
+                self.poked = False
+                return None
             self.waiter = asyncio.get_running_loop().create_future()
             try:
                 await self.waiter

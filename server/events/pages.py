@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, get
+from litestar import Request, Response
 
-from server import db, operations
-from server.errors import InvalidRequest, NotFound, PaydeckError
+from server import operations
+from server.errors import InvalidRequest, NotFound
 from server.events import limits, service, sse
 from server.events.catalog import EVENT_TYPES
 from server.events.wire import EventMessage
@@ -72,24 +73,21 @@ def render_payment_row(message: EventMessage) -> str:
 RENDERERS = {"events": render_row, "payments": render_payment_row}
 
 
-@get("/events/stream", include_in_schema=False)
-async def event_stream(request: Request) -> Response:
-    """`text/event-stream` of the session's account and mode; resumes after `Last-Event-ID` (or `last_event_id`)."""
-    try:
-        ctx = await dashboard_context(request)
-        scope = ctx.require(read("events"))
-        types = service.parse_types(_types(request.query_params.get("types")), param="types")
-        renderer = RENDERERS.get(request.query_params.get("view") or "events")
-        if renderer is None:
-            raise InvalidRequest(f"view must be one of {', '.join(RENDERERS)}", param="view")
-        limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
-        with db.replica_reads(False):  # the position must be exact: a replica may not have the event yet
-            after_pos = await service.resume_position(scope, sse.last_event_id(request))
-        if after_pos is None:
-            after_pos = _since(request.query_params.get("since"))
-    except PaydeckError as exc:
-        return sse.refused(exc)
-    return sse.response(sse.stream(scope, types, after_pos, renderer, "row"))
+@sse.live_route("/events/stream")
+async def event_stream(request: Request) -> AsyncIterator[bytes]:
+    """`text/event-stream` of the session's account and mode; resumes after `Last-Event-ID` (or `last_event_id`).
+    Served by server.events.sse's lean path, not as a Litestar route."""
+    ctx = await dashboard_context(request)
+    scope = ctx.require(read("events"))
+    types = service.parse_types(_types(request.query_params.get("types")), param="types")
+    renderer = RENDERERS.get(request.query_params.get("view") or "events")
+    if renderer is None:
+        raise InvalidRequest(f"view must be one of {', '.join(RENDERERS)}", param="view")
+    limits.live.admit()  # a full process answers 503 with Retry-After; the browser retries (elsewhere)
+    after_pos = await service.resume_position(scope, sse.last_event_id(request))
+    if after_pos is None:
+        after_pos = _since(request.query_params.get("since"))
+    return sse.stream(scope, types, after_pos, renderer, "row")
 
 
 def _since(raw: str | None) -> int | None:
@@ -99,4 +97,3 @@ def _since(raw: str | None) -> int | None:
 
 
 HANDLERS = [events_page, event_page]
-STREAM_HANDLERS = [event_stream]  # not pages: a stream never ends, so page walkers must not GET it

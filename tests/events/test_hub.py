@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
 from server.events import hub as hub_module
 from server.events.queries import TypeFilter
+from server.events.wire import EventMessage
 from tests.events.helpers import emit_event, scope_of
 from tests.factories import new_account
 from tests.support import eventually
@@ -100,3 +102,23 @@ class TestChannel:
             reader.last_pos = pos  # it keeps up
         assert len(channel.messages) < 2 * hub_module.RECENT  # not KEEP_AT_MOST: it read them all
         assert not reader.behind
+
+
+class TestChannelPositions:
+    def test_after_finds_the_first_message_above_a_position(self):
+        channel = hub_module.Channel()
+        assert channel.after(0) == 0
+        for pos in (3, 5, 8, 13):
+            channel.messages.append(_message(pos))
+        # the quick answers (caught up, one behind) and the search agree with a plain count
+        for pos in range(0, 16):
+            assert channel.after(pos) == sum(1 for m in channel.messages if m.pos <= pos), pos
+        single = hub_module.Channel()
+        single.messages.append(_message(4))
+        assert [single.after(p) for p in (3, 4, 5)] == [0, 1, 1]
+
+
+def _message(pos: int) -> EventMessage:
+    return EventMessage(id=f"evt_{pos}", pos=pos, account_id="acct_x", livemode=False, type="t.x", object_type="t",
+                        object_id="t_1", created=datetime(2026, 12, 1, tzinfo=UTC), data={}, request_id=None,
+                        idempotency_key=None)
