@@ -36,6 +36,7 @@ from server.events.rest import EventController
 from server.files.rest import FileController
 from server.fraud import pages as fraud_pages
 from server.fraud.rest import CONTROLLERS as FRAUD_CONTROLLERS
+from server.gql.live_ws import live_ws
 from server.gql.view import GraphQLController
 from server.idempotency import owner as idempotency_owner
 from server.idempotency.middleware import idempotency_middleware
@@ -135,7 +136,8 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         lifespan=[_lifespan(settings, log_writer, workers_enabled)],
         # Outermost first. The guard refuses unreadable input after the log has started capturing the request
         # and before idempotency reads the body.
-        middleware=[metrics.metrics_middleware, websocket_cap, read_routing_middleware, public_url_middleware,
+        # live_ws serves graphql-transport-ws at /graphql itself (after the URL middleware: links in results).
+        middleware=[metrics.metrics_middleware, websocket_cap, read_routing_middleware, public_url_middleware, live_ws,
                     request_id_middleware,
                     apilog_middleware(log_writer, settings), request_guard(settings.max_body_bytes),
                     idempotency_middleware],
