@@ -136,8 +136,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         lifespan=[_lifespan(settings, log_writer, workers_enabled)],
         # Outermost first. The guard refuses unreadable input after the log has started capturing the request
         # and before idempotency reads the body.
-        # live_ws serves graphql-transport-ws at /graphql itself (after the URL middleware: links in results).
-        middleware=[metrics.metrics_middleware, websocket_cap, read_routing_middleware, public_url_middleware, live_ws,
+        middleware=[metrics.metrics_middleware, websocket_cap, live_ws, read_routing_middleware, public_url_middleware,
                     request_id_middleware,
                     apilog_middleware(log_writer, settings), request_guard(settings.max_body_bytes),
                     idempotency_middleware],

@@ -30,9 +30,8 @@ from typing import Any, cast
 from graphql import ExecutionResult as CoreResult
 from graphql import GraphQLError, GraphQLSyntaxError
 from litestar.connection import ASGIConnection
-from litestar.datastructures import Headers
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send, WebSocketCloseEvent
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send, WebSocketCloseEvent
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.websocket_origin import is_same_origin
 from strawberry.schema.exceptions import CannotGetOperationTypeError
@@ -46,6 +45,7 @@ from server.gql.view import GraphQLContext, ack_payload, authenticate_websocket
 from server.permissions import read
 from server.schema import schema
 from server.settings import get_settings
+from server.urls import remember_request
 
 log = logging.getLogger(__name__)
 PROTOCOL = "graphql-transport-ws"
@@ -99,7 +99,7 @@ class Connection:
     async def run(self) -> None:
         if (await self.receive())["type"] != "websocket.connect":
             return
-        if not _origin_allowed(Headers.from_scope(self.scope)):
+        if not _origin_allowed(self.scope):
             await self.send(_close_event(POLICY_VIOLATION, ""))  # before accepting: the handshake's HTTP 403
             return
         await self.send({"type": "websocket.accept", "subprotocol": PROTOCOL, "headers": []})
@@ -114,29 +114,34 @@ class Connection:
 
     async def _read(self) -> None:
         deadline = asyncio.get_running_loop().time() + INIT_WAIT_SECONDS
-        while not self.closed:
-            if self.init_received:
-                message = await self.receive()
-            else:
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        message = await self.receive()
-                except TimeoutError:
-                    await self.close(4408, "Connection initialisation timeout")
-                    return
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            # A binary frame; Strawberry's Litestar adapter takes an empty text for one, too.
-            if not isinstance(text, str) or not text:
-                await self.close(4400, "WebSocket message type must be text")
-                return
+        while not self.init_received:
             try:
-                data = json.loads(text)
-            except ValueError:
-                await self.close(4400, "WebSocket message must be valid JSON")
+                async with asyncio.timeout_at(deadline):
+                    message = await self.receive()
+            except TimeoutError:
+                await self.close(4408, "Connection initialisation timeout")
                 return
-            await self._handle(data)
+            if not await self._on(message):
+                return
+        while await self._on(await self.receive()):
+            pass  # no message is held between two: a held connection keeps none of what it was sent
+
+    async def _on(self, message: ReceiveMessage) -> bool:
+        """Handle one received message; False when the connection is over."""
+        if message["type"] == "websocket.disconnect":
+            return False
+        text = message.get("text")
+        # A binary frame; Strawberry's Litestar adapter takes an empty text for one, too.
+        if not isinstance(text, str) or not text:
+            await self.close(4400, "WebSocket message type must be text")
+            return False
+        try:
+            data = json.loads(text)
+        except ValueError:
+            await self.close(4400, "WebSocket message must be valid JSON")
+            return False
+        await self._handle(data)
+        return not self.closed
 
     async def _handle(self, message: Any) -> None:
         try:
@@ -199,19 +204,20 @@ class Connection:
         prefix = '{"id":' + json.dumps(op_id) + ',"type":"next","payload":'
         async with hub().subscribe(self.ctx.scope, plan.types) as subscriber:
             async for message in subscriber:
-                try:
-                    payload = await plan.payload(message)
+                try:  # the frame is a temporary: the connection keeps no text between events
+                    sent = await self.send_text(prefix + await plan.payload(message) + "}")
                 except Exception as exc:  # as Strawberry: the error as a result, then the stream ends
                     log.exception("a live subscription failed on event %s", message.id)
                     await self.send_json({"id": op_id, "type": "next", "payload": json.loads(
                         serialise(CoreResult(data=None, errors=[_as_graphql_error(exc)])))})
                     break
-                if not await self.send_text(prefix + payload + "}"):
+                if not sent:
                     return
         await self._finish(op_id, {"id": op_id, "type": "complete"})
 
     async def _strawberry(self, op_id: Any, query: Any, variables: Any, name: Any) -> None:
         """Any other operation, run by Strawberry's schema and sent as its graphql-transport-ws handler does."""
+        remember_request(self.scope)  # this task's own context: links in results name the host asked
         try:
             source = await schema.stream(query, variable_values=variables, context_value=self._context(),
                                          operation_name=name)
@@ -297,12 +303,20 @@ def _close_event(code: int, reason: str) -> WebSocketCloseEvent:
     return {"type": "websocket.close", "code": code, "reason": reason}
 
 
-def _origin_allowed(headers: Headers) -> bool:
-    """Strawberry's check before accepting (no `allowed_origins` configured): no Origin, or the same origin."""
-    origin = headers.get("origin")
+def _origin_allowed(scope: Scope) -> bool:
+    """Strawberry's check before accepting (no `allowed_origins` configured): no Origin, or the same origin.
+    Read from the raw headers: Litestar's Headers would be kept in the scope for the connection's life."""
+    origin = _header(scope, b"origin")
     if origin is None:
         return True
-    return headers.get("sec-fetch-site") == "same-origin" or is_same_origin(origin, headers.get("host"))
+    return _header(scope, b"sec-fetch-site") == "same-origin" or is_same_origin(origin, _header(scope, b"host"))
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _close_reason(error: GraphQLError) -> str | None:
