@@ -37,6 +37,7 @@ from server.events.sse import live_streams
 from server.files.rest import FileController
 from server.fraud import pages as fraud_pages
 from server.fraud.rest import CONTROLLERS as FRAUD_CONTROLLERS
+from server.gql.live_ws import live_ws
 from server.gql.view import GraphQLController
 from server.idempotency import owner as idempotency_owner
 from server.idempotency.middleware import idempotency_middleware
@@ -135,7 +136,7 @@ def create_app(settings: Settings | None = None, run_workers: bool | None = None
         lifespan=[_lifespan(settings, log_writer, workers_enabled)],
         # Outermost first. The guard refuses unreadable input after the log has started capturing the request
         # and before idempotency reads the body.
-        middleware=[metrics.metrics_middleware, websocket_cap, read_routing_middleware, public_url_middleware,
+        middleware=[metrics.metrics_middleware, websocket_cap, live_ws, read_routing_middleware, public_url_middleware,
                     request_id_middleware,
                     apilog_middleware(log_writer, settings), request_guard(settings.max_body_bytes),
                     idempotency_middleware],

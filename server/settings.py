@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=5000, ge=100)
+    # GraphQL subscriptions over graphql-transport-ws served by server/gql/live_ws.py (false: Strawberry's handler)
+    graphql_live_ws: bool = True
 
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     event_poll_seconds: float = Field(default=1.0, gt=0, le=60)

@@ -9,7 +9,7 @@ app listens on (PAYDECK_HOST / PAYDECK_PORT, a wildcard address read as
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from urllib.parse import urlsplit
 
 from litestar.datastructures import Headers
@@ -79,10 +79,7 @@ def public_url_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] not in ("http", "websocket"):
             await app(scope, receive, send)
             return
-        secure = scope.get("scheme") in ("https", "wss")
-        host = Headers.from_scope(scope).get("host", "")
-        base = f"{'https' if secure else 'http'}://{host}" if _HOST.match(host) else None
-        tokens = (_request_base.set(base), _request_scheme.set("https" if secure else "http"))
+        tokens = remember_request(scope)
         try:
             await app(scope, receive, send)
         finally:
@@ -90,3 +87,12 @@ def public_url_middleware(app: ASGIApp) -> ASGIApp:
             _request_scheme.reset(tokens[1])
 
     return middleware
+
+
+def remember_request(scope: Scope) -> tuple[Token[str | None], Token[str | None]]:
+    """Links made from here on (in this context) use this request's scheme and host. The GraphQL WebSocket's
+    own path (server/gql/live_ws.py) calls it in each operation Strawberry runs for it."""
+    secure = scope.get("scheme") in ("https", "wss")
+    host = Headers.from_scope(scope).get("host", "")
+    base = f"{'https' if secure else 'http'}://{host}" if _HOST.match(host) else None
+    return _request_base.set(base), _request_scheme.set("https" if secure else "http")

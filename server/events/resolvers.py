@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -39,18 +40,33 @@ async def _stream(info: Info, types: TypeFilter) -> AsyncGenerator[t.Event, None
             yield t.Event.from_message(message)
 
 
+def events_filter(types: list[str] | None) -> TypeFilter:
+    return service.parse_types(types, param="types")
+
+
+def payment_filter(id: str | None) -> TypeFilter:
+    return TypeFilter(object_type="payment_intent", object_id=str(id) if id else None)
+
+
+# The live fields by GraphQL name, and their filter from the field's coerced arguments (GraphQL names): the
+# purpose-built WebSocket path (server/gql/live_ws.py) serves them from the hub without these resolvers.
+LIVE_FILTERS: dict[str, Callable[[dict[str, Any]], TypeFilter]] = {
+    "events": lambda args: events_filter(args.get("types")),
+    "paymentUpdated": lambda args: payment_filter(args.get("id")),
+}
+
+
 @strawberry.type
 class EventSubscription:
     @strawberry.subscription(description="Events of the connection's account and mode as they are committed "
                                          "(exact types or `prefix.*` wildcards; none: all). Delivered at least "
                                          "once: de-duplicate by `id`.")
     async def events(self, info: Info, types: list[str] | None = None) -> AsyncGenerator[t.Event, None]:
-        async for event in _stream(info, service.parse_types(types, param="types")):
+        async for event in _stream(info, events_filter(types)):
             yield event
 
     @strawberry.subscription(description="Events about payment intents (object type `payment_intent`), or about "
                                          "one of them when `id` is given.")
     async def payment_updated(self, info: Info, id: strawberry.ID | None = None) -> AsyncGenerator[t.Event, None]:
-        types = TypeFilter(object_type="payment_intent", object_id=str(id) if id else None)
-        async for event in _stream(info, types):
+        async for event in _stream(info, payment_filter(id)):
             yield event

@@ -91,20 +91,31 @@ class GraphQLController(_Base):  # type: ignore[misc,valid-type]  # a class Stra
         return render_page(request, "graphiql.html", {"csrf_token": session.csrf if session else ""})
 
     async def on_ws_connect(self, context: GraphQLContext) -> Any:
-        connection = context.ctx.request
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        uses_cookie = not any(k in params for k in ("Authorization", "authorization", "apiKey"))
-        if uses_cookie and not _same_origin(connection):
-            raise ConnectionRejectionError({"message": "cross-origin subscription with a session cookie"})
-        try:
-            resolved = await context_for_websocket(connection, params)
-        except PaydeckError as exc:
-            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from None
-        if not resolved.authenticated:
-            raise ConnectionRejectionError({"message": "authentication required: send an API key in "
-                                            "connection_init ({\"Authorization\": \"Bearer sk_…\"}) or log in"})
-        context.ctx = resolved
-        return {"accountId": resolved.scope.account_id, "livemode": resolved.scope.livemode}
+        context.ctx = await authenticate_websocket(context.ctx.request, context.connection_params)
+        return ack_payload(context.ctx)
+
+
+async def authenticate_websocket(connection: ASGIConnection, connection_params: Any) -> RequestContext:
+    """Who a graphql-transport-ws connection_init speaks for; ConnectionRejectionError (close 4403) if no one.
+
+    Shared by Strawberry's WebSocket handler and server.gql.live_ws, so both accept and refuse alike."""
+    params = connection_params if isinstance(connection_params, dict) else {}
+    uses_cookie = not any(k in params for k in ("Authorization", "authorization", "apiKey"))
+    if uses_cookie and not _same_origin(connection):
+        raise ConnectionRejectionError({"message": "cross-origin subscription with a session cookie"})
+    try:
+        resolved = await context_for_websocket(connection, params)
+    except PaydeckError as exc:
+        raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from None
+    if not resolved.authenticated:
+        raise ConnectionRejectionError({"message": "authentication required: send an API key in "
+                                        "connection_init ({\"Authorization\": \"Bearer sk_…\"}) or log in"})
+    return resolved
+
+
+def ack_payload(ctx: RequestContext) -> dict[str, Any]:
+    """connection_ack's payload: the account and mode the connection is scoped to."""
+    return {"accountId": ctx.scope.account_id, "livemode": ctx.scope.livemode}
 
 
 def is_subscription(query: str | None, operation_name: str | None) -> bool:
