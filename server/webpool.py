@@ -178,9 +178,11 @@ def _uvicorn_server(settings: Any) -> tuple[Any, Any]:
 
 def uvicorn_config(uvicorn: Any, app: Any, settings: Any) -> Any:
     """The one uvicorn configuration, for a single process and for each of several."""
+    from server.wsprotocol import LeanWebSocketProtocol  # imports uvicorn, which the caller loaded lazily
+
     return uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="on", log_level="warning",
                           log_config=None, timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-                          ws="websockets-sansio", proxy_headers=False,
+                          ws=LeanWebSocketProtocol, proxy_headers=False,
                           # a GraphQL WebSocket whose client stops answering pings is closed (a half-open one)
                           ws_ping_interval=settings.live_heartbeat_seconds,
                           ws_ping_timeout=settings.live_dead_after_seconds,

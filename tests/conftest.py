@@ -123,6 +123,7 @@ async def server(infrastructure) -> AsyncIterator[str]:
     from server.app import create_app
     from server.runtime import migrate
     from server.settings import get_settings
+    from server.wsprotocol import LeanWebSocketProtocol
 
     settings = get_settings()
     from server import db
@@ -132,7 +133,7 @@ async def server(infrastructure) -> AsyncIterator[str]:
     port = embedded.free_port()
     settings.public_url = f"http://127.0.0.1:{port}"
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, lifespan="on",
-                            log_level="warning", ws="websockets-sansio")
+                            log_level="warning", ws=LeanWebSocketProtocol)
     uv = uvicorn.Server(config)
     uv.capture_signals = _no_signals  # type: ignore[method-assign]
     task = asyncio.create_task(uv.serve())
