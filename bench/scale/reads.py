@@ -1,6 +1,7 @@
 """Read throughput of the Payments list with 0 and with 2 read replicas, and replica lag under write load.
 
     .venv/bin/python -m bench.scale.reads [--seconds 10] [--clients 16] [--payments 2000] [--write-rate 100]
+                                          [--writes payments|customers]
 
 Starts embedded PostgreSQL (fsync on) and Redis here, fills one account with
 `--payments` payment intents, makes two streaming replicas with the wheel's
@@ -9,7 +10,8 @@ Starts embedded PostgreSQL (fsync on) and Redis here, fills one account with
 (PAYDECK_READ_REPLICA_URLS). For each: `--clients` closed-loop clients GET
 `/v1/payment_intents?limit=20` for `--seconds`, and the same clients GET
 `/healthz` as the reference of the same run. Then, with replicas, a writer
-creates customers at `--write-rate`/s over HTTP while this process samples
+makes confirmed payments (as the payments benchmark does; `--writes customers`
+for customers) at `--write-rate`/s over HTTP while this process samples
 each replica's lag every 50 ms the way the app does (primary WAL position and
 the time before asking, replica replay position): the p50/p99/max of that lag.
 Everything shares this machine's cores: on one machine replicas add copies of
@@ -34,14 +36,15 @@ import asyncpg
 import httpx
 
 from bench.events.latency import pct
+from bench.payments.run import CARD
 from server.replicas import queries as positions
 
 BIN = Path(sys.executable).parent / "paydeck"
 
 
 @contextlib.contextmanager
-def paydeck(db_url: str, redis_url: str, port: int, replicas: list[str]) -> Iterator[str]:
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "PAYDECK_PROCESSOR_URL": "http://127.0.0.1:9",
+def paydeck(db_url: str, redis_url: str, port: int, replicas: list[str], processor_url: str) -> Iterator[str]:
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "PAYDECK_PROCESSOR_URL": processor_url,
            "PAYDECK_DATA_DIR": tempfile.mkdtemp(prefix="paydeck-reads-"), "PAYDECK_API_RATE_LIMIT_PER_SECOND": "100000",
            "PAYDECK_LOG_LEVEL": "WARNING", "PAYDECK_READ_REPLICA_URLS": ",".join(replicas),
            "PAYDECK_APILOG_ENABLED": "false"}
@@ -78,8 +81,19 @@ async def closed_loop(base: str, path: str, headers: dict[str, str], clients: in
         return done / (time.perf_counter() - began)
 
 
+async def write(http: httpx.AsyncClient, writes: str, n: int, key: str) -> None:
+    """One write of the load: a customer, or a confirmed payment as the payments benchmark makes it (create, then
+    confirm with a card that succeeds: the processor call, the ledger postings, the receipt and the events)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    if writes == "customers":
+        await http.post("/v1/customers", json={"email": f"w{n}@x.com"}, headers=headers)
+        return
+    intent = await http.post("/v1/payment_intents", json={"amount": 1000 + n, "currency": "usd"}, headers=headers)
+    await http.post(f"/v1/payment_intents/{intent.json()['id']}/confirm", json={"card": CARD}, headers=headers)
+
+
 async def lag_under_writes(base: str, key: str, primary: str, replicas: list[str], rate: float,
-                           seconds: float) -> list[float]:
+                           seconds: float, writes: str) -> list[float]:
     lags: list[float] = []
     history: list[tuple[float, int]] = []
     stop = asyncio.Event()
@@ -91,8 +105,7 @@ async def lag_under_writes(base: str, key: str, primary: str, replicas: list[str
             while not stop.is_set():
                 due = began + len(sent) / rate
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                sent.append(asyncio.ensure_future(http.post("/v1/customers", json={"email": f"w{len(sent)}@x.com"},
-                                                            headers={"Authorization": f"Bearer {key}"})))
+                sent.append(asyncio.ensure_future(write(http, writes, len(sent), key)))
             await asyncio.gather(*sent, return_exceptions=True)  # the open loop's last requests finish first
 
     async def sampler() -> None:
@@ -120,16 +133,18 @@ async def lag_under_writes(base: str, key: str, primary: str, replicas: list[str
     return lags[len(replicas) * 10:]  # after the first half second
 
 
-async def main(seconds: float, clients: int, payments: int, rate: float) -> None:
+async def main(seconds: float, clients: int, payments: int, rate: float, writes: str) -> None:
     from server import db, embedded
     from server.accounts.service import create_account
+    from server.payments.processor import start_simulator
     from server.runtime import migrate
     from server.settings import get_settings
 
     tmp = Path(tempfile.mkdtemp(prefix="paydeck-bench-reads-"))
     pg = embedded.start_postgres(tmp, database="paydeck_bench")
     rd = embedded.start_redis(tmp / "redis", persist=False)
-    started = [rd, pg]
+    sim = start_simulator(tmp / "processor")
+    started = [sim, rd, pg]
     try:
         os.environ.update({"DATABASE_URL": pg.url, "REDIS_URL": rd.url})
         get_settings.cache_clear()
@@ -139,7 +154,7 @@ async def main(seconds: float, clients: int, payments: int, rate: float) -> None
         account = await create_account("Reads Shop", f"reads-{time.time_ns()}@example.com", "correct horse battery")
         key = account.keys["secret_test"]
         port = embedded.free_port()
-        with paydeck(pg.url, rd.url, port, []) as base:  # fill through the API, as merchants would
+        with paydeck(pg.url, rd.url, port, [], sim.url) as base:  # fill through the API, as merchants would
             async with httpx.AsyncClient(base_url=base, timeout=30) as http:
                 def create(i: int) -> Any:
                     return http.post("/v1/payment_intents", json={"amount": 1000 + i, "currency": "usd"},
@@ -153,20 +168,21 @@ async def main(seconds: float, clients: int, payments: int, rate: float) -> None
         headers = {"Authorization": f"Bearer {key}"}
         rows = []
         for label, urls in (("no replica", []), ("2 replicas", [r.url for r in replicas])):
-            with paydeck(pg.url, rd.url, embedded.free_port(), urls) as base:
+            with paydeck(pg.url, rd.url, embedded.free_port(), urls, sim.url) as base:
                 reference = await closed_loop(base, "/healthz", {}, clients, seconds)
                 listed = await closed_loop(base, "/v1/payment_intents?limit=20", headers, clients, seconds)
                 rows.append((label, listed, reference))
                 print(f"{label:11} list {listed:7.0f}/s  /healthz {reference:7.0f}/s  ratio {listed / reference:.2f}",
                       flush=True)
                 if urls:
-                    lags = await lag_under_writes(base, key, pg.url, urls, rate, seconds)
+                    lags = await lag_under_writes(base, key, pg.url, urls, rate, seconds, writes)
         print(f"\n{clients} clients, {seconds:g} s each, {payments:,} payments in the account\n")
         print("| replicas | Payments list requests/s | `/healthz` requests/s (same run) | ratio |")
         print("|---|---:|---:|---:|")
         for label, listed, reference in rows:
             print(f"| {label} | {listed:,.0f} | {reference:,.0f} | {listed / reference:.2f} |")
-        print(f"\nreplica lag while creating {rate:g} customers/s over HTTP ({len(lags)} samples): "
+        made = "confirmed payments (create + confirm)" if writes == "payments" else "customers"
+        print(f"\nreplica lag while making {rate:g} {made}/s over HTTP ({len(lags)} samples): "
               f"p50 {pct(lags, 0.5):.1f} ms, p99 {pct(lags, 0.99):.1f} ms, max {max(lags) * 1000:.1f} ms")
     finally:
         for process in started:
@@ -179,5 +195,7 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--payments", type=int, default=2000)
     parser.add_argument("--write-rate", type=float, default=100)
+    parser.add_argument("--writes", choices=("payments", "customers"), default="payments",
+                        help="the write load while replica lag is sampled: confirmed payments or customers")
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.clients, args.payments, args.write_rate))
+    asyncio.run(main(args.seconds, args.clients, args.payments, args.write_rate, args.writes))
