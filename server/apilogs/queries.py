@@ -94,7 +94,14 @@ async def _index_partition(conn: asyncpg.Connection, name: str, using: str, part
         await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
     if not valid:
         await conn.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {partition} USING {using}")
-    await conn.execute(f"ALTER INDEX {name} ATTACH PARTITION {index}")
+    try:
+        await conn.execute(f"ALTER INDEX {name} ATTACH PARTITION {index}")
+    except asyncpg.PostgresError as exc:
+        # The partition was made while this ran (the partition job, another process) and PostgreSQL gave it
+        # the parent's index itself: that one serves, the one just built is a duplicate every write would pay.
+        if "already attached" not in str(exc) and "already attached" not in str(getattr(exc, "detail", "")):
+            raise
+        await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
 
 
 async def rollup_rows(account_id: str, livemode: bool, since: datetime, until: datetime) -> list[dict[str, Any]]:

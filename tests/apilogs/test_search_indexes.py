@@ -91,3 +91,29 @@ async def test_indexes_are_built_concurrently_and_writes_go_on_meanwhile():
     assert invalid == []
     ids, _ = await PostgresEngine().search(Scope(account, False), LogFilter(), "customers", 10, None)
     assert len(ids) == 1
+
+
+async def test_a_partition_made_during_the_build_keeps_one_index_of_each():
+    # given: the search indexes, and a partition made after the build listed the partitions: PostgreSQL gives
+    # it the parent's indexes itself, under names of its own
+    await queries.match_search_indexes(postgres_engine=True)
+    partition = "api_request_logs_p20991231"
+    await db.execute(f"CREATE TABLE {partition} PARTITION OF api_request_logs "
+                     "FOR VALUES FROM ('2099-12-31') TO ('2100-01-01')")
+    conn = await asyncpg.connect(**db.engine().config)
+    try:
+        # when: the build, still holding its stale list, indexes that partition as well
+        for name, using in queries.SEARCH_INDEXES.items():
+            await queries._index_partition(conn, name, using, partition)
+
+        # then: no error, and the partition has one index per search index (the duplicate just built is gone)
+        for name in queries.SEARCH_INDEXES:
+            attached = await conn.fetch(queries.INDEXED_PARTITIONS_SQL, name)
+            assert partition in {r["name"] for r in attached}
+        names = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename = $1",
+                                                          partition)}
+        built = {f"{partition}_{name.removeprefix('api_request_logs_')}" for name in queries.SEARCH_INDEXES}
+        assert not names & built
+    finally:
+        await conn.close()
+        await db.execute(f"DROP TABLE {partition}")
