@@ -34,6 +34,7 @@ from server.settings import Settings
 
 __all__ = ["TAIL_CHANNEL", "LogWriter", "flush_all"]
 log = logging.getLogger(__name__)
+STOP_SECONDS = 8.0  # the whole shutdown flush; the web process is killed 25 s after it is asked to stop
 
 _running: list[LogWriter] = []
 
@@ -158,15 +159,27 @@ class LogWriter:
         return total
 
     async def stop(self) -> None:
-        """Stop the loop, flush what is left (graceful shutdown) and end the writer process."""
+        """Stop the loop, flush what is left (graceful shutdown) and end the writer process.
+
+        Bounded by `STOP_SECONDS` in all: a writer process waiting on a lock (the demo's first-run history holds
+        the writers' lock) must not keep the web process past its shutdown grace, after which it would be
+        killed with its buffer anyway; what is not written by then is counted in the log."""
         self.running = False
         self.stopping = True
         self.wake.set()
+        deadline = asyncio.get_running_loop().time() + STOP_SECONDS
+
+        def left() -> float:
+            return max(0.1, deadline - asyncio.get_running_loop().time())
+
         if self.task:  # let a flush in progress finish rather than cancel it halfway
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(self.task, timeout=30)
+                await asyncio.wait_for(self.task, timeout=left())
         try:
-            await self.flush()
+            await asyncio.wait_for(self.flush(), timeout=left())
+        except TimeoutError:
+            log.warning("API log writer: %d records not written within %.0f s of shutdown", len(self.pending),
+                        STOP_SECONDS)
         finally:
             if self in _running:
                 _running.remove(self)

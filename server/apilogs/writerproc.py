@@ -129,7 +129,7 @@ class WriterProcess:
         assert proc.stdin is not None
         proc.stdin.close()
         try:
-            await asyncio.wait_for(proc.wait(), timeout=10)
+            await asyncio.wait_for(proc.wait(), timeout=3)  # a COPY waiting on a lock is rolled back by the kill
         except TimeoutError:
             proc.kill()
             await proc.wait()
@@ -181,8 +181,11 @@ async def serve() -> None:
             except Exception as error:  # the connection, not the rows: the web process keeps the batch
                 log.warning("API log batch not written; the web process keeps it and retries", exc_info=True)
                 answer = Answer(0, f"{type(error).__name__}: {error}")
-            writer.write(frame(answer))
-            await writer.drain()
+            try:
+                writer.write(frame(answer))
+                await writer.drain()
+            except (ConnectionError, BrokenPipeError):  # the web process is gone (killed): no one to answer
+                return
         await builder
     finally:
         builder.cancel()
