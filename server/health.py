@@ -19,11 +19,24 @@ from server.replicas import router as replica_router
 
 draining = asyncio.Event()
 stop_requested = False  # a signal asked this process to stop: draining stays set even if it came during start-up
+# Run at the first stop signal, from the signal handler (so: only signal-safe work, e.g. signalling a child).
+on_stop: list[Callable[[], None]] = []
 readiness_details: dict[str, Any] = {}
 recovering: dict[str, str] = {}  # embedded server -> what the supervisor is doing about it
 unrecoverable: dict[str, str] = {}  # embedded server -> why it could not be restarted
 # In a web process of several (server.webpool): the parent's supervisor's view, read when asked.
 parent_view: Callable[[], dict[str, dict[str, str]]] | None = None
+
+
+def request_stop() -> None:
+    """A signal asked this process to stop: readiness fails from now on, and the stop hooks run once."""
+    global stop_requested
+    first = not stop_requested
+    stop_requested = True
+    draining.set()
+    if first:
+        for hook in on_stop:
+            hook()
 
 
 def embedded(name: str) -> dict[str, str]:

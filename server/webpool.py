@@ -155,8 +155,7 @@ def DrainingServer(config: Any, drain_seconds: float) -> Any:  # noqa: N802 - a 
                     signal.signal(sig, handler)
 
         def handle_exit(self, sig: int, frame: Any) -> None:
-            health.stop_requested = True
-            health.draining.set()
+            health.request_stop()
             if sig == signal.SIGTERM and drain_seconds > 0 and not self.should_exit:
                 loop = asyncio.get_event_loop()
                 loop.call_later(drain_seconds, super().handle_exit, sig, frame)

@@ -50,6 +50,8 @@ def _start(data_dir: Path, port: int, *args: str, **env: str) -> subprocess.Pope
 def test_ctrl_c_stops_everything_and_data_survives(run_dir):
     port = free_port()
     proc = _start(run_dir, port, "run", "--demo")
+    demo_writer: list[psutil.Process] = []
+    web: list[psutil.Process] = []
     try:
         _wait_ready(port, proc)
         demo = json.loads((run_dir / "demo.json").read_text())
@@ -58,10 +60,19 @@ def test_ctrl_c_stops_everything_and_data_survives(run_dir):
         resp = httpx.get(f"http://127.0.0.1:{port}/v1/account",
                          headers={"Authorization": f"Bearer {demo['secret_test_key']}"})
         assert resp.status_code == 200
+        demo_writer = [c for c in children if "--data-only" in c.cmdline()]
+        web = [c for c in children if "multiprocessing.spawn" in " ".join(c.cmdline())]
+        assert demo_writer and web, "the first run writes the demo's history beside its web processes"
     finally:
         proc.send_signal(signal.SIGINT)
+        # The demo's history writer is stopped first: it holds locks the web processes' last API-log flush
+        # waits on (stopped after them, Ctrl-C on a first run took the flush's whole grace and dropped logs).
+        psutil.wait_procs(demo_writer, timeout=30)
+        web_outlived_it = any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in web)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
+    assert web_outlived_it, "the web processes ended before the demo writer"
+    assert "not written within" not in out, out
     time.sleep(0.5)
     alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"left behind: {alive}"

@@ -32,6 +32,12 @@ def _serve(command: str, host: str, port: int, workers: bool, demo: bool, proces
         published(app_url=served_url(settings))
         asyncio.run(migrate())
         demo_writer = _start_demo(settings, port, demo_rate) if demo else None
+        if demo_writer is not None:
+            # Stopped first: while it writes the demo's history it holds locks the web processes' last API-log
+            # flush waits on, so stopping it after them made Ctrl-C on a first run take the flush's whole grace.
+            from server import health
+
+            health.on_stop.append(demo_writer.terminate)
         count = processes or settings.processes or default_processes()
         try:
             if count == 1:
@@ -99,7 +105,7 @@ async def _parent(settings: Settings, pool: Any, run_workers: bool) -> None:
         # A plain signal handler, not the loop's: it runs even while a job keeps the loop busy, so the web
         # processes start draining at once (their /readyz fails first, as a single process's would).
         received.append(sig)
-        health.draining.set()
+        health.request_stop()
         pool.forward(sig)
         loop.call_soon_threadsafe(stop.set)
 
