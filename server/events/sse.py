@@ -88,11 +88,13 @@ def live_streams(app: ASGIApp) -> ASGIApp:
     """Serve the registered live routes; pass everything else to `app` (the app's ASGI handler)."""
 
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
-        route = ROUTES.get(scope["path"]) if scope["type"] == ScopeType.HTTP and scope["method"] == "GET" else None
+        route = ROUTES.get(scope["path"]) if scope["type"] == ScopeType.HTTP else None
         if route is None or (route.event_stream_only and not _accepts_event_stream(scope)):
             await app(scope, receive, send)
-            return
-        await _serve(route, scope, receive, send)
+        elif scope["method"] != "GET":  # the app has no route here to answer it: it would say 404
+            await _refuse(send, _method_not_allowed(scope), requestid.start(scope), [(b"allow", b"GET")])
+        else:
+            await _serve(route, scope, receive, send)
 
     return handler
 
@@ -137,12 +139,20 @@ def _refusal(exc: Exception, scope: Scope) -> PaydeckError:
     return error
 
 
-async def _refuse(send: Send, exc: PaydeckError, request_id: str) -> None:
-    """A stream that cannot open (not logged in, no permission, bad parameter, the process full): JSON with the
-    error's status, and `Retry-After` when it has one (503 at the live-connection cap)."""
+def _method_not_allowed(scope: Scope) -> PaydeckError:
+    error = PaydeckError(f"{scope['method']} is not allowed on {scope['path']}: a live stream is opened with GET",
+                         code=ErrorCode.HTTP_405)
+    error.status = 405
+    return error
+
+
+async def _refuse(send: Send, exc: PaydeckError, request_id: str,
+                  extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """A stream that cannot open (not logged in, no permission, bad parameter, the process full, not a GET): JSON
+    with the error's status, and `Retry-After` when it has one (503 at the live-connection cap)."""
     body = json.dumps({"error": {**exc.to_dict(), "request_id": request_id}}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"request-id", request_id.encode())]
+               (b"request-id", request_id.encode()), *(extra_headers or [])]
     retry = getattr(exc, "retry_after", None)
     if retry:
         headers.append((b"retry-after", str(retry).encode()))

@@ -71,6 +71,12 @@ async def test_the_stream_answers_like_the_app(base_url):
     anonymous = await httpx.AsyncClient(base_url=base_url).get("/events/stream")
     assert anonymous.status_code == 401 and anonymous.headers["request-id"]
     async with httpx.AsyncClient(base_url=base_url) as client:
+        for method in ("HEAD", "POST", "DELETE"):  # the app has no route of its own here: not a 404
+            resp = await client.request(method, "/events/stream")
+            assert resp.status_code == 405 and resp.headers["allow"] == "GET", (method, resp.status_code)
+            if method != "HEAD":
+                assert resp.json()["error"]["code"] == "http_405"
+    async with httpx.AsyncClient(base_url=base_url) as client:
         text = (await client.get("/metrics")).text
     assert re.search(r'paydeck_http_request_duration_seconds_count\{[^}]*route="/events/stream"[^}]*status="2xx"', text)
     assert re.search(r'paydeck_http_request_duration_seconds_count\{[^}]*route="/events/stream"[^}]*status="4xx"', text)
