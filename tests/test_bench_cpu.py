@@ -48,25 +48,34 @@ def test_a_tree_that_is_gone_or_was_never_started_counts_nothing():
     assert used.trees == {"gone": 0.0, "never started": 0.0}
 
 
-def _window(name: str, operations: int, wall: float, machine: float, **trees: float) -> Window:
-    return Window(name, operations, Usage(wall, trees, machine, load=1.0))
+def _window(name: str, operations: int, machine: float, **trees: float) -> Window:
+    """One second's window on a 2-core machine, the load generator ("client") capped at one core."""
+    return Window(name, operations, Usage(1.0, trees, machine, load=1.0, caps={"client": 1.0}, machine_cores=2))
 
 
-def test_the_ceiling_is_the_reference_cpu_over_the_operations_and_over_what_the_app_leaves():
-    # 1,000 healthz requests took 2 s of machine CPU (2 ms each); 100 payments took 2 s (20 ms each), 12 of it app.
-    healthz = _window("healthz", 1000, 1.0, 2.0, app=0.5, db=0.1)
-    payment = _window("payment", 100, 1.0, 2.0, app=1.2, db=0.5)
-    found = ceiling(healthz, payment, "app", per_reference=2, measured=0.21)
-    assert round(found.ratio, 3) == 0.2  # 2 × 2 ms ÷ 20 ms
-    assert round(found.without_app, 3) == 0.5  # 2 × 2 ms ÷ (20 − 12) ms
-    assert found.measured == 0.21
+def test_the_ceiling_is_what_the_cpu_allows_the_operation_over_what_it_allows_the_reference():
+    # 1,000 healthz requests: 1.2 s of machine CPU, 0.8 s of it the one-process load generator's, which therefore
+    # bounds them (1,250/s) before the 2 cores do (1,667/s).
+    healthz = _window("healthz", 1000, 1.2, app=0.3, client=0.8)
+    # 100 payments: 2 s of machine CPU (the 2 cores bound them at 100/s), 1.2 s of it the app's.
+    payment = _window("payment", 100, 2.0, app=1.2, client=0.2, db=0.5)
+    assert healthz.bound() == (1250.0, "client (1 core)")
+    assert payment.bound() == (100.0, "the machine's 2 cores")
+    found = ceiling(healthz, payment, "app", per_reference=2, measured=0.17)
+    assert round(found.ratio, 3) == 0.16  # 2 × 100 ÷ 1,250
+    assert round(found.without_app, 3) == 0.4  # 2 × (2 cores ÷ 8 ms) ÷ 1,250
+    assert found.measured == 0.17
+    assert found.bindings == ("client (1 core)", "the machine's 2 cores", "the machine's 2 cores")
+    # Without the app, the one-core load generator binds before the machine: 200 payments, 1 s of it the client's.
+    lean = _window("lean payment", 200, 2.0, app=0.2, client=1.0)
+    assert lean.bound(without="app") == (200.0, "client (1 core)")  # the 2 cores would allow 2 ÷ 9 ms = 222/s
     shown = table([payment, healthz])
-    assert "| app | 12.00 | 0.50 |" in shown
-    assert "| rest of the machine | 3.00 | 1.40 |" in shown  # machine − the trees measured
-    assert "| **whole machine** | **20.00** | **2.00** |" in shown
+    assert "| app | 12.00 | 0.30 |" in shown
+    assert "| rest of the machine | 1.00 | 0.10 |" in shown  # machine − the trees measured
+    assert "| **whole machine** | **20.00** | **1.20** |" in shown
 
 
-def test_an_app_that_is_all_of_the_cost_has_no_ceiling():
-    healthz = _window("healthz", 10, 1.0, 0.02, app=0.01)
-    transfer = _window("transfer", 10, 1.0, 0.05, app=0.05)
+def test_an_app_that_is_all_of_the_cost_leaves_only_the_other_bounds():
+    healthz = _window("healthz", 10, 0.02, app=0.01)
+    transfer = _window("transfer", 10, 0.05, app=0.05)
     assert ceiling(healthz, transfer, "app").without_app == float("inf")

@@ -168,7 +168,7 @@ async def main() -> None:
         meter = None if args.no_cpu else Meter([
             Tree(app_tree, fx.pids["app"]), Tree("PostgreSQL", fx.pids["postgres"]),
             Tree("load generator (this process; the app itself in sql, group, service)", os.getpid(),
-                 descendants=False),
+                 descendants=False, cores=1),
             Tree("Redis", fx.pids["redis"])])
         cpu_reports: list[str] = []
         rows = []
