@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psutil
@@ -41,27 +42,58 @@ class Tree:
     pid: int | None
     descendants: bool = True  # False: the process alone (the benchmark process, whose children are other trees)
     cores: float | None = None  # the most cores it can use (1: one Python process); None: as many as there are
+    # Names the part of the tree a process is, from its command line (shown as "of which" rows), e.g. the app's
+    # web processes and its API-log writer process.
+    part: Callable[[str], str] | None = None
+    # Each process is one Python thread: the tree is also bound by its busiest process's one core.
+    one_core_each: bool = False
 
 
-def tree_seconds(tree: Tree) -> float:
-    """User + system CPU seconds used so far by the tree's processes (and the children they reaped)."""
+def app_part(cmdline: str) -> str:
+    """The part of a `paydeck web` tree a process is: a web process, the API-log writer, or the rest."""
+    if "apilogs.writerproc" in cmdline:
+        return "API-log writer process"
+    if "spawn_main" in cmdline:
+        return "web processes"
+    return "parent process (supervisor) and helpers"
+
+
+def app_tree(label: str, pid: int | None) -> Tree:
+    """The app's `paydeck web` processes, split into their parts, each process bound to one core."""
+    return Tree(label, pid, part=app_part, one_core_each=True)
+
+
+Snapshot = dict[tuple[int, float], tuple[str, float]]  # (pid, start time) → (part, CPU seconds so far)
+
+
+def tree_processes(tree: Tree) -> Snapshot:
+    """User + system CPU seconds used so far by each of the tree's processes (with the children it reaped)."""
     if tree.pid is None:
-        return 0.0
+        return {}
     try:
         root = psutil.Process(tree.pid)
         processes = [root] + (root.children(recursive=True) if tree.descendants else [])
     except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
+        return {}
+    found: Snapshot = {}
     for process in processes:
         try:
-            times = process.cpu_times()
+            with process.oneshot():
+                times = process.cpu_times()
+                key = (process.pid, process.create_time())
+                part = tree.part(" ".join(process.cmdline())) if tree.part else ""
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        total += times.user + times.system
+        seconds = times.user + times.system
         if tree.descendants:
-            total += times.children_user + times.children_system
-    return total
+            seconds += times.children_user + times.children_system
+        found[key] = (part, seconds)
+    return found
+
+
+def tree_seconds(tree: Tree) -> float:
+    """User + system CPU seconds used so far by the tree's processes (and the children they reaped)."""
+    return sum(seconds for _, seconds in tree_processes(tree).values())
 
 
 def machine_seconds() -> float:
@@ -80,6 +112,8 @@ class Usage:
     load: float = field(default_factory=lambda: os.getloadavg()[0])
     caps: dict[str, float] = field(default_factory=dict)  # label → the most cores that tree can use
     machine_cores: int = field(default_factory=lambda: psutil.cpu_count() or 1)
+    parts: dict[str, dict[str, float]] = field(default_factory=dict)  # label → its parts' CPU seconds
+    busiest: dict[str, float] = field(default_factory=dict)  # label → its busiest process's CPU seconds
 
     def cores(self) -> float:
         return self.machine / self.wall if self.wall > 0 else 0.0
@@ -90,10 +124,10 @@ class Meter:
 
     def __init__(self, trees: list[Tree]) -> None:
         self.trees = trees
-        self._began: tuple[float, dict[str, float], float] | None = None
+        self._began: tuple[float, dict[str, Snapshot], float] | None = None
 
-    def _now(self) -> tuple[float, dict[str, float], float]:
-        return time.monotonic(), {t.label: tree_seconds(t) for t in self.trees}, machine_seconds()
+    def _now(self) -> tuple[float, dict[str, Snapshot], float]:
+        return time.monotonic(), {t.label: tree_processes(t) for t in self.trees}, machine_seconds()
 
     def start(self) -> None:
         self._began = self._now()
@@ -103,8 +137,23 @@ class Meter:
         wall0, trees0, machine0 = self._began
         wall1, trees1, machine1 = self._now()
         self._began = None
-        return Usage(wall1 - wall0, {k: max(0.0, trees1[k] - trees0[k]) for k in trees1}, machine1 - machine0,
+        used = Usage(wall1 - wall0, {}, machine1 - machine0,
                      caps={t.label: t.cores for t in self.trees if t.cores is not None})
+        for tree in self.trees:
+            before, after = trees0[tree.label], trees1[tree.label]
+            # Totals, not per process: a process that exited inside the window is gone from `after`, its time
+            # (all of it) now in its parent's children_* times, and its time before the window in `before`.
+            used.trees[tree.label] = max(0.0, sum(s for _, s in after.values()) - sum(s for _, s in before.values()))
+            if tree.part:
+                parts: dict[str, float] = {}
+                for snapshot, sign in ((after, 1), (before, -1)):
+                    for part, seconds in snapshot.values():
+                        parts[part] = parts.get(part, 0.0) + sign * seconds
+                used.parts[tree.label] = {part: max(0.0, seconds) for part, seconds in sorted(parts.items())}
+            if tree.one_core_each:
+                used.busiest[tree.label] = max((s - before.get(key, ("", 0.0))[1] for key, (_, s) in after.items()),
+                                               default=0.0)
+        return used
 
 
 @dataclass
@@ -133,6 +182,9 @@ class Window:
             used = self.usage.trees.get(label, 0.0)
             if label != without and used > 0:
                 limits.append((cores / used, f"{label} ({cores:g} core{'s' if cores != 1 else ''})"))
+        for label, used in self.usage.busiest.items():
+            if label != without and used > 0:
+                limits.append((1 / used, f"the busiest process of {label} (1 core)"))
         seconds, binding = min(limits)
         return seconds * self.operations, binding
 
@@ -147,6 +199,13 @@ def table(windows: list[Window]) -> str:
     lines.append("| operations/s | " + " | ".join(f"{w.operations / w.usage.wall:,.0f}" for w in windows) + " |")
     for label in labels:
         lines.append(f"| {label} | " + " | ".join(f"{w.per_op(label):.2f}" for w in windows) + " |")
+        for part in windows[0].usage.parts.get(label, {}):
+            lines.append(f"| … of which {part} | "
+                         + " | ".join(f"{w.ms(w.usage.parts.get(label, {}).get(part, 0.0)):.2f}" for w in windows)
+                         + " |")
+        if label in windows[0].usage.busiest:
+            lines.append("| … its busiest process | "
+                         + " | ".join(f"{w.ms(w.usage.busiest.get(label, 0.0)):.2f}" for w in windows) + " |")
     lines.append("| sum of these trees | "
                  + " | ".join(f"{w.ms(sum(w.usage.trees.values())):.2f}" for w in windows) + " |")
     lines.append("| rest of the machine | "

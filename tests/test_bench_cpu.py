@@ -39,6 +39,43 @@ def test_a_tree_counts_its_own_time_and_its_reaped_childs_but_not_its_parents():
     assert used.machine >= used.trees["tree"] - 0.05, used  # every core's busy time, this tree's included
 
 
+# A parent that burns 0.2 s, then starts a child that burns 0.4 s and stays, then both wait to be told to exit.
+FAMILY = textwrap.dedent("""
+    import subprocess, sys
+    exec({burn!r})
+    child = subprocess.Popen([sys.executable, "-c", {child!r}, "the-child"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    child.stdout.readline()
+    print("done", flush=True)
+    sys.stdin.readline()
+    child.communicate("exit\\n")
+""")
+
+
+def test_a_tree_splits_into_its_parts_and_knows_its_busiest_process():
+    child = BURN.format(seconds=0.4) + "print('done', flush=True)\ninput()\n"
+    script = FAMILY.format(burn=BURN.format(seconds=0.2), child=child)
+    parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        meter = Meter([Tree("family", parent.pid, part=lambda cmdline: "child" if cmdline.endswith("the-child")
+                            else "parent", one_core_each=True)])
+        meter.start()
+        assert parent.stdout is not None and parent.stdout.readline() == "done\n"
+        used = meter.stop()
+    finally:
+        parent.communicate("exit\n", timeout=30)
+    parts = used.parts["family"]
+    assert 0.35 <= parts["child"] < 1.0, used  # the child started inside the window: all of its time
+    assert parts["parent"] < 0.35, used  # its own 0.2 s at most (some of it may have run before the window)
+    assert abs(parts["child"] + parts["parent"] - used.trees["family"]) < 0.01, used
+    assert used.busiest["family"] == parts["child"], used
+    # the busiest process's one core bounds the tree: 10 operations at 0.5 s of one process → 20/s
+    window = Window("op", 10, Usage(1.0, {"family": 0.6}, 0.6, load=1.0, machine_cores=2,
+                                    busiest={"family": 0.5}))
+    assert window.bound() == (20.0, "the busiest process of family (1 core)")
+
+
 def test_a_tree_that_is_gone_or_was_never_started_counts_nothing():
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 
-from bench.cpu import Meter, Tree, Usage, Window, ceiling_line, report
+from bench.cpu import Meter, Tree, Usage, Window, app_tree, ceiling_line, report
 from bench.ledger.setup import Fixture, prepare
 from bench.scratch import scratch_folder
 from server.ids import new_id
@@ -164,9 +164,9 @@ async def main() -> None:
     tmp = scratch_folder("paydeck-bench-")
     async with prepare(tmp, max(client_counts)) as fx:
         pg_url = pgbench_init(fx.base_url)
-        app_tree = "app: `paydeck web` processes"
+        app_label = "app: `paydeck web`"
         meter = None if args.no_cpu else Meter([
-            Tree(app_tree, fx.pids["app"]), Tree("PostgreSQL", fx.pids["postgres"]),
+            app_tree(app_label, fx.pids["app"]), Tree("PostgreSQL", fx.pids["postgres"]),
             Tree("load generator (this process; the app itself in sql, group, service)", os.getpid(),
                  descendants=False, cores=1),
             Tree("Redis", fx.pids["redis"])])
@@ -198,7 +198,7 @@ async def main() -> None:
                     if used:
                         windows[mode] = Window(mode, done, used)
                 if windows:
-                    lines = [ceiling_line(f"{mode} ÷ healthz", windows["healthz"], windows[mode], app_tree,
+                    lines = [ceiling_line(f"{mode} ÷ healthz", windows["healthz"], windows[mode], app_label,
                                           measured=measured[mode])
                              for mode in windows if mode.startswith("http") and "healthz" in windows]
                     cpu_reports.append(f"{clients} clients, {label} customers. "

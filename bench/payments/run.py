@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -36,10 +37,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 
-from bench.cpu import Meter, Tree, Usage, Window, ceiling_line, report
+from bench.cpu import Meter, Tree, Usage, Window, app_tree, ceiling_line, report
 from bench.scratch import scratch_folder
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
@@ -77,19 +79,35 @@ async def healthz(client: httpx.AsyncClient) -> None:
     (await client.get("/healthz")).raise_for_status()
 
 
+# Connections per httpx client. httpcore's pool looks over all of its connections, twice over for idle ones,
+# each time a request starts or ends: at 32 connections in one client the load generator spent 1.3 ms of CPU per
+# /healthz (0.8 at 8), at 256 it spent 17-21 ms per payment and was the bottleneck of the 200/s open loop.
+PER_CLIENT = 8
+
+
+@contextlib.asynccontextmanager
+async def clients_for(base: str, key: str, connections: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """httpx clients with `connections` keep-alive connections in all, at most PER_CLIENT each."""
+    sizes = [min(PER_CLIENT, connections - i) for i in range(0, connections, PER_CLIENT)]
+    async with contextlib.AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60,
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))) for size in sizes]
+
+
 async def closed_loop(base: str, key: str, clients: int, seconds: float, op,
                       meter: Meter | None = None) -> tuple[float, Usage | None, int]:
     """`clients` loops doing `op` back to back; returns completed ops per second, and with a `meter` the CPU
     each process tree used over the loops (after the warm-up) and the ops they completed."""
     done = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits,
-                                 timeout=60) as client:
-        await op(client)  # warm the connection pool
+    async with clients_for(base, key, clients) as pools:
+        for client in pools:
+            await op(client)  # warm the connection pools
         end = time.monotonic() + seconds
 
-        async def loop() -> None:
+        async def loop(i: int) -> None:
             nonlocal done
+            client = pools[i // PER_CLIENT]
             while time.monotonic() < end:
                 await op(client)
                 done += 1
@@ -97,12 +115,12 @@ async def closed_loop(base: str, key: str, clients: int, seconds: float, op,
         if meter:
             meter.start()
         start = time.monotonic()
-        await asyncio.gather(*[loop() for _ in range(clients)])
+        await asyncio.gather(*[loop(i) for i in range(clients)])
         rate = done / (time.monotonic() - start)
         return rate, meter.stop() if meter else None, done
 
 
-CONNECTIONS = 256  # the open loop's connections, and so its payments in flight
+CONNECTIONS = 256  # the open loop's connections, and so its payments in flight (a multiple of PER_CLIENT)
 
 SETTINGS = "mutation($name: String) { updateAccountSettings(input: {name: $name}) { __typename } }"
 
@@ -167,29 +185,32 @@ async def open_loop(base: str, key: str, rate: float, seconds: float, edits_rate
     and, alongside, the latencies and failures of account edits at `edits_rate`/s; with a `meter`, the CPU each
     process tree used from the first arrival until the last payment and edit finished.
 
-    At most CONNECTIONS payments are in flight; the others wait for a turn on a semaphore, their latency counted
-    from their arrival. They used to wait in httpx's connection pool, which looks over every waiting request each
-    time a connection frees: with thousands waiting (200/s against ~110/s of capacity) the load generator spent
-    ~21 ms of CPU per payment instead of ~3, became the bottleneck on its one core and measured itself. The edits
-    have clients of their own (another user's, not queued behind the merchant's payments)."""
+    At most CONNECTIONS payments are in flight, each on a connection of its own; the others wait for a turn,
+    their latency counted from their arrival. They used to share one httpx client of 256 connections, whose pool
+    work grows with its connections squared (PER_CLIENT): the load generator spent 17-21 ms of CPU per payment,
+    became the bottleneck on its one core and measured itself. The edits have a client of their own (another
+    user's, not queued behind the merchant's payments)."""
     latencies: list[float] = []
     failures = 0
-    turns = asyncio.Semaphore(CONNECTIONS)
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client, \
-            httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as editor:
-        await pay(client)
+    async with clients_for(base, key, CONNECTIONS) as pools, \
+            httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as editor:
+        turns: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for client in pools:
+            await pay(client)
+            for _ in range(PER_CLIENT):
+                turns.put_nowait(client)
 
         async def one() -> None:
             nonlocal failures
             t0 = time.monotonic()
+            client = await turns.get()
             try:
-                async with turns:
-                    await pay(client)
+                await pay(client)
             except (httpx.HTTPError, AssertionError, ValueError, KeyError):
                 failures += 1
                 return
+            finally:
+                turns.put_nowait(client)
             latencies.append(time.monotonic() - t0)
 
         dashboard = await signed_in(base, email) if edits_rate else None
@@ -305,10 +326,10 @@ def main() -> None:
             time.sleep(0.2)
         key, email = asyncio.run(setup_account(pg.url))
         meter = None if args.no_cpu else Meter([
-            Tree(f"app: {args.processes} `paydeck web` process(es)", app.pid), Tree("PostgreSQL", pg.pid),
+            app_tree(f"app: `paydeck web --processes {args.processes}`", app.pid), Tree("PostgreSQL", pg.pid),
             Tree("load generator (this process)", os.getpid(), descendants=False, cores=1),
             Tree("processor simulator", sim.pid, cores=1), Tree("Redis", rd.pid)])
-        app_tree = meter.trees[0].label if meter else ""
+        app_label = meter.trees[0].label if meter else ""
         windows: list[Window] = []
         ratios: list[str] = []
         print(f"payments benchmark: {os.cpu_count()} CPUs, {args.seconds:g} s per step, "
@@ -329,7 +350,7 @@ def main() -> None:
                 paid_w, probed_w = Window(f"payment, {n} clients", paid_n, paid), Window(f"healthz, {n} clients",
                                                                                            probed_n, probed)
                 windows += [paid_w, probed_w]
-                ratios.append(ceiling_line(f"payments ÷ (healthz ÷ 2) at {n} clients", probed_w, paid_w, app_tree,
+                ratios.append(ceiling_line(f"payments ÷ (healthz ÷ 2) at {n} clients", probed_w, paid_w, app_label,
                                            2, measured))
         open_seconds = args.open_seconds or max(args.seconds, 10)
         for rate in [float(r) for r in args.rates.split(",") if r]:
