@@ -199,11 +199,11 @@ def table(windows: list[Window]) -> str:
     lines.append("| operations/s | " + " | ".join(f"{w.operations / w.usage.wall:,.0f}" for w in windows) + " |")
     for label in labels:
         lines.append(f"| {label} | " + " | ".join(f"{w.per_op(label):.2f}" for w in windows) + " |")
-        for part in windows[0].usage.parts.get(label, {}):
+        for part in sorted({part for w in windows for part in w.usage.parts.get(label, {})}):
             lines.append(f"| … of which {part} | "
                          + " | ".join(f"{w.ms(w.usage.parts.get(label, {}).get(part, 0.0)):.2f}" for w in windows)
                          + " |")
-        if label in windows[0].usage.busiest:
+        if any(label in w.usage.busiest for w in windows):
             lines.append("| … its busiest process | "
                          + " | ".join(f"{w.ms(w.usage.busiest.get(label, 0.0)):.2f}" for w in windows) + " |")
     lines.append("| sum of these trees | "

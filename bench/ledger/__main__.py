@@ -18,7 +18,8 @@ on 10,000 accounts:
 
 Unless --no-cpu, each mode's window also measures the CPU of each process tree (the `paydeck web`
 processes, PostgreSQL, this process, Redis; bench/cpu.py): CPU ms per operation, and for the http modes
-the ratio to healthz that CPU allows with both cores saturated, measured and with an app costing nothing.
+the ratio to healthz that CPU allows, measured and with an app costing nothing. In the sql, sql-x10, group
+and service modes this process is the load generator and the app at once.
 """
 
 from __future__ import annotations
@@ -167,8 +168,7 @@ async def main() -> None:
         app_label = "app: `paydeck web`"
         meter = None if args.no_cpu else Meter([
             app_tree(app_label, fx.pids["app"]), Tree("PostgreSQL", fx.pids["postgres"]),
-            Tree("load generator (this process; the app itself in sql, group, service)", os.getpid(),
-                 descendants=False, cores=1),
+            Tree("load generator (this process)", os.getpid(), descendants=False, cores=1),
             Tree("Redis", fx.pids["redis"])])
         cpu_reports: list[str] = []
         rows = []
