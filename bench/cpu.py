@@ -55,7 +55,7 @@ def app_part(cmdline: str) -> str:
         return "API-log writer process"
     if "spawn_main" in cmdline:
         return "web processes"
-    return "parent process (supervisor) and helpers"
+    return "parent process (supervisor, resource tracker)"
 
 
 def app_tree(label: str, pid: int | None) -> Tree:
