@@ -15,6 +15,11 @@ on 10,000 accounts:
   healthz   GET /healthz to the `paydeck web` subprocess (the trivial-request reference for http)
   http      POST /v1/transfers to a `paydeck web` subprocess
   http-credit  POST /v1/customers/{id}/credits to the same subprocess (one customer's wallet funded)
+
+Unless --no-cpu, each mode's window also measures the CPU of each process tree (the `paydeck web`
+processes, PostgreSQL, this process, Redis; bench/cpu.py): CPU ms per operation, and for the http modes
+the ratio to healthz that CPU allows, measured and with an app costing nothing. In the sql, sql-x10, group
+and service modes this process is the load generator and the app at once.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import time
 
+from bench.cpu import Meter, Tree, Usage, Window, app_tree, ceiling_line, report
 from bench.ledger.setup import Fixture, prepare
 from bench.scratch import scratch_folder
 from server.ids import new_id
@@ -54,8 +60,10 @@ def pgbench_init(base_url: str) -> str:
     return f"{base_url}/pgbench"
 
 
-async def run_clients(clients: int, seconds: float, one) -> tuple[float, list[float]]:
-    """Run `one(rng)` in `clients` concurrent loops for `seconds`; returns (ops/s, latencies in ms)."""
+async def run_clients(clients: int, seconds: float, one,
+                      meter: Meter | None = None) -> tuple[float, list[float], Usage | None, int]:
+    """Run `one(rng)` in `clients` concurrent loops for `seconds`; returns (ops/s, latencies in ms), and with a
+    `meter` the CPU each process tree used over the loops and the operations they completed."""
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
     done = 0
@@ -69,9 +77,12 @@ async def run_clients(clients: int, seconds: float, one) -> tuple[float, list[fl
             done += n
             latencies.append((time.perf_counter() - started) * 1000)
 
+    if meter:
+        meter.start()
     began = time.perf_counter()
     await asyncio.gather(*[loop(i) for i in range(clients)])
-    return done / (time.perf_counter() - began), latencies
+    rate = done / (time.perf_counter() - began)
+    return rate, latencies, meter.stop() if meter else None, done
 
 
 def pct(values: list[float], q: float) -> float:
@@ -81,7 +92,8 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(fx: Fixture, mode: str, customers: list[str], clients: int, seconds: float):
+async def measure(fx: Fixture, mode: str, customers: list[str], clients: int, seconds: float,
+                  meter: Meter | None = None):
     from server.customers import wallet
     from server.ledger import queries
 
@@ -133,7 +145,7 @@ async def measure(fx: Fixture, mode: str, customers: list[str], clients: int, se
                                                              "amount": rng.randint(1, 100), "currency": "USD"})
             assert resp.status_code == 200, resp.text
             return 1
-    return await run_clients(clients, seconds, one)
+    return await run_clients(clients, seconds, one, meter)
 
 
 def _legs(a: str, b: str, amount: int) -> list[tuple[str, str, int]]:
@@ -145,12 +157,20 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--clients", default="2,8,32,64")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--no-cpu", action="store_true",
+                        help="leave out the CPU per operation of each process tree (bench/cpu.py)")
     args = parser.parse_args()
     client_counts = [int(c) for c in args.clients.split(",")]
     modes = args.modes.split(",")
     tmp = scratch_folder("paydeck-bench-")
     async with prepare(tmp, max(client_counts)) as fx:
         pg_url = pgbench_init(fx.base_url)
+        app_label = "app: `paydeck web`"
+        meter = None if args.no_cpu else Meter([
+            app_tree(app_label, fx.pids["app"]), Tree("PostgreSQL", fx.pids["postgres"]),
+            Tree("load generator (this process)", os.getpid(), descendants=False, cores=1),
+            Tree("Redis", fx.pids["redis"])])
+        cpu_reports: list[str] = []
         rows = []
         print(f"{'clients':>7} {'accounts':>8} {'mode':>11} {'tps':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'×healthz':>8}")
@@ -160,9 +180,11 @@ async def main() -> None:
             print(f"{clients:>7} {'-':>8} {'pgbench':>11} {ref:>9.0f} {1:>6.2f}", flush=True)
             rows.append((clients, "-", "pgbench", ref, 1.0, None, None, None))
             for label, customers in (("10", fx.hot), ("10000", fx.wide)):
+                windows: dict[str, Window] = {}
+                measured: dict[str, float | None] = {}
                 for mode in modes:
                     await measure(fx, mode, customers, clients, 1.0)  # warm up: connections, plans
-                    tps, lat = await measure(fx, mode, customers, clients, args.seconds)
+                    tps, lat, used, done = await measure(fx, mode, customers, clients, args.seconds, meter)
                     p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
                     if mode == "healthz":
                         trivial[(clients, label)] = tps
@@ -172,6 +194,17 @@ async def main() -> None:
                     shown = f"{vs_trivial:>8.2f}" if vs_trivial is not None else f"{'':>8}"
                     print(f"{clients:>7} {label:>8} {mode:>11} {tps:>9.0f} {tps / ref:>6.2f} {p50:>7.1f} {p99:>7.1f} "
                           f"{shown}", flush=True)
+                    measured[mode] = vs_trivial
+                    if used:
+                        windows[mode] = Window(mode, done, used)
+                if windows:
+                    lines = [ceiling_line(f"{mode} ÷ healthz", windows["healthz"], windows[mode], app_label,
+                                          measured=measured[mode])
+                             for mode in windows if mode.startswith("http") and "healthz" in windows]
+                    cpu_reports.append(f"{clients} clients, {label} customers. "
+                                       + report(list(windows.values()), lines))
+        for shown_report in cpu_reports:
+            print("\n" + shown_report)
         print("\nMarkdown:\n\n| clients | accounts | mode | transfers/s | × pgbench | p50 ms | p99 ms | × healthz |")
         print("|---|---|---|---|---|---|---|---|")
         for c, label, mode, tps, ratio, p50, p99, vs_trivial in rows:

@@ -31,6 +31,7 @@ class Fixture:
     wide: list[str]
     wallets: dict[str, str]
     http: httpx.AsyncClient
+    pids: dict[str, int | None]  # the processes of the run: "app", "postgres", "redis" (bench/cpu.py measures them)
 
 
 async def _customers(ctx: RequestContext, scope: Scope, n: int) -> tuple[list[str], dict[str, str]]:
@@ -83,7 +84,8 @@ async def prepare(tmp: Path, max_clients: int) -> AsyncIterator[Fixture]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits,
                                      headers={"Authorization": f"Bearer {account.keys['secret_test']}"}) as http:
             await _wait(http)
-            yield Fixture(pg.url.rsplit("/", 1)[0], ctx, scope, hot, wide, {**hot_wallets, **wide_wallets}, http)
+            yield Fixture(pg.url.rsplit("/", 1)[0], ctx, scope, hot, wide, {**hot_wallets, **wide_wallets}, http,
+                          {"app": web.pid, "postgres": pg.pid, "redis": rd.pid})
     finally:
         if web is not None:
             web.send_signal(signal.SIGTERM)
