@@ -74,8 +74,8 @@ PLAIN_JSON = [
 
 @pytest.mark.parametrize("value", PLAIN_JSON)
 async def test_jsonb_stores_what_the_standard_library_text_stored(server, value):
-    row = await db.fetchrow("SELECT $1::jsonb AS ours, $2::text::jsonb AS stdlib, ($1::jsonb = $2::text::jsonb) AS same",
-                            value, json.dumps(value))
+    row = await db.fetchrow("SELECT $1::jsonb AS ours, $2::text::jsonb AS stdlib, "
+                            "($1::jsonb = $2::text::jsonb) AS same", value, json.dumps(value))
     assert row is not None and row["same"] is True and row["ours"] == row["stdlib"]
 
 
@@ -83,7 +83,7 @@ class Colour(enum.Enum):
     RED = "red"
 
 
-class Named(str, enum.Enum):
+class Named(enum.StrEnum):
     ONE = "one"
 
 
@@ -106,7 +106,7 @@ async def test_jsonb_refuses_nan_and_infinity_as_before_rather_than_storing_null
 
 async def test_jsonb_takes_what_the_standard_library_took_beyond_plain_json(server):
     # non-str keys become strings, str/int enums their value, as json.dumps has them
-    values = [{1: "a", 2.5: "b", True: "c", None: "d"}, {"kind": Named.ONE}, OrderedDict(b=1, a=2)]
+    values = [{1: "a", 2.5: "b", False: "c", None: "d"}, {"kind": Named.ONE}, OrderedDict(b=1, a=2)]
     for value in values:
         row = await db.fetchrow("SELECT ($1::jsonb = $2::text::jsonb) AS same", value, json.dumps(value))
         assert row is not None and row["same"] is True
