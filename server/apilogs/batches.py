@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 from datetime import date
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -103,21 +105,25 @@ _TAIL_FIELDS = {"id": "id", "method": "method", "path": "path", "status": "statu
                 "api_key_id": "api_key_id", "started_at": "started_at", "duration_ms": "duration_ms",
                 "operation_name": "operation_name", "error_type": "error_type"}  # tail message key: column
 _TAIL_AT = {key: records.COLUMNS.index(column) for key, column in _TAIL_FIELDS.items()}
-_ACCOUNT_AT, _LIVEMODE_AT = records.COLUMNS.index("account_id"), records.COLUMNS.index("livemode")
+_tail_values = operator.itemgetter(*_TAIL_AT.values())
+_scope_of = operator.itemgetter(records.COLUMNS.index("account_id"), records.COLUMNS.index("livemode"))
+_STARTED_AT = list(_TAIL_AT).index("started_at")
+# A tail message's item: a Struct encodes as the same JSON object as the dict it replaced, in half the time.
+TailItem = msgspec.defstruct("TailItem", [(key, Any) for key in _TAIL_AT])
 
 
 async def publish(rows: list[tuple]) -> None:
     if not rows:
         return
-    grouped: dict[str, list[dict]] = {}
+    grouped: dict[tuple[str, bool], list[Any]] = {}
     for row in rows:
-        channel = TAIL_CHANNEL.format(account_id=row[_ACCOUNT_AT], mode="live" if row[_LIVEMODE_AT] else "test")
-        item = {key: row[at] for key, at in _TAIL_AT.items()}
-        item["started_at"] = item["started_at"].isoformat()  # the tail's spelling, +00:00
-        grouped.setdefault(channel, []).append(item)
+        values = list(_tail_values(row))
+        values[_STARTED_AT] = values[_STARTED_AT].isoformat()  # the tail's spelling, +00:00
+        grouped.setdefault(_scope_of(row), []).append(TailItem(*values))
     try:
         async with redis().pipeline(transaction=False) as pipe:
-            for channel, items in grouped.items():
+            for (account_id, livemode), items in grouped.items():
+                channel = TAIL_CHANNEL.format(account_id=account_id, mode="live" if livemode else "test")
                 pipe.publish(channel, msgspec.json.encode(items))
             await pipe.execute()
     except Exception:  # the live tail is best effort; the rows are committed
