@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -55,6 +60,65 @@ async def test_json_columns_take_and_give_python_values(server):
 async def test_json_text_is_refused_rather_than_stored_as_one_string(server):
     with pytest.raises(asyncpg.DataError, match="not JSON text"):
         await db.fetchrow("SELECT $1::jsonb AS b", '{"a": 1}')
+
+
+# jsonb is encoded by msgspec when the value is plain JSON (server.db_engine.encode_jsonb); what is stored must be
+# what the standard library's text stored, and what it refused must still be refused.
+PLAIN_JSON = [
+    {"a": 1, "b": [1, 2.5, None, True, False, "x"], "nested": {"k": {"v": [{}]}}},
+    {"unicode": "é ü \u2028 😀", "quote": 'say "hi"\\', "control": "a\tb\nc\x01"},
+    {"big": 2**70, "negative": -(2**63), "float": 1e16, "tiny": 5e-324, "zero": -0.0},
+    ["a", ("tuple", 1)], [], {}, 0, True,
+]
+
+
+@pytest.mark.parametrize("value", PLAIN_JSON)
+async def test_jsonb_stores_what_the_standard_library_text_stored(server, value):
+    row = await db.fetchrow("SELECT $1::jsonb AS ours, $2::text::jsonb AS stdlib, "
+                            "($1::jsonb = $2::text::jsonb) AS same", value, json.dumps(value))
+    assert row is not None and row["same"] is True and row["ours"] == row["stdlib"]
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Named(enum.StrEnum):
+    ONE = "one"
+
+
+@pytest.mark.parametrize("value", [
+    {"amount": Decimal("1.50")}, {"at": datetime(2026, 12, 1, tzinfo=UTC)}, {"ids": {"a", "b"}},
+    {"id": uuid.UUID(int=1)}, {"raw": b"bytes"}, {"colour": Colour.RED}, [Decimal("1")],
+])
+async def test_jsonb_refuses_what_the_standard_library_refused(server, value):
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        json.dumps(value)
+    with pytest.raises(asyncpg.DataError, match="not JSON serializable"):
+        await db.fetchrow("SELECT $1::jsonb AS b", value)
+
+
+async def test_jsonb_refuses_nan_and_infinity_as_before_rather_than_storing_null(server):
+    for number in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(asyncpg.DataError, match="invalid input syntax for type json"):
+            await db.fetchrow("SELECT $1::jsonb AS b", {"x": number})
+
+
+async def test_jsonb_takes_what_the_standard_library_took_beyond_plain_json(server):
+    # non-str keys become strings, str/int enums their value, as json.dumps has them
+    values = [{1: "a", 2.5: "b", False: "c", None: "d"}, {"kind": Named.ONE}, OrderedDict(b=1, a=2)]
+    for value in values:
+        row = await db.fetchrow("SELECT ($1::jsonb = $2::text::jsonb) AS same", value, json.dumps(value))
+        assert row is not None and row["same"] is True
+    circular: dict = {}
+    circular["self"] = circular
+    with pytest.raises(asyncpg.DataError, match="Circular reference"):
+        await db.fetchrow("SELECT $1::jsonb AS b", circular)
+
+
+async def test_jsonb_with_a_lone_surrogate_is_refused_by_postgresql_as_before(server):
+    with pytest.raises(asyncpg.DataError):
+        await db.fetchrow("SELECT $1::jsonb AS b", {"s": "\ud800"})
 
 
 async def test_copy_uses_the_codecs_too(server):

@@ -19,6 +19,8 @@ columns at the positions the caller names, so the writer's COPY tuples need no c
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,19 +94,25 @@ class ApiCell:
             self.error_codes[code] = self.error_codes.get(code, 0) + count
 
     def add(self, status: int, duration_ms: float | None, code: str | None) -> None:
-        for metric in API_METRICS:
-            self.counts[metric.column] += metric.value(status)
+        for column, value in _contributions(status):
+            self.counts[column] += value
         histogram.record(self.latency, max(0.0, float(duration_ms or 0.0)))
         if code:
             self.error_codes[code] = self.error_codes.get(code, 0) + 1
 
 
+@functools.lru_cache(maxsize=1024)
+def _contributions(status: int) -> tuple[tuple[str, int], ...]:
+    """What a request of this status adds to each count (the non-zero ones); a handful of statuses recur."""
+    return tuple((m.column, value) for m in API_METRICS if (value := m.value(status)))
+
+
 def add_rows(cells: dict[RowKey, ApiCell], rows: Iterable[Sequence[Any]], positions: Mapping[str, int]) -> None:
     """Add log rows (tuples; `positions` maps each of ROW_FIELDS to its index) into `cells`."""
-    at = [positions[name] for name in ROW_FIELDS]
+    fields_of = operator.itemgetter(*[positions[name] for name in ROW_FIELDS])
     for row in rows:
         (account_id, livemode, started_at, method, path, status, duration_ms, key_id, code,
-         error_type) = (row[i] for i in at)
+         error_type) = fields_of(row)
         started: datetime = started_at
         key = (account_id, bool(livemode), bucket_start(started.timestamp()), endpoint_group(method, path),
                key_id or NO_KEY)

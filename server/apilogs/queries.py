@@ -25,12 +25,34 @@ SUBSTRING_EXPR = "(path || ' ' || coalesce(error_message, '') || ' ' || coalesce
 
 async def copy_rows(rows: list[tuple[Any, ...]]) -> None:
     """One COPY of many rows (the fastest way into PostgreSQL), counted in the API rollups in the same
-    transaction, so a row is in the analytics exactly when it is stored (server/analytics/api_metrics.py)."""
+    transaction, so a row is in the analytics exactly when it is stored (server/analytics/api_metrics.py).
+    Inside a caller's transaction (a batch's, with `claim_batch`) it is a savepoint of it."""
     if not rows:
         return
     async with db.transaction() as txn:
         await txn.connection.copy_records_to_table("api_request_logs", records=rows, columns=list(COLUMNS))
         await api_rollups.record(rows, COLUMNS)
+
+
+async def claim_batch(batch_id: str, rows: int) -> int | None:
+    """Record a writer batch as stored, in the transaction that stores it (call it first there): None when it
+    is new, or the rows it stored when an earlier transaction already committed it (a batch sent again after
+    its writer process died before answering). A claim by a transaction still open waits for its outcome."""
+    if await db.fetchrow("INSERT INTO api_log_batches (id, rows) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING "
+                         "RETURNING 1 AS claimed", batch_id, rows):
+        return None
+    # A statement of its own: it sees the claim that made the INSERT wait, once that committed.
+    earlier = await db.fetchrow("SELECT rows FROM api_log_batches WHERE id = $1", batch_id)
+    return int(earlier["rows"]) if earlier else 0
+
+
+async def set_batch_rows(batch_id: str, rows: int) -> None:
+    await db.execute("UPDATE api_log_batches SET rows = $2 WHERE id = $1", batch_id, rows)
+
+
+async def forget_batches(before: datetime) -> int:
+    """Retention of the stored-batch ids: a batch is sent again within seconds, so a day is plenty."""
+    return len(await db.fetch("DELETE FROM api_log_batches WHERE stored_at < $1 RETURNING 1", before))
 
 
 # The indexes only the PostgreSQL search engine reads (queries.search_ids): full text and trigram substrings.

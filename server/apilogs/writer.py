@@ -30,6 +30,7 @@ from server.apilogs import batches, partitions
 from server.apilogs.batches import TAIL_CHANNEL
 from server.apilogs.capture import RawCapture
 from server.apilogs.writerproc import IN_FLIGHT, Config, WriterGone, WriterProcess
+from server.ids import new_id
 from server.settings import Settings
 
 __all__ = ["TAIL_CHANNEL", "LogWriter", "flush_all"]
@@ -52,6 +53,9 @@ class LogWriter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pending: deque[RawCapture] = deque()
+        # (batch id, size) of the batches at the front of `pending` that were sent and not answered for: sent
+        # again whole under the same id, so a batch a dead writer process had already stored is not stored twice.
+        self.resend: deque[tuple[str, int]] = deque()
         self.wake = asyncio.Event()
         self.stopping = False
         self.lock = asyncio.Lock()
@@ -65,6 +69,12 @@ class LogWriter:
         if len(self.pending) >= self.settings.apilog_buffer_max:
             self.pending.popleft()
             self.dropped += 1
+            if self.resend:  # the oldest belonged to a batch to send again: that batch is one smaller
+                batch_id, size = self.resend[0]
+                if size > 1:
+                    self.resend[0] = (batch_id, size - 1)
+                else:
+                    self.resend.popleft()
             if self.dropped % 1000 == 1:
                 log.warning("API log buffer full: %d records dropped so far", self.dropped)
         self.pending.append(raw)
@@ -93,12 +103,20 @@ class LogWriter:
             except Exception:
                 log.exception("API log flush failed; the records stay buffered and are retried")
 
-    def _next_batch(self) -> list[RawCapture]:
-        size = min(len(self.pending), self.settings.apilog_batch_size)
-        return [self.pending.popleft() for _ in range(size)]
+    def _next_batch(self) -> tuple[str, list[RawCapture]]:
+        """The next batch to send, with its id: one given back first, whole and under its id, else a new one."""
+        if self.resend:
+            batch_id, size = self.resend.popleft()
+        else:
+            batch_id, size = new_id("alb"), self.settings.apilog_batch_size
+        return batch_id, [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
 
-    def _give_back(self, unwritten: list[RawCapture]) -> None:
-        self.pending.extendleft(reversed(unwritten))
+    def _give_back(self, unwritten: list[tuple[str, list[RawCapture]]]) -> None:
+        """Batches not answered for go back to the front of the buffer, in order, each keeping its id."""
+        for batch_id, captures in reversed(unwritten):
+            if captures:
+                self.pending.extendleft(reversed(captures))
+                self.resend.appendleft((batch_id, len(captures)))
 
     async def flush(self) -> int:
         """Write everything buffered so far; returns the number of rows written.
@@ -117,26 +135,27 @@ class LogWriter:
     async def _flush_through(self, process: WriterProcess) -> int:
         """Send batches to the writer process, `IN_FLIGHT` at a time, and count what it answers it stored."""
         total = 0
-        sent: deque[list[RawCapture]] = deque()
-        failed: list[RawCapture] = []
+        sent: deque[tuple[str, list[RawCapture]]] = deque()
+        failed: list[tuple[str, list[RawCapture]]] = []
         error: str | None = None
         try:
             while True:
                 while self.pending and len(sent) < IN_FLIGHT and error is None:
                     sent.append(self._next_batch())
-                    await process.send(sent[-1])
+                    await process.send(*sent[-1])
                 if not sent:
                     break
                 answer = await process.answer()
                 batch = sent.popleft()
                 if answer.error is not None:  # keep it; let the batches already sent finish, send no more
-                    failed += batch
+                    failed.append(batch)
                     error = answer.error
                     continue
                 total += answer.written
                 self.written += answer.written
         except BaseException:  # the exchange is broken (the process died, or we were cancelled): resend the rest
-            self._give_back(failed + [raw for batch in sent for raw in batch])
+            # A batch the dead process stored before it could answer is sent again under its id: not stored twice.
+            self._give_back(failed + list(sent))
             await asyncio.shield(process.abandon())
             raise
         if error is not None:
@@ -148,12 +167,12 @@ class LogWriter:
         """Build and COPY in this process (a writer that was never started)."""
         total = 0
         while self.pending:
-            batch = self._next_batch()
+            batch_id, captures = self._next_batch()
             try:
-                rows = await batches.build_rows(batch, self.settings.apilog_body_max_bytes)
-                total += await batches.write_rows(rows)
+                rows = await batches.build_rows(captures, self.settings.apilog_body_max_bytes)
+                total += await batches.write_rows(rows, batch_id)
             except BaseException:
-                self._give_back(batch)
+                self._give_back([(batch_id, captures)])
                 raise
         self.written += total
         return total

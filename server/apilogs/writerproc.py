@@ -27,9 +27,10 @@ from pathlib import Path
 
 import msgspec
 
-from server import db, infra, logs
+from server import db, faults, infra, logs
 from server.apilogs import batches
 from server.apilogs.capture import RawCapture
+from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 NICENESS = 10  # below the web process's requests; a nice-0 process gets ~10x its share of a busy core
@@ -45,10 +46,14 @@ class Config(msgspec.Struct):
     body_max_bytes: int
     log_level: str
     log_format: str
+    # Tests only (honoured with PAYDECK_TEST_FAULTS on): "crash-after-commit" ends the process right after its
+    # first batch committed, before it answers, as `kill -9` would. Given to one process only (see _started).
+    test_fault: str | None = None
 
 
 class Batch(msgspec.Struct, array_like=True):
     captures: list[RawCapture]
+    id: str  # the same when the batch is sent again: stored once (server/apilogs/batches.py copy)
 
 
 class Answer(msgspec.Struct, array_like=True):
@@ -95,13 +100,15 @@ class WriterProcess:
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
             assert self.proc.stdin is not None
             self.proc.stdin.write(frame(self.config))
+            if self.config.test_fault is not None:  # one process crashes; the one started after it does not
+                self.config = msgspec.structs.replace(self.config, test_fault=None)
         return self.proc
 
-    async def send(self, captures: list[RawCapture]) -> None:
+    async def send(self, batch_id: str, captures: list[RawCapture]) -> None:
         proc = await self._started()
         assert proc.stdin is not None
         try:
-            proc.stdin.write(frame(Batch(captures)))
+            proc.stdin.write(frame(Batch(captures, batch_id)))
             await proc.stdin.drain()
         except (ConnectionError, BrokenPipeError) as gone:
             raise WriterGone(f"the writer process is gone ({gone})") from gone
@@ -166,21 +173,26 @@ async def serve() -> None:
     db.configure(config.database_url)
     await db.open_pool(1, 2)
     await infra.open_redis(config.redis_url)
-    built: asyncio.Queue[list[tuple] | None] = asyncio.Queue(maxsize=1)
+    crash_after_commit = config.test_fault == "crash-after-commit" and get_settings().test_faults
+    built: asyncio.Queue[tuple[str, list[tuple]] | None] = asyncio.Queue(maxsize=1)
 
     async def build() -> None:  # builds batch N+1 while batch N is being copied
         while (payload := await read_frame(reader)) is not None:
-            await built.put(await batches.build_rows(_batch_decoder.decode(payload).captures, config.body_max_bytes))
+            batch = _batch_decoder.decode(payload)
+            await built.put((batch.id, await batches.build_rows(batch.captures, config.body_max_bytes)))
         await built.put(None)
 
     builder = asyncio.create_task(build(), name="apilogs:build")
     try:
-        while (rows := await built.get()) is not None:
+        while (item := await built.get()) is not None:
+            batch_id, rows = item
             try:
-                answer = Answer(await batches.write_rows(rows))
+                answer = Answer(await batches.write_rows(rows, batch_id))
             except Exception as error:  # the connection, not the rows: the web process keeps the batch
                 log.warning("API log batch not written; the web process keeps it and retries", exc_info=True)
                 answer = Answer(0, f"{type(error).__name__}: {error}")
+            if crash_after_commit and answer.error is None:
+                os._exit(faults.CRASH_EXIT_CODE)  # committed, not answered: the web process sends it again
             try:
                 writer.write(frame(answer))
                 await writer.drain()

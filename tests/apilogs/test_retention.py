@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from server import db
 from server.apilogs import partitions
 from server.apilogs.service import apply_retention
+from server.ids import new_id
 from tests.apilogs.helpers import capture, store
 from tests.factories import new_account
 
@@ -79,3 +80,18 @@ async def test_the_longest_retention_is_exact_inside_a_partly_expired_day(server
 
     assert await stored_ids(account_id) == set(kept)
     assert not set(expired) & await stored_ids(account_id)
+
+
+async def test_retention_forgets_stored_batch_ids_after_a_day_and_keeps_recent_ones(server):
+    # given: the ids of two batches the log writer stored, one two days ago and one an hour ago
+    now = datetime.now(UTC)
+    old, recent = new_id("alb"), new_id("alb")
+    for batch_id, at in ((old, now - timedelta(days=2)), (recent, now - timedelta(hours=1))):
+        await db.execute("INSERT INTO api_log_batches (id, rows, stored_at) VALUES ($1, 1, $2)", batch_id, at)
+
+    # when: retention runs
+    await apply_retention(now=now)
+
+    # then: only the recent one is still recorded (a batch is sent again within seconds, never after a day)
+    rows = await db.fetch("SELECT id FROM api_log_batches WHERE id = ANY($1)", [old, recent])
+    assert {r["id"] for r in rows} == {recent}

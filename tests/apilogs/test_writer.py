@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 
+import msgspec
 import pytest
 
-from server import db
+from server import db, faults
+from server.apilogs import batches
 from server.apilogs.writer import LogWriter, flush_all
+from server.ids import new_id
 from server.settings import get_settings
 from tests.apilogs.helpers import capture, new_account_id, store
 from tests.factories import new_account
@@ -121,3 +124,69 @@ async def test_records_stay_buffered_while_the_writer_process_cannot_reach_postg
     assert await stored_ids(account) == set()
     writer.pending.clear()
     await writer.stop()
+
+
+async def test_a_batch_stored_by_a_writer_process_that_died_before_answering_is_stored_once(server):
+    # given: a started writer sending batches of 3, whose writer process dies (as `kill -9` would) right after
+    # its first COPY commits and before it answers; the web process then sends that batch again to a fresh one
+    writer = LogWriter(get_settings().model_copy(update={"apilog_batch_size": 3, "apilog_flush_interval_seconds": 60}))
+    await writer.start()
+    try:
+        writer.task.cancel()  # only the flush below
+        assert writer.process is not None
+        writer.process.config = msgspec.structs.replace(writer.process.config, test_fault="crash-after-commit")
+        first = await writer.process._started()
+        account = new_account_id()
+        captures = [capture(account, path=f"/v1/customers/{i}") for i in range(7)]
+        for raw in captures:
+            writer.add(raw)
+
+        # when: everything is flushed
+        written = await writer.flush()
+
+        # then: the first process crashed after its commit, and every record is stored exactly once
+        assert await first.wait() == faults.CRASH_EXIT_CODE
+        assert writer.process.proc is not None and writer.process.proc.pid != first.pid
+        counts = {r["id"]: r["n"] for r in await db.fetch(
+            "SELECT id, count(*) AS n FROM api_request_logs WHERE account_id = $1 GROUP BY id", account)}
+        assert counts == {c.request_id: 1 for c in captures}
+        assert written == 7 and not writer.pending and not writer.resend
+        rollup = await db.fetchrow("SELECT sum(requests) AS n FROM analytics_api_rollups WHERE account_id = $1",
+                                   account)
+        assert rollup is not None and rollup["n"] == 7  # counted once in the API analytics too
+    finally:
+        await writer.stop()
+
+
+async def test_a_batch_sent_again_under_its_id_is_not_stored_again(server):
+    account = new_account_id()
+    rows = await batches.build_rows([capture(account) for _ in range(4)], 10_000)
+    batch_id = new_id("alb")
+
+    assert await batches.write_rows(list(rows), batch_id) == 4
+    assert await batches.write_rows(list(rows), batch_id) == 4  # answered as stored, not stored again
+    assert await batches.write_rows(list(rows), new_id("alb")) == 4  # another batch is another batch
+
+    counts = await db.fetch("SELECT count(*) AS n FROM api_request_logs WHERE account_id = $1 GROUP BY id", account)
+    assert sorted(r["n"] for r in counts) == [2, 2, 2, 2]
+
+
+def test_a_batch_given_back_is_sent_again_whole_under_its_id_even_after_the_buffer_dropped_some():
+    # given: a writer with a small buffer, and two batches that were sent and not answered for
+    writer = LogWriter(get_settings().model_copy(update={"apilog_buffer_max": 6, "apilog_batch_size": 3}))
+    account = new_account_id()
+    captures = [capture(account) for _ in range(8)]
+    for raw in captures[:6]:
+        writer.add(raw)
+    one, two = writer._next_batch(), writer._next_batch()
+    writer._give_back([one, two])
+
+    # when: two more requests are captured into the full buffer (the two oldest are dropped)
+    for raw in captures[6:]:
+        writer.add(raw)
+
+    # then: the first batch is sent again with what is left of it, the second whole, each under its id
+    assert writer._next_batch() == (one[0], captures[2:3])
+    assert writer._next_batch() == (two[0], captures[3:6])
+    third = writer._next_batch()
+    assert third[0] not in (one[0], two[0]) and third[1] == captures[6:]
