@@ -133,6 +133,7 @@ class _BoundedAcquire:
         self._owner = owner
         self._timeout = timeout
         self._context = owner._pool.acquire(timeout=timeout)
+        self._conn: Any = None
 
     async def _get(self) -> Any:
         self._owner.waiting += 1
@@ -149,14 +150,24 @@ class _BoundedAcquire:
     async def __aenter__(self) -> Any:
         self._owner.waiting += 1
         try:
-            return await self._context.__aenter__()
+            self._conn = await self._context.__aenter__()
+            return self._conn
         except TimeoutError:
             raise PoolExhausted(self._timeout) from None
         finally:
             self._owner.waiting -= 1
 
     async def __aexit__(self, *exc: Any) -> None:
+        if left_mid_operation(exc[1]):
+            self._conn.terminate()  # the pool replaces it rather than handing its broken protocol to the next user
         await self._context.__aexit__(*exc)
+
+
+def left_mid_operation(exc: BaseException | None) -> bool:
+    """asyncpg's protocol was left inside an operation ("cannot switch to state 12; another operation (2) is in
+    progress"): seen when PostgreSQL dies mid-query and the connection goes back to the pool before asyncpg
+    notices the socket closed (asyncpg issue #1069). Such a connection can only fail its next user."""
+    return isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc)
 
 
 class BoundedPool:
@@ -193,6 +204,10 @@ class PaydeckTransaction(PostgresTransaction):
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
             return await super().__aexit__(exception_type, exception, traceback)
+        if left_mid_operation(exception):  # a ROLLBACK could only fail on it: give it up, keep the error
+            self.engine.current_transaction.reset(self.context)
+            await self._give_back_broken()
+            return False
         try:
             return await super().__aexit__(exception_type, exception, traceback)
         except BaseException:
@@ -203,7 +218,10 @@ class PaydeckTransaction(PostgresTransaction):
 
     async def _give_back_broken(self) -> None:
         connection = self.connection
-        connection.terminate()  # whatever state it is in, it is not one to hand to someone else
+        try:
+            connection.terminate()  # whatever state it is in, it is not one to hand to someone else
+        except asyncpg.InterfaceError:  # terminated already, which gave it back to the pool: nothing left to do
+            return
         if self.engine.pool:
             try:
                 await self.engine.pool.release(connection)  # the pool replaces a closed connection

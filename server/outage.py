@@ -40,7 +40,11 @@ def _is_direct(exc: BaseException) -> bool:
                   | asyncpg.exceptions.CannotConnectNowError):
         return True
     # asyncpg raises InterfaceError for a connection that closed under it (and for other misuse).
-    return isinstance(exc, asyncpg.InterfaceError) and "connection" in str(exc) and "closed" in str(exc)
+    if isinstance(exc, asyncpg.InterfaceError) and "connection" in str(exc) and "closed" in str(exc):
+        return True
+    from server.db_engine import left_mid_operation
+
+    return left_mid_operation(exc)  # a connection whose server died mid-query, reused before asyncpg noticed
 
 
 class OncePerOutage(logging.Filter):

@@ -159,7 +159,10 @@ async def test_a_connection_killed_inside_a_transaction_leaves_neither_the_conte
     engine.acquire_timeout = 5.0
     await engine.start_connection_pool(min_size=1, max_size=1)
     try:
-        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError)):
+        # (InternalClientError "another operation (2) is in progress": the server's FATAL arrived and asyncpg
+        # has not yet seen the socket close; asyncpg issue #1069)
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError,
+                            asyncpg.exceptions.InternalClientError)) as failed:
             async with engine.transaction() as txn:
                 me = await txn.connection.fetchval("SELECT pg_backend_pid()")
                 killer = await asyncpg.connect(**db.engine().config)
@@ -168,6 +171,9 @@ async def test_a_connection_killed_inside_a_transaction_leaves_neither_the_conte
                 finally:
                     await killer.close()
                 await txn.connection.fetchval("SELECT 1")
+        from server.outage import is_connection_failure
+
+        assert is_connection_failure(failed.value), repr(failed.value)  # reported as an outage, not as a bug
         # then: this task is no longer "inside a transaction" (a job's loop once failed for ever with "must not
         # run inside a database transaction"), and the pool's one connection came back (else: PoolExhausted)
         assert engine.current_transaction.get() is None
@@ -175,3 +181,41 @@ async def test_a_connection_killed_inside_a_transaction_leaves_neither_the_conte
             assert await txn.connection.fetchval("SELECT 1") == 1
     finally:
         await engine.close_connection_pool()
+
+
+LEFT_MID_OPERATION = "cannot switch to state 12; another operation (2) is in progress"
+
+
+async def test_a_connection_left_mid_operation_is_replaced_not_handed_out_again(server):
+    """asyncpg can give a connection back with its protocol still inside an operation when PostgreSQL dies
+    mid-query (asyncpg issue #1069): its next user fails. The pool drops it instead."""
+    from server.outage import is_connection_failure
+
+    raw = await asyncpg.create_pool(**db.engine().config, min_size=1, max_size=1)
+    pool = BoundedPool(raw, acquire_timeout=5)
+    try:
+        with pytest.raises(asyncpg.exceptions.InternalClientError) as failed:
+            async with pool.acquire() as conn:
+                first = await conn.fetchval("SELECT pg_backend_pid()")
+                raise asyncpg.exceptions.InternalClientError(LEFT_MID_OPERATION)
+        assert is_connection_failure(failed.value)  # logged as the outage it is, once, not as a bug
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT pg_backend_pid()") != first
+        assert not is_connection_failure(asyncpg.exceptions.InternalClientError("some other misuse"))
+    finally:
+        await raw.close()
+
+
+async def test_a_transaction_left_mid_operation_gives_its_connection_up(server):
+    from tests.support import eventually
+
+    with pytest.raises(asyncpg.exceptions.InternalClientError):
+        async with db.transaction():
+            pid = (await db.fetchrow("SELECT pg_backend_pid() AS pid"))["pid"]
+            raise asyncpg.exceptions.InternalClientError(LEFT_MID_OPERATION)
+    assert not db.in_transaction()
+    async def gone() -> bool:
+        return not await db.fetch("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid)
+
+    await eventually(gone,
+                     message="the connection's server process ended")
