@@ -88,11 +88,15 @@ def live_streams(app: ASGIApp) -> ASGIApp:
     """Serve the registered live routes; pass everything else to `app` (the app's ASGI handler)."""
 
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
-        route = ROUTES.get(scope["path"]) if scope["type"] == ScopeType.HTTP else None
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        route = ROUTES.get(scope["path"])
         if route is None or (route.event_stream_only and not _accepts_event_stream(scope)):
             await app(scope, receive, send)
-        elif scope["method"] != "GET":  # the app has no route here to answer it: it would say 404
-            await _refuse(send, _method_not_allowed(scope), requestid.start(scope), [(b"allow", b"GET")])
+        elif scope["method"] != "GET":  # the app has no route of its own here: it would say 404
+            await _refuse(send, _method_not_allowed(scope["method"], scope["path"]), requestid.start(scope),
+                          [(b"allow", b"GET")])
         else:
             await _serve(route, scope, receive, send)
 
@@ -139,8 +143,8 @@ def _refusal(exc: Exception, scope: Scope) -> PaydeckError:
     return error
 
 
-def _method_not_allowed(scope: Scope) -> PaydeckError:
-    error = PaydeckError(f"{scope['method']} is not allowed on {scope['path']}: a live stream is opened with GET",
+def _method_not_allowed(method: str, path: str) -> PaydeckError:
+    error = PaydeckError(f"{method} is not allowed on {path}: a live stream is opened with GET",
                          code=ErrorCode.HTTP_405)
     error.status = 405
     return error
