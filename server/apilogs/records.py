@@ -16,6 +16,9 @@ from server.errors import ErrorCode
 API_VERSION = "2026-11-01"
 OBJECT_ID_RE = re.compile(r"\b(?:pi|ch|re|cus|evt|tr|txn|dp|we|wh|po|rv|in|key)_[0-9a-hjkmnp-tv-z]{26}\b")
 MAX_OBJECT_IDS = 20
+# What every OBJECT_ID_RE match holds; a pattern that starts with a literal is searched for several times faster,
+# so a text without it is not searched for ids at all.
+OBJECT_ID_TAIL = re.compile(r"_[0-9a-hjkmnp-tv-z]{26}")
 
 # Column order of the COPY into api_request_logs.
 COLUMNS = (
@@ -33,10 +36,21 @@ SEARCH_TEXT_MAX = 200_000  # characters of searchable text per row
 LEXEME_MAX_BYTES = 2047  # PostgreSQL leaves longer words out of a tsvector
 
 
+# Byte table for ASCII text: letters and digits lower-cased, every other byte a space (what separates WORD_RE's words).
+_WORD_BYTES = bytes(
+    (c | 0x20 if 65 <= c <= 90 else c) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else 32 for c in range(256)
+)
+
+
 def search_lexemes(*texts: str | None) -> list[str]:
     """The distinct words of `texts` (joined by spaces, at most SEARCH_TEXT_MAX characters), lower-cased."""
     text = " ".join(t or "" for t in texts)[:SEARCH_TEXT_MAX]
-    distinct = set(map(str.lower, WORD_RE.findall(text)))
+    if text.isascii():  # the same words, by one byte translation and a split (several times faster)
+        distinct = set(text.encode("ascii").translate(_WORD_BYTES).decode("ascii").split())
+    else:
+        distinct = set(map(str.lower, WORD_RE.findall(text)))
+    if len(text) <= LEXEME_MAX_BYTES:  # no word can be longer than the text
+        return list(distinct)
     return [w for w in distinct if len(w) <= LEXEME_MAX_BYTES]
 
 
@@ -71,12 +85,17 @@ def graphql_operation(body: bytes) -> tuple[str | None, str | None]:
     return (chosen.name.value if chosen.name else wanted), chosen.operation.value
 
 
-def error_of(status: int, body_text: str, is_graphql: bool) -> tuple[str | None, str | None, str | None]:
-    """(type, code, message) from the REST error shape or GraphQL's `errors`."""
-    try:
-        payload = redact.json_value(body_text) if body_text[:1] in ("{", "[") else None
-    except (ValueError, RecursionError):
-        payload = None
+def error_of(status: int, body_text: str, is_graphql: bool,
+             parsed: Any = redact.NOT_PARSED) -> tuple[str | None, str | None, str | None]:
+    """(type, code, message) from the REST error shape or GraphQL's `errors`; `parsed`, when given, is the value
+    `body_text` encodes (redact.body_value's), so the body is not parsed a second time."""
+    if parsed is not redact.NOT_PARSED:
+        payload = parsed
+    else:
+        try:
+            payload = redact.json_value(body_text) if body_text[:1] in ("{", "[") else None
+        except (ValueError, RecursionError):
+            payload = None
     if isinstance(payload, dict):
         if isinstance(payload.get("error"), dict):
             err = payload["error"]
@@ -119,12 +138,15 @@ def build(raw: RawCapture, body_limit: int) -> tuple[Any, ...] | None:
         return None
     content_type = _header(request_headers, "content-type") or ""
     response_type = _header(response_headers, "content-type") or ""
-    response_body = redact.body(raw.response_body, response_type, body_limit)
+    response_body, response_value = redact.body_value(raw.response_body, response_type, body_limit)
     if raw.response_total > len(raw.response_body) and "truncated by Paydeck" not in response_body:
         response_body += redact.TRUNCATED.format(total=raw.response_total)
-    error_type, error_code, error_message = error_of(raw.status, response_body, is_graphql)
+        response_value = redact.NOT_PARSED
+    error_type, error_code, error_message = error_of(raw.status, response_body, is_graphql, response_value)
     path = redact.scrub_text(raw.path)[:500]
-    object_ids = list(dict.fromkeys(OBJECT_ID_RE.findall(path + " " + response_body)))[:MAX_OBJECT_IDS]
+    id_text = path + " " + response_body
+    object_ids = (list(dict.fromkeys(OBJECT_ID_RE.findall(id_text)))[:MAX_OBJECT_IDS]
+                  if OBJECT_ID_TAIL.search(id_text) else [])
     idem = _header(request_headers, "idempotency-key")
     op_name = (op_name or None) and op_name[:200]
     request_body = redact.body(raw.request_body, content_type, body_limit)

@@ -30,12 +30,14 @@ SECRET_HEADERS = frozenset({
     "authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token", "x-api-key", "api-key",
     "webhook-secret", "x-webhook-secret",
 })
-SECRET_FIELD = re.compile(
-    r"^(?:_?csrf(?:_?token)?|pass(?:word|wd|phrase)?|new_?password|current_?password|old_?password|"
+SECRET_NAMES = (
+    r"_?csrf(?:_?token)?|pass(?:word|wd|phrase)?|new_?password|current_?password|old_?password|"
     r"cvc2?|cvv2?|csc|cvn|card_?number|pan|pin|secret|client_?secret|api_?key|apikey|access_?token|"
-    r"refresh_?token|token|authorization|private_?key|signing_?secret|webhook_?secret)$",
-    re.IGNORECASE,
+    r"refresh_?token|token|authorization|private_?key|signing_?secret|webhook_?secret"
 )
+SECRET_FIELD = re.compile(rf"^(?:{SECRET_NAMES})$", re.IGNORECASE)
+# A JSON text with no backslash spells every key as written, between quotes: a secret-named key shows as this.
+SECRET_KEY_QUOTED = re.compile(rf'"(?:{SECRET_NAMES})"', re.IGNORECASE)
 KEY_RE = re.compile(r"\b((?:sk|pk|rk)_(?:test|live)_)[0-9A-Za-z]+")
 WHSEC_RE = re.compile(r"\b(whsec_)[A-Za-z0-9+/=_-]+")
 CLIENT_SECRET_RE = re.compile(r"(_secret_)[A-Za-z0-9]+")
@@ -53,6 +55,10 @@ MIN_CARD_DIGITS = 13  # the shortest card number CARD_RE looks for
 
 
 def luhn_ok(digits: str) -> bool:
+    if digits.isascii():  # in C: sums of bytes (CARD_RE's \d also matches other scripts' digits: the loop below)
+        backwards = digits.encode("ascii")[::-1]
+        kept, doubled = backwards[0::2], backwards[1::2]
+        return (sum(kept) - 48 * len(kept) + sum(doubled.translate(_LUHN_DOUBLED))) % 10 == 0
     total = 0
     for i, ch in enumerate(reversed(digits)):
         n = ord(ch) - 48
@@ -62,6 +68,11 @@ def luhn_ok(digits: str) -> bool:
                 n -= 9
         total += n
     return total % 10 == 0
+
+
+# The byte of a digit n -> the Luhn sum's term for n in a doubled place (other bytes never reach it).
+_LUHN_DOUBLED = bytes((2 * (c - 48) - 9 if 2 * (c - 48) > 9 else 2 * (c - 48)) if 48 <= c <= 57 else 0
+                      for c in range(256))
 
 
 def _card(match: re.Match[str]) -> str:
@@ -99,6 +110,30 @@ CLEAN_MAX = 16_384
 _clean: set[str] = set()
 
 
+def json_could_hold_secret(text: str) -> bool:
+    """False when scrub_value would change nothing in the value JSON `text` holds.
+
+    With no backslash in it, every key and string of the value is spelled in the text as it is, so a pre-test
+    that finds nothing in the whole text finds nothing in any of them (a pattern that finds nothing in a text
+    finds nothing in a piece of it): no secret-named key, no inline field, key, secret or digit run. Lower-cased
+    ASCII is tested with plain substring searches, several times faster than the case-blind patterns; any
+    other text with the patterns themselves (their case-blind matching reaches beyond ASCII).
+    """
+    if "\\" in text or "\x00" in text or "_test_" in text or "_live_" in text or "whsec_" in text or "_secret_" in text:
+        return True
+    if text.isascii():
+        lower = text.lower()
+        # Every INLINE_HINT match and every quoted SECRET_NAMES key holds one of these, once lower-cased.
+        if ("pass" in lower or "cvc" in lower or "cvv" in lower or "csc" in lower or "cvn" in lower
+                or "card" in lower or "secret" in lower or "token" in lower or "apikey" in lower or "api_key" in lower
+                or "csrf" in lower or "authorization" in lower or "private" in lower or '"pan"' in lower
+                or '"pin"' in lower):
+            return True
+    elif INLINE_HINT.search(text) is not None or SECRET_KEY_QUOTED.search(text) is not None:
+        return True
+    return has_digit_run(text)
+
+
 def _scrub(text: str) -> str:
     if "\x00" in text:  # PostgreSQL text and jsonb cannot hold NUL
         text = text.replace("\x00", "\ufffd")
@@ -110,24 +145,60 @@ def _scrub(text: str) -> str:
         text = CLIENT_SECRET_RE.sub(lambda m: m.group(1) + MASK, text)
     if (":" in text or "=" in text) and INLINE_HINT.search(text):  # an inline field has a ':' or '='
         text = INLINE_RE.sub(_inline, text)
-    if len(text) >= MIN_CARD_DIGITS and DIGITS_HINT.search(text):
+    if has_digit_run(text):
         text = CARD_RE.sub(_card, text)
     return text
+
+
+_DIGITS = b"0123456789"
+
+
+def has_digit_run(text: str) -> bool:
+    """DIGITS_HINT's test (13 digits, each pair apart by at most one space or dash); an ASCII text with fewer than
+    13 digits in all is answered by counting them in C, without the pattern."""
+    if len(text) < MIN_CARD_DIGITS:
+        return False
+    if text.isascii():
+        data = text.encode("ascii")
+        if len(data) - len(data.translate(None, _DIGITS)) < MIN_CARD_DIGITS:
+            return False
+    return DIGITS_HINT.search(text) is not None
 
 
 def scrub_value(value: Any) -> Any:
     """JSON-shaped data: secret-named fields masked, every string scrubbed."""
     if isinstance(value, dict):
-        return {scrub_text(k) if isinstance(k, str) else k:
-                (MASK if isinstance(k, str) and SECRET_FIELD.match(k) and v not in (None, "") else scrub_value(v))
-                for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str):
+                name, secret = _key(k)
+                out[name] = MASK if secret and v not in (None, "") else scrub_value(v)
+            else:
+                out[k] = scrub_value(v)
+        return out
     if isinstance(value, list):
         return [scrub_value(v) for v in value]
     if isinstance(value, str):
         return scrub_text(value)
-    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= 13:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= CARD_MIN_INT:  # 13 digits or more
         return CARD_MASK if scrub_text(str(value)) == CARD_MASK else value
     return value
+
+
+CARD_MIN_INT = 10 ** (MIN_CARD_DIGITS - 1)
+_keys: dict[str, tuple[str, bool]] = {}  # JSON key -> (as logged, names a secret); keys found clean only
+
+
+def _key(key: str) -> tuple[str, bool]:
+    known = _keys.get(key)
+    if known is not None:
+        return known
+    known = (scrub_text(key), SECRET_FIELD.match(key) is not None)
+    if known[0] == key and len(key) <= SHORT_TEXT:
+        if len(_keys) >= CLEAN_MAX:
+            _keys.clear()
+        _keys[key] = known
+    return known
 
 
 def headers(raw: list[tuple[str, str]]) -> dict[str, str]:
@@ -156,18 +227,41 @@ def leaf(name: str) -> str:
     return name.rstrip("]").rsplit("[", 1)[-1] if name.endswith("]") else name
 
 
+NOT_PARSED: Any = object()  # body_value's second item when the text it returns is not a JSON value's encoding
+
+
 def body(raw: bytes, content_type: str, limit: int) -> str:
     """Redacted and truncated text of a request or response body."""
+    return body_value(raw, content_type, limit)[0]
+
+
+def body_value(raw: bytes, content_type: str, limit: int) -> tuple[str, Any]:
+    """`body`, and the redacted JSON value whose msgspec encoding that text is (NOT_PARSED when it is not one:
+    not JSON, read by `json` rather than msgspec, or truncated), so a reader of the text need not parse it again."""
     if not raw:
-        return ""
+        return "", NOT_PARSED
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "multipart/form-data":  # an upload: its files are evidence, not log material
-        return f"[multipart/form-data, {len(raw)} bytes: uploaded content is not logged]"
-    text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+        return f"[multipart/form-data, {len(raw)} bytes: uploaded content is not logged]", NOT_PARSED
+    text = raw.decode("utf-8", errors="replace")
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
     redacted: str | None = None
+    value: Any = NOT_PARSED
     if kind.endswith("json") or text.lstrip()[:1] in ("{", "["):
         try:  # every string inside (GraphQL query text included) is scrubbed by scrub_value
-            redacted = msgspec.json.encode(scrub_value(json_value(text))).decode()
+            try:
+                parsed = msgspec.json.decode(text)
+                exact = True
+            except msgspec.DecodeError:  # what msgspec refuses (NaN, a number beyond a float) json reads
+                parsed, exact = json.loads(text), False
+            # Without a backslash every key and string of the body is spelled in its text as it is: when the
+            # text passes none of the pre-tests, scrub_value would return the value unchanged.
+            if json_could_hold_secret(text):
+                parsed = scrub_value(parsed)
+            redacted = msgspec.json.encode(parsed).decode()
+            if exact:
+                value = parsed
         except (ValueError, RecursionError):  # JSON nested too deep to parse is still logged, as text
             redacted = None
     if redacted is None and kind == "application/x-www-form-urlencoded":
@@ -175,7 +269,8 @@ def body(raw: bytes, content_type: str, limit: int) -> str:
         redacted = scrub_text(urlencode(pairs))
     if redacted is None:
         redacted = scrub_text(text)
-    return truncate(redacted, limit)
+    cut = truncate(redacted, limit)
+    return cut, (value if cut is redacted else NOT_PARSED)
 
 
 def json_value(text: str) -> Any:

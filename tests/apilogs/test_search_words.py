@@ -16,6 +16,7 @@ TEXTS = [
     "/v1/payment_intents/pi_01jabcdefghjkmnpqrstvwxyz0/confirm?expand[]=customer",
     "Café déjà-vu ÜBER straße 東京 x1y2 __init__ e-mail: jenny@example.com http://a.b/c 3.14 -7 1e5",
     "a" * 3000 + " tail " + "é" * 1500,
+    "ASCII Only MiXeD case " + "B" * 2100 + " req_01ABC {\"Key\": 42}",  # ASCII: the byte-table path, a long word
     "",
 ]
 GENERATED = ("to_tsvector('simple', regexp_replace(left($1, 200000), '[^[:alnum:]]+', ' ', 'g'))")
