@@ -250,11 +250,7 @@ def body_value(raw: bytes, content_type: str, limit: int) -> tuple[str, Any]:
     value: Any = NOT_PARSED
     if kind.endswith("json") or text.lstrip()[:1] in ("{", "["):
         try:  # every string inside (GraphQL query text included) is scrubbed by scrub_value
-            try:
-                parsed = msgspec.json.decode(text)
-                exact = True
-            except msgspec.DecodeError:  # what msgspec refuses (NaN, a number beyond a float) json reads
-                parsed, exact = json.loads(text), False
+            parsed, exact = json_read(text)
             # Without a backslash every key and string of the body is spelled in its text as it is: when the
             # text passes none of the pre-tests, scrub_value would return the value unchanged.
             if json_could_hold_secret(text):
@@ -274,11 +270,16 @@ def body_value(raw: bytes, content_type: str, limit: int) -> tuple[str, Any]:
 
 
 def json_value(text: str) -> Any:
-    """msgspec reads JSON several times faster; what it refuses (NaN, a number beyond a float) json reads."""
+    return json_read(text)[0]
+
+
+def json_read(text: str) -> tuple[Any, bool]:
+    """The value `text` holds, and whether msgspec read it (its msgspec encoding is then that value's text).
+    msgspec reads JSON several times faster; what it refuses (NaN, a number beyond a float) json reads."""
     try:
-        return msgspec.json.decode(text)
+        return msgspec.json.decode(text), True
     except msgspec.DecodeError:
-        return json.loads(text)
+        return json.loads(text), False
 
 
 def truncate(text: str, limit: int) -> str:
