@@ -49,7 +49,7 @@ def _start(data_dir: Path, port: int, *args: str, **env: str) -> subprocess.Pope
 @pytest.mark.slow
 def test_ctrl_c_stops_everything_and_data_survives(run_dir):
     port = free_port()
-    proc = _start(run_dir, port, "run", "--demo")
+    proc = _start(run_dir, port, "run", "--demo", "--processes", "2")  # web processes beside the demo writer
     demo_writer: list[psutil.Process] = []
     web: list[psutil.Process] = []
     try:
