@@ -266,6 +266,26 @@ async def execute(sql: str, *args: Any) -> None:
     await fetch(sql, *args)
 
 
+async def fetch_committing(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """One statement that is a whole write (a change folded into one SQL function call): outside a transaction
+    it commits on its own, without the BEGIN and COMMIT round trips; inside one it joins it, as `fetch` does.
+
+    Committing on its own, it is a commit like `transaction()`'s: the principal's next reads see it (read
+    routing) and the test faults count it (before: nothing is written; after: it is durable)."""
+    if in_transaction():
+        return await fetch(sql, *args)
+    faults.before_commit()
+    with replica_reads(False):
+        rows = await fetch(sql, *args)
+    if _wrote is not None:
+        try:
+            await _wrote()
+        except Exception:  # as transaction()'s hooks: a failed side effect must not undo a committed write
+            log.exception("after-commit hook failed")
+    faults.after_commit()
+    return rows
+
+
 async def ping() -> None:
     """A round trip to PostgreSQL (readiness)."""
     await fetch("SELECT 1")

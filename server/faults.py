@@ -64,7 +64,7 @@ def disarm(token: Token[Plan | None] | None) -> None:
 
 
 def before_commit() -> None:
-    """Called by `server.db.transaction()` just before each outermost COMMIT."""
+    """Called by `server.db.transaction()` just before each outermost COMMIT (and by `db.fetch_committing`)."""
     plan = _plan.get()
     if plan is None:
         return
@@ -74,7 +74,8 @@ def before_commit() -> None:
 
 
 def after_commit() -> None:
-    """Called by `server.db.transaction()` once a COMMIT (and its after-commit hooks) is done."""
+    """Called by `server.db.transaction()` once a COMMIT (and its after-commit hooks) is done (and by
+    `db.fetch_committing`)."""
     plan = _plan.get()
     if plan is None or plan.commits != plan.at:
         return

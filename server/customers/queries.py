@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from server import db
 from server.context import Scope
-from server.customers.rows import Credit, Customer, Transfer
+from server.customers.rows import Credit, CreditOutcome, Customer, Transfer
+from server.ids import new_id
 
 CUSTOMER_COLUMNS = "id, account_id, livemode, email, name, metadata, status, created, updated"
 
@@ -65,13 +68,19 @@ async def list_customers(scope: Scope, after: str | None, limit: int, email: str
                              f"ORDER BY id DESC LIMIT ${len(args)}", *args)
 
 
-async def insert_credit(credit: Credit) -> bool:
-    """False when the transaction_id was already used (waits for a concurrent first use to finish)."""
-    values = _values(credit)
-    rows = await db.fetch(db.insert_sql("credits", list(values),
-                                        "ON CONFLICT (account_id, livemode, transaction_id) DO NOTHING RETURNING id"),
-                          *values.values())
-    return bool(rows)
+async def credit_customer(credit: Credit, kind: str, wallet: str | None, funding: str | None,
+                          negative: tuple[bool, bool], event: tuple[Any, ...]) -> CreditOutcome:
+    """The whole credit in one statement that commits on its own (customer_credit(), see its migration): the
+    customer share-locked and checked, the credit row (a used transaction_id waits for its first use to finish),
+    the wallet and funding accounts created when their ids are None (`negative`: may each go below zero), the
+    entry and `event` (event_emit()'s arguments; its data gets `current_balance`)."""
+    row = await db.fetch_committing(
+        "SELECT * FROM customer_credit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+        "$18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+        credit.id, credit.account_id, credit.livemode, credit.customer_id, credit.transaction_id, credit.amount,
+        credit.currency, credit.entry_id, credit.created, wallet, funding, new_id("la"), new_id("la"), *negative,
+        kind, [new_id("pst"), new_id("pst")], *event)
+    return msgspec.convert(row[0], CreditOutcome)
 
 
 async def get_credit(scope: Scope, credit_id: str) -> Credit | None:

@@ -46,6 +46,17 @@ class Credit(msgspec.Struct, kw_only=True):
     created: datetime
 
 
+class CreditOutcome(msgspec.Struct, kw_only=True):
+    """What customer_credit() did: `credited` (with the wallet's balance after it and the ledger account ids it
+    posted to), or what it refused, having written nothing: `no_customer`, `customer_closed`,
+    `duplicate_transaction`."""
+
+    outcome: str
+    balance: int | None
+    wallet_id: str | None
+    funding_id: str | None
+
+
 class Transfer(msgspec.Struct, kw_only=True):
     id: str
     account_id: str

@@ -7,10 +7,10 @@ import re
 from server import clock, db, validation
 from server.context import RequestContext, Scope
 from server.customers import queries
-from server.customers.rows import Credit, Customer, Transfer
+from server.customers.rows import Credit, Transfer
 from server.customers.serial import credit_json, transfer_json
 from server.errors import Conflict, ErrorCode, InvalidRequest, NotFound, Unprocessable
-from server.events.service import emit
+from server.events.service import emit, emit_arguments
 from server.fraud import service as fraud
 from server.fraud.engine import Assessment
 from server.idempotency import effects
@@ -26,13 +26,6 @@ from server.permissions import read, write
 
 TRANSACTION_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,255}$")
 MAX_DESCRIPTION = 500
-
-
-async def _customer(scope: Scope, customer_id: str, param: str = "id") -> Customer:
-    row = await queries.get_customer(scope, customer_id, "FOR SHARE")
-    if row is None:
-        raise NotFound(f"no customer '{customer_id}'", param=param)
-    return row
 
 
 async def credit(ctx: RequestContext, customer_id: str, amount: object, currency: object, transaction_id: object,
@@ -54,27 +47,40 @@ async def credit(ctx: RequestContext, customer_id: str, amount: object, currency
 
 async def _credit_once(ctx: RequestContext, scope: Scope, step: effects.Step | None, customer_id: str,
                        transaction_id: str, minor: int, code: str) -> tuple[Credit, int]:
+    made = Credit(id=new_id("cr"), account_id=scope.account_id, livemode=scope.livemode,
+                  customer_id=customer_id, transaction_id=transaction_id, amount=minor, currency=code,
+                  entry_id=new_id("je"), created=clock.now())
+    if step is None:  # no Idempotency-Key to bind: the credit is one statement that commits on its own
+        return made, await _credit_statement(ctx, scope, made)
     async with db.transaction():
         if done := await effects.recall(step):  # this request's credit committed before: return it
             return await _credit_made(scope, done["id"])
-        customer = await _customer(scope, customer_id)
-        if customer.status == "closed":
-            raise Conflict("this customer is closed and cannot receive money", param="id",
-                           code=ErrorCode.CUSTOMER_CLOSED)
-        made = Credit(id=new_id("cr"), account_id=scope.account_id, livemode=scope.livemode,
-                      customer_id=customer_id, transaction_id=transaction_id, amount=minor, currency=code,
-                      entry_id=new_id("je"), created=clock.now())
-        if not await queries.insert_credit(made):
-            raise Unprocessable("transaction was already processed", param="transaction_id",
-                                code=ErrorCode.TRANSACTION_ALREADY_PROCESSED)
-        wallet = await ledger.wallet_id(scope, customer_id, code)
-        funding = await ledger.merchant_account_id(scope, "funding", code)
-        entry = await ledger.post(scope, "credit", [ledger.Leg(funding, code, -minor), ledger.Leg(wallet, code, minor)],
-                                  reference=transaction_id, entry_id=made.entry_id)
-        balance = entry.balance_after(wallet)
-        await emit(ctx, scope, "credit.created", "credit", made.id, credit_json(made, balance))
+        balance = await _credit_statement(ctx, scope, made)
         await effects.bind(step, "credit", made.id)
     return made, balance
+
+
+async def _credit_statement(ctx: RequestContext, scope: Scope, made: Credit) -> int:
+    """The customer's check, the credit, its entry (funding to wallet) and its event in one SQL call, in the
+    lock order of every other write (customer, then ledger accounts). Returns the wallet's balance after it."""
+    wallet = ledger.known_account_id(scope, made.customer_id, "customer_wallet", made.currency)
+    funding = ledger.known_account_id(scope, scope.account_id, "funding", made.currency)
+    event = emit_arguments(ctx, scope, "credit.created", "credit", made.id, credit_json(made))
+    with ledger.posting_errors():
+        done = await queries.credit_customer(made, "credit", wallet, funding,
+                                             (ledger.PURPOSES["customer_wallet"], ledger.PURPOSES["funding"]), event)
+    if done.outcome == "no_customer":
+        raise NotFound(f"no customer '{made.customer_id}'", param="id")
+    if done.outcome == "customer_closed":
+        raise Conflict("this customer is closed and cannot receive money", param="id",
+                       code=ErrorCode.CUSTOMER_CLOSED)
+    if done.outcome == "duplicate_transaction":
+        raise Unprocessable("transaction was already processed", param="transaction_id",
+                            code=ErrorCode.TRANSACTION_ALREADY_PROCESSED)
+    assert done.outcome == "credited" and done.balance is not None and done.wallet_id and done.funding_id
+    await ledger.remember_account_id(scope, made.customer_id, "customer_wallet", made.currency, done.wallet_id)
+    await ledger.remember_account_id(scope, scope.account_id, "funding", made.currency, done.funding_id)
+    return done.balance
 
 
 async def _credit_made(scope: Scope, credit_id: str) -> tuple[Credit, int]:

@@ -76,13 +76,14 @@ class TypeFilter:
 
 async def insert(row: dict[str, Any], notify_channel: str) -> None:
     """The event's row, and `pg_notify(notify_channel, id)` in the same round trip (delivered at commit)."""
-    await db.execute(
-        "INSERT INTO events (id, account_id, livemode, type, object_type, object_id, data, request_id, "
-        "idempotency_key, created) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) "
-        "RETURNING pg_notify($11, id)",
-        row["id"], row["account_id"], row["livemode"], row["type"], row["object_type"], row["object_id"],
-        row["data"], row["request_id"], row["idempotency_key"], row["created"], notify_channel,
-    )
+    await db.execute("SELECT event_emit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", *ordered(row),
+                     notify_channel)
+
+
+def ordered(row: dict[str, Any]) -> tuple[Any, ...]:
+    """An event row's values in the order of event_emit()'s parameters (the SQL functions that emit take them so)."""
+    return (row["id"], row["account_id"], row["livemode"], row["type"], row["object_type"], row["object_id"],
+            row["data"], row["request_id"], row["idempotency_key"], row["created"])
 
 
 async def get(scope: Scope, event_id: str) -> dict[str, Any] | None:

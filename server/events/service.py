@@ -34,15 +34,29 @@ async def emit(ctx: RequestContext | None, scope: Scope, type: str, object_type:
     """
     if db.engine().current_transaction.get() is None:
         raise RuntimeError("events.emit() must run inside the transaction of the change it describes")
+    row = event_row(ctx, scope, type, object_type, object_id, data)
+    await queries.insert(row, notify_channel=NOTIFY_CHANNEL)  # the notify rides along: one round trip per event
+    return row["id"]
+
+
+def emit_arguments(ctx: RequestContext | None, scope: Scope, type: str, object_type: str, object_id: str,
+                   data: dict[str, Any]) -> tuple[Any, ...]:
+    """`emit`'s event as the arguments of the SQL function event_emit() (row values, then the channel): for a
+    change folded into one SQL function call, which records its event itself."""
+    return (*queries.ordered(event_row(ctx, scope, type, object_type, object_id, data)), NOTIFY_CHANNEL)
+
+
+def event_row(ctx: RequestContext | None, scope: Scope, type: str, object_type: str, object_id: str,
+              data: dict[str, Any]) -> dict[str, Any]:
+    """The row `emit` records."""
     now_ms = time.time_ns() // 1_000_000
-    event_id = new_id("evt", at_ms=now_ms)  # `created` is the id's own millisecond: time ranges are id ranges
-    await queries.insert({
-        "id": event_id, "account_id": scope.account_id, "livemode": scope.livemode, "type": type,
-        "object_type": object_type, "object_id": object_id, "data": data,
-        "request_id": ctx.request_id if ctx else None, "idempotency_key": ctx.idempotency_key if ctx else None,
+    return {
+        "id": new_id("evt", at_ms=now_ms),  # `created` is the id's own millisecond: time ranges are id ranges
+        "account_id": scope.account_id, "livemode": scope.livemode, "type": type, "object_type": object_type,
+        "object_id": object_id, "data": data, "request_id": ctx.request_id if ctx else None,
+        "idempotency_key": ctx.idempotency_key if ctx else None,
         "created": datetime.fromtimestamp(now_ms / 1000, UTC),
-    }, notify_channel=NOTIFY_CHANNEL)  # the notify rides on the INSERT: one round trip per event, not two
-    return event_id
+    }
 
 
 def parse_types(types: list[str] | None, param: str = "type") -> TypeFilter:

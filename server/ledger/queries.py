@@ -13,18 +13,11 @@ from server.ledger.rows import BalanceChange, FxRate, LedgerAccount, Posting
 
 async def ensure_account(scope: Scope, owner_type: str, owner_id: str, purpose: str, currency: str,
                          allow_negative: bool) -> LedgerAccount:
-    """The ledger account for (owner, purpose, currency), created on first use."""
-    row = await get_by_owner(scope, owner_id, purpose, currency)
-    if row is not None:
-        return row
-    await db.execute(
-        "INSERT INTO ledger_accounts (id, account_id, livemode, owner_type, owner_id, purpose, currency, "
-        "allow_negative, balance, version, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9) "
-        "ON CONFLICT (account_id, livemode, owner_id, purpose, currency) DO NOTHING",
+    """The ledger account for (owner, purpose, currency), created on first use (one round trip either way)."""
+    row = await db.fetchrow_as(
+        LedgerAccount, "SELECT * FROM ledger_ensure_account($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         new_id("la"), scope.account_id, scope.livemode, owner_type, owner_id, purpose, currency, allow_negative,
-        clock.now(),
-    )
-    row = await get_by_owner(scope, owner_id, purpose, currency)
+        clock.now())
     assert row is not None
     return row
 

@@ -14,7 +14,8 @@ does not return can take the balance below zero (the merchant owes it).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -89,10 +90,22 @@ async def account_id(scope: Scope, owner_type: str, owner_id: str, purpose: str,
     """The id of `ledger_account(...)`, remembered by this process once the row is committed.
 
     Post with it only inside `with_known_accounts`, which recovers from an id whose row was deleted since."""
-    key = (scope.account_id, scope.livemode, owner_id, purpose, currency)
-    if (known := _known.get(key)) is not None:
+    if (known := known_account_id(scope, owner_id, purpose, currency)) is not None:
         return known
     found = (await ledger_account(scope, owner_type, owner_id, purpose, currency)).id
+    await remember_account_id(scope, owner_id, purpose, currency, found)
+    return found
+
+
+def known_account_id(scope: Scope, owner_id: str, purpose: str, currency: str) -> str | None:
+    """The ledger account id this process remembers, if any (a write folded into one SQL call creates the
+    account itself when this is None, and hands the id back to `remember_account_id`)."""
+    return _known.get((scope.account_id, scope.livemode, owner_id, purpose, currency))
+
+
+async def remember_account_id(scope: Scope, owner_id: str, purpose: str, currency: str, found: str) -> None:
+    """Remember an id once its row is committed: at once outside a transaction, after its commit inside one."""
+    key = (scope.account_id, scope.livemode, owner_id, purpose, currency)
 
     async def remember() -> None:
         if len(_known) >= MAX_KNOWN:
@@ -103,7 +116,6 @@ async def account_id(scope: Scope, owner_type: str, owner_id: str, purpose: str,
         db.after_commit(remember)  # a row this transaction created is not there if it rolls back
     else:
         await remember()
-    return found
 
 
 async def merchant_account_id(scope: Scope, purpose: str, currency: str) -> str:
@@ -164,13 +176,22 @@ async def post(scope: Scope, kind: str, legs: list[Leg], *, reference: str | Non
     check_legs(legs)
     entry_id = entry_id or new_id("je")
     raw_legs = [(leg.ledger_account_id, leg.currency, leg.amount) for leg in legs]
-    try:
+    with posting_errors():
         if db.engine().current_transaction.get() is not None:  # the caller's block undoes it on error
             rows = await queries.post_entry(scope, entry_id, kind, reference, description, metadata or {}, raw_legs)
         else:
             async with db.transaction():
                 rows = await queries.post_entry(scope, entry_id, kind, reference, description, metadata or {},
                                                 raw_legs)
+    return Entry(entry_id, kind, reference, rows)
+
+
+@contextmanager
+def posting_errors() -> Iterator[None]:
+    """What ledger_post_entry() refuses, as the ledger's errors: an overdraft is `PaymentRequired`, a remembered
+    account id whose row is gone `StaleLedgerAccount` (for `with_known_accounts`). Nothing was written then."""
+    try:
+        yield
     except asyncpg.CheckViolationError as exc:
         if exc.constraint_name == "ledger_accounts_non_negative":
             raise PaymentRequired("insufficient funds: the balance is too low for this amount",
@@ -180,7 +201,6 @@ async def post(scope: Scope, kind: str, legs: list[Leg], *, reference: str | Non
         if UNKNOWN_ACCOUNT in str(exc):
             raise StaleLedgerAccount(str(exc)) from exc
         raise
-    return Entry(entry_id, kind, reference, rows)
 
 
 async def transfer(scope: Scope, kind: str, source: LedgerAccount, target: LedgerAccount, amount: int, *,
