@@ -173,9 +173,10 @@ class Window:
     def machine(self) -> float:
         return self.ms(self.usage.machine)
 
-    def bound(self, without: str | None = None) -> tuple[float, str]:
-        """The most operations a second the CPU allows (the tree `without` costing nothing), and what binds it."""
-        spared = self.usage.trees.get(without, 0.0) if without else 0.0
+    def bound(self, without: str | None = None, kept_ms: float = 0.0) -> tuple[float, str]:
+        """The most operations a second the CPU allows (the tree `without` costing nothing, or only `kept_ms` per
+        operation), and what binds it."""
+        spared = max(0.0, self.usage.trees.get(without, 0.0) - kept_ms * self.operations / 1000) if without else 0.0
         limits = [(self.usage.machine_cores / (self.usage.machine - spared) if self.usage.machine > spared
                    else float("inf"), f"the machine's {self.usage.machine_cores} cores")]
         for label, cores in self.usage.caps.items():
@@ -235,15 +236,23 @@ def ceiling(reference: Window, operation: Window, app: str, per_reference: float
 
 
 def ceiling_line(name: str, reference: Window, operation: Window, app: str, per_reference: float = 1.0,
-                 measured: float | None = None) -> str:
+                 measured: float | None = None, stand_ins: tuple[Window, ...] = ()) -> str:
+    """`ceiling` in words; with `stand_ins`, also the ratio if the app cost for `operation` what it costs for each
+    of them (another operation of the same run: the reference itself, a cheaper request)."""
     c = ceiling(reference, operation, app, per_reference, measured)
     ref, _ = reference.bound()
     op, _ = operation.bound()
     bare, _ = operation.bound(without=app)
     seen = f"measured {c.measured:.2f}; " if c.measured is not None else ""
-    return (f"{name}: {seen}CPU allows {c.ratio:.2f} ({reference.name} ≤ {ref:,.0f}/s, bound by {c.bindings[0]}; "
+    line = (f"{name}: {seen}CPU allows {c.ratio:.2f} ({reference.name} ≤ {ref:,.0f}/s, bound by {c.bindings[0]}; "
             f"{operation.name} ≤ {op:,.0f}/s, bound by {c.bindings[1]}); with an app costing nothing "
             f"{c.without_app:.2f} ({operation.name} ≤ {bare:,.0f}/s, bound by {c.bindings[2]})")
+    for other in stand_ins:
+        kept = other.per_op(app)
+        as_other, _ = operation.bound(without=app, kept_ms=kept)
+        line += (f"; with an app costing what {other.name} costs ({kept:.2f} ms) "
+                 f"{per_reference * as_other / ref:.2f}")
+    return line
 
 
 def report(windows: list[Window], lines: list[str]) -> str:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from bench.cpu import Meter, Tree, Usage, Window, ceiling, table
+from bench.cpu import Meter, Tree, Usage, Window, ceiling, ceiling_line, table
 
 # Burns `seconds` of its own CPU time (not wall time: the machine may be busy).
 BURN = "import time\nend = time.process_time() + {seconds}\nwhile time.process_time() < end: pass\n"
@@ -116,3 +116,15 @@ def test_an_app_that_is_all_of_the_cost_leaves_only_the_other_bounds():
     healthz = _window("healthz", 10, 0.02, app=0.01)
     transfer = _window("transfer", 10, 0.05, app=0.05)
     assert ceiling(healthz, transfer, "app").without_app == float("inf")
+
+
+def test_a_stand_in_keeps_its_own_app_cost_per_operation():
+    healthz = _window("healthz", 1000, 1.2, app=0.3, client=0.8)
+    # 100 payments at 20 ms of machine CPU each, 12 ms the app's; a stand-in whose app costs 2 ms an operation.
+    payment = _window("payment", 100, 2.0, app=1.2, client=0.2, db=0.5)
+    cheap = _window("cheap", 500, 1.5, app=1.0, client=0.5)
+    # Only 10 of the 12 ms are spared: 2 cores ÷ 10 ms = 200/s, against 1,250 healthz/s.
+    assert payment.bound(without="app", kept_ms=cheap.per_op("app")) == (200.0, "the machine's 2 cores")
+    line = ceiling_line("payment ÷ healthz", healthz, payment, "app", stand_ins=(cheap,))
+    assert line.endswith("with an app costing what cheap costs (2.00 ms) 0.16")
+    assert "with an app costing nothing 0.20" in line  # 2 cores ÷ 8 ms = 250/s ÷ 1,250

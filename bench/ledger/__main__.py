@@ -12,14 +12,18 @@ on 10,000 accounts:
   sql-x10   ten transfers per transaction (batching many transfers per commit)
   group     bench.ledger.group.post in this process: concurrent transfers batched into one commit
   service   server.customers.wallet.transfer in this process (what REST and GraphQL call)
+  service-credit  server.customers.wallet.credit in this process (one customer's wallet funded)
   healthz   GET /healthz to the `paydeck web` subprocess (the trivial-request reference for http)
   http      POST /v1/transfers to a `paydeck web` subprocess
   http-credit  POST /v1/customers/{id}/credits to the same subprocess (one customer's wallet funded)
+  http-get  GET /v1/customers/{id} to the same subprocess: the cheapest authenticated, logged API request
 
 Unless --no-cpu, each mode's window also measures the CPU of each process tree (the `paydeck web`
 processes, PostgreSQL, this process, Redis; bench/cpu.py): CPU ms per operation, and for the http modes
-the ratio to healthz that CPU allows, measured and with an app costing nothing. In the sql, sql-x10, group
-and service modes this process is the load generator and the app at once.
+the ratio to healthz that CPU allows, measured, with an app costing nothing, and with an app costing for it
+what it costs for /healthz and for http-get. In the sql, sql-x10, group
+and service modes this process is the load generator and the app at once (service-credit against http-credit:
+what a credit costs PostgreSQL itself, and what the HTTP path adds, the API log and events dispatcher included).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from bench.ledger.setup import Fixture, prepare
 from bench.scratch import scratch_folder
 from server.ids import new_id
 
-MODES = ("sql", "sql-x10", "group", "service", "healthz", "http", "http-credit")
+MODES = ("sql", "sql-x10", "group", "service", "service-credit", "healthz", "http", "http-credit", "http-get")
 
 
 def pgbench_tps(url: str, clients: int, seconds: int) -> float:
@@ -104,6 +108,10 @@ async def measure(fx: Fixture, mode: str, customers: list[str], clients: int, se
             src, dst = pairs(rng)
             await wallet.transfer(fx.ctx, src, dst, rng.randint(1, 100), "USD")
             return 1
+    elif mode == "service-credit":
+        async def one(rng):
+            await wallet.credit(fx.ctx, rng.choice(customers), rng.randint(1, 100), "USD", new_id("txn"))
+            return 1
     elif mode == "group":
         from bench.ledger import group
         from server.ledger.service import Leg
@@ -132,6 +140,11 @@ async def measure(fx: Fixture, mode: str, customers: list[str], clients: int, se
                 for a, b, amount in moves:
                     await queries.post_entry(fx.scope, new_id("je"), "transfer", None, "", {}, _legs(a, b, amount))
             return batch
+    elif mode == "http-get":
+        async def one(rng):
+            resp = await fx.http.get(f"/v1/customers/{rng.choice(customers)}")
+            assert resp.status_code == 200, resp.text
+            return 1
     elif mode == "http-credit":
         async def one(rng):
             resp = await fx.http.post(f"/v1/customers/{rng.choice(customers)}/credits", json={
@@ -198,8 +211,10 @@ async def main() -> None:
                     if used:
                         windows[mode] = Window(mode, done, used)
                 if windows:
+                    stand_ins = tuple(windows[m] for m in ("healthz", "http-get") if m in windows)
                     lines = [ceiling_line(f"{mode} ÷ healthz", windows["healthz"], windows[mode], app_label,
-                                          measured=measured[mode])
+                                          measured=measured[mode],
+                                          stand_ins=tuple(w for w in stand_ins if w.name != mode))
                              for mode in windows if mode.startswith("http") and "healthz" in windows]
                     cpu_reports.append(f"{clients} clients, {label} customers. "
                                        + report(list(windows.values()), lines))

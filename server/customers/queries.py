@@ -78,9 +78,15 @@ async def credit_customer(credit: Credit, kind: str, wallet: str | None, funding
         "SELECT * FROM customer_credit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
         "$18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
         credit.id, credit.account_id, credit.livemode, credit.customer_id, credit.transaction_id, credit.amount,
-        credit.currency, credit.entry_id, credit.created, wallet, funding, new_id("la"), new_id("la"), *negative,
+        credit.currency, credit.entry_id, credit.created, wallet, funding, _new_account_id(wallet),
+        _new_account_id(funding), *negative,
         kind, [new_id("pst"), new_id("pst")], *event)
     return msgspec.convert(row[0], CreditOutcome)
+
+
+def _new_account_id(known: str | None) -> str | None:
+    """The id a ledger account gets if the call creates it: only needed when its id is not known."""
+    return new_id("la") if known is None else None
 
 
 async def get_credit(scope: Scope, credit_id: str) -> Credit | None:
