@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import msgspec
@@ -190,3 +191,38 @@ def test_a_batch_given_back_is_sent_again_whole_under_its_id_even_after_the_buff
     assert writer._next_batch() == (two[0], captures[3:6])
     third = writer._next_batch()
     assert third[0] not in (one[0], two[0]) and third[1] == captures[6:]
+
+
+async def test_a_flush_sends_what_was_buffered_when_it_began_and_the_rest_waits_for_the_next(started_writer):
+    account = new_account_id()
+    first, later = [capture(account) for _ in range(3)], [capture(account) for _ in range(2)]
+    for raw in first:
+        started_writer.add(raw)
+
+    flushing = asyncio.create_task(started_writer.flush())
+    await asyncio.sleep(0)  # the flush has begun: its batch is on its way to the writer process
+    for raw in later:
+        started_writer.add(raw)
+
+    assert await flushing == 3, "one batch of what was there; not a second small one for what came in meanwhile"
+    assert list(started_writer.pending) == later
+    assert await started_writer.flush() == 2
+    assert await stored_ids(account) == {c.request_id for c in first + later}
+
+
+async def test_a_flush_that_falls_behind_goes_on_with_full_batches(server):
+    writer = LogWriter(get_settings().model_copy(update={"apilog_batch_size": 2}))
+    await writer.start()
+    try:
+        account = new_account_id()
+        first, burst = capture(account), [capture(account) for _ in range(5)]
+        writer.add(first)
+        flushing = asyncio.create_task(writer.flush())
+        await asyncio.sleep(0)
+        for raw in burst:
+            writer.add(raw)
+
+        assert await flushing == 5, "the first record, then two full batches; the odd one waits for the next flush"
+    finally:
+        await writer.stop()
+    assert await stored_ids(account) == {c.request_id for c in [first, *burst]}
