@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import httpx
@@ -75,6 +76,12 @@ async def pay_keyed(client: httpx.AsyncClient) -> None:
     assert done.json()["status"] == "succeeded", done.text
 
 
+def reason(error: Exception) -> str:
+    """What a failed payment or edit ran into, short enough to count alike failures together."""
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text[:160]}"
+
+
 async def healthz(client: httpx.AsyncClient) -> None:
     (await client.get("/healthz")).raise_for_status()
 
@@ -83,6 +90,7 @@ async def healthz(client: httpx.AsyncClient) -> None:
 # each time a request starts or ends: at 32 connections in one client the load generator spent 1.3 ms of CPU per
 # /healthz (0.8 at 8), at 256 it spent 17-21 ms per payment and was the bottleneck of the 200/s open loop.
 PER_CLIENT = 8
+FAILURES: Counter[str] = Counter()  # why payments and edits of the current open loop failed
 
 
 @contextlib.asynccontextmanager
@@ -162,8 +170,9 @@ async def edits_loop(client: httpx.AsyncClient, dashboard: httpx.AsyncClient, ra
         t0 = time.monotonic()
         try:
             await (edit_customer(client, customer["id"], i) if i % 2 else edit_settings(dashboard, i))
-        except (httpx.HTTPError, AssertionError, ValueError, KeyError, TypeError):
+        except (httpx.HTTPError, AssertionError, ValueError, KeyError, TypeError) as error:
             failures += 1
+            FAILURES[f"edit: {reason(error)}"] += 1
             return
         latencies.append(time.monotonic() - t0)
 
@@ -206,8 +215,9 @@ async def open_loop(base: str, key: str, rate: float, seconds: float, edits_rate
             client = await turns.get()
             try:
                 await pay(client)
-            except (httpx.HTTPError, AssertionError, ValueError, KeyError):
+            except (httpx.HTTPError, AssertionError, ValueError, KeyError) as error:
                 failures += 1
+                FAILURES[f"payment: {reason(error)}"] += 1
                 return
             finally:
                 turns.put_nowait(client)
@@ -297,7 +307,7 @@ def main() -> None:
     parser.add_argument("--no-cpu", action="store_true",
                         help="leave out the CPU per payment of each process tree (bench/cpu.py)")
     args = parser.parse_args()
-    clients = [int(c) for c in args.clients.split(",")]
+    clients = [int(c) for c in args.clients.split(",") if c]  # none: only the open loops
 
     from server import embedded
     from server.payments.processor import start_simulator
@@ -369,6 +379,9 @@ def main() -> None:
                 print(f"  account edits at {args.edits_per_second:g}/s alongside: {len(edits)} done, "
                       f"{edit_failures} failed; p50 {pct(edits, 0.5):.1f} ms, p99 {pct(edits, 0.99):.1f} ms "
                       f"({rank_of_p99(len(edits))})", flush=True)
+            for what, count in FAILURES.most_common():
+                print(f"  failed {count}×: {what}", flush=True)
+            FAILURES.clear()
         if windows:
             print("\n" + report(windows, ratios), flush=True)
     finally:
