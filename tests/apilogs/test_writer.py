@@ -194,6 +194,9 @@ def test_a_batch_given_back_is_sent_again_whole_under_its_id_even_after_the_buff
 
 
 async def test_a_flush_sends_what_was_buffered_when_it_began_and_the_rest_waits_for_the_next(started_writer):
+    # This test makes the flushes itself: the writer's interval loop would flush the rest at any moment.
+    assert started_writer.task is not None
+    started_writer.task.cancel()
     account = new_account_id()
     first, later = [capture(account) for _ in range(3)], [capture(account) for _ in range(2)]
     for raw in first:
@@ -213,6 +216,8 @@ async def test_a_flush_sends_what_was_buffered_when_it_began_and_the_rest_waits_
 async def test_a_flush_that_falls_behind_goes_on_with_full_batches(server):
     writer = LogWriter(get_settings().model_copy(update={"apilog_batch_size": 2}))
     await writer.start()
+    assert writer.task is not None
+    writer.task.cancel()  # this test makes the flushes itself
     try:
         account = new_account_id()
         first, burst = capture(account), [capture(account) for _ in range(5)]
@@ -223,6 +228,7 @@ async def test_a_flush_that_falls_behind_goes_on_with_full_batches(server):
             writer.add(raw)
 
         assert await flushing == 5, "the first record, then two full batches; the odd one waits for the next flush"
+        assert list(writer.pending) == burst[-1:]
     finally:
         await writer.stop()
     assert await stored_ids(account) == {c.request_id for c in [first, *burst]}
