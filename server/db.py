@@ -148,6 +148,11 @@ async def transaction() -> AsyncIterator[Any]:
     finally:
         _pending.reset(token)
         _txn_locks.pop(id(txn), None)
+    await _committed(hooks)
+
+
+async def _committed(hooks: list[Callable[[], Awaitable[None]]]) -> None:
+    """What follows every commit: read routing learns of the write, the hooks run, a test fault may strike."""
     if _wrote is not None:
         hooks.insert(0, _wrote)  # this principal's next reads must see what just committed
     for hook in hooks:
@@ -277,12 +282,7 @@ async def fetch_committing(sql: str, *args: Any) -> list[dict[str, Any]]:
     faults.before_commit()
     with replica_reads(False):
         rows = await fetch(sql, *args)
-    if _wrote is not None:
-        try:
-            await _wrote()
-        except Exception:  # as transaction()'s hooks: a failed side effect must not undo a committed write
-            log.exception("after-commit hook failed")
-    faults.after_commit()
+    await _committed([])
     return rows
 
 

@@ -12,6 +12,7 @@ import msgspec
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from server.errors import ServiceUnavailable
+from server.outage import left_mid_operation
 
 # Waiting longer than this for a pooled connection gives up with a 503 (PAYDECK_DB_POOL_TIMEOUT_SECONDS).
 DEFAULT_ACQUIRE_TIMEOUT = 5.0
@@ -161,13 +162,6 @@ class _BoundedAcquire:
         if left_mid_operation(exc[1]):
             self._conn.terminate()  # the pool replaces it rather than handing its broken protocol to the next user
         await self._context.__aexit__(*exc)
-
-
-def left_mid_operation(exc: BaseException | None) -> bool:
-    """asyncpg's protocol was left inside an operation ("cannot switch to state 12; another operation (2) is in
-    progress"): seen when PostgreSQL dies mid-query and the connection goes back to the pool before asyncpg
-    notices the socket closed (asyncpg issue #1069). Such a connection can only fail its next user."""
-    return isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc)
 
 
 class BoundedPool:

@@ -42,9 +42,16 @@ def _is_direct(exc: BaseException) -> bool:
     # asyncpg raises InterfaceError for a connection that closed under it (and for other misuse).
     if isinstance(exc, asyncpg.InterfaceError) and "connection" in str(exc) and "closed" in str(exc):
         return True
-    from server.db_engine import left_mid_operation
-
     return left_mid_operation(exc)  # a connection whose server died mid-query, reused before asyncpg noticed
+
+
+def left_mid_operation(exc: BaseException | None) -> bool:
+    """asyncpg's protocol was left inside an operation ("cannot switch to state 12; another operation (2) is in
+    progress"): seen when PostgreSQL dies mid-query and the connection goes back to the pool before asyncpg
+    notices the socket closed (asyncpg issue #1069). Such a connection can only fail its next user."""
+    import asyncpg
+
+    return isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc)
 
 
 class OncePerOutage(logging.Filter):
