@@ -113,6 +113,9 @@ class TailFeed:
         for tail in list(tails):
             tail.offer(items)
 
+    def resubscribed(self) -> None:
+        pass  # a tail shows what arrives; rows it missed are in the API-log table, where a reload finds them
+
     def close_all(self) -> None:
         for tails in list(self.tails.values()):
             for tail in list(tails):

@@ -40,11 +40,15 @@ CATCH_UP_READS = 4  # table reads at once per process: a thousand clients left b
 
 
 class Listener(Protocol):
-    """Another live feed on the process's one subscription (the API-log tail): messages on its pattern."""
+    """Another feed on the process's one subscription (the API-log tail, the API-key cache): messages on its
+    pattern."""
 
     pattern: str
 
     def deliver(self, channel: str, data: Any) -> None: ...
+
+    def resubscribed(self) -> None:
+        """The subscription was made anew after Redis was lost: messages may have been missed."""
 
     def close_all(self) -> None: ...
 
@@ -340,6 +344,8 @@ class Hub:
         self.resubscribed += 1
         for sub in self._all_subscribers():  # we may have missed messages: everyone re-reads
             sub.resync()
+        for listener in LISTENERS:
+            listener.resubscribed()
 
     @staticmethod
     def _deliver_to_listeners(pattern: str, channel: str, data: Any) -> None:
