@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -49,7 +50,10 @@ REPLICA_FAILURES = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyn
                     asyncpg.exceptions.ReadOnlySQLTransactionError, asyncpg.exceptions.CannotConnectNowError)
 
 
+@functools.cache
 def engine() -> PaydeckEngine:
+    """piccolo_conf.DB, found once: Piccolo's finder imports the conf module again on every call, and every
+    query asks for the engine. `configure` changes the engine's settings, never the object."""
     db = engine_finder()
     assert isinstance(db, PaydeckEngine), "piccolo_conf.DB must be a PaydeckEngine"
     return db
