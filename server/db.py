@@ -213,6 +213,28 @@ def forbid_transaction(what: str) -> None:
         raise RuntimeError(f"{what} must not run inside a database transaction: commit first (two phases)")
 
 
+DEADLOCK_ATTEMPTS = 3
+
+
+async def deadlock_retried(work: Callable[[], Awaitable[Row]]) -> Row:
+    """`work()`, a whole transaction, run again when PostgreSQL ended it to break a deadlock (nothing of it
+    was committed, and its after-commit hooks were dropped with it). For work that must lock many tables in
+    one order while other writers lock some of them in another: deleting an account's test data table by
+    table while the analytics writer upserts its facts and rollups. Inside a caller's transaction there is
+    nothing to run again: the deadlock is the caller's."""
+    if in_transaction():
+        return await work()
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            return await work()
+        except asyncpg.DeadlockDetectedError:
+            if attempt == DEADLOCK_ATTEMPTS:
+                raise
+            log.info("a deadlock ended the transaction (attempt %d of %d); running it again", attempt,
+                     DEADLOCK_ATTEMPTS)
+    raise AssertionError("unreachable")
+
+
 def after_commit(hook: Callable[[], Awaitable[None]]) -> None:
     hooks = _pending.get()
     if hooks is None:
