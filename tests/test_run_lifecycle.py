@@ -60,8 +60,14 @@ def test_ctrl_c_stops_everything_and_data_survives(run_dir):
         resp = httpx.get(f"http://127.0.0.1:{port}/v1/account",
                          headers={"Authorization": f"Bearer {demo['secret_test_key']}"})
         assert resp.status_code == 200
-        demo_writer = [c for c in children if "--data-only" in c.cmdline()]
-        web = [c for c in children if "multiprocessing.spawn" in " ".join(c.cmdline())]
+        deadline = time.monotonic() + 30  # on a busy machine the writer may start a moment after readiness
+        while True:
+            demo_writer = [c for c in children if "--data-only" in c.cmdline()]
+            web = [c for c in children if "multiprocessing.spawn" in " ".join(c.cmdline())]
+            if (demo_writer and web) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+            children = psutil.Process(proc.pid).children(recursive=True)
         assert demo_writer and web, "the first run writes the demo's history beside its web processes"
     finally:
         proc.send_signal(signal.SIGINT)
