@@ -26,6 +26,9 @@ recovering: dict[str, str] = {}  # embedded server -> what the supervisor is doi
 unrecoverable: dict[str, str] = {}  # embedded server -> why it could not be restarted
 # In a web process of several (server.webpool): the parent's supervisor's view, read when asked.
 parent_view: Callable[[], dict[str, dict[str, str]]] | None = None
+# There too: how many of the port's web processes accept connections, of how many (server.fairaccept). Shown
+# by /readyz, which it does not fail: a sibling being restarted leaves this process as ready as it was.
+web_processes: Callable[[], dict[str, int]] | None = None
 
 
 def request_stop() -> None:
@@ -76,6 +79,8 @@ async def readyz() -> Response:
     if router is not None:  # a replica down or lagging is skipped, so it does not make us unready
         checks["replicas"] = router.status()
     checks.update(readiness_details)
+    if web_processes is not None:
+        checks["web_processes"] = web_processes()
     if restarting := embedded("recovering"):
         checks["embedded"] = dict(restarting)
     return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)

@@ -6,7 +6,8 @@ them), the background workers of `paydeck run` (safe anywhere, but one set is
 enough), and the listening socket. It binds the socket once and hands it to N
 children started with the `spawn` method; they all accept from the same
 queue, so a child that dies takes no queued connection with it, and the
-parent starts a new one.
+parent starts a new one. They take turns by load (server.fairaccept): a
+client's pool of keep-alive connections reaches every child.
 
 Each child is a complete app (create_app without workers): its own pool, its
 own Redis subscription (the events hub), its own API-log writer. They share
@@ -40,6 +41,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from server import health, metrics
+from server.fairaccept import NOT_ACCEPTING, FairAcceptor, Loads
 from server.supervisor import forget_broken_connections
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,7 @@ class ChildArgs:
     parent_pid: int
     index: int
     health_state: Any  # a multiprocessing Array of bytes: the parent's health JSON
+    loads: Any  # a multiprocessing Array of ints: each process's open connections (server.fairaccept)
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -120,9 +123,11 @@ def child_main(args: ChildArgs) -> None:
     logs.configure(settings.log_level, settings.log_format)
     settings.host, settings.port = args.host, args.port
     os.environ["PAYDECK_PROCESS_INDEX"] = str(args.index)
-    server, loop_factory = _uvicorn_server(settings)
+    loads = Loads(args.loads, args.index)
+    server, loop_factory = _uvicorn_server(settings, loads)
 
     health.parent_view = lambda: _parent_view(args.health_state)  # /healthz, /readyz: the parent's supervisor
+    health.web_processes = loads.accepting
 
     async def main() -> None:
         mirror = asyncio.create_task(_follow_restarts(args.health_state), name="follow-restarts")
@@ -135,11 +140,32 @@ def child_main(args: ChildArgs) -> None:
         runner.run(main())
 
 
-def DrainingServer(config: Any, drain_seconds: float) -> Any:  # noqa: N802 - a factory that reads like a class
-    """A uvicorn server whose readiness fails before it stops accepting requests."""
+def DrainingServer(config: Any, drain_seconds: float, loads: Loads | None = None) -> Any:  # noqa: N802
+    """A uvicorn server whose readiness fails before it stops accepting requests, and which accepts from
+    the sockets it is given one connection at a time, spread by `loads` over the processes sharing them
+    (server.fairaccept). A factory that reads like a class: uvicorn is imported late."""
     import uvicorn
 
     class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            if not sockets:
+                await super().startup(sockets)
+                return
+            await super().startup(sockets=[])  # the app's lifespan, and no acceptor of uvicorn's own
+            if self.should_exit:
+                return
+            state, cfg = self.server_state, self.config
+
+            def protocol() -> asyncio.Protocol:  # what uvicorn's own server makes for each connection
+                return cfg.http_protocol_class(config=cfg, server_state=state,  # type: ignore[call-arg]
+                                               app_state=self.lifespan.state)
+
+            acceptors = [FairAcceptor(sock, protocol, lambda: len(state.connections), loads or Loads(None, 0),
+                                      ssl=cfg.ssl) for sock in sockets]
+            for acceptor in acceptors:
+                acceptor.start()
+            self.servers = acceptors  # type: ignore[assignment]  # uvicorn's shutdown calls close(), as on its own
+
         @contextlib.contextmanager
         def capture_signals(self):
             # Like uvicorn's, minus re-raising the signal afterwards: our caller
@@ -165,14 +191,14 @@ def DrainingServer(config: Any, drain_seconds: float) -> Any:  # noqa: N802 - a 
     return _Server(config)
 
 
-def _uvicorn_server(settings: Any) -> tuple[Any, Any]:
+def _uvicorn_server(settings: Any, loads: Loads) -> tuple[Any, Any]:
     import uvicorn
 
     from server.app import create_app
 
     app = create_app(settings, run_workers=False)
     config = uvicorn_config(uvicorn, app, settings)
-    return DrainingServer(config, drain_seconds=settings.drain_seconds), config.get_loop_factory()
+    return DrainingServer(config, drain_seconds=settings.drain_seconds, loads=loads), config.get_loop_factory()
 
 
 def uvicorn_config(uvicorn: Any, app: Any, settings: Any) -> Any:
@@ -216,6 +242,8 @@ class WebPool:
         self.stop_timeout = stop_timeout
         self.ctx = multiprocessing.get_context("spawn")
         self.health_state = self.ctx.Array("c", HEALTH_BYTES)
+        # Each slot is written by its own process only, so the array needs no lock.
+        self.loads = self.ctx.Array("i", [NOT_ACCEPTING] * processes, lock=False)
         self.sock: socket.socket | None = None
         self.children: dict[int, BaseProcess] = {}
         self.respawned = 0
@@ -230,7 +258,8 @@ class WebPool:
 
     def _spawn(self, index: int) -> None:
         assert self.sock is not None
-        args = ChildArgs(self.sock, self.host, self.port, os.getpid(), index, self.health_state)
+        self.loads[index] = NOT_ACCEPTING  # until it accepts; whatever the process before it held is gone
+        args = ChildArgs(self.sock, self.host, self.port, os.getpid(), index, self.health_state, self.loads)
         child = self.ctx.Process(target=child_main, args=(args,), name=f"paydeck-web-{index}", daemon=False)
         child.start()
         self.children[index] = child
@@ -251,6 +280,7 @@ class WebPool:
             self.publish_health()
             for index, child in list(self.children.items()):
                 if not child.is_alive() and self.forwarded is None:
+                    self.loads[index] = NOT_ACCEPTING  # its siblings stop leaving connections for it
                     if child.pid is not None:
                         metrics.process_gone(child.pid)
                     log.error("web process %d (pid %s) stopped (exit code %s); starting another",
