@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 import websockets
 
+from bench.ready import app_ready
 from bench.scratch import scratch_folder
 
 
@@ -159,7 +160,7 @@ def app_process(db_url: str, redis_url: str, port: int):
     try:
         for _ in range(300):
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                if app_ready(httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)):
                     break
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"

@@ -33,6 +33,7 @@ from datetime import timedelta
 
 import httpx
 
+from bench.ready import app_ready
 from bench.scratch import scratch_folder
 
 BUYERS = 1_000_000  # many buyers: a card seen twice within a minute is rare, as in life (a burst is blocked)
@@ -169,7 +170,7 @@ def wait_ready(base: str, app: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(base + "/readyz").status_code == 200:
+            if app_ready(httpx.get(base + "/readyz")):
                 return
         except httpx.TransportError:
             pass

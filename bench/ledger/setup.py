@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from bench.ledger import entries
+from bench.ready import app_ready
 from server.context import RequestContext, Scope
 
 FUNDS = 10**12
@@ -99,7 +100,7 @@ async def prepare(tmp: Path, max_clients: int) -> AsyncIterator[Fixture]:
 async def _wait(http: httpx.AsyncClient) -> Any:
     for _ in range(300):
         try:
-            if (await http.get("/healthz")).status_code == 200:
+            if app_ready(await http.get("/readyz")):
                 return
         except httpx.TransportError:
             pass

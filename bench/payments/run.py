@@ -43,6 +43,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from bench.cpu import Meter, Tree, Usage, Window, app_tree, ceiling_line, report
+from bench.ready import app_ready
 from bench.scratch import scratch_folder
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
@@ -328,7 +329,7 @@ def main() -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(base + "/readyz").status_code == 200:
+                if app_ready(httpx.get(base + "/readyz")):
                     break
             except httpx.TransportError:
                 pass

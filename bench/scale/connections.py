@@ -35,6 +35,7 @@ import httpx
 import psutil
 
 from bench.events.latency import infrastructure
+from bench.ready import app_ready
 from bench.scale.run import PASSWORD, _login
 
 BIN = Path(sys.executable).parent / "paydeck"
@@ -65,7 +66,7 @@ def web_process(db_url: str, redis_url: str, port: int) -> Iterator[psutil.Proce
 def wait_ready(port: int) -> None:
     for _ in range(600):
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+            if app_ready(httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)):
                 return
         time.sleep(0.1)
     raise RuntimeError("the web process did not become ready")

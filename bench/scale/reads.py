@@ -37,6 +37,7 @@ import httpx
 
 from bench.events.latency import pct
 from bench.payments.run import CARD
+from bench.ready import app_ready
 from server.replicas import queries as positions
 
 BIN = Path(sys.executable).parent / "paydeck"
@@ -54,7 +55,7 @@ def paydeck(db_url: str, redis_url: str, port: int, replicas: list[str], process
     try:
         for _ in range(600):
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if app_ready(httpx.get(f"{base}/readyz", timeout=1)):
                     break
             time.sleep(0.1)
         time.sleep(3)
