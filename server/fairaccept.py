@@ -69,8 +69,10 @@ class FairAcceptor:
     stops it with them."""
 
     def __init__(self, sock: socket.socket, protocol_factory: Callable[[], asyncio.Protocol],
-                 open_connections: Callable[[], int], loads: Loads, ssl: Any = None) -> None:
+                 open_connections: Callable[[], int], loads: Loads, ssl: Any = None,
+                 defer_seconds: float = DEFER_SECONDS) -> None:
         self.sock, self.protocol_factory, self.ssl = sock, protocol_factory, ssl
+        self.defer_seconds = defer_seconds
         self.open_connections, self.loads = open_connections, loads
         self._handing_over = 0  # accepted, not yet counted by the server (connection_made still to come)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -120,7 +122,7 @@ class FairAcceptor:
         count = self._count()
         self._publish_now()
         if self.loads.ahead(count):  # let a less loaded process take it; take it later if none does
-            self._pause(DEFER_SECONDS)
+            self._pause(self.defer_seconds)
             return
         self._accept_one()
 

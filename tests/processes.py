@@ -61,7 +61,7 @@ class Paydeck:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"paydeck exited:\n{self.output}"
             try:
-                if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                if _every_process_ready(httpx.get(f"{base_url}/readyz", timeout=2)):
                     return
             except httpx.HTTPError:
                 pass
@@ -125,3 +125,9 @@ def run_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="paydeck-run-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _every_process_ready(readyz: httpx.Response) -> bool:
+    """Ready, and with several web processes every one of them accepts (server/fairaccept.py)."""
+    processes = readyz.json().get("checks", {}).get("web_processes") if readyz.status_code == 200 else None
+    return readyz.status_code == 200 and (processes is None or processes["accepting"] == processes["of"])

@@ -275,16 +275,6 @@ def _connections_held(web: list[psutil.Process], port: int) -> list[int]:
             for p in web]
 
 
-async def _all_accepting(app: App) -> None:
-    """Until every web process accepts connections (/readyz counts them)."""
-    async def every_one() -> bool:
-        async with httpx.AsyncClient(base_url=app.url) as client:
-            shown = (await client.get("/readyz")).json()["checks"]["web_processes"]
-        return shown["accepting"] == shown["of"] == 2
-
-    await eventually(every_one, timeout=30, every=0.1)
-
-
 async def test_a_clients_pool_of_connections_is_spread_over_the_processes(infrastructure, server):
     """A backend's keep-alive pool opened at once, and connections opened one after another, reach both
     processes: each process takes a connection at a time and leaves it to a less loaded one first
@@ -292,8 +282,7 @@ async def test_a_clients_pool_of_connections_is_spread_over_the_processes(infras
     cwd = Path(tempfile.mkdtemp(prefix="paydeck-fair-"))
     app = _start(infrastructure, cwd, "--processes", "2")
     try:
-        web = _web_processes(app)
-        await _all_accepting(app)
+        web = _web_processes(app)  # started: Paydeck.wait_ready waits for every web process to accept
         limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
         async with httpx.AsyncClient(base_url=app.url, limits=limits) as pool:
             answers = await asyncio.gather(*[pool.get("/healthz") for _ in range(8)])

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import websockets
 
-from bench.ready import app_ready
+from bench.ready import wait_ready
 from bench.scratch import scratch_folder
 
 
@@ -158,11 +158,7 @@ def app_process(db_url: str, redis_url: str, port: int):
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "server.app:create_app", "--port", str(port),
                              "--ws", "websockets-sansio", "--log-level", "warning", "--backlog", "4096"], env=env)
     try:
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                if app_ready(httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)):
-                    break
-            time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}", proc, timeout=30)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

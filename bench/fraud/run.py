@@ -33,7 +33,7 @@ from datetime import timedelta
 
 import httpx
 
-from bench.ready import app_ready
+from bench.ready import wait_ready
 from bench.scratch import scratch_folder
 
 BUYERS = 1_000_000  # many buyers: a card seen twice within a minute is rare, as in life (a burst is blocked)
@@ -165,17 +165,6 @@ def start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "server.cli", "web", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-
-def wait_ready(base: str, app: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if app_ready(httpx.get(base + "/readyz")):
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and app.poll() is None, "app did not start"
-        time.sleep(0.2)
 
 
 async def setup_account(db_url: str) -> tuple[str, str]:

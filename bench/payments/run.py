@@ -43,7 +43,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from bench.cpu import Meter, Tree, Usage, Window, app_tree, ceiling_line, report
-from bench.ready import app_ready
+from bench.ready import wait_ready
 from bench.scratch import scratch_folder
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
@@ -326,15 +326,7 @@ def main() -> None:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if app_ready(httpx.get(base + "/readyz")):
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and app.poll() is None, "app did not start"
-            time.sleep(0.2)
+        wait_ready(base, app)
         key, email = asyncio.run(setup_account(pg.url))
         meter = None if args.no_cpu else Meter([
             app_tree(f"app: `paydeck web --processes {args.processes}`", app.pid), Tree("PostgreSQL", pg.pid),

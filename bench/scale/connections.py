@@ -35,7 +35,7 @@ import httpx
 import psutil
 
 from bench.events.latency import infrastructure
-from bench.ready import app_ready
+from bench.ready import wait_ready
 from bench.scale.run import PASSWORD, _login
 
 BIN = Path(sys.executable).parent / "paydeck"
@@ -56,20 +56,11 @@ def web_process(db_url: str, redis_url: str, port: int) -> Iterator[psutil.Proce
     proc = subprocess.Popen([str(BIN), "web", "--port", str(port), "--processes", "1"],
                             env=server_env(db_url, redis_url), stdout=subprocess.DEVNULL)
     try:
-        wait_ready(port)
+        wait_ready(f"http://127.0.0.1:{port}", proc)
         yield psutil.Process(proc.pid)
     finally:
         proc.terminate()
         proc.wait(60)
-
-
-def wait_ready(port: int) -> None:
-    for _ in range(600):
-        with contextlib.suppress(httpx.HTTPError):
-            if app_ready(httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)):
-                return
-        time.sleep(0.1)
-    raise RuntimeError("the web process did not become ready")
 
 
 @contextlib.asynccontextmanager

@@ -37,7 +37,7 @@ import httpx
 
 from bench.events.latency import pct
 from bench.payments.run import CARD
-from bench.ready import app_ready
+from bench.ready import wait_ready
 from server.replicas import queries as positions
 
 BIN = Path(sys.executable).parent / "paydeck"
@@ -53,12 +53,7 @@ def paydeck(db_url: str, redis_url: str, port: int, replicas: list[str], process
                             stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            with contextlib.suppress(httpx.HTTPError):
-                if app_ready(httpx.get(f"{base}/readyz", timeout=1)):
-                    break
-            time.sleep(0.1)
-        time.sleep(3)
+        wait_ready(base, proc)
         yield base
     finally:
         proc.terminate()

@@ -54,7 +54,7 @@ import httpx
 import psutil
 
 from bench.events.latency import infrastructure, redis_subscriber, run_case, sse_subscriber, ws_subscriber
-from bench.ready import app_ready
+from bench.ready import wait_ready
 
 BIN = Path(sys.executable).parent / "paydeck"
 PASSWORD = "correct horse battery staple"
@@ -69,12 +69,7 @@ def paydeck(db_url: str, redis_url: str, port: int, processes: int) -> Iterator[
     proc = subprocess.Popen([str(BIN), "run", "--port", str(port), "--processes", str(processes)], env=env,
                             stdout=subprocess.DEVNULL)
     try:
-        for _ in range(600):
-            with contextlib.suppress(httpx.HTTPError):
-                if app_ready(httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)):
-                    break
-            time.sleep(0.1)
-        time.sleep(2)  # every web process up, not just the first
+        wait_ready(f"http://127.0.0.1:{port}", proc)
         yield proc
     finally:
         proc.terminate()

@@ -20,14 +20,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
 
-from bench.ready import app_ready
+from bench.ready import wait_ready
 from server.embedded import free_port
 
 BIN = Path(sys.executable).parent / "paydeck"
@@ -41,11 +40,7 @@ def paydeck(port: int, processes: int) -> Iterator[tuple[str, list[psutil.Proces
                             stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(1200):
-            with contextlib.suppress(httpx.HTTPError):
-                if app_ready(httpx.get(f"{base}/readyz", timeout=1)):
-                    break
-            time.sleep(0.1)
+        wait_ready(base, proc)
         web = [p for p in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(p.cmdline())]
         yield base, web
     finally:
