@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # json: one object per line (server/logs.py)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     drain_seconds: float = Field(default=0.0, ge=0)
+    # An idle keep-alive connection stays open this long. Longer than the clients' own idle limits (Caddy's
+    # upstream pool: 120 s, Go's: 90 s, httpx's: 5 s), so the client closes first: a server that closes first
+    # races the client's next request on that connection, which then fails unserved (a 502 behind a proxy).
+    keep_alive_seconds: int = Field(default=130, ge=1)
     metrics_token: str | None = None  # /metrics wants `Authorization: Bearer <token>`; unset: loopback only
 
     # API request log (docs/apilogs.md lists these).

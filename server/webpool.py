@@ -207,6 +207,7 @@ def uvicorn_config(uvicorn: Any, app: Any, settings: Any) -> Any:
 
     return uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="on", log_level="warning",
                           log_config=None, timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+                          timeout_keep_alive=settings.keep_alive_seconds,
                           ws=LeanWebSocketProtocol, proxy_headers=False,
                           # a GraphQL WebSocket whose client stops answering pings is closed (a half-open one)
                           ws_ping_interval=settings.live_heartbeat_seconds,

@@ -301,3 +301,25 @@ async def test_a_clients_pool_of_connections_is_spread_over_the_processes(infras
     finally:
         assert app.proc.interrupt() == 0
         shutil.rmtree(cwd, ignore_errors=True)
+
+
+async def test_an_idle_keep_alive_connection_outlives_a_client_pools_idle_limit(infrastructure, server):
+    """A kept-alive connection left idle past uvicorn's default 5 s is still open and served: the client (a
+    proxy's pool, an SDK's) decides when it ends, so no request is sent into a connection being closed."""
+    cwd = Path(tempfile.mkdtemp(prefix="paydeck-keepalive-"))
+    app = _start(infrastructure, cwd, "--processes", "1")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", app.port)
+        request = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{app.port}\r\n\r\n".encode()
+        for pause in (0, 7):
+            await asyncio.sleep(pause)
+            writer.write(request)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:")))
+            await reader.readexactly(length)
+        writer.close()
+    finally:
+        assert app.proc.interrupt() == 0
+        shutil.rmtree(cwd, ignore_errors=True)
