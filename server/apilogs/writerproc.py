@@ -218,7 +218,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
-    logging.basicConfig(level=logging.WARNING)  # until the first frame says how the web process logs
+    # Until the first frame says how the web process logs. The app's own handler, which logs.configure()
+    # then replaces: a basicConfig handler stayed beside it and printed every record again, with its whole
+    # traceback (an outage's pool warnings too, which the app's handler holds back).
+    logs.configure("WARNING")
     asyncio.run(serve())
 
 
