@@ -94,7 +94,7 @@ class FairAcceptor:
         if self._timer is not None:
             self._timer.cancel()
 
-    async def wait_closed(self) -> None:
+    async def wait_closed(self) -> None:  # uvicorn awaits it once its connections are done
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -120,7 +120,7 @@ class FairAcceptor:
 
     def _readable(self) -> None:
         count = self._count()
-        self._publish_now()
+        self.loads.publish(count)
         if self.loads.ahead(count):  # let a less loaded process take it; take it later if none does
             self._pause(self.defer_seconds)
             return

@@ -22,6 +22,8 @@ import httpx
 import psutil
 import pytest
 
+from bench.ready import app_ready
+
 BIN = Path(sys.executable).parent / "paydeck"
 SERVER_URLS = ("DATABASE_URL", "REDIS_URL", "PAYDECK_DATABASE_URL", "PAYDECK_REDIS_URL", "PAYDECK_PROCESSOR_URL",
                "PAYDECK_PUBLIC_URL", "PAYDECK_DATA_DIR", "MEILI_URL", "PAYDECK_MEILI_URL")
@@ -61,7 +63,7 @@ class Paydeck:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"paydeck exited:\n{self.output}"
             try:
-                if _every_process_ready(httpx.get(f"{base_url}/readyz", timeout=2)):
+                if app_ready(httpx.get(f"{base_url}/readyz", timeout=2)):
                     return
             except httpx.HTTPError:
                 pass
@@ -126,8 +128,3 @@ def run_dir() -> Iterator[Path]:
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
-
-def _every_process_ready(readyz: httpx.Response) -> bool:
-    """Ready, and with several web processes every one of them accepts (server/fairaccept.py)."""
-    processes = readyz.json().get("checks", {}).get("web_processes") if readyz.status_code == 200 else None
-    return readyz.status_code == 200 and (processes is None or processes["accepting"] == processes["of"])

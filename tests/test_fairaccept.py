@@ -5,8 +5,9 @@ plain list here (tests/test_scale_out.py has two real web processes)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -59,9 +60,19 @@ async def _connect(sock: socket.socket, n: int) -> list[asyncio.StreamWriter]:
     return writers
 
 
-def _hang_up(clients: list[asyncio.StreamWriter]) -> None:
-    for writer in clients:
-        writer.close()
+@contextlib.asynccontextmanager
+async def serving(*sides: Side) -> AsyncIterator[list[asyncio.StreamWriter]]:
+    """The sides accepting, and a list for the test's client connections; afterwards both are closed."""
+    clients: list[asyncio.StreamWriter] = []
+    for side in sides:
+        side.acceptor.start()
+    try:
+        yield clients
+    finally:
+        for side in sides:
+            side.close()
+        for writer in clients:
+            writer.close()
 
 
 async def _served(sides: list[Side], total: int) -> None:
@@ -74,18 +85,11 @@ async def test_a_new_connection_goes_to_the_less_loaded_acceptor(listener):
     slow, and not what this test is about)."""
     slots = [NOT_ACCEPTING, NOT_ACCEPTING]
     busy, idle = Side(listener, slots, 0, already=3, defer_seconds=30), Side(listener, slots, 1)
-    busy.acceptor.start()
-    idle.acceptor.start()
-    clients = []
-    try:
+    async with serving(busy, idle) as clients:
         clients += await _connect(listener, 3)
         await _served([busy, idle], 3)
         assert (len(busy.held), len(idle.held)) == (0, 3)
         assert slots == [3, 3]  # each published what it holds
-    finally:
-        busy.close()
-        idle.close()
-        _hang_up(clients)
     assert slots == [NOT_ACCEPTING, NOT_ACCEPTING]  # a stopped acceptor is left nothing
 
 
@@ -94,26 +98,16 @@ async def test_a_loaded_acceptor_still_takes_what_nobody_else_takes(listener):
     moment only; one that does not accept at all is not waited for."""
     slots = [NOT_ACCEPTING, 0]  # the sibling's slot: an idle process that never accepts
     loaded = Side(listener, slots, 0, already=5)
-    loaded.acceptor.start()
-    clients = []
-    try:
+    async with serving(loaded) as clients:
         clients += await _connect(listener, 2)
         await _served([loaded], 2)
         slots[1] = NOT_ACCEPTING
         clients += await _connect(listener, 1)
         await _served([loaded], 3)
-    finally:
-        loaded.close()
-        _hang_up(clients)
 
 
 async def test_a_process_alone_accepts_at_once(listener):
     alone = Side(listener, None, 0, already=100)
-    alone.acceptor.start()
-    clients = []
-    try:
+    async with serving(alone) as clients:
         clients += await _connect(listener, 3)
         await _served([alone], 3)
-    finally:
-        alone.close()
-        _hang_up(clients)
