@@ -88,7 +88,6 @@ class LogWriter:
         assert settings.database_url and settings.redis_url
         self.process = WriterProcess(Config(settings.database_url, settings.redis_url,
                                             settings.apilog_body_max_bytes, settings.log_level, settings.log_format))
-        await self.process.start()
         self.stopping = False
         self.running = True
         _running.append(self)

@@ -93,11 +93,6 @@ class WriterProcess:
         self.config = config
         self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
-        """Start the process now, at the app's start-up: its imports cost about a second of CPU, which would
-        otherwise land on the first seconds of traffic (the first batch starts it)."""
-        await self._started()
-
     async def _started(self) -> asyncio.subprocess.Process:
         if self.proc is None or self.proc.returncode is not None:
             self.proc = await asyncio.create_subprocess_exec(

@@ -135,7 +135,6 @@ async def test_a_batch_stored_by_a_writer_process_that_died_before_answering_is_
     try:
         writer.task.cancel()  # only the flush below
         assert writer.process is not None
-        await writer.process.close()  # the process started with the writer; the next one gets the fault
         writer.process.config = msgspec.structs.replace(writer.process.config, test_fault="crash-after-commit")
         first = await writer.process._started()
         account = new_account_id()
